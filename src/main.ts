@@ -1,0 +1,92 @@
+/**
+ * `cohesix`: the subcommand table. Every subcommand lives in its own module under src/host;
+ * this file only lists them and dispatches.
+ */
+import { COHESIX_VERSION } from "./guest/version.ts";
+import { type Subcommand, UsageError } from "./host/cli/command.ts";
+
+const SUBCOMMANDS: Subcommand[] = [
+];
+
+function topHelp(): string {
+  const width = Math.max(...SUBCOMMANDS.map((c) => c.name.length), 4);
+  const rows = SUBCOMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n");
+  return `cohesix ${COHESIX_VERSION}: build, boot, drive and inspect a Cohesix hive
+
+Usage: cohesix <command> [flags]
+
+Commands:
+${rows}
+
+Flags:
+  -h, --help     Show this help, or a command's help with 'cohesix <command> --help'
+  -V, --version  Print the version
+
+Examples:
+  cohesix demo                 # embedded hive + scripted cohsh session, prints the transcript
+  cohesix dev                  # run a hosted hive on 127.0.0.1 (9P :5640, console :31337)
+  cohesix cohsh                # interactive shell against the console
+`;
+}
+
+function closest(name: string): string | undefined {
+  // Did-you-mean: the known name with the smallest edit distance, if it is close.
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of SUBCOMMANDS) {
+    const d = editDistance(name, c.name);
+    if (d < bestDistance) [best, bestDistance] = [c.name, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+    console.log(topHelp());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "-V" || first === "--version") {
+    console.log(`cohesix ${COHESIX_VERSION}`);
+    return 0;
+  }
+  const command = SUBCOMMANDS.find((c) => c.name === first);
+  try {
+    if (!command) {
+      const guess = closest(first);
+      throw new UsageError(
+        first.startsWith("-") ? `unknown flag '${first}'` : `unknown command '${first}'`,
+        guess ? `did you mean 'cohesix ${guess}'? run 'cohesix --help' for the list` : "run 'cohesix --help' for the list",
+      );
+    }
+    if (rest.includes("-h") || rest.includes("--help")) {
+      console.log(command.help);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`cohesix: ${err.message}${err.hint ? ` (${err.hint})` : ""}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
