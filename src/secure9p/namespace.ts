@@ -77,4 +77,23 @@ export interface Namespace {
   stat(session: number, node: number, out: NodeStat): number;
   /** Releases an opened or walked node reference (fid clunk). */
   clunk(session: number, node: number): void;
+
+  // Optional operations. A namespace that leaves one out answers the 9P message with EOPNOTSUPP.
+  /**
+   * Another reference to a node, for a fid clone (Twalk with no names). Returns the handle to hold
+   * (usually `node`) or -errno. Without it the clone shares the handle and is `clunk`ed on its own.
+   * The server calls `clunk` once per handle it got from `root`, `walk`, `create`, `mkdir` or `dup`.
+   */
+  dup?(session: number, node: number): number;
+  /**
+   * Creates and opens a file named buf[off..off+len) in directory `dir` with Linux `flags` and unix
+   * permission bits `mode` (Tlcreate). Returns the new, opened node (the fid now holds it) or -errno.
+   */
+  create?(session: number, dir: number, buf: Uint8Array, off: number, len: number, flags: number, mode: number): number;
+  /** Makes a directory (Tmkdir). Returns the new node, which the server releases with `clunk`, or -errno. */
+  mkdir?(session: number, dir: number, buf: Uint8Array, off: number, len: number, mode: number): number;
+  /** Removes the node's file (Tremove, Tunlinkat). The caller still `clunk`s its reference. 0 or -errno. */
+  remove?(session: number, node: number): number;
+  /** Sets the size (Tsetattr with only the size bit). 0 or -errno. */
+  truncate?(session: number, node: number, sizeLo: number, sizeHi: number): number;
 }
