@@ -4,8 +4,10 @@
  */
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
+import { guestCommand } from "./host/guest_build/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
+  guestCommand,
 ];
 
 function topHelp(): string {
