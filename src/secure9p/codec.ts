@@ -107,7 +107,7 @@ const LAYOUT_TYPES = [
 ];
 const LAYOUT_FIELDS = [
   "w", "w", "wwqqqqqqw", "ww", "Qw", "wswww", "Qw", "wssw", "Q", "wswwww", "Q",
-  "wws", "", "w", "s", "wq", "qQwwwqqqqqqqqqqqqqqqq", "wwwwwqqqqq", "", "wws", "q",
+  "wws", "", "w", "s", "wq", "qQwwwqqqqqqqqqqqqqqq", "wwwwwqqqqq", "", "wws", "q",
   "wsqw", "", "wqw", "D", "ww", "", "wbwqqws", "b", "wbqqws", "bqqws",
   "wws", "", "wsww", "Q", "wsws", "", "wsw", "", "ws", "ws",
   "wssw", "Q", "wwssw", "Q", "h", "", "wwN", "M", "wqw", "D", "wqD", "w",

@@ -12,7 +12,7 @@
  * ends the session (`closed(s)` becomes true).
  */
 import {
-  EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOTDIR, EOPNOTSUPP, EPROTO,
+  EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, ENOTDIR, EOPNOTSUPP, EPROTO,
 } from "./errors.ts";
 import { DirEntry, type Namespace, NodeStat, O_ACCMODE, O_RDWR, O_WRONLY, QTDIR } from "./namespace.ts";
 import {
@@ -39,6 +39,11 @@ export interface ServerLimits {
   maxTagsPerSession: number;
   /** Attaches one session may hold (default 4). */
   maxAttachesPerSession?: number;
+  /**
+   * Let clients use a clunked fid number again (default false: Secure9P retires it with EINVAL).
+   * Standard clients that pool fid numbers need this: diodls -l, the Linux v9fs mount.
+   */
+  allowFidReuse?: boolean;
 }
 
 /** Hard caps of the red lines. */
@@ -78,6 +83,7 @@ export class NineServer {
   maxFids: number;
   maxTags: number;
   maxAttach: number;
+  allowFidReuse: boolean;
 
   state: Uint8Array;
   msize: Float64Array;
@@ -124,6 +130,7 @@ export class NineServer {
     this.maxFids = limits.maxFidsPerSession;
     this.maxTags = limits.maxTagsPerSession;
     this.maxAttach = limits.maxAttachesPerSession === undefined ? 4 : limits.maxAttachesPerSession;
+    this.allowFidReuse = limits.allowFidReuse === true;
     const S = this.maxSessions;
     this.state = new Uint8Array(S);
     this.msize = new Float64Array(S);
@@ -439,6 +446,7 @@ export class NineServer {
   }
 
   retired(s: number, fid: number): boolean {
+    if (this.allowFidReuse) return false;
     if (fid < RETIRED_EXACT) {
       const bits = this.retiredBits[s];
       return Math.floor(bits[Math.floor(fid / 8)] / Math.pow(2, fid % 8)) % 2 === 1;
@@ -545,7 +553,9 @@ export class NineServer {
     else if (type === Tunlinkat) this.unlinkat(s, f);
     else if (type === Tsetattr) this.setattr(s, f);
     else if (type === Tfsync) this.fsync(s, f);
-    else if (type === Tauth) this.replyError(s, tag, EOPNOTSUPP);
+    // No auth files: tickets travel in aname. ENOENT is what diod answers without auth, and
+    // what diod's clients take as "proceed to attach".
+    else if (type === Tauth) this.replyError(s, tag, ENOENT);
     else this.replyError(s, tag, EOPNOTSUPP);
   }
 
@@ -642,7 +652,9 @@ export class NineServer {
       this.replyError(s, tag, -slot);
       return;
     }
-    if (this.fidState[slot] === FID_OPEN) {
+    // Walking from an open fid into a new fid is allowed (diodls -l and Linux do it); moving an
+    // open fid itself is not.
+    if (this.fidState[slot] === FID_OPEN && n[1] === n[0]) {
       this.replyError(s, tag, EBUSY);
       return;
     }
