@@ -1,0 +1,192 @@
+/**
+ * `BootConfig`: everything the guest needs to build its namespace at boot, as plain data (numbers,
+ * strings, arrays, nested plain objects) so `cohesix rtc` can emit it from `configs/root_task.toml`
+ * (src/guest/generated/bootstrap.ts) and `defaultBootConfig()` can stand in for development.
+ * Every table size here is fixed at boot: the guest allocates once and never grows (no GC on Porffor).
+ */
+
+/** One access rule of a role. */
+export interface RoleRule {
+  /**
+   * Absolute path pattern, one component per segment: a literal name, `*` (any one component),
+   * `**` (this and everything below, last segment only), `$self` (the session's subject, a worker id)
+   * or `$gpu` (the GPU id leased to the session's worker).
+   */
+  path: string;
+  /** `r`, `w` or `rw`. Walking through the ancestors of a rule's path is always allowed. */
+  mode: string;
+}
+
+/** Per-session quotas; 0 means unlimited. A ticket may lower them, never raise them. */
+export interface QuotaSpec {
+  /** Namespace operations (walk, open, read, write, readdir, stat) per session. */
+  ops: number;
+  /** Bytes read plus written per session. */
+  bytes: number;
+  /** Concurrently open nodes per session. */
+  fids: number;
+}
+
+/** One role of the role table. */
+export interface RoleSpec {
+  /** Role name as given on attach (`queen`, `worker-heartbeat`, `worker-gpu`, `observer`). */
+  name: string;
+  /** `none`: attach without a ticket; `optional`: a ticket is checked when given; `required`. */
+  ticket: string;
+  /** True when the ticket subject must name a live worker (worker roles). */
+  workerSubject: boolean;
+  /** Paths and modes this role may use; everything else is `Permission` plus an audit line. */
+  rules: RoleRule[];
+  /** Session quota ceilings for this role. */
+  quota: QuotaSpec;
+}
+
+/** An Ed25519 verifying key trusted for tickets. */
+export interface TicketKeySpec {
+  /** Key id carried in tickets: 8 lowercase hex digits (first 4 bytes of sha256(publicKey)). */
+  kid: string;
+  /** Raw 32-byte Ed25519 public key, 64 lowercase hex digits. */
+  publicKey: string;
+}
+
+/** A simulated GPU published under `/gpu/<id>/` when no host bridge is attached. */
+export interface GpuSpec {
+  /** Directory name, e.g. `GPU-0`. */
+  id: string;
+  /** Model name shown in `info`. */
+  model: string;
+  memMb: number;
+  streams: number;
+}
+
+/** A worker budget; 0 means unlimited for that dimension. */
+export interface BudgetSpec {
+  /** Heartbeat ticks before the worker is revoked. */
+  ticks: number;
+  /** Successful namespace operations by the worker's sessions. */
+  ops: number;
+  /** Lifetime in seconds of the injected clock. */
+  ttlS: number;
+}
+
+export interface BootLimits {
+  /** Concurrent namespace sessions (attaches). */
+  maxSessions: number;
+  /** Concurrent workers. */
+  maxWorkers: number;
+  /** bind/mount entries per session. */
+  maxMountsPerSession: number;
+  /** Open nodes tracked per session (hard ceiling under any quota). */
+  maxOpenPerSession: number;
+  /** Largest single write accepted by a control file. */
+  maxCtlBytes: number;
+  /** Commands accepted in one `/queen/ctl` write. */
+  maxCtlCommands: number;
+  /** Ticks processed by one `advance` call; later ticks are counted as skipped. */
+  maxCatchUpTicks: number;
+}
+
+export interface BootConfig {
+  /** Hash of the manifest this configuration came from (`/proc/boot` shows it). */
+  manifestFingerprint: string;
+  /** Injected-clock milliseconds per worker tick. */
+  tickMs: number;
+  limits: BootLimits;
+  /** Bytes of each worker's telemetry ring. */
+  telemetryRingBytes: number;
+  /** Bytes of the queen log ring (`/log/queen.log`). */
+  logRingBytes: number;
+  /** Bytes of the global trace ring (`/trace/events`). */
+  traceRingBytes: number;
+  /** Bytes of each worker's trace ring (`/proc/<id>/trace`). */
+  workerTraceRingBytes: number;
+  /** Initial trace level: `error`, `warn`, `info` or `debug`. */
+  traceLevel: string;
+  /** Initially enabled trace categories (see `TRACE_CATEGORIES` in ninedoor/trace.ts). */
+  traceCategories: string[];
+  /** Budget applied to spawns that do not name one. */
+  defaultBudget: BudgetSpec;
+  gpus: GpuSpec[];
+  roles: RoleSpec[];
+  /** Keys the hosted ticket verifier trusts (the guest itself only enforces claims). */
+  ticketKeys: TicketKeySpec[];
+}
+
+/** Roles of the hive; the isolation matrix test is generated from this table. */
+export function defaultRoles(): RoleSpec[] {
+  return [
+    {
+      name: "queen",
+      ticket: "optional",
+      workerSubject: false,
+      rules: [{ path: "/**", mode: "rw" }],
+      quota: { ops: 0, bytes: 0, fids: 0 },
+    },
+    {
+      name: "observer",
+      ticket: "optional",
+      workerSubject: false,
+      rules: [{ path: "/**", mode: "r" }],
+      quota: { ops: 0, bytes: 0, fids: 32 },
+    },
+    {
+      name: "worker-heartbeat",
+      ticket: "required",
+      workerSubject: true,
+      rules: [
+        { path: "/proc/boot", mode: "r" },
+        { path: "/log/queen.log", mode: "r" },
+        { path: "/worker/$self/telemetry", mode: "rw" },
+        { path: "/proc/$self/trace", mode: "r" },
+      ],
+      quota: { ops: 100000, bytes: 1048576, fids: 8 },
+    },
+    {
+      name: "worker-gpu",
+      ticket: "required",
+      workerSubject: true,
+      rules: [
+        { path: "/proc/boot", mode: "r" },
+        { path: "/log/queen.log", mode: "r" },
+        { path: "/worker/$self/telemetry", mode: "rw" },
+        { path: "/proc/$self/trace", mode: "r" },
+        { path: "/gpu/$gpu", mode: "r" },
+        { path: "/gpu/$gpu/info", mode: "r" },
+        { path: "/gpu/$gpu/status", mode: "r" },
+        { path: "/gpu/$gpu/ctl", mode: "rw" },
+        { path: "/gpu/$gpu/job", mode: "rw" },
+      ],
+      quota: { ops: 100000, bytes: 1048576, fids: 8 },
+    },
+  ];
+}
+
+/** A development configuration: small tables, two simulated GPUs, no trusted ticket keys. */
+export function defaultBootConfig(): BootConfig {
+  return {
+    manifestFingerprint: "dev-unmanifested",
+    tickMs: 1000,
+    limits: {
+      maxSessions: 64,
+      maxWorkers: 64,
+      maxMountsPerSession: 8,
+      maxOpenPerSession: 64,
+      maxCtlBytes: 4096,
+      maxCtlCommands: 8,
+      maxCatchUpTicks: 1000,
+    },
+    telemetryRingBytes: 1024,
+    logRingBytes: 65536,
+    traceRingBytes: 65536,
+    workerTraceRingBytes: 2048,
+    traceLevel: "info",
+    traceCategories: ["boot", "ninep", "queen", "worker", "ticket", "gpu", "audit"],
+    defaultBudget: { ticks: 1000, ops: 10000, ttlS: 300 },
+    gpus: [
+      { id: "GPU-0", model: "sim-a100", memMb: 40960, streams: 4 },
+      { id: "GPU-1", model: "sim-a100", memMb: 40960, streams: 4 },
+    ],
+    roles: defaultRoles(),
+    ticketKeys: [],
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * `WorkerTable`: the hive's workers as columns allocated at boot (slot = telemetry ring index).
+ * Budgets are absolute limits; 0 means unlimited for that dimension.
+ */
+
+export const WorkerKind = { Heartbeat: 1, Gpu: 2 } as const;
+
+export class WorkerTable {
+  readonly cap: number;
+  live: Uint8Array;
+  kind: Int32Array;
+  /** Heartbeats emitted so far. */
+  tick: Float64Array;
+  budgetTicks: Float64Array;
+  budgetOps: Float64Array;
+  opsUsed: Float64Array;
+  /** Injected-clock ms at which the worker's ttl ends (0: none). */
+  deadlineMs: Float64Array;
+  spawnMs: Float64Array;
+  /** Leased GPU index, or -1. */
+  gpu: Int32Array;
+  /** Node slots: /worker/<id>, /proc/<id>. */
+  dirSlot: Int32Array;
+  procSlot: Int32Array;
+  ids: string[];
+  /** Spawns so far; ids are `worker-<seq>` and never reused. */
+  seq = 0;
+  liveCount = 0;
+
+  constructor(cap: number) {
+    this.cap = cap;
+    this.live = new Uint8Array(cap);
+    this.kind = new Int32Array(cap);
+    this.tick = new Float64Array(cap);
+    this.budgetTicks = new Float64Array(cap);
+    this.budgetOps = new Float64Array(cap);
+    this.opsUsed = new Float64Array(cap);
+    this.deadlineMs = new Float64Array(cap);
+    this.spawnMs = new Float64Array(cap);
+    this.gpu = new Int32Array(cap);
+    this.dirSlot = new Int32Array(cap);
+    this.procSlot = new Int32Array(cap);
+    const ids: string[] = [];
+    for (let i = 0; i < cap; i++) ids.push("");
+    this.ids = ids;
+  }
+
+  freeSlots(): number {
+    return this.cap - this.liveCount;
+  }
+
+  /** Claims the lowest free slot. Returns it or -1. */
+  alloc(): number {
+    const live = this.live;
+    for (let s = 0; s < this.cap; s++) {
+      if (live[s] !== 0) continue;
+      live[s] = 1;
+      const tick = this.tick;
+      const used = this.opsUsed;
+      const gpu = this.gpu;
+      tick[s] = 0;
+      used[s] = 0;
+      gpu[s] = -1;
+      this.liveCount++;
+      return s;
+    }
+    return -1;
+  }
+
+  free(slot: number): void {
+    const live = this.live;
+    if (live[slot] === 0) return;
+    live[slot] = 0;
+    const ids = this.ids;
+    ids[slot] = "";
+    this.liveCount--;
+  }
+
+  /** The live worker whose id is buf[off..off+len), or -1. */
+  find(buf: Uint8Array, off: number, len: number): number {
+    const ids = this.ids;
+    for (let s = 0; s < this.cap; s++) {
+      if (this.live[s] === 0) continue;
+      const id = ids[s];
+      if (id.length !== len) continue;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (buf[off + i] !== id.charCodeAt(i)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return s;
+    }
+    return -1;
+  }
+
+  findNamed(id: string): number {
+    const ids = this.ids;
+    for (let s = 0; s < this.cap; s++) if (this.live[s] !== 0 && ids[s] === id) return s;
+    return -1;
+  }
+}
