@@ -1,11 +1,12 @@
 /**
  * SVR4 "newc" CPIO archives (magic 070701, no checksum), written deterministically.
  *
- * A record is metadata plus content. The writer emits no host metadata: inode 0, uid/gid 0,
- * mtime 0, device numbers 0, nlink 1 for files (2 for directories). With those fields it produces
- * the same bytes as `cpio --reproducible --owner=+0:+0 -H newc` building an archive member by member,
- * which is what seL4's elfloader payload recipe uses: each header plus name is padded to 4 bytes,
- * each body to 4 bytes, then the `TRAILER!!!` record, then zeros up to a 512-byte block.
+ * A record is metadata plus content. The writer emits no host metadata: uid/gid 0, mtime 0, device
+ * numbers 0, nlink 1 for files and 2 + subdirectories for directories, inode numbers counted from 0
+ * in archive order. Those are the fields `cpio --reproducible --owner=+0:+0 -H newc` writes, so for the
+ * same names, modes and contents the bytes are GNU cpio's: each header plus name padded to 4 bytes,
+ * each body to 4 bytes, the `TRAILER!!!` record, then zeros up to a 512-byte block. seL4's elfloader
+ * recipe appends one member per cpio run, which restarts the count: `inodes: "zero"` reproduces that.
  */
 
 export const CPIO_MAGIC = "070701";
@@ -104,25 +105,36 @@ function entrySize(name: string, dataLength: number): number {
   return align4(HEADER_SIZE + new TextEncoder().encode(name).length + 1) + align4(dataLength);
 }
 
+export interface CpioWriteOptions {
+  /** "sequential" (default): 0, 1, 2, … as one GNU cpio run; "zero": all 0, as one cpio --append per member. */
+  inodes?: "sequential" | "zero";
+}
+
 /** Writes the records, in the given order, as one newc archive. */
-export function writeCpio(records: CpioRecord[]): Uint8Array {
+export function writeCpio(records: CpioRecord[], opts: CpioWriteOptions = {}): Uint8Array {
   for (const r of records) checkName(r.name);
+  const subdirs = new Map<string, number>();
+  for (const r of records) {
+    const slash = r.name.lastIndexOf("/");
+    if (r.kind === "dir" && slash > 0) subdirs.set(r.name.slice(0, slash), (subdirs.get(r.name.slice(0, slash)) ?? 0) + 1);
+  }
   const out = new Uint8Array(cpioSize(records));
   let pos = 0;
-  for (const r of records) {
+  records.forEach((r, i) => {
     const type = r.kind === "dir" ? MODE_DIR : MODE_FILE;
     if (r.kind === "dir" && r.data.length !== 0) throw new CpioError(`Cannot archive directory '${r.name}' with content`);
-    pos = writeEntry(out, pos, r.name, type + (r.perm & 0o7777), r.kind === "dir" ? 2 : 1, r.data);
-  }
-  writeEntry(out, pos, CPIO_TRAILER, 0, 1, new Uint8Array(0));
+    const nlink = r.kind === "dir" ? 2 + (subdirs.get(r.name) ?? 0) : 1;
+    pos = writeEntry(out, pos, opts.inodes === "zero" ? 0 : i, r.name, type + (r.perm & 0o7777), nlink, r.data);
+  });
+  writeEntry(out, pos, 0, CPIO_TRAILER, 0, 1, new Uint8Array(0));
   return out;
 }
 
-function writeEntry(out: Uint8Array, pos: number, name: string, mode: number, nlink: number, data: Uint8Array): number {
+function writeEntry(out: Uint8Array, pos: number, ino: number, name: string, mode: number, nlink: number, data: Uint8Array): number {
   const nameBytes = new TextEncoder().encode(name);
   // Header: 6-byte magic, then thirteen 8-digit uppercase hex fields.
   const fields = [
-    0, //            offset 6:   c_ino (0: no host inode numbers)
+    ino, //          offset 6:   c_ino (archive order, never the host's)
     mode, //         offset 14:  c_mode (type + permission bits)
     0, //            offset 22:  c_uid
     0, //            offset 30:  c_gid
