@@ -110,8 +110,9 @@ export class FatVolume {
         continue;
       }
       const short = new TextDecoder().decode(raw.subarray(off, off + 11));
-      const base = short.slice(0, 8).trimEnd();
-      const ext = short.slice(8).trimEnd();
+      // DIR_NTRes bits 3 and 4: the base / extension is shown in lower case (Windows NT, mtools).
+      const base = raw[off + 12] & 0x08 ? short.slice(0, 8).trimEnd().toLowerCase() : short.slice(0, 8).trimEnd();
+      const ext = raw[off + 12] & 0x10 ? short.slice(8).trimEnd().toLowerCase() : short.slice(8).trimEnd();
       if (base === "." || base === "..") {
         lfn = [];
         continue;
