@@ -4,10 +4,24 @@
  */
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
+import { cohshCommand } from "./host/cohsh/command.ts";
+import { demoCommand } from "./host/demo/command.ts";
+import { devCommand } from "./host/dev/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
+import { imageCommand } from "./host/image/command.ts";
+import { qemuCommand } from "./host/qemu/command.ts";
+import { rtcCommand } from "./host/rtc/command.ts";
+import { statusCommand } from "./host/status/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
+  demoCommand,
+  devCommand,
+  cohshCommand,
   guestCommand,
+  imageCommand,
+  qemuCommand,
+  rtcCommand,
+  statusCommand,
 ];
 
 function topHelp(): string {

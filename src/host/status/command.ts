@@ -1,0 +1,52 @@
+/** `cohesix status --offline`: what a field tech needs from an image without a network. */
+import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
+import { formatStatus, offlineStatus, StatusError } from "./offline.ts";
+
+const HELP = `cohesix status: versions, manifest fingerprint, size budget and verified component hashes
+
+Usage: cohesix status --offline IMAGE|ESP|DIR [--json]
+
+--offline reads only what the image carries: its attestation (cohesix/attestation.json on the
+ESP, or attestation.json beside an image), the elfloader payload inside the ELF image or EFI
+application (kernel.elf, kernel.dtb, rootserver), and image-manifest.json in an output directory.
+Every component's sha256 is checked against the attestation. Exit 0 when all checks pass,
+1 when any fails.
+
+Flags:
+  --offline    inspect a built image (the only mode so far; live status goes over the console)
+  --json       print the report as JSON ("version": 1)
+
+Examples:
+  cohesix status --offline out/img              # an 'cohesix image' output directory
+  cohesix status --offline out/img/esp.img      # the ESP as written to a USB stick
+  cohesix status --offline /dev/sdb1 --json     # the ESP partition of a device, for scripts`;
+
+export const statusCommand: Subcommand = {
+  name: "status",
+  summary: "offline status of an image: versions, fingerprint, budget, verified hashes",
+  help: HELP,
+  async run(argv: string[]): Promise<number> {
+    const { values, positionals } = parseFlags("status", argv, {
+      offline: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    }, true);
+    if (!values.offline) {
+      throw new UsageError("status: only --offline is available (live status: use the console with 'cohesix cohsh')", "run 'cohesix status --help' for usage");
+    }
+    if (positionals.length !== 1) {
+      throw new UsageError("status: --offline takes exactly one IMAGE, ESP or DIR", "run 'cohesix status --help' for usage");
+    }
+    try {
+      const s = await offlineStatus(positionals[0]);
+      if (values.json) console.log(JSON.stringify({ version: 1, ...s }, null, 2));
+      else console.log(formatStatus(s));
+      return s.ok ? 0 : 1;
+    } catch (err) {
+      if (err instanceof StatusError || (err instanceof Error && /^Cannot /.test(err.message))) {
+        console.error(`cohesix status: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+  },
+};
