@@ -143,9 +143,13 @@ export class NineClient {
     return this.#rpc("attach", C.Tattach, C.Rattach, { nums: [fid, C.NOFID, nUname], strs: [uname, aname] }, qidAt0);
   }
 
-  /** Walks `names` from fid to newfid; resolves the qids walked (fewer than names on a partial walk). */
+  /**
+   * Walks `names` from fid to newfid and resolves every qid. A partial walk (the server stopped
+   * early, newfid not made) rejects with NineError ENOENT, as Linux treats it.
+   */
   walk(fid: number, newfid: number, names: string[]): Promise<Qid[]> {
     return this.#rpc("walk", C.Twalk, C.Rwalk, { nums: [fid, newfid, names.length], strs: names }, (f) => {
+      if (f.n[0] < names.length) throw new NineError("walk", 2);
       const out: Qid[] = [];
       for (let i = 0; i < f.n[0]; i++) out.push(qidAt(f, 1 + 4 * i));
       return out;
