@@ -1,0 +1,83 @@
+/**
+ * Interactive cohsh: a `coh> ` prompt with line editing, history and tab completion of verbs
+ * (node:readline), one command at a time against the console.
+ */
+import * as readline from "node:readline";
+import process from "node:process";
+import { VERB_TOKENS } from "../../guest/console/grammar.ts";
+import { ConsoleClient } from "./client.ts";
+import type { CohshTarget } from "./command.ts";
+import { Shell } from "./shell.ts";
+import { TransportError } from "./transport.ts";
+
+export const PROMPT = "coh> ";
+
+/** Completes the first word against the verb table. */
+export function completeVerb(line: string): [string[], string] {
+  if (/\s/.test(line.trimStart())) return [[], line];
+  const word = line.trimStart().toLowerCase();
+  const hits = VERB_TOKENS.filter((v) => v !== "" && v.startsWith(word));
+  return [hits.map((h) => h + " "), line.trimStart()];
+}
+
+export async function interactive(target: CohshTarget, preamble: string[]): Promise<number> {
+  let client: ConsoleClient;
+  try {
+    client = await ConsoleClient.connectTcp(target.hostname, target.port, target.authToken, target.timeoutMs);
+  } catch (e) {
+    if (e instanceof TransportError) {
+      console.error(`cohsh: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const shell = new Shell(client);
+  console.log("Welcome to Cohesix. Type 'help' for commands.");
+  if (preamble.length === 0) console.log("detached shell: run 'attach <role>' to connect");
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: PROMPT,
+    completer: completeVerb,
+    historySize: 500,
+  });
+  let busy = false;
+  rl.on("SIGINT", () => {
+    if (!busy) {
+      rl.write("", { ctrl: true, name: "u" });
+      process.stdout.write("^C\n");
+      rl.prompt();
+    }
+  });
+  let code = 0;
+  try {
+    for (const p of preamble) {
+      const r = await shell.execute(p);
+      for (const l of r?.lines ?? []) console.log(l);
+    }
+    rl.prompt();
+    for await (const line of rl) {
+      busy = true;
+      try {
+        const r = await shell.execute(line);
+        for (const l of r?.lines ?? []) console.log(l);
+        if (shell.quitSeen || r?.closed) {
+          if (!shell.quitSeen) console.log("cohsh: the hive closed the connection");
+          else console.log("closing session");
+          break;
+        }
+      } finally {
+        busy = false;
+      }
+      rl.prompt();
+    }
+  } catch (e) {
+    if (!(e instanceof TransportError)) throw e;
+    console.error(`cohsh: ${e.message}`);
+    code = 1;
+  } finally {
+    rl.close();
+    client.close();
+  }
+  return code;
+}

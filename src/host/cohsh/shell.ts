@@ -1,0 +1,74 @@
+/**
+ * The cohsh shell surface: what an operator types → the console wire line (shared grammar
+ * tokens), plus the few shell-only forms (`echo <text> > <path>`). Unknown verbs are passed
+ * through unchanged so the hive answers them (one source of truth for errors).
+ */
+import { type AckLine, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
+import type { ConsoleClient, Reply } from "./client.ts";
+
+export type ShellAction =
+  | { kind: "empty" }
+  | { kind: "wire"; verb: number; wire: string }
+  | { kind: "local-error"; message: string };
+
+/** Translates one typed line into a wire line, or a local usage error. */
+export function toWire(input: string): ShellAction {
+  const line = input.trim();
+  if (line === "") return { kind: "empty" };
+  const verb = verbOfText(line);
+  const m = /^(\S+)\s*(.*)$/s.exec(line)!;
+  const rest = m[2];
+  if (verb === 0) return { kind: "wire", verb, wire: line };
+  const label = VERB_TOKENS[verb].toUpperCase();
+  if (verb === Verb.Echo) {
+    const at = rest.lastIndexOf(">");
+    if (at < 0) {
+      return { kind: "local-error", message: "echo needs '<text> > <path>', e.g. echo hello > /log/queen.log" };
+    }
+    let text = rest.slice(0, at).trim();
+    const path = rest.slice(at + 1).trim();
+    if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
+    if (path === "" || /\s/.test(path)) {
+      return { kind: "local-error", message: "echo needs exactly one path after '>', e.g. echo hello > /log/queen.log" };
+    }
+    if (text === "") return { kind: "local-error", message: "echo needs some text before '>'" };
+    return { kind: "wire", verb, wire: `ECHO ${path} ${text}` };
+  }
+  if (verb === Verb.Attach || verb === Verb.Login) {
+    const args = rest === "" ? [] : rest.split(/\s+/);
+    if (args.length === 0) return { kind: "local-error", message: "attach requires a role, e.g. attach queen" };
+    if (args.length > 2) {
+      return { kind: "local-error", message: "attach takes at most two arguments: role and optional ticket" };
+    }
+    return { kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` };
+  }
+  return { kind: "wire", verb, wire: rest === "" ? label : `${label} ${rest}` };
+}
+
+/** A reply to one typed line: the hive's, or a local usage error (ack null, `local` set). */
+export interface ShellReply extends Reply {
+  local?: string;
+}
+
+/** Runs typed lines against a console client. */
+export class Shell {
+  quitSeen = false;
+
+  constructor(readonly client: ConsoleClient) {}
+
+  async execute(input: string): Promise<ShellReply | null> {
+    const action = toWire(input);
+    if (action.kind === "empty") return null;
+    if (action.kind === "local-error") {
+      const msg = `cohsh: ${action.message}`;
+      return { lines: [msg], ack: null, ackLine: "", closed: false, local: action.message };
+    }
+    const reply = await this.client.request(action.wire);
+    if (action.verb === Verb.Quit && reply.ack?.ok) this.quitSeen = true;
+    return reply;
+  }
+}
+
+export function ackText(ack: AckLine | null, line: string): string {
+  return ack === null ? "(no reply)" : line;
+}

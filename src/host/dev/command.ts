@@ -1,0 +1,94 @@
+/** `cohesix dev`: a hosted hive on loopback (9P2000.L + TCP console, or the console on stdin/stdout). */
+import { parseFlags, parsePort, type Subcommand } from "../cli/command.ts";
+import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
+import { HostedHive, ListenError } from "./runtime.ts";
+
+const HELP = `cohesix dev: run a hosted hive on this machine
+
+Usage: cohesix dev [--host H] [--ninep-port P] [--console-port P] [--auth-token T] [--serial] [--json]
+
+Starts the sans-IO guest (NineDoor namespace, Secure9P server, console) under Deno and serves:
+  - 9P2000.L on H:5640 (the NineDoor namespace: /proc/boot, /log/queen.log, /queen/ctl, …)
+  - the TCP console on H:31337 (length-prefixed lines, AUTH <token> first; see docs/console-grammar.md)
+Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
+
+Flags:
+  --host H            interface to listen on (default 127.0.0.1)
+  --ninep-port P      9P port (default 5640; 0 picks a free port)
+  --console-port P    console port (default 31337; 0 picks a free port)
+  --auth-token T      console AUTH token (default 'changeme')
+  --serial            serve the console on stdin/stdout (newline lines, no AUTH) instead of TCP;
+                      the hive stops when stdin ends
+  --json              print the bound addresses as one JSON line ({"version":1,…}) instead of text
+
+Examples:
+  cohesix dev                                     # 9P :5640, console :31337
+  cohesix dev --console-port 0 --ninep-port 0 --json
+  printf 'attach queen\\ncat /proc/boot\\n' | cohesix dev --serial
+  cohesix dev & cohesix cohsh --role queen        # then type: cat /proc/boot
+`;
+
+export const devCommand: Subcommand = {
+  name: "dev",
+  summary: "run a hosted hive on loopback (9P :5640, console :31337)",
+  help: HELP,
+  async run(argv: string[]): Promise<number> {
+    const { values } = parseFlags("dev", argv, {
+      host: { type: "string" },
+      "ninep-port": { type: "string" },
+      "console-port": { type: "string" },
+      "auth-token": { type: "string" },
+      serial: { type: "boolean" },
+      json: { type: "boolean" },
+    });
+    const serial = values.serial === true;
+    const say = (line: string) => (serial ? console.error(line) : console.log(line));
+    let hive: HostedHive;
+    try {
+      hive = HostedHive.start({
+        hostname: values.host ?? "127.0.0.1",
+        ninepPort: values["ninep-port"] === undefined ? 5640 : parsePort("dev", "ninep-port", values["ninep-port"]),
+        consolePort: values["console-port"] === undefined ? 31337 : parsePort("dev", "console-port", values["console-port"]),
+        noConsole: serial,
+        authToken: values["auth-token"] ?? DEFAULT_AUTH_TOKEN,
+      });
+    } catch (err) {
+      if (err instanceof ListenError) {
+        console.error(`cohesix dev: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+    if (values.json) {
+      say(JSON.stringify({
+        version: 1,
+        ninep: { host: hive.hostname, port: hive.ninepPort },
+        console: serial ? { serial: true } : { host: hive.hostname, port: hive.consolePort },
+      }));
+    } else {
+      say(`cohesix dev: hive running`);
+      say(`  9P2000.L  ${hive.hostname}:${hive.ninepPort}`);
+      if (serial) say(`  console   stdin/stdout (serial lines, no AUTH)`);
+      else say(`  console   ${hive.hostname}:${hive.consolePort}   (cohesix cohsh --port ${hive.consolePort})`);
+      say(`Ctrl-C stops the hive.`);
+    }
+    const stopped = Promise.withResolvers<string>();
+    const onSignal = (name: string) => () => stopped.resolve(name);
+    const sigint = onSignal("SIGINT");
+    const sigterm = onSignal("SIGTERM");
+    Deno.addSignalListener("SIGINT", sigint);
+    Deno.addSignalListener("SIGTERM", sigterm);
+    if (serial) {
+      hive.serveSerial(Deno.stdin.readable, Deno.stdout.writable).then(
+        () => stopped.resolve("end of input"),
+        (e) => stopped.resolve(`serial error: ${(e as Error).message}`),
+      );
+    }
+    const why = await stopped.promise;
+    Deno.removeSignalListener("SIGINT", sigint);
+    Deno.removeSignalListener("SIGTERM", sigterm);
+    await hive.stop();
+    say(`cohesix dev: stopped (${why})`);
+    return 0;
+  },
+};
