@@ -1,0 +1,42 @@
+/**
+ * The memory model behind the "budgets exceed the profile's memory" red line. The guest has no GC and
+ * allocates every table at boot, so its footprint is the sum of these fixed sizes. Object overhead uses
+ * the measured ~16 KiB per long-lived object of the native (Porffor) build.
+ */
+import type { ManifestIR } from "./schema.ts";
+
+/** Bytes one long-lived guest object costs on the native build. */
+export const OBJECT_BYTES = 16384;
+/** Long-lived objects per worker (record, telemetry ring, trace node) and per session (state, fid table). */
+export const OBJECTS_PER_WORKER = 3;
+export const OBJECTS_PER_SESSION = 2;
+/** Bytes per fid slot in a session's fixed fid table. */
+export const FID_SLOT_BYTES = 64;
+
+export interface Budget {
+  frames: number;
+  fid_tables: number;
+  telemetry: number;
+  trace: number;
+  log: number;
+  ecosystem: number;
+  objects: number;
+  total: number;
+  limit: number;
+}
+
+/** Computes the boot-time footprint of a manifest, in bytes. */
+export function computeBudget(ir: ManifestIR): Budget {
+  const s = ir.secure9p;
+  const frames = s.msize * 2 * s.max_sessions;
+  const fid_tables = s.max_sessions * s.max_fids_per_session * FID_SLOT_BYTES;
+  const telemetry = ir.telemetry.ring_bytes_per_worker * ir.profile.max_workers;
+  const trace = ir.trace.ring_bytes + ir.trace.worker_ring_bytes * ir.profile.max_workers;
+  const log = ir.log.queen_log_bytes;
+  const eco = ir.ecosystem;
+  const ecosystem = (eco.audit.enable ? eco.audit.journal_max_bytes : 0) +
+    (eco.policy.enable ? eco.policy.queue_max_bytes : 0);
+  const objects = OBJECT_BYTES * (ir.profile.max_workers * OBJECTS_PER_WORKER + s.max_sessions * OBJECTS_PER_SESSION);
+  const total = frames + fid_tables + telemetry + trace + log + ecosystem + objects;
+  return { frames, fid_tables, telemetry, trace, log, ecosystem, objects, total, limit: ir.profile.memory_bytes };
+}

@@ -1,0 +1,96 @@
+/**
+ * Markdown snippets for the docs: the namespace and role tables, the limits table and the list of
+ * every resolved key. Each ends with a line naming the manifest and its fingerprint.
+ */
+import type { ResolvedManifest } from "../load.ts";
+
+export const SNIPPET_KINDS = ["namespace", "limits", "manifest"] as const;
+export type SnippetKind = (typeof SNIPPET_KINDS)[number];
+
+const GATES: Record<string, string> = {
+  gpu: "features.gpu",
+  host: "ecosystem.host.enable",
+};
+
+function footer(m: ResolvedManifest, source: string): string {
+  return `_Generated from ${source} (sha256: ${m.fingerprint})._`;
+}
+
+function table(header: string[], rows: (string | number | boolean)[][]): string[] {
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.map((c) => String(c).replaceAll("|", "\\|")).join(" | ")} |`),
+  ];
+}
+
+function namespaceSnippet(m: ResolvedManifest): string[] {
+  const mounts = table(
+    ["service", "mounted at", "present when"],
+    m.namespaces.mounts.map((x) => [x.service, `\`${x.at}\``, GATES[x.service] ? `\`${GATES[x.service]}\`` : "always"]),
+  );
+  const roles = table(
+    ["role", "ticket", "rule", "mode"],
+    m.roles.flatMap((r) => r.rules.map((p) => [r.name, r.ticket, `\`${p.path}\``, p.mode])),
+  );
+  return [
+    `Namespace of profile \`${m.profile.name}\` (role isolation ${m.namespaces.role_isolation ? "on" : "off"}):`,
+    "",
+    ...mounts,
+    "",
+    "Role table (`$self` is the session's worker id, `$gpu` its leased GPU, `*` one component, `**` a subtree):",
+    "",
+    ...roles,
+  ];
+}
+
+function limitsSnippet(m: ResolvedManifest): string[] {
+  const s = m.secure9p;
+  const b = m.budget;
+  return table(["limit", "value"], [
+    ["`secure9p.msize`", `${s.msize} bytes (red line: <= 8192)`],
+    ["`secure9p.walk_depth`", `${s.walk_depth} (red line: <= 8)`],
+    ["`secure9p.tags_per_session`", s.tags_per_session],
+    ["`secure9p.batch_frames`", s.batch_frames],
+    ["`secure9p.max_sessions`", s.max_sessions],
+    ["`secure9p.max_fids_per_session`", s.max_fids_per_session],
+    ["`secure9p.short_write.policy`", s.short_write.policy],
+    ["`event_pump.tick_ms`", m.event_pump.tick_ms],
+    ["`profile.max_workers`", m.profile.max_workers],
+    ["`event_pump.max_catch_up_ticks`", m.event_pump.max_catch_up_ticks],
+    ["`namespaces.max_mounts_per_session`", m.namespaces.max_mounts_per_session],
+    ["`queen.max_ctl_bytes`", m.queen.max_ctl_bytes],
+    ["`queen.max_ctl_commands`", m.queen.max_ctl_commands],
+    ["`workers.default_budget`", `ticks ${m.workers.default_budget.ticks}, ops ${m.workers.default_budget.ops}, ttl ${m.workers.default_budget.ttl_s} s`],
+    ["`telemetry.ring_bytes_per_worker`", m.telemetry.ring_bytes_per_worker],
+    ["`trace.ring_bytes`", m.trace.ring_bytes],
+    ["`trace.worker_ring_bytes`", m.trace.worker_ring_bytes],
+    ["`log.queen_log_bytes`", m.log.queen_log_bytes],
+    ["`image.max_bytes`", m.image.max_bytes],
+    ["memory budget used", `${b.total} of ${b.limit} bytes`],
+  ]);
+}
+
+/** Flattens the resolved manifest into `key = value` pairs, sorted by key. */
+function flatten(value: unknown, prefix: string, out: [string, string][]): void {
+  if (Array.isArray(value)) {
+    if (value.length === 0) out.push([prefix, "[]"]);
+    value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
+  } else if (value !== null && typeof value === "object") {
+    for (const k of Object.keys(value).sort()) {
+      flatten((value as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k, out);
+    }
+  } else out.push([prefix, JSON.stringify(value)]);
+}
+
+function manifestSnippet(m: ResolvedManifest): string[] {
+  const pairs: [string, string][] = [];
+  flatten(JSON.parse(m.resolvedJson).manifest, "", pairs);
+  return pairs.map(([k, v]) => `- \`${k}\`: \`${v}\``);
+}
+
+/** Renders one snippet, ending with the generated-from line and a final LF. */
+export function snippet(kind: SnippetKind, m: ResolvedManifest, source: string): string {
+  const body = kind === "namespace" ? namespaceSnippet(m) : kind === "limits" ? limitsSnippet(m) : manifestSnippet(m);
+  return [...body, "", footer(m, source), ""].join("\n");
+}

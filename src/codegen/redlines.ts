@@ -1,0 +1,273 @@
+/**
+ * Red lines that relate several keys (the schema bounds cover single keys). Each rule yields the key
+ * path it blames and one message; messages follow the reference compiler's wording where it has one.
+ */
+import { Point } from "@noble/ed25519";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { computeBudget } from "./budget.ts";
+import { checkAbsolutePath, checkRelativePath, components, isUnder } from "./paths.ts";
+import type { ManifestIR } from "./schema.ts";
+
+export interface Violation {
+  path: PropertyKey[];
+  message: string;
+}
+
+const PLACEHOLDERS = ["$gpu", "$self"];
+/** Bytes of a Twrite header (size 4, type 1, tag 2, fid 4, offset 8, count 4): a ctl write must fit msize. */
+const TWRITE_HEADER = 23;
+
+/** Checks an Ed25519 public key written as 64 lowercase hex characters. */
+export function checkPublicKey(hex: string, key: string): string | undefined {
+  if (!/^[0-9a-f]*$/.test(hex)) {
+    return `${key} must be lowercase hex (a 32-byte Ed25519 public key), found a character outside 0-9a-f`;
+  }
+  if (hex.length !== 64) {
+    return `${key} must be 64 hex characters (a 32-byte Ed25519 public key), got ${hex.length}`;
+  }
+  try {
+    Point.fromHex(hex);
+  } catch {
+    return `${key} is not a valid Ed25519 public key (not a point on the curve)`;
+  }
+  return undefined;
+}
+
+/** Key id the guest matches tickets by: first 4 bytes of sha256(raw public key), as hex. */
+export function keyId(publicKeyHex: string): string {
+  return bytesToHex(sha256(hexToBytes(publicKeyHex)).slice(0, 4));
+}
+
+function namespaceRules(ir: ManifestIR, out: Violation[]): void {
+  const depth = ir.secure9p.walk_depth;
+  const seen = new Map<string, string>();
+  ir.namespaces.mounts.forEach((m, i) => {
+    const label = `namespace mount ${m.service}`;
+    const bad = checkAbsolutePath(m.at, { label, walkDepth: depth, notRoot: true });
+    if (bad) out.push({ path: ["namespaces", "mounts", i, "at"], message: bad });
+    const other = seen.get(m.at);
+    if (other !== undefined) {
+      out.push({ path: ["namespaces", "mounts", i, "at"], message: `${label} at '${m.at}' is already mounted by ${other}` });
+    }
+    seen.set(m.at, m.service);
+    const need: Record<string, [boolean, string]> = {
+      gpu: [ir.features.gpu, "features.gpu = true"],
+      host: [ir.ecosystem.host.enable, "ecosystem.host.enable = true"],
+    };
+    const gate = need[m.service];
+    if (gate && !gate[0]) out.push({ path: ["namespaces", "mounts", i, "service"], message: `${label} requires ${gate[1]}` });
+    if (m.service === "host" && m.at !== ir.ecosystem.host.mount_at) {
+      out.push({
+        path: ["namespaces", "mounts", i, "at"],
+        message: `${label} at '${m.at}' must match ecosystem.host.mount_at '${ir.ecosystem.host.mount_at}'`,
+      });
+    }
+    if (m.service === "worker" && depth < 3) {
+      out.push({ path: ["namespaces", "mounts", i, "service"], message: `${label} requires secure9p.walk_depth >= 3` });
+    }
+  });
+}
+
+/** The components of a rule before its first wildcard or placeholder. */
+function literalPrefix(parts: string[]): string {
+  const lit: string[] = [];
+  for (const p of parts) {
+    if (p === "*" || p === "**" || p.startsWith("$")) break;
+    lit.push(p);
+  }
+  return "/" + lit.join("/");
+}
+
+function ruleChecks(ir: ManifestIR, role: ManifestIR["roles"][number], path: string, label: string): string[] {
+  const bad = checkAbsolutePath(path, { label, walkDepth: ir.secure9p.walk_depth });
+  if (bad) return [bad];
+  const out: string[] = [];
+  const parts = components(path);
+  parts.forEach((part, k) => {
+    if (part === "**" && k !== parts.length - 1) out.push(`${label} uses ** before the last component`);
+    if (part.startsWith("$")) {
+      if (!PLACEHOLDERS.includes(part)) {
+        out.push(`${label} uses unknown placeholder ${part} (allowed: ${PLACEHOLDERS.join(", ")})`);
+      } else if (part === "$self" && !role.worker_subject) {
+        out.push(`${label} uses $self but roles.${role.name}.worker_subject is false`);
+      } else if (part === "$gpu" && role.name !== "worker-gpu") {
+        out.push(`${label} uses $gpu, which only role worker-gpu has`);
+      }
+    }
+  });
+  const prefix = literalPrefix(parts);
+  const mounts = ir.namespaces.mounts.map((m) => m.at);
+  if (prefix !== "/" && !mounts.some((at) => isUnder(prefix, at) || isUnder(at, prefix))) {
+    out.push(`${label} is not under any namespace mount (mounted: ${mounts.join(", ")})`);
+  }
+  return out;
+}
+
+function roleRules(ir: ManifestIR, out: Violation[]): void {
+  const seen = new Set<string>();
+  ir.roles.forEach((role, i) => {
+    if (seen.has(role.name)) out.push({ path: ["roles", i, "name"], message: `duplicate role entry ${role.name}` });
+    seen.add(role.name);
+    role.rules.forEach((rule, j) => {
+      for (const message of ruleChecks(ir, role, rule.path, `role ${role.name} rule '${rule.path}'`)) {
+        out.push({ path: ["roles", i, "rules", j, "path"], message });
+      }
+    });
+    if (role.worker_subject && role.ticket !== "required") {
+      out.push({
+        path: ["roles", i, "worker_subject"],
+        message: `role ${role.name} sets worker_subject = true, which requires ticket = "required"`,
+      });
+    }
+    if (role.ticket !== "none" && ir.tickets.length === 0) {
+      out.push({
+        path: ["roles", i, "ticket"],
+        message: `role ${role.name} has ticket = "${role.ticket}" but [[tickets]] lists no verifying key`,
+      });
+    }
+    if (role.name === "worker-gpu" && !ir.features.gpu) {
+      out.push({ path: ["roles", i, "name"], message: "role worker-gpu requires features.gpu = true" });
+    }
+    if (role.quota.fids > ir.secure9p.max_fids_per_session) {
+      out.push({
+        path: ["roles", i, "quota", "fids"],
+        message: `role ${role.name} quota.fids ${role.quota.fids} exceeds secure9p.max_fids_per_session ${ir.secure9p.max_fids_per_session}`,
+      });
+    }
+  });
+  if (!seen.has("queen")) out.push({ path: ["roles"], message: "roles must include an entry for queen" });
+}
+
+function ticketRules(ir: ManifestIR, out: Violation[]): void {
+  const issuers = new Set<string>();
+  const keys = new Map<string, string>();
+  ir.tickets.forEach((t, i) => {
+    if (issuers.has(t.issuer)) {
+      out.push({ path: ["tickets", i, "issuer"], message: `duplicate ticket entry for issuer ${t.issuer}` });
+    }
+    issuers.add(t.issuer);
+    const bad = checkPublicKey(t.public_key, `tickets[${i}].public_key`);
+    if (bad) return out.push({ path: ["tickets", i, "public_key"], message: bad });
+    const other = keys.get(t.public_key);
+    if (other !== undefined) {
+      out.push({
+        path: ["tickets", i, "public_key"],
+        message: `duplicate ticket entry: issuers ${other} and ${t.issuer} share key ${keyId(t.public_key)}`,
+      });
+    }
+    keys.set(t.public_key, t.issuer);
+  });
+}
+
+function queenRules(ir: ManifestIR, out: Violation[]): void {
+  const room = ir.secure9p.msize - TWRITE_HEADER;
+  if (ir.queen.max_ctl_bytes > room) {
+    out.push({
+      path: ["queen", "max_ctl_bytes"],
+      message: `queen.max_ctl_bytes ${ir.queen.max_ctl_bytes} exceeds what one write can carry at secure9p.msize ` +
+        `${ir.secure9p.msize} (${room} bytes after the ${TWRITE_HEADER}-byte Twrite header)`,
+    });
+  }
+}
+
+function featureRules(ir: ManifestIR, out: Violation[]): void {
+  const f = ir.features;
+  if (!f.net_console && !f.serial_console) {
+    out.push({
+      path: ["features", "net_console"],
+      message: "features.net_console and features.serial_console are both false; enable one so the hive has a console",
+    });
+  }
+  if (f.gpu && ir.gpu.devices.length === 0) {
+    out.push({ path: ["features", "gpu"], message: "features.gpu requires at least one [[gpu.devices]] entry" });
+  }
+  const ids = new Set<string>();
+  ir.gpu.devices.forEach((d, i) => {
+    if (ids.has(d.id)) out.push({ path: ["gpu", "devices", i, "id"], message: `gpu device ${d.id} is duplicated` });
+    ids.add(d.id);
+  });
+  if (f.net_console && ir.console.net_port === ir.console.ninep_port) {
+    out.push({ path: ["console", "ninep_port"], message: `console.net_port and console.ninep_port must differ (both ${ir.console.net_port})` });
+  }
+  if (ir.telemetry.ring_bytes_per_worker === 0) {
+    out.push({ path: ["telemetry", "ring_bytes_per_worker"], message: "telemetry.ring_bytes_per_worker must be > 0" });
+  }
+  const cats = new Set<string>();
+  ir.trace.categories.forEach((c, i) => {
+    if (cats.has(c)) out.push({ path: ["trace", "categories", i], message: `trace.categories lists ${c} twice` });
+    cats.add(c);
+  });
+}
+
+function ecosystemRules(ir: ManifestIR, out: Violation[]): void {
+  const eco = ir.ecosystem;
+  const bad = checkAbsolutePath(eco.host.mount_at, {
+    label: "ecosystem.host.mount_at",
+    walkDepth: ir.secure9p.walk_depth,
+    notRoot: true,
+  });
+  if (bad) out.push({ path: ["ecosystem", "host", "mount_at"], message: bad });
+  if (eco.host.enable) {
+    if (!ir.namespaces.role_isolation) {
+      out.push({ path: ["ecosystem", "host", "enable"], message: "ecosystem.host.enable requires namespaces.role_isolation = true" });
+    }
+    if (eco.host.providers.length === 0) {
+      out.push({ path: ["ecosystem", "host", "providers"], message: "ecosystem.host.enable requires at least one entry in ecosystem.host.providers" });
+    }
+  }
+  if (eco.host.providers.includes("nvidia") && !ir.features.gpu) {
+    out.push({ path: ["ecosystem", "host", "providers"], message: "ecosystem.host.providers nvidia requires features.gpu = true" });
+  }
+  if (eco.audit.replay_enable && !eco.audit.enable) {
+    out.push({ path: ["ecosystem", "audit", "replay_enable"], message: "ecosystem.audit.replay_enable requires ecosystem.audit.enable = true" });
+  }
+  if (eco.models.enable && !ir.features.gpu) {
+    out.push({ path: ["ecosystem", "models", "enable"], message: "ecosystem.models.enable requires features.gpu = true" });
+  }
+}
+
+function imageRules(ir: ManifestIR, out: Violation[]): void {
+  for (const section of ["rootfs", "esp"] as const) {
+    const dests = new Set<string>();
+    ir.image[section].forEach((f, i) => {
+      const src = checkRelativePath(f.src, `image.${section}[${i}].src`);
+      if (src) out.push({ path: ["image", section, i, "src"], message: src });
+      const dest = checkAbsolutePath(f.dest, { label: `image.${section}[${i}].dest`, notRoot: true });
+      if (dest) out.push({ path: ["image", section, i, "dest"], message: dest });
+      if (dests.has(f.dest)) {
+        out.push({ path: ["image", section, i, "dest"], message: `image.${section} dest '${f.dest}' is listed twice` });
+      }
+      dests.add(f.dest);
+      if (section === "esp" && f.dest.toUpperCase() === "/EFI/BOOT/BOOTAA64.EFI") {
+        out.push({ path: ["image", section, i, "dest"], message: `image.esp dest '${f.dest}' is reserved for the boot loader` });
+      }
+    });
+  }
+}
+
+function budgetRules(ir: ManifestIR, out: Violation[]): void {
+  const b = computeBudget(ir);
+  if (b.total > b.limit) {
+    out.push({
+      path: ["profile", "memory_bytes"],
+      message: `budgets need ${b.total} bytes but profile.memory_bytes is ${b.limit} ` +
+        `(frames ${b.frames} + fid tables ${b.fid_tables} + telemetry ${b.telemetry} + trace ${b.trace} + ` +
+        `log ${b.log} + ecosystem ${b.ecosystem} + objects ${b.objects}); lower those sizes or raise profile.memory_bytes`,
+    });
+  }
+}
+
+/** All red-line violations of a schema-valid manifest, in rule order. */
+export function redLines(ir: ManifestIR): Violation[] {
+  const out: Violation[] = [];
+  namespaceRules(ir, out);
+  roleRules(ir, out);
+  ticketRules(ir, out);
+  queenRules(ir, out);
+  featureRules(ir, out);
+  ecosystemRules(ir, out);
+  imageRules(ir, out);
+  budgetRules(ir, out);
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * Manifest schema 1.0: the zod description of `configs/*.toml`. Every table is strict (unknown keys are
+ * refused); optional tables and keys get the defaults written here, so the resolved manifest is complete.
+ * Range limits that are red lines (msize, walk depth, …) live here as bounds; rules that relate several
+ * keys live in `redlines.ts`.
+ */
+import { z } from "zod";
+
+/** The only schema version this compiler accepts. */
+export const SCHEMA_VERSION = "1.0";
+
+/** Red-line maxima shared by the schema, the red-line checks and the generated docs. */
+export const LIMITS = {
+  msizeMax: 8192,
+  msizeMin: 512,
+  walkDepthMax: 8,
+  tagsPerSessionMax: 64,
+  batchFramesMax: 16,
+  imageBytesMax: 4 * 1024 * 1024,
+} as const;
+
+export const ROLES = ["queen", "worker-heartbeat", "worker-gpu", "observer"] as const;
+export const SERVICES = ["proc", "log", "queen", "worker", "gpu", "trace", "host"] as const;
+export const PLATFORMS = ["qemu-virt-aarch64", "rpi4-aarch64", "jetson-orin-aarch64"] as const;
+export const MODES = ["r", "w", "rw"] as const;
+export const TICKET_POLICIES = ["none", "optional", "required"] as const;
+export const TRACE_LEVELS = ["error", "warn", "info", "debug"] as const;
+/** Must equal TRACE_CATEGORIES in src/guest/ninedoor/trace.ts (a test checks). */
+export const TRACE_CATEGORIES = ["boot", "ninep", "queen", "worker", "ticket", "gpu", "audit"] as const;
+export const HOST_PROVIDERS = ["systemd", "k8s", "docker", "nvidia", "jetson", "net"] as const;
+
+const u32 = () => z.number().int().min(0).max(0xffffffff);
+const posInt = (max: number) => z.number().int().min(1).max(max);
+const text = (max: number) => z.string().min(1).max(max);
+
+const Meta = z.strictObject({
+  author: text(80).default("cohesix"),
+  purpose: text(200).default("unspecified"),
+}).default({ author: "cohesix", purpose: "unspecified" });
+
+const RootTask = z.strictObject({ schema: z.string() });
+
+const Profile = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/),
+  platform: z.enum(PLATFORMS),
+  kernel: z.boolean(),
+  memory_bytes: z.number().int().min(1024 * 1024).max(0x7fffffff),
+  max_workers: posInt(4096),
+});
+
+const EventPump = z.strictObject({
+  tick_ms: posInt(60000),
+  max_catch_up_ticks: posInt(100000).default(1000),
+});
+
+const Secure9p = z.strictObject({
+  msize: z.number().int().min(LIMITS.msizeMin).max(LIMITS.msizeMax),
+  walk_depth: z.number().int().min(1).max(LIMITS.walkDepthMax),
+  tags_per_session: z.number().int().min(1).max(LIMITS.tagsPerSessionMax),
+  batch_frames: z.number().int().min(1).max(LIMITS.batchFramesMax),
+  max_sessions: posInt(256),
+  max_fids_per_session: posInt(1024),
+  short_write: z.strictObject({ policy: z.enum(["reject", "retry"]) }).default({ policy: "reject" }),
+});
+
+const Console = z.strictObject({
+  net_port: z.number().int().min(1).max(65535).default(31337),
+  ninep_port: z.number().int().min(1).max(65535).default(5640),
+  max_line_bytes: z.number().int().min(64).max(4096).default(256),
+}).default({ net_port: 31337, ninep_port: 5640, max_line_bytes: 256 });
+
+const Features = z.strictObject({
+  net_console: z.boolean(),
+  serial_console: z.boolean(),
+  gpu: z.boolean(),
+});
+
+/** A trusted ticket issuer: tickets are Ed25519-signed claims; the role is a claim. */
+const Ticket = z.strictObject({
+  issuer: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/),
+  public_key: z.string(),
+});
+
+const Mount = z.strictObject({ service: z.enum(SERVICES), at: z.string() });
+
+const Namespaces = z.strictObject({
+  role_isolation: z.boolean().default(true),
+  max_mounts_per_session: posInt(64).default(8),
+  mounts: z.array(Mount).min(1).max(32),
+});
+
+const Queen = z.strictObject({
+  max_ctl_bytes: posInt(65536).default(4096),
+  max_ctl_commands: posInt(64).default(8),
+}).default({ max_ctl_bytes: 4096, max_ctl_commands: 8 });
+
+const Budget = z.strictObject({ ticks: u32(), ops: u32(), ttl_s: u32() });
+const Workers = z.strictObject({
+  default_budget: Budget.default({ ticks: 1000, ops: 10000, ttl_s: 300 }),
+}).default({ default_budget: { ticks: 1000, ops: 10000, ttl_s: 300 } });
+
+const Rule = z.strictObject({ path: z.string(), mode: z.enum(MODES) });
+const Quota = z.strictObject({ ops: u32(), bytes: u32(), fids: z.number().int().min(0).max(1024) });
+const Role = z.strictObject({
+  name: z.enum(ROLES),
+  ticket: z.enum(TICKET_POLICIES),
+  worker_subject: z.boolean().default(false),
+  quota: Quota.default({ ops: 0, bytes: 0, fids: 0 }),
+  rules: z.array(Rule).min(1).max(32),
+});
+
+const Telemetry = z.strictObject({ ring_bytes_per_worker: u32() });
+
+const Trace = z.strictObject({
+  ring_bytes: posInt(1 << 24),
+  worker_ring_bytes: posInt(1 << 20).default(2048),
+  default_level: z.enum(TRACE_LEVELS).default("info"),
+  categories: z.array(z.enum(TRACE_CATEGORIES)).default([...TRACE_CATEGORIES]),
+});
+
+const Log = z.strictObject({ queen_log_bytes: posInt(1 << 24).default(65536) }).default({ queen_log_bytes: 65536 });
+
+const GpuDevice = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/),
+  model: text(32),
+  mem_mb: posInt(1 << 20),
+  streams: posInt(64),
+});
+const Gpu = z.strictObject({ devices: z.array(GpuDevice).max(16).default([]) }).default({ devices: [] });
+
+const EcoHost = z.strictObject({
+  enable: z.boolean().default(false),
+  providers: z.array(z.enum(HOST_PROVIDERS)).default([]),
+  mount_at: z.string().default("/host"),
+}).default({ enable: false, providers: [], mount_at: "/host" });
+const EcoAudit = z.strictObject({
+  enable: z.boolean().default(false),
+  journal_max_bytes: posInt(1 << 20).default(65536),
+  replay_enable: z.boolean().default(false),
+}).default({ enable: false, journal_max_bytes: 65536, replay_enable: false });
+const EcoPolicy = z.strictObject({
+  enable: z.boolean().default(false),
+  queue_max_entries: posInt(64).default(16),
+  queue_max_bytes: posInt(1 << 20).default(4096),
+}).default({ enable: false, queue_max_entries: 16, queue_max_bytes: 4096 });
+const EcoModels = z.strictObject({ enable: z.boolean().default(false) }).default({ enable: false });
+const Ecosystem = z.strictObject({ host: EcoHost, audit: EcoAudit, policy: EcoPolicy, models: EcoModels })
+  .default({
+    host: { enable: false, providers: [], mount_at: "/host" },
+    audit: { enable: false, journal_max_bytes: 65536, replay_enable: false },
+    policy: { enable: false, queue_max_entries: 16, queue_max_bytes: 4096 },
+    models: { enable: false },
+  });
+
+const ImageFile = z.strictObject({ src: z.string(), dest: z.string() });
+const Image = z.strictObject({
+  max_bytes: posInt(LIMITS.imageBytesMax),
+  include_manifest: z.boolean().default(true),
+  rootfs: z.array(ImageFile).max(64).default([]),
+  esp: z.array(ImageFile).max(16).default([]),
+});
+
+/** The whole manifest. Required tables have no default. */
+export const ManifestSchema = z.strictObject({
+  meta: Meta,
+  root_task: RootTask,
+  profile: Profile,
+  event_pump: EventPump,
+  secure9p: Secure9p,
+  console: Console,
+  features: Features,
+  tickets: z.array(Ticket).max(16).default([]),
+  namespaces: Namespaces,
+  queen: Queen,
+  workers: Workers,
+  roles: z.array(Role).min(1).max(8),
+  telemetry: Telemetry,
+  trace: Trace,
+  log: Log,
+  gpu: Gpu,
+  ecosystem: Ecosystem,
+  image: Image,
+});
+
+/** The typed IR: a validated manifest with every default filled in. */
+export type ManifestIR = z.infer<typeof ManifestSchema>;
+export type Role = (typeof ROLES)[number];
