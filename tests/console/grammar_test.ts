@@ -1,0 +1,76 @@
+import { assertEquals } from "../support/assert.ts";
+import { ByteWriter } from "../../src/guest/lib/bytes.ts";
+import {
+  Command,
+  errnoDetail,
+  errnoReason,
+  MAX_LINE,
+  parseAck,
+  ParseError,
+  parseCommand,
+  Verb,
+  writeParseError,
+} from "../../src/guest/console/grammar.ts";
+import { EBUSY, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function parse(line: string): { v: number; a1: string; a2: string; err: string } {
+  const b = enc.encode(line);
+  const c = new Command();
+  const v = parseCommand(b, 0, b.length, c);
+  return { v, a1: dec.decode(b.subarray(c.a1Off, c.a1Off + c.a1Len)), a2: dec.decode(b.subarray(c.a2Off, c.a2Off + c.a2Len)), err: c.errArg };
+}
+
+Deno.test("parseCommand splits verbs and arguments by their shape", () => {
+  assertEquals(parse("cat /proc/boot"), { v: Verb.Cat, a1: "/proc/boot", a2: "", err: "" });
+  assertEquals(parse("  TAIL\t/log/queen.log  "), { v: Verb.Tail, a1: "/log/queen.log", a2: "", err: "" });
+  assertEquals(parse("echo /log/queen.log  hello  world "), { v: Verb.Echo, a1: "/log/queen.log", a2: "hello  world", err: "" });
+  assertEquals(parse("attach worker-gpu tkt.abc"), { v: Verb.Attach, a1: "worker-gpu", a2: "tkt.abc", err: "" });
+  assertEquals(parse("Attach queen"), { v: Verb.Attach, a1: "queen", a2: "", err: "" });
+  assertEquals(parse("spawn {\"spawn\":\"heartbeat\",\"ticks\":1}").a1, "{\"spawn\":\"heartbeat\",\"ticks\":1}");
+  assertEquals(parse("bind /a /b"), { v: Verb.Bind, a1: "/a", a2: "/b", err: "" });
+  assertEquals(parse("ping").v, Verb.Ping);
+});
+
+Deno.test("parseCommand refuses bad lines with a parse error code", () => {
+  assertEquals(parse("").v, -ParseError.Empty);
+  assertEquals(parse("   ").v, -ParseError.Empty);
+  assertEquals(parse("frob /x").v, -ParseError.Unknown);
+  assertEquals(parse("cat"), { v: -ParseError.Missing, a1: "", a2: "", err: "path" });
+  assertEquals(parse("echo /log/queen.log").err, "payload");
+  assertEquals(parse("echo /log/queen.log").v, -ParseError.Missing);
+  assertEquals(parse("attach").err, "role");
+  assertEquals(parse("cat /" + "p".repeat(96)).v, -ParseError.TooLong);
+  assertEquals(parse("echo /x " + "e".repeat(129)).v, -ParseError.TooLong);
+  assertEquals(parse("ping now").v, -ParseError.Unexpected);
+  assertEquals(parse("bind /a").v, -ParseError.Missing);
+  assertEquals(parse("x".repeat(MAX_LINE + 1)).v, -ParseError.LineTooLong);
+});
+
+Deno.test("writeParseError renders the reference messages", () => {
+  const w = new ByteWriter(256);
+  writeParseError(w, ParseError.Missing, "path");
+  assertEquals(dec.decode(w.buf.subarray(0, w.len)), "ERR PARSE reason=policy detail=missing required argument: path");
+  w.reset();
+  writeParseError(w, ParseError.LineTooLong, "");
+  assertEquals(dec.decode(w.buf.subarray(0, w.len)), "ERR PARSE reason=policy detail=console line exceeded maximum length");
+});
+
+Deno.test("errnoReason and errnoDetail map namespace refusals to console reasons", () => {
+  assertEquals([errnoReason(ENOENT), errnoDetail(ENOENT)], ["policy", "invalid-path"]);
+  assertEquals([errnoReason(EPERM), errnoDetail(EPERM)], ["policy", "denied"]);
+  assertEquals([errnoReason(EROFS), errnoDetail(EROFS)], ["policy", "denied"]);
+  assertEquals([errnoReason(EBUSY), errnoDetail(EBUSY)], ["busy", "busy"]);
+  assertEquals([errnoReason(EMSGSIZE), errnoDetail(EMSGSIZE)], ["quota", "buffer-full"]);
+});
+
+Deno.test("parseAck reads OK and ERR lines and ignores payload lines", () => {
+  assertEquals(parseAck("OK CAT path=/proc/boot data=a b|c"), { ok: true, verb: "CAT", detail: "path=/proc/boot data=a b|c" });
+  assertEquals(parseAck("ERR ECHO reason=policy"), { ok: false, verb: "ECHO", detail: "reason=policy" });
+  assertEquals(parseAck("OK HELP"), { ok: true, verb: "HELP", detail: "" });
+  assertEquals(parseAck("END"), null);
+  assertEquals(parseAck("OK not-a-verb"), null);
+  assertEquals(parseAck("Cohesix boot: root-task online"), null);
+});
