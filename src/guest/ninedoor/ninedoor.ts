@@ -67,6 +67,7 @@ export class NineDoor implements Namespace {
   nowMs = 0;
   tickCount = 0;
   private nextTickMs: number;
+  private started = false;
   private claims: TicketClaims = new TicketClaims();
   private parser: CtlParser = new CtlParser();
   private cmds: CtlCommand[] = [];
@@ -1200,19 +1201,29 @@ export class NineDoor implements Namespace {
 
   /**
    * Moves the injected clock to `nowMs` (ignored if it goes backwards): runs every whole tick since
-   * the last call (heartbeats, tick budgets), then ttl deadlines and simulated GPU jobs.
+   * the last call (heartbeats, tick budgets; at most maxCatchUpTicks, the rest counted as skipped),
+   * then ttl deadlines and simulated GPU jobs. The first call fixes the origin: ticks fall at
+   * origin + k * tickMs.
    */
   advance(nowMs: number): void {
     if (nowMs < this.nowMs) return;
-    this.nowMs = nowMs;
     const tickMs = this.boot.tickMs;
+    if (!this.started) {
+      // The first call sets the clock's origin (the runtime may inject epoch milliseconds).
+      this.started = true;
+      this.nextTickMs = nowMs + tickMs;
+    }
+    this.nowMs = nowMs;
     let ran = 0;
-    while (this.nextTickMs <= nowMs) {
-      if (ran < this.boot.limits.maxCatchUpTicks) {
-        this.tick();
-        ran++;
-      } else this.pressure.ticksSkipped++;
+    while (this.nextTickMs <= nowMs && ran < this.boot.limits.maxCatchUpTicks) {
+      this.tick();
+      ran++;
       this.nextTickMs = this.nextTickMs + tickMs;
+    }
+    if (this.nextTickMs <= nowMs) {
+      const skip = Math.floor((nowMs - this.nextTickMs) / tickMs) + 1;
+      this.pressure.ticksSkipped += skip;
+      this.nextTickMs = this.nextTickMs + skip * tickMs;
     }
     const ws = this.workers;
     for (let w = 0; w < ws.cap; w++) {
