@@ -1,7 +1,7 @@
 /**
  * `boot_v0.coh`: the baseline console script derived from a manifest. It attaches as the queen, reads
- * the boot text, lists every mounted service and tails the queen log, then checks that a read-only file
- * refuses a write. Manifest facts are echoed as `#` comments so a run log shows what it was checked against.
+ * the boot text, lists every mounted service and simulated GPU, tails the queen log and checks that
+ * a read-only file refuses a write. (A console session attaches once, so other roles need their own script.) Manifest facts are echoed as `#` comments so a run log shows what it was checked against.
  */
 import type { ResolvedManifest } from "../load.ts";
 
@@ -23,6 +23,9 @@ export function bootScript(m: ResolvedManifest, source: string): string {
   ];
   for (const mount of m.namespaces.mounts) {
     lines.push(`ls ${mount.at}`, "EXPECT OK");
+  }
+  if (m.features.gpu) {
+    for (const gpu of m.gpu.devices) lines.push(`ls /gpu/${gpu.id}`, "EXPECT OK");
   }
   lines.push(
     "tail /log/queen.log",
