@@ -9,11 +9,17 @@ export const HELLO_SRC = fileURLToPath(new URL("../../../shared/sel4/examples/he
 export const HELLO_LINE = "cohesix root task up";
 
 let hello: Promise<string> | undefined;
+let helloDir: string | undefined;
+
+globalThis.addEventListener("unload", () => {
+  if (helloDir) Deno.removeSync(helloDir, { recursive: true });
+});
 
 /** Builds the seL4 hello root task once per test file with its own build.sh; returns the ELF path. */
 export function helloRootTask(): Promise<string> {
   hello ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "cohesix-hello-" });
+    helloDir = dir;
     const out = await new Deno.Command("bash", { args: [join(HELLO_SRC, "build.sh"), dir, "--sdk", SEL4], stdout: "piped", stderr: "piped" }).output();
     if (!out.success) throw new Error(`hello root task build failed: ${new TextDecoder().decode(out.stderr)}`);
     return join(dir, "hello-roottask.elf");

@@ -74,8 +74,12 @@ export const qemuCommand: Subcommand = {
     const image = await resolveImage(values.image, values.uefi);
     const expect = tcpPort === undefined ? values.expect ?? DEFAULT_EXPECT : undefined;
     const echo = !values.quiet && !values.json;
+    const interrupt = new AbortController();
+    const onSigint = () => interrupt.abort();
+    Deno.addSignalListener("SIGINT", onSigint);
     try {
       const result = await bootQemu({
+        signal: interrupt.signal,
         image,
         timeoutMs: timeoutS * 1000,
         expect,
@@ -87,6 +91,10 @@ export const qemuCommand: Subcommand = {
         },
         onSerial: echo ? (text) => Deno.stdout.writeSync(new TextEncoder().encode(text)) : undefined,
       });
+      if (result.outcome === "aborted") {
+        console.error("cohesix qemu: interrupted; QEMU stopped");
+        return 130;
+      }
       const ok = result.outcome === "expected" || (tcpPort !== undefined && result.outcome === "timeout");
       if (values.json) {
         console.log(JSON.stringify({ version: 1, image, outcome: result.outcome, expect: expect ?? null, elapsed_ms: result.elapsedMs, last_lines: lastLines(result.serial, 20) }, null, 2));
@@ -108,6 +116,8 @@ export const qemuCommand: Subcommand = {
         return 1;
       }
       throw err;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSigint);
     }
   },
 };

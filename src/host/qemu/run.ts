@@ -36,12 +36,14 @@ export interface QemuOptions {
   tcpPort?: number;
   /** Called with each chunk of serial output (stdio mode). */
   onSerial?: (text: string) => void;
+  /** Stops the boot early (e.g. on Ctrl-C, or once a client has what it needs). */
+  signal?: AbortSignal;
   /** Called once QEMU has started, with its command line. */
   onStart?: (argv: string[]) => void;
 }
 
 export interface QemuResult {
-  outcome: "expected" | "timeout" | "exited";
+  outcome: "expected" | "timeout" | "exited" | "aborted";
   elapsedMs: number;
   /** Serial output, with carriage returns and terminal escape sequences removed. */
   serial: string;
@@ -111,6 +113,14 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
       release();
     };
     const timer = setTimeout(() => settled || settle(), opts.timeoutMs);
+    const onAbort = () => {
+      if (!settled) {
+        outcome = "aborted";
+        settle();
+      }
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort);
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       const dec = new TextDecoder();
       for await (const chunk of stream) {
@@ -132,6 +142,7 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
     });
     await done;
     clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
     const elapsedMs = Math.round(performance.now() - started);
     try {
       child.kill("SIGTERM");

@@ -1,0 +1,106 @@
+import { join } from "node:path";
+import { bootQemu } from "../../src/host/qemu/run.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { cohesix, HELLO_LINE, helloRootTask, SEL4, tempDir } from "./support.ts";
+
+let built: Promise<string> | undefined;
+let builtDir: string | undefined;
+
+/** One `cohesix image --uefi` build shared by the boot tests of this file. */
+function image(): Promise<string> {
+  built ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "cohesix-boot-" });
+    const r = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--uefi", "--out", dir]);
+    builtDir = dir;
+    if (r.code !== 0) throw new Error(`cohesix image failed: ${r.stderr}`);
+    return dir;
+  })();
+  return built;
+}
+
+async function qemuProcesses(): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
+    if (cmd.startsWith("qemu-system-aarch64\0") && cmd.includes("cohesix-boot-")) n++;
+  }
+  return n;
+}
+
+Deno.test("cohesix qemu boots the ELF image until the root task's line is on serial, then stops QEMU", async () => {
+  const out = await image();
+  const r = await cohesix(["qemu", "--image", out, "--expect", HELLO_LINE, "--timeout", "60"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertStringIncludes(r.stdout, "Booting all finished, dropped to user space");
+  assertStringIncludes(r.stdout, HELLO_LINE);
+  assertMatch(r.stderr, /-machine virt -cpu cortex-a53 -smp 1 -m 1024 .*-kernel .*sel4-image.elf/);
+  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+});
+
+Deno.test("cohesix qemu --uefi boots the ESP through AAVMF firmware until the root task's line is on serial", async () => {
+  const out = await image();
+  const r = await cohesix(["qemu", "--image", out, "--uefi", "--expect", HELLO_LINE, "--timeout", "90", "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assertEquals([doc.version, doc.outcome], [1, "expected"]);
+  assertStringIncludes(doc.last_lines.join("\n"), HELLO_LINE);
+  assertMatch(r.stderr, /-bios \/usr\/share\/qemu-efi-aarch64\/QEMU_EFI.fd -drive file=.*esp.img,format=raw,if=virtio,snapshot=on/);
+  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+});
+
+Deno.test("cohesix qemu exits 1 with the last serial lines when the text never appears", async () => {
+  const out = await image();
+  const r = await cohesix(["qemu", "--image", out, "--expect", "this text is never printed", "--timeout", "4", "--quiet"]);
+  assertEquals(r.code, 1, r.stderr);
+  assertMatch(r.stderr, /'this text is never printed' not seen within 4 s; last serial lines:/);
+  assertMatch(r.stderr, /\| cohesix root task up/);
+  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+});
+
+Deno.test("bootQemu with a TCP serial port serves the console to a client and stops QEMU when aborted", async () => {
+  const out = await image();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const stop = new AbortController();
+  const booting = bootQemu({ image: join(out, "sel4-image.elf"), timeoutMs: 60_000, tcpPort: port, signal: stop.signal });
+  let conn: Deno.TcpConn | undefined;
+  for (let i = 0; i < 100 && !conn; i++) {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => undefined);
+    if (!conn) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert(conn, "connected to QEMU's serial port");
+  let text = "";
+  const buf = new Uint8Array(4096);
+  while (!text.includes(HELLO_LINE)) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  assertStringIncludes(text, HELLO_LINE);
+  conn.close();
+  stop.abort();
+  const result = await booting;
+  assertEquals(result.outcome, "aborted");
+  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+});
+
+Deno.test("cohesix qemu refuses a file that is not an image and a directory without one", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    await Deno.writeTextFile(join(dir, "notes.txt"), "hello");
+    const a = await cohesix(["qemu", "--image", join(dir, "notes.txt")]);
+    assertEquals(a.code, 1);
+    assertStringIncludes(a.stderr, "not an ELF image, an EFI application or a FAT ESP");
+    const b = await cohesix(["qemu", "--image", dir, "--uefi"]);
+    assertEquals(b.code, 2);
+    assertStringIncludes(b.stderr, "has no esp.img");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+globalThis.addEventListener("unload", () => {
+  if (builtDir) Deno.removeSync(builtDir, { recursive: true });
+});
