@@ -6,7 +6,7 @@
 export interface Diagnostic {
   /** The manifest path as the user gave it. */
   file: string;
-  /** 1-based line of the offending key (or of its table when the key is missing). */
+  /** 1-based line of the offending key (or of its table when the key is missing); 0 when there is no file. */
   line: number;
   /** Dotted key, e.g. `secure9p.msize` or `tickets[1].public_key`; "" for TOML syntax errors. */
   key: string;
@@ -14,9 +14,9 @@ export interface Diagnostic {
   message: string;
 }
 
-/** Formats one diagnostic as `file:line: message`. */
+/** Formats one diagnostic as `file:line: message` (`file: message` when there is no line, e.g. a missing file). */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}: ${d.message}`;
+  return d.line > 0 ? `${d.file}:${d.line}: ${d.message}` : `${d.file}: ${d.message}`;
 }
 
 /** Thrown when a manifest cannot be compiled. Nothing has been written when this is thrown. */
