@@ -34,6 +34,18 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
   const shell = new Shell(client);
   console.log("Welcome to Cohesix. Type 'help' for commands.");
   if (preamble.length === 0) console.log("detached shell: run 'attach <role>' to connect");
+  let code = 0;
+  try {
+    for (const p of preamble) {
+      const r = await shell.execute(p);
+      for (const l of r?.lines ?? []) console.log(l);
+    }
+  } catch (e) {
+    client.close();
+    if (!(e instanceof TransportError)) throw e;
+    console.error(`cohsh: ${e.message}`);
+    return 1;
+  }
   const rl = readline.createInterface({
     input: process.stdin,
     output: process.stdout,
@@ -41,22 +53,23 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
     completer: completeVerb,
     historySize: 500,
   });
+  const lines = new LineQueue(rl);
   let busy = false;
+  const prompt = () => {
+    if (!lines.ended) rl.prompt();
+  };
   rl.on("SIGINT", () => {
     if (!busy) {
       rl.write("", { ctrl: true, name: "u" });
       process.stdout.write("^C\n");
-      rl.prompt();
+      prompt();
     }
   });
-  let code = 0;
   try {
-    for (const p of preamble) {
-      const r = await shell.execute(p);
-      for (const l of r?.lines ?? []) console.log(l);
-    }
-    rl.prompt();
-    for await (const line of rl) {
+    prompt();
+    for (;;) {
+      const line = await lines.next();
+      if (line === null) break;
       busy = true;
       try {
         const r = await shell.execute(line);
@@ -69,7 +82,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
       } finally {
         busy = false;
       }
-      rl.prompt();
+      prompt();
     }
   } catch (e) {
     if (!(e instanceof TransportError)) throw e;
@@ -80,4 +93,38 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
     client.close();
   }
   return code;
+}
+
+/** Lines typed at the prompt, queued so none is lost while a command runs. */
+class LineQueue {
+  private queue: string[] = [];
+  private waiter: ((line: string | null) => void) | null = null;
+  ended = false;
+
+  constructor(rl: readline.Interface) {
+    rl.on("line", (line: string) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(line);
+      } else this.queue.push(line);
+    });
+    rl.on("close", () => {
+      this.ended = true;
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(null);
+      }
+    });
+  }
+
+  next(): Promise<string | null> {
+    const line = this.queue.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
 }

@@ -3,7 +3,7 @@
  * tokens), plus the few shell-only forms (`echo <text> > <path>`). Unknown verbs are passed
  * through unchanged so the hive answers them (one source of truth for errors).
  */
-import { type AckLine, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
+import { Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
 import type { ConsoleClient, Reply } from "./client.ts";
 
 export type ShellAction =
@@ -67,8 +67,4 @@ export class Shell {
     if (action.verb === Verb.Quit && reply.ack?.ok) this.quitSeen = true;
     return reply;
   }
-}
-
-export function ackText(ack: AckLine | null, line: string): string {
-  return ack === null ? "(no reply)" : line;
 }
