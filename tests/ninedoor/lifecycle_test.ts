@@ -1,0 +1,129 @@
+/** Worker lifecycle over the Namespace API: spawn → telemetry → kill/budget → Closed + revocation line. */
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { defaultBootConfig } from "../../src/guest/boot.ts";
+import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
+import { EBADF, EINVAL, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
+import { NodeStat, O_WRONLY } from "../../src/secure9p/namespace.ts";
+import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { NsClient } from "./ns_client.ts";
+
+function hive(tweak?: (b: ReturnType<typeof defaultBootConfig>) => void) {
+  const boot = defaultBootConfig();
+  tweak?.(boot);
+  const nd = new NineDoor(boot);
+  nd.advance(0);
+  return { nd, queen: new NsClient(nd, nd.attach("queen", "")) };
+}
+
+Deno.test("NineDoor /proc/boot carries the version and manifest fingerprint and refuses writes", () => {
+  const { queen } = hive((b) => (b.manifestFingerprint = "sha256-abc123"));
+  const text = queen.read("/proc/boot") as string;
+  assertStringIncludes(text, "version=0.1.0\n");
+  assertStringIncludes(text, "manifest=sha256-abc123\n");
+  assertEquals(queen.open("/proc/boot", O_WRONLY), -EROFS);
+});
+
+Deno.test("NineDoor spawn creates telemetry that gains one heartbeat line per tick, kill removes it and its open reader gets Closed", () => {
+  const { nd, queen } = hive();
+  assertEquals(queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}\n'), 34);
+  assertEquals(queen.list("/worker"), ["worker-1"]);
+  const reader = queen.open("/worker/worker-1/telemetry");
+  assert(reader >= 0);
+  nd.advance(1000);
+  nd.advance(2500);
+  assertEquals(queen.readNode(reader), "heartbeat 1\nheartbeat 2\n");
+  nd.advance(3000);
+  // Resuming at the cursor (offset 24) yields only the new line.
+  assertEquals(queen.readNode(reader, 24), "heartbeat 3\n");
+  assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}'), 19);
+  assertEquals(queen.list("/worker"), []);
+  assertEquals(queen.readNode(reader), -EBADF);
+  assertEquals(queen.walk("/worker/worker-1"), -ENOENT);
+  assertEquals(queen.walk("/proc/worker-1/trace"), -ENOENT);
+  assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=killed tick=3 ops=0\n");
+  assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}'), -ENOENT);
+});
+
+Deno.test("NineDoor revokes a worker when its tick budget is spent", () => {
+  const { nd, queen } = hive();
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":2}');
+  nd.advance(1000);
+  assertEquals(queen.list("/worker"), ["worker-1"]);
+  nd.advance(2000);
+  assertEquals(queen.list("/worker"), []);
+  assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ticks tick=2");
+});
+
+Deno.test("NineDoor revokes a worker when its ttl passes", () => {
+  const { nd, queen } = hive();
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100,"budget":{"ttl_s":3}}');
+  nd.advance(2999);
+  assertEquals(queen.list("/worker"), ["worker-1"]);
+  nd.advance(3000);
+  assertEquals(queen.list("/worker"), []);
+  assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ttl");
+});
+
+Deno.test("NineDoor revokes a worker and closes its session when its ops budget is spent", () => {
+  const key = keyPair(new Uint8Array(32).fill(3));
+  const boot = defaultBootConfig();
+  boot.ticketKeys = [key];
+  const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
+  nd.advance(1000);
+  const queen = new NsClient(nd, nd.attach("queen", ""));
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100,"budget":{"ops":3}}');
+  const ticket = mintTicket({
+    role: "worker-heartbeat", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "0000000000000001",
+    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
+  }, key.secretKey);
+  const worker = new NsClient(nd, nd.attach("worker-heartbeat", ticket));
+  assert(worker.session >= 0);
+  assert(worker.walk("/proc") >= 0); // op 1
+  assert(worker.walk("/proc/boot") >= 0); // ops 2, 3: the budget is spent
+  assertEquals(queen.list("/worker"), []);
+  assertEquals(worker.walk("/proc"), -EBADF);
+  assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ops tick=0 ops=3");
+});
+
+Deno.test("NineDoor telemetry ring is bounded, counts overflow and refuses stale cursors", () => {
+  const { nd, queen } = hive((b) => (b.telemetryRingBytes = 64));
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":1000}');
+  for (let t = 1; t <= 10; t++) nd.advance(t * 1000);
+  const st = queen.stat("/worker/worker-1/telemetry") as NodeStat;
+  const lines = Array.from({ length: 10 }, (_, i) => `heartbeat ${i + 1}\n`).join("");
+  assertEquals(st.sizeLo, lines.length);
+  const workers = queen.read("/proc/workers") as string;
+  const m = /telemetry_start=(\d+) telemetry_end=(\d+) dropped=(\d+)/.exec(workers)!;
+  const start = Number(m[1]);
+  assertEquals(Number(m[2]), lines.length);
+  assertEquals(Number(m[3]), start);
+  assert(lines.length - start <= 64);
+  // The retained window starts on a line boundary and reads exactly the tail of the stream.
+  const node = queen.open("/worker/worker-1/telemetry");
+  assertEquals(queen.readNode(node, start), lines.slice(start));
+  assertEquals(queen.readNode(node, 0), -EINVAL);
+  assertEquals(lines[start - 1], "\n");
+});
+
+Deno.test("NineDoor workers see only their own telemetry and may append to it", () => {
+  const key = keyPair(new Uint8Array(32).fill(4));
+  const boot = defaultBootConfig();
+  boot.ticketKeys = [key];
+  const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
+  nd.advance(0);
+  const queen = new NsClient(nd, nd.attach("queen", ""));
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}\n{"spawn":"heartbeat","ticks":100}\n');
+  const ticket = mintTicket({
+    role: "worker-heartbeat", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "0000000000000002",
+    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
+  }, key.secretKey);
+  const w1 = new NsClient(nd, nd.attach("worker-heartbeat", ticket));
+  assertEquals(w1.write("/worker/worker-1/telemetry", "status ok\n"), 10);
+  assertEquals(w1.walk("/worker/worker-2"), -EPERM);
+  assertEquals(w1.list("/worker"), -EPERM);
+  assertEquals(w1.open("/queen/ctl", O_WRONLY), -EPERM);
+  assertEquals(queen.read("/worker/worker-1/telemetry"), "status ok\n");
+  const log = queen.read("/log/queen.log") as string;
+  assertStringIncludes(log, "deny op=walk role=worker-heartbeat subject=worker-1 path=/worker/worker-2 reason=role\n");
+  assertStringIncludes(log, "deny op=walk role=worker-heartbeat subject=worker-1 path=/queen reason=role\n");
+});
