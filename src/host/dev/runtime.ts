@@ -4,7 +4,7 @@
  * inside the demo process). The hive itself never sees a socket, a timer or a wall clock.
  */
 import type { BootConfig } from "../../guest/boot.ts";
-import { defaultBootConfig } from "../../guest/boot.ts";
+import { BOOT_CONFIG } from "../../guest/generated/bootstrap.ts";
 import { Hive } from "../../guest/hive.ts";
 import type { Namespace } from "../../secure9p/namespace.ts";
 
@@ -21,6 +21,7 @@ export interface HostedHiveOptions {
   noConsole?: boolean;
   /** TCP console AUTH token (default `changeme`). */
   authToken?: string;
+  /** Boot tables (default: the ones `cohesix rtc` compiled from configs/root_task.toml). */
   boot?: BootConfig;
   /** Namespace override (tests); default NineDoor. */
   namespace?: Namespace;
@@ -69,7 +70,7 @@ export class HostedHive {
   private stopped = false;
 
   private constructor(opts: HostedHiveOptions) {
-    const boot = opts.boot ?? defaultBootConfig();
+    const boot = opts.boot ?? BOOT_CONFIG;
     this.hive = new Hive(boot, { authToken: opts.authToken, namespace: opts.namespace });
     this.hostname = opts.hostname ?? "127.0.0.1";
     const t0 = performance.now();
