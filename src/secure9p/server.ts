@@ -250,7 +250,7 @@ export class NineServer {
       this.kill(s);
       return;
     }
-    for (let i = 0; i < n; i++) buf[have + i] = src[o + i];
+    this.copy(buf, have, src, o, n);
     inLen[s] = have + n;
     this.pump(s);
   }
@@ -263,7 +263,7 @@ export class NineServer {
     const start = oS[s];
     const n = Math.min(max, oE[s] - start);
     const buf = this.outBufs[s];
-    for (let i = 0; i < n; i++) dst[dstOff + i] = buf[start + i];
+    this.copy(dst, dstOff, buf, start, n);
     if (start + n === oE[s]) {
       oS[s] = 0;
       oE[s] = 0;
@@ -283,6 +283,14 @@ export class NineServer {
   /** Number of requests parked in a session (for /proc-style counters and tests). */
   parked(s: number): number {
     return this.valid(s) ? this.pkCount[s] : 0;
+  }
+
+  /**
+   * Copies transport bytes. A plain loop here (a `subarray` view per call would leak under
+   * Porffor); the host transport overrides it with a native copy (host/fast_server.ts).
+   */
+  copy(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
+    for (let i = 0; i < n; i++) dst[dstOff + i] = src[srcOff + i];
   }
 
   valid(s: number): boolean {

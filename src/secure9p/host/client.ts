@@ -439,8 +439,14 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * Encodes a request through the codec table. `nums` follow the layout, except that a u64 is one
  * number here (split into halves) and counts of N/D fields come from `strs`/`data`.
  */
+/** Encoding is synchronous, so one scratch Fcall serves every request (less garbage per op). */
+const scratch = new C.Fcall();
+
 export function encodeReq(type: number, tag: number, req: Req, msize: number): Uint8Array {
-  const f = new C.Fcall();
+  const f = scratch;
+  f.dataBuf = new Uint8Array(0);
+  f.dataOff = 0;
+  f.dataLen = 0;
   f.type = type;
   f.tag = tag;
   const layout = C.layoutOf(type);

@@ -65,9 +65,10 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch { /* not TCP */ }
-    const link = new Link(conn, session, 65536);
+    // 16 KiB each way: the session never holds more input than that, and replies are <= msize.
+    const link = new Link(conn, session, 16384);
     links.add(link);
-    const inBuf = new Uint8Array(65536);
+    const inBuf = new Uint8Array(16384);
     try {
       while (!closing) {
         await flush(link);
