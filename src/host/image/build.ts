@@ -87,9 +87,11 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const rs = await resolveRootserver({ explicit: opts.rootserver, work, rootfs });
     stage(1, "rootserver", `${rs.path} (${rs.bytes.length} bytes, ${rs.origin})`);
 
-    const kernelElf = await stripElf(sel4.kernelElf, join(work, "kernel.elf"));
-    const kernelDtb = await Deno.readFile(sel4.kernelDtb);
-    const rootserver = await stripElf(rs.path, join(work, "rootserver"));
+    const [kernelElf, kernelDtb, rootserver] = await Promise.all([
+      stripElf(sel4.kernelElf, join(work, "kernel.elf")),
+      Deno.readFile(sel4.kernelDtb),
+      stripElf(rs.path, join(work, "rootserver")),
+    ]);
     // The elfloader loads member 0 as the kernel, member 1 as the DTB (by name) and every later
     // member as a user image, so nothing else goes in this archive: the guest rootfs travels
     // inside the root task (or on the ESP).
@@ -110,17 +112,18 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     await Deno.writeFile(join(staging, ARTIFACTS.rootfs), rootfs);
     stage(2, "cpio", `${ARTIFACTS.payload} ${payload.length} bytes, ${ARTIFACTS.rootfs} ${rootfs.length} bytes, limit ${layout.limitBytes}`);
 
+    // The ELF and EFI links are independent: run them side by side.
     const elfWork = join(work, "link-elf");
+    const efiWork = join(work, "link-efi");
     await Deno.mkdir(elfWork);
-    const elf = await linkElfImage(sel4, payload, elfWork);
+    await Deno.mkdir(efiWork);
+    const [elf, efiLink] = await Promise.all([
+      linkElfImage(sel4, payload, elfWork),
+      opts.uefi ? linkEfiApp(sel4, payload, efiWork) : Promise.resolve(undefined),
+    ]);
+    const efi = efiLink?.bytes;
     await Deno.writeFile(join(staging, ARTIFACTS.elfImage), elf.bytes);
-    let efi: Uint8Array | undefined;
-    if (opts.uefi) {
-      const efiWork = join(work, "link-efi");
-      await Deno.mkdir(efiWork);
-      efi = (await linkEfiApp(sel4, payload, efiWork)).bytes;
-      await Deno.writeFile(join(staging, ARTIFACTS.efiApp), efi);
-    }
+    if (efi) await Deno.writeFile(join(staging, ARTIFACTS.efiApp), efi);
     stage(3, "link", `${ARTIFACTS.elfImage} ${elf.bytes.length} bytes at ${elf.imageStart ?? "?"}` +
       (efi ? `, ${ARTIFACTS.efiApp} ${efi.length} bytes` : ""));
 
