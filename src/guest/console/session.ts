@@ -710,8 +710,8 @@ export class ConsoleSession {
       if (ns.readdir(s, this.streamNode, i, e) <= 0) break;
       const name = e.name;
       if (isDotName(name)) continue;
-      if (this.dirEmitted > 0 && !(name > this.dirLast)) continue;
-      if (!found || name < best) {
+      if (this.dirEmitted > 0 && compareNames(name, this.dirLast) <= 0) continue;
+      if (!found || compareNames(name, best) < 0) {
         best = name;
         found = true;
       }
@@ -830,6 +830,19 @@ export class ConsoleSession {
     this.setPathText(PATH_QUEEN_CTL);
     this.appendScratch(v, 0, line);
   }
+}
+
+/**
+ * Orders names by UTF-16 code units (byte order for ASCII). Written out because Porffor's
+ * relational operators on strings do not compare contents.
+ */
+function compareNames(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
 }
 
 function isDotName(name: string): boolean {
