@@ -212,6 +212,12 @@ function ecosystemRules(ir: ManifestIR, out: Violation[]): void {
     if (!ir.namespaces.role_isolation) {
       out.push({ path: ["ecosystem", "host", "enable"], message: "ecosystem.host.enable requires namespaces.role_isolation = true" });
     }
+    if (!ir.namespaces.mounts.some((m) => m.service === "host" && m.at === eco.host.mount_at)) {
+      out.push({
+        path: ["ecosystem", "host", "enable"],
+        message: `ecosystem.host.enable requires a namespace mount { service = "host", at = "${eco.host.mount_at}" }`,
+      });
+    }
     if (eco.host.providers.length === 0) {
       out.push({ path: ["ecosystem", "host", "providers"], message: "ecosystem.host.enable requires at least one entry in ecosystem.host.providers" });
     }

@@ -28,6 +28,7 @@ function edit(text: string, edits: Edit[]): string {
 }
 
 const APPEND = "streams = 2\n";
+const HOST_MOUNT: Edit = ['{ service = "log", at = "/log" },', '{ service = "log", at = "/log" }, { service = "host", at = "/host" },'];
 
 const CASES: Case[] = [
   // Red lines: Secure9P limits.
@@ -76,10 +77,12 @@ const CASES: Case[] = [
     expected: ["bad.toml:9: budgets need 1318912 bytes but profile.memory_bytes is 1048576 (frames 131072 + fid tables 16384 + telemetry 16384 + trace 40960 + log 65536 + ecosystem 0 + objects 1048576); lower those sizes or raise profile.memory_bytes"],
   },
   { name: "ctl writes larger than a frame", edits: [[APPEND, `${APPEND}\n[queen]\nmax_ctl_bytes = 8180\n`]], expected: ["bad.toml:72: queen.max_ctl_bytes 8180 exceeds what one write can carry at secure9p.msize 8192 (8169 bytes after the 23-byte Twrite header)"] },
-  { name: "ecosystem.host without providers", edits: [[APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\n`]], expected: ["bad.toml:71: ecosystem.host.enable requires at least one entry in ecosystem.host.providers"] },
+  { name: "ecosystem.host without providers", edits: [HOST_MOUNT, [APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\n`]], expected: ["bad.toml:71: ecosystem.host.enable requires at least one entry in ecosystem.host.providers"] },
+  { name: "ecosystem.host without its mount", edits: [[APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\nproviders = ["systemd"]\n`]], expected: ['bad.toml:72: ecosystem.host.enable requires a namespace mount { service = "host", at = "/host" }'] },
+  { name: "host mount with ecosystem.host off", edits: [HOST_MOUNT], expected: ["bad.toml:39: namespace mount host requires ecosystem.host.enable = true"] },
   {
     name: "ecosystem.host without role isolation",
-    edits: [["[namespaces]\n", "[namespaces]\nrole_isolation = false\n"], [APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\nproviders = ["systemd"]\n`]],
+    edits: [HOST_MOUNT, ["[namespaces]\n", "[namespaces]\nrole_isolation = false\n"], [APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\nproviders = ["systemd"]\n`]],
     expected: ["bad.toml:73: ecosystem.host.enable requires namespaces.role_isolation = true"],
   },
   { name: "audit replay without audit", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nreplay_enable = true\n`]], expected: ["bad.toml:72: ecosystem.audit.replay_enable requires ecosystem.audit.enable = true"] },

@@ -33,10 +33,21 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
     ["role", "ticket", "rule", "mode"],
     m.roles.flatMap((r) => r.rules.map((p) => [r.name, r.ticket, `\`${p.path}\``, p.mode])),
   );
+  const eco = m.ecosystem;
+  const optional = [
+    `- \`${eco.host.mount_at}\` (host providers: ${eco.host.providers.join(", ") || "none"}): ${eco.host.enable ? "enabled" : "off"} (\`ecosystem.host.enable\`)`,
+    `- audit journal (${eco.audit.journal_max_bytes} bytes, replay ${eco.audit.replay_enable ? "on" : "off"}): ${eco.audit.enable ? "enabled" : "off"} (\`ecosystem.audit.enable\`)`,
+    `- policy queue (${eco.policy.queue_max_entries} entries): ${eco.policy.enable ? "enabled" : "off"} (\`ecosystem.policy.enable\`)`,
+    `- models: ${eco.models.enable ? "enabled" : "off"} (\`ecosystem.models.enable\`)`,
+  ];
   return [
     `Namespace of profile \`${m.profile.name}\` (role isolation ${m.namespaces.role_isolation ? "on" : "off"}):`,
     "",
     ...mounts,
+    "",
+    "Ecosystem surfaces appear only when enabled; the manifest validates them, no provider serves them yet:",
+    "",
+    ...optional,
     "",
     "Role table (`$self` is the session's worker id, `$gpu` its leased GPU, `*` one component, `**` a subtree):",
     "",
