@@ -1213,13 +1213,15 @@ export class NineDoor implements Namespace {
       this.started = true;
       this.nextTickMs = nowMs + tickMs;
     }
-    this.nowMs = nowMs;
     let ran = 0;
     while (this.nextTickMs <= nowMs && ran < this.boot.limits.maxCatchUpTicks) {
+      // Each caught-up tick happens at its own scheduled time (trace stamps, ttl checks).
+      this.nowMs = this.nextTickMs;
       this.tick();
       ran++;
       this.nextTickMs = this.nextTickMs + tickMs;
     }
+    this.nowMs = nowMs;
     if (this.nextTickMs <= nowMs) {
       const skip = Math.floor((nowMs - this.nextTickMs) / tickMs) + 1;
       this.pressure.ticksSkipped += skip;
