@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { bootQemu } from "../../src/host/qemu/run.ts";
+import { FatVolume } from "../../images/fat_read.ts";
+import { bootQemu, qemuArgs } from "../../src/host/qemu/run.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { cohesix, HELLO_LINE, helloRootTask, SEL4, tempDir } from "./support.ts";
 
@@ -103,4 +104,18 @@ Deno.test("cohesix qemu refuses a file that is not an image and a directory with
 
 globalThis.addEventListener("unload", () => {
   if (builtDir) Deno.removeSync(builtDir, { recursive: true });
+});
+
+Deno.test("qemuArgs boots an EFI application from a temporary ESP holding it as EFI/BOOT/BOOTAA64.EFI", async (t) => {
+  const out = await image();
+  const scratch = await tempDir(t);
+  try {
+    const args = await qemuArgs(join(out, "BOOTAA64.EFI"), "efi-app", scratch, "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd");
+    assertEquals(args.slice(0, 8), ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024"]);
+    assertEquals(args[args.indexOf("-drive") + 1], `file=${join(scratch, "esp.img")},format=raw,if=virtio`);
+    const esp = new FatVolume(await Deno.readFile(join(scratch, "esp.img")));
+    assertEquals(esp.read("EFI/BOOT/BOOTAA64.EFI"), await Deno.readFile(join(out, "BOOTAA64.EFI")));
+  } finally {
+    await Deno.remove(scratch, { recursive: true });
+  }
 });

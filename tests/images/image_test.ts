@@ -58,6 +58,11 @@ esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`);
     assertEquals(new TextDecoder().decode(esp.read("cohesix/extra/boot.coh")), "attach queen\nlog\n");
     const fsck = await run("/usr/sbin/fsck.vfat", ["-n", join(out, "esp.img")]);
     assertEquals(fsck.code, 0, fsck.stdout);
+    const status = await cohesix(["status", "--offline", join(out, "esp.img")]);
+    assertEquals(status.code, 0, status.stdout + status.stderr);
+    assertStringIncludes(status.stdout, `manifest   root_task.toml fingerprint ${att.manifest.fingerprint}`);
+    assertMatch(status.stdout, /ok   manifest fingerprint \(esp.img\)/);
+    assertMatch(status.stdout, /budget     payload 215040 of 4194304 bytes \(5.1%\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -141,6 +146,22 @@ Deno.test("cohesix image refuses a manifest that names a missing file, leaving -
 rootfs = [{ src = "tests/missing.coh", dest = "/proc/tests/missing.coh" }]`);
     await expectRefusal(dir, ["--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--manifest", manifest],
       /lists image.rootfs\[0\].src 'tests\/missing.coh', which is not a file under/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cohesix image refuses an --out that is a file or inside the seL4 export", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    await Deno.writeTextFile(join(dir, "file"), "x");
+    const a = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--out", join(dir, "file")]);
+    assertEquals(a.code, 1);
+    assertMatch(a.stderr, /exists and is not a directory/);
+    assertEquals(await Deno.readTextFile(join(dir, "file")), "x");
+    const b = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--out", join(SEL4, "out")]);
+    assertEquals(b.code, 1);
+    assertMatch(b.stderr, /inside the seL4 export/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -21,6 +21,13 @@ export class SizeLimitError extends Error {
   }
 }
 
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutputError";
+  }
+}
+
 export interface BuildOptions {
   manifest?: string;
   sel4Build: string;
@@ -71,6 +78,13 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
 
   // Inputs are checked before anything is written.
   const sel4 = await openSel4Export(opts.sel4Build);
+  const outInfo = await Deno.stat(out).catch(() => undefined);
+  if (outInfo && !outInfo.isDirectory) {
+    throw new OutputError(`Cannot write image to ${opts.out}: it exists and is not a directory (pick another --out)`);
+  }
+  if (out === sel4.dir || out.startsWith(sel4.dir + "/")) {
+    throw new OutputError(`Cannot write image to ${opts.out}: it is inside the seL4 export, which stays read-only (pick another --out)`);
+  }
   const layout = await loadLayout(opts.manifest);
   const rootfs = writeCpio(makeReproducible(layout.rootfs.map((f) => fileRecord(f.dest, f.data, 0o444))));
   if (rootfs.length > layout.limitBytes) {

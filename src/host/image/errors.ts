@@ -4,11 +4,11 @@ import { CpioError } from "../../../images/cpio.ts";
 import { FatError } from "../../../images/fat.ts";
 import { Sel4ExportError } from "../../../images/sel4_export.ts";
 import { ToolError } from "../../../images/tools.ts";
-import { SizeLimitError } from "./build.ts";
+import { OutputError, SizeLimitError } from "./build.ts";
 import { LayoutError } from "./layout.ts";
 import { RootserverError } from "./rootserver.ts";
 
-const KNOWN = [ElfError, CpioError, FatError, Sel4ExportError, ToolError, SizeLimitError, LayoutError, RootserverError];
+const KNOWN = [ElfError, CpioError, FatError, Sel4ExportError, ToolError, SizeLimitError, OutputError, LayoutError, RootserverError];
 
 /** The message to print for an expected failure, or undefined for anything else. */
 export function knownBuildError(err: unknown): string | undefined {
