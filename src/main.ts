@@ -12,6 +12,7 @@ import { imageCommand } from "./host/image/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
+import { ticketCommand } from "./host/ticket/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
   demoCommand,
@@ -22,6 +23,7 @@ const SUBCOMMANDS: Subcommand[] = [
   qemuCommand,
   rtcCommand,
   statusCommand,
+  ticketCommand,
 ];
 
 function topHelp(): string {
