@@ -214,3 +214,26 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   return -1;
 }
+
+Deno.test("cohesix status --offline refuses an image without its attestation and a file that is no image", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const out = join(dir, "out");
+    const b = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--out", out]);
+    assertEquals(b.code, 0, b.stderr);
+    const ok = await cohesix(["status", "--offline", join(out, "sel4-image.elf")]);
+    assertEquals(ok.code, 0, ok.stdout + ok.stderr);
+    assertMatch(ok.stdout, /seL4       16\.0\.0-dev \(kernel 1326364bc9135d9445d936ebc01e38a402c1f4c6/);
+    await Deno.copyFile(join(out, "sel4-image.elf"), join(dir, "lonely.elf"));
+    const lonely = await cohesix(["status", "--offline", join(dir, "lonely.elf")]);
+    assertEquals(lonely.code, 1);
+    assertMatch(lonely.stderr, /no attestation.json beside it/);
+    const text = await cohesix(["status", "--offline", join(out, "attestation.json")]);
+    assertEquals(text.code, 1);
+    assertMatch(text.stderr, /not an image directory, ESP, ELF image or EFI application/);
+    const usage = await cohesix(["status", join(out)]);
+    assertEquals(usage.code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
