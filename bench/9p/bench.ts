@@ -6,7 +6,7 @@
  *   stream  64 MiB file read in 8 KiB Treads at msize 8192, 4 in flight per session
  * each with 1, 4 and 16 sessions, for --seconds per run, best of two alternating runs per cell. Then 1,000 attached sessions: RSS growth
  * of each server process per session. Prints ops/s, MB/s, p50/p99 and ours/diod ratios.
- * Usage: deno task bench:9p [--seconds 1.5] [--sessions-rss 1000] [--only small,read4k,stream]
+ * Usage: deno task bench:9p [--seconds 2] [--sessions-rss 1000] [--only small,read4k,stream]
  */
 import { parseArgs } from "node:util";
 import { NineClient } from "../../src/secure9p/host/client.ts";
@@ -16,7 +16,7 @@ import { benchFile } from "./files.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    seconds: { type: "string", default: "1.5" },
+    seconds: { type: "string", default: "2" },
     "sessions-rss": { type: "string", default: "1000" },
     only: { type: "string", default: "small,read4k,stream" },
   },
@@ -196,7 +196,7 @@ async function main() {
     targets.push(await startDiod(dir));
     console.log(`Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod; ${SECONDS}s per cell, loopback`);
     // Warm-up of every load on both servers (JIT, page cache), not measured.
-    for (const t of targets) for (const load of ["small", "read4k", "stream"] as Load[]) await runCell(t, load, 2, 0.3);
+    for (const t of targets) for (const load of ["small", "read4k", "stream"] as Load[]) await runCell(t, load, 4, 1);
     console.log("load     sess | ops/s cohesix      diod  ratio |  MB/s cohesix    diod  ratio | p50/p99 ms cohesix     diod");
     for (const load of values.only.split(",") as Load[]) {
       for (const sessions of [1, 4, 16]) {

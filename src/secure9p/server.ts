@@ -173,7 +173,8 @@ export class NineServer {
         const outBufs = this.outBufs;
         const bits = this.retiredBits;
         const ring = this.retiredRing;
-        inBufs[s] = new Uint8Array(2 * this.msizeCap);
+        // One whole frame plus the start of the next; the transport feeds at most inputSpace().
+        inBufs[s] = new Uint8Array(this.msizeCap + 1024);
         // Porffor: a typed array must stay within one 16 KiB allocator page, so no double buffers.
         outBufs[s] = new Uint8Array(this.msizeCap + 11 * (this.maxTags + 1) + 64);
         bits[s] = new Uint8Array(RETIRED_EXACT / 8);

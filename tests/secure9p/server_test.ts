@@ -347,6 +347,9 @@ Deno.test("NineServer survives random and mutated frames without throwing or lea
       for (const fr of frames) {
         if (server.closed(s)) break;
         server.input(s, fr, 0, Math.min(fr.length, server.inputSpace(s)));
+        // Buffers stay within their fixed sizes whatever arrives.
+        assert(server.pendingOutput(s) <= 8192 + 11 * 5 + 64);
+        assert(server.inputSpace(s) <= 2 * 8192);
         while (server.pendingOutput(s) > 0) server.output(s, out, 0, out.length);
       }
       server.poll();
@@ -356,4 +359,27 @@ Deno.test("NineServer survives random and mutated frames without throwing or lea
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("NineServer leaves the fid unchanged when Tlcreate fails", async () => {
+  const { server, ns } = fixture();
+  const { c, root } = await client(server);
+  const d = c.newFid();
+  await c.walk(root, d, []);
+  assertEquals(await errnoOf(c.create(d, "rw", O_RDWR, 0o644)), E.EEXIST);
+  assertEquals(await errnoOf(c.create(d, "a/b", O_RDWR, 0o644)), E.EINVAL);
+  // The fid still names the directory, unopened: a walk from it works and a read does not.
+  assertEquals((await c.walk(d, c.newFid(), ["etc"])).length, 1);
+  assertEquals(await errnoOf(c.read(d, 0, 10)), E.EBADF);
+  c.close();
+  assertEquals(ns.refs, 0);
+});
+
+Deno.test("InProcessConn refuses writes after the session ended with a TransportError", async () => {
+  const { server } = fixture();
+  const conn = new InProcessConn(server);
+  conn.close();
+  const err = await conn.write(new Uint8Array([7, 0, 0, 0, 120, 0, 0])).catch((e) => e);
+  assertEquals(err?.name, "TransportError");
+  assertEquals(await conn.read(new Uint8Array(10)), null);
 });

@@ -95,9 +95,10 @@ export class InProcessConn implements ByteConn {
     while (off < data.length) {
       const room = this.server.inputSpace(this.session);
       if (room <= 0) {
-        if (this.server.closed(this.session)) break;
-        // Full input with nothing to drain cannot progress: the server keeps at most one frame.
-        if (this.server.pendingOutput(this.session) === 0) break;
+        if (this.server.closed(this.session) || this.server.pendingOutput(this.session) === 0) {
+          // Ended by the server, or input it can never take: fail loudly rather than drop bytes.
+          return Promise.reject(new TransportError(`Cannot write: the session took ${off} of ${data.length} bytes`));
+        }
         this.#drain();
         continue;
       }

@@ -65,10 +65,11 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch { /* not TCP */ }
-    // 16 KiB each way: the session never holds more input than that, and replies are <= msize.
-    const link = new Link(conn, session, 16384);
+    // Small per-connection buffers (RSS per session): input is bounded by the session's input
+    // space anyway, and one reply is at most msize (8192) bytes.
+    const link = new Link(conn, session, 8192 + 64);
     links.add(link);
-    const inBuf = new Uint8Array(16384);
+    const inBuf = new Uint8Array(8192);
     try {
       while (!closing) {
         await flush(link);
@@ -79,7 +80,7 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
           await new Promise((r) => setTimeout(r, 1));
           continue;
         }
-        const n = await conn.read(inBuf.subarray(0, room));
+        const n = await conn.read(room === inBuf.length ? inBuf : inBuf.subarray(0, room));
         if (n === null) break;
         server.input(session, inBuf, 0, n);
       }
