@@ -26,6 +26,8 @@ export class WorkerTable {
   /** Spawns so far; ids are `worker-<seq>` and never reused. */
   seq = 0;
   liveCount = 0;
+  /** No slot below this index is free (keeps sequential spawns O(1)). */
+  private lowFree = 0;
 
   constructor(cap: number) {
     this.cap = cap;
@@ -52,9 +54,10 @@ export class WorkerTable {
   /** Claims the lowest free slot. Returns it or -1. */
   alloc(): number {
     const live = this.live;
-    for (let s = 0; s < this.cap; s++) {
+    for (let s = this.lowFree; s < this.cap; s++) {
       if (live[s] !== 0) continue;
       live[s] = 1;
+      this.lowFree = s + 1;
       const tick = this.tick;
       const used = this.opsUsed;
       const gpu = this.gpu;
@@ -71,6 +74,7 @@ export class WorkerTable {
     const live = this.live;
     if (live[slot] === 0) return;
     live[slot] = 0;
+    if (slot < this.lowFree) this.lowFree = slot;
     const ids = this.ids;
     ids[slot] = "";
     this.liveCount--;
