@@ -6,6 +6,7 @@
  */
 import { type Artifact, buildArtifacts, type Compiled, flatArtifacts, GENERATED_DIRS, repoArtifacts, snippetName, stemOf } from "./artifacts.ts";
 import { lineDiff } from "./diff.ts";
+import { SCHEMA_SNIPPET, schemaSnippet } from "./emit/schema_doc.ts";
 import { snippet, SNIPPET_KINDS } from "./emit/snippets.ts";
 import { type Diagnostic, ManifestError } from "./errors.ts";
 import { loadManifest } from "./load.ts";
@@ -68,7 +69,7 @@ export async function compileAll(root: string, sources: string[]): Promise<Compi
 
 /** Markdown files outside docs/snippets that carry coh-rtc markers, with their spliced content. */
 async function splicedDocs(root: string, compiled: Compiled[]): Promise<Artifact[]> {
-  const snippets = new Map<string, string>();
+  const snippets = new Map<string, string>([[SCHEMA_SNIPPET, schemaSnippet()]]);
   for (const c of compiled) {
     for (const kind of SNIPPET_KINDS) snippets.set(snippetName(c.stem, kind), snippet(kind, c.manifest, c.source));
   }
@@ -88,7 +89,11 @@ async function splicedDocs(root: string, compiled: Compiled[]): Promise<Artifact
 /** Every file the repo layout consists of (committed files first, then out/manifests copies). */
 export async function planRepo(root: string): Promise<{ compiled: Compiled[]; committed: Artifact[]; build: Artifact[] }> {
   const compiled = await compileAll(root, await repoManifests(root));
-  const committed = [...compiled.flatMap(repoArtifacts), ...await splicedDocs(root, compiled)];
+  const committed = [
+    ...compiled.flatMap(repoArtifacts),
+    { path: `docs/snippets/${SCHEMA_SNIPPET}.md`, content: schemaSnippet() },
+    ...await splicedDocs(root, compiled),
+  ];
   return { compiled, committed, build: compiled.flatMap(buildArtifacts) };
 }
 

@@ -4,7 +4,7 @@ import { indexKeyLines } from "../../src/codegen/locate.ts";
 import { checkAbsolutePath } from "../../src/codegen/paths.ts";
 import { splice, SpliceError } from "../../src/codegen/splice.ts";
 import { tsLiteral } from "../../src/codegen/emit/ts_literal.ts";
-import { assertEquals, assertThrows } from "../support/assert.ts";
+import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 
 const TOML = `# comment
 top = 1
@@ -86,4 +86,25 @@ Deno.test("checkAbsolutePath reports the first broken rule", () => {
 Deno.test("tsLiteral writes plain data with stable layout and refuses floats", () => {
   assertEquals(tsLiteral({ a: [1, 2], "b-c": { d: "x" }, e: [] }), '{\n  a: [1, 2],\n  "b-c": {\n    d: "x",\n  },\n  e: [],\n}');
   assertEquals(assertThrows(() => tsLiteral({ f: 0.5 })).message, "Cannot write a TypeScript literal: $.f is 0.5 (number)");
+});
+
+Deno.test("schemaSnippet documents every key of a resolved manifest", async () => {
+  const { schemaSnippet } = await import("../../src/codegen/emit/schema_doc.ts");
+  const { loadManifest } = await import("../../src/codegen/mod.ts");
+  const documented = new Set([...schemaSnippet().matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]));
+  const keys = new Set<string>();
+  const visit = (v: unknown, key: string) => {
+    if (Array.isArray(v)) {
+      if (v.length > 0 && typeof v[0] === "object") v.forEach((x) => visit(x, `${key}[]`));
+      else keys.add(key);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) visit(x, key ? `${key}.${k}` : k);
+    } else keys.add(key);
+  };
+  for (const name of ["root_task", "gpu_queen", "field_node"]) {
+    const m = await loadManifest(new URL(`../../configs/${name}.toml`, import.meta.url).pathname);
+    visit(JSON.parse(m.resolvedJson).manifest, "");
+  }
+  assertEquals([...keys].filter((k) => !documented.has(k)), []);
+  assert(documented.size >= keys.size);
 });
