@@ -56,6 +56,8 @@ export const RETIRED_EXACT = 32768;
 /** … larger ones in a ring of this many recent entries per session. */
 export const RETIRED_RING = 64;
 
+/** Upper bound of every reply but Rread/Rreaddir (Rwalk of 16 qids is 217 bytes). */
+const SMALL_REPLY = 256;
 const V9FS_MAGIC = 0x01021997;
 const GETATTR_BASIC = 0x7ff;
 const SETATTR_SIZE = 8;
@@ -238,22 +240,30 @@ export class NineServer {
     let o = off;
     let n = len;
     const drain = this.drain;
-    if (drain[s] > 0) {
-      const skip = Math.min(drain[s], n);
-      drain[s] = drain[s] - skip;
-      o += skip;
-      n -= skip;
-    }
     const buf = this.inBufs[s];
     const inLen = this.inLen;
-    const have = inLen[s];
-    if (have + n > buf.length) {
-      this.kill(s);
-      return;
+    // Copy what fits, serve, repeat: a transport may hand over more than inputSpace() as long
+    // as the frames in it can be served (their replies fit the output buffer).
+    while (n > 0 && this.state[s] !== S_DEAD) {
+      if (drain[s] > 0) {
+        const skip = Math.min(drain[s], n);
+        drain[s] = drain[s] - skip;
+        o += skip;
+        n -= skip;
+        continue;
+      }
+      const have = inLen[s];
+      const take = Math.min(n, buf.length - have);
+      if (take === 0) {
+        this.kill(s); // input full of frames whose replies cannot be queued: flow control ignored
+        return;
+      }
+      this.copy(buf, have, src, o, take);
+      inLen[s] = have + take;
+      o += take;
+      n -= take;
+      this.pump(s);
     }
-    this.copy(buf, have, src, o, n);
-    inLen[s] = have + n;
-    this.pump(s);
   }
 
   /** Drains up to `max` reply bytes into dst[dstOff..]; returns the count. */
@@ -345,8 +355,8 @@ export class NineServer {
         return;
       }
       if (avail < HEADER_SIZE) break;
-      if (this.outRoom(s) < this.replyRoom(s)) break;
       if (size > this.msize[s]) {
+        if (this.outRoom(s) < IO_HEADER) break;
         this.replyError(s, getU16(buf, pos + 5), EMSGSIZE);
         const take = Math.min(size, avail);
         drain[s] = size - take;
@@ -354,6 +364,7 @@ export class NineServer {
         continue;
       }
       if (avail < size) break;
+      if (this.outRoom(s) < this.replyRoom(s, buf, pos, size)) break;
       this.serve(s, buf, pos, size);
       pos += size;
     }
@@ -365,9 +376,17 @@ export class NineServer {
     }
   }
 
-  /** Room one served frame may need: a full reply, or a clunk answering every parked read. */
-  replyRoom(s: number): number {
-    return Math.max(this.msize[s], 11 * (this.maxTags + 1));
+  /**
+   * The most output one frame can produce: a read or readdir its count (capped by msize), a
+   * clunk or remove an EBADF for every parked read, anything else one small reply.
+   */
+  replyRoom(s: number, buf: Uint8Array, pos: number, size: number): number {
+    const type = buf[pos + 4];
+    if ((type === Tread || type === Treaddir) && size >= 23) {
+      return IO_HEADER + Math.min(getU32(buf, pos + 19), this.msize[s] - IO_HEADER);
+    }
+    if (type === Tclunk || type === Tremove) return IO_HEADER * (this.pkCount[s] + 1);
+    return SMALL_REPLY;
   }
 
   /** Free bytes at the end of the output buffer, compacting it first when that helps. */
@@ -918,7 +937,7 @@ export class NineServer {
     const base = s * this.maxTags;
     let i = 0;
     while (i < this.pkCount[s]) {
-      if (this.outRoom(s) < this.replyRoom(s)) return;
+      if (this.outRoom(s) < IO_HEADER + this.pkCountReq[base + i]) return;
       const k = base + i;
       const r = this.doRead(s, this.pkTag[k], this.pkFid[k], this.pkOffLo[k], this.pkOffHi[k], this.pkCountReq[k]);
       if (r === -EAGAIN) i++;

@@ -383,3 +383,27 @@ Deno.test("InProcessConn refuses writes after the session ended with a Transport
   assertEquals(err?.name, "TransportError");
   assertEquals(await conn.read(new Uint8Array(10)), null);
 });
+
+Deno.test("NineServer serves a large pipelined chunk fed past inputSpace when its replies fit", () => {
+  const { server } = fixture();
+  const raw = new Raw(server);
+  raw.req(C.Tversion, 0, [8192], ["9P2000.L"]);
+  raw.req(C.Tattach, 1, [1, C.NOFID, 0], ["queen", ""]);
+  raw.req(C.Twalk, 2, [1, 2, 1], ["rw"]);
+  raw.req(C.Tlopen, 3, [2, O_RDWR]);
+  // Eight 4 KiB Twrites in one 32 KiB chunk: more than the input buffer, small replies.
+  const frames = Array.from({ length: 8 }, (_, i) =>
+    encodeReq(C.Twrite, 10 + i, { nums: [2, i * 4096, 4096], data: new Uint8Array(4096).fill(i + 1) }, 8192));
+  const chunk = new Uint8Array(frames.reduce((a, f) => a + f.length, 0));
+  let off = 0;
+  for (const f of frames) {
+    chunk.set(f, off);
+    off += f.length;
+  }
+  assert(chunk.length > server.inputSpace(raw.s));
+  const replies = raw.send(chunk);
+  assertEquals(server.closed(raw.s), false);
+  assertEquals(replies, frames.map((_, i) => [C.Rwrite, 10 + i, 4096]));
+  const back = raw.req(C.Tread, 30, [2, 7 * 4096, 10]);
+  assertEquals(back, [[C.Rread, 30, 10]]);
+});
