@@ -27,9 +27,9 @@ async function readOrUndefined(path: string): Promise<string | undefined> {
 }
 
 async function listFiles(dir: string, rel: string, out: string[]): Promise<void> {
-  let entries: Deno.DirEntry[];
+  const entries: Deno.DirEntry[] = [];
   try {
-    entries = [...Deno.readDirSync(join(dir, rel))];
+    for await (const e of Deno.readDir(join(dir, rel))) entries.push(e);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return;
     throw err;
@@ -99,11 +99,8 @@ export async function planRepo(root: string): Promise<{ compiled: Compiled[]; co
 
 /** Plans the flat layout of one manifest. `source` is how it is named in headers. */
 export async function planFlat(path: string, source: string): Promise<{ compiled: Compiled; files: Artifact[] }> {
-  const [compiled] = await compileAll("", [path]).catch((err) => {
-    if (err instanceof ManifestError) throw new ManifestError(err.diagnostics.map((d) => ({ ...d, file: path })));
-    throw err;
-  });
-  const named = { ...compiled, source, stem: stemOf(path) };
+  const [compiled] = await compileAll("", [path]);
+  const named = { ...compiled, source };
   return { compiled: named, files: flatArtifacts(named) };
 }
 
