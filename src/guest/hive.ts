@@ -13,6 +13,7 @@ import { NineServer } from "../secure9p/server.ts";
 import type { BootConfig } from "./boot.ts";
 import { NineDoor } from "./ninedoor/ninedoor.ts";
 import type { TicketVerifier } from "./tickets/ticket.ts";
+import { Auditor } from "./console/audit.ts";
 import { ConsoleConfig, ConsoleKind, ConsoleSession } from "./console/session.ts";
 
 /** Most connections at once (console + 9P). */
@@ -44,6 +45,7 @@ export class Hive {
   server: NineServer;
   consoleCfg: ConsoleConfig = new ConsoleConfig();
   consoles: ConsoleSession[] = [];
+  auditor: Auditor;
   nowMs = 0;
 
   connKind: Uint8Array = new Uint8Array(MAX_CONNECTIONS);
@@ -69,7 +71,11 @@ export class Hive {
       maxFidsPerSession: boot.limits.maxOpenPerSession,
       maxTagsPerSession: 16,
     });
-    for (let i = 0; i < MAX_CONSOLES; i++) this.consoles.push(new ConsoleSession(ns, this.consoleCfg));
+    const auditor = new Auditor(ns);
+    this.auditor = auditor;
+    for (let i = 0; i < MAX_CONSOLES; i++) {
+      this.consoles.push(new ConsoleSession(ns, this.consoleCfg, auditor, this.nineDoor));
+    }
   }
 
   /** Advances the injected clock (ms, monotonic). */
@@ -117,7 +123,11 @@ export class Hive {
   /** Feeds input bytes; returns how many were consumed (offer the rest after draining output) or -errno. */
   input(id: number, src: Uint8Array, off: number, len: number): number {
     const kind = this.kindOf(id);
-    if (kind === C_CONSOLE) return this.consoles[this.connSlot[id]].input(src, off, len);
+    if (kind === C_CONSOLE) {
+      const c = this.consoles[this.connSlot[id]];
+      c.nowMs = this.nowMs;
+      return c.input(src, off, len);
+    }
     if (kind === C_NINEP) {
       const s = this.connSlot[id];
       const space = this.server.inputSpace(s);

@@ -167,6 +167,8 @@ export class Command {
   a2Len = 0;
   /** For Missing/TooLong errors: the name of the argument at fault. */
   errArg = "";
+  /** `tail -f <path>`: follow the file after its current end. */
+  follow = false;
 }
 
 function isSpace(b: number): boolean {
@@ -193,6 +195,7 @@ export function parseCommand(buf: Uint8Array, off: number, len: number, out: Com
   out.a2Off = 0;
   out.a2Len = 0;
   out.errArg = "";
+  out.follow = false;
   if (len > MAX_LINE) return -ParseError.LineTooLong;
   let i = off;
   let end = off + len;
@@ -225,6 +228,18 @@ export function parseCommand(buf: Uint8Array, off: number, len: number, out: Com
   }
   let k = j;
   while (k < end && !isSpace(buf[k])) k++;
+  if (verb === Verb.Tail && k - j === 2 && buf[j] === 45 && buf[j + 1] === 102) {
+    // `tail -f <path>`
+    out.follow = true;
+    j = k;
+    while (j < end && isSpace(buf[j])) j++;
+    if (j >= end) {
+      out.errArg = ARG1_NAMES[verb];
+      return -ParseError.Missing;
+    }
+    k = j;
+    while (k < end && !isSpace(buf[k])) k++;
+  }
   out.a1Off = j;
   out.a1Len = k - j;
   if (out.a1Len > ARG1_MAX[verb]) {
@@ -369,7 +384,7 @@ export const HELP_LINES = [
   "  ping                       liveness check (PONG)",
   "  ls <path>                  list a directory",
   "  cat <path>                 print a file",
-  "  tail <path>                stream a file's lines",
+  "  tail [-f] <path>           stream a file's lines (-f: keep following; an empty line stops)",
   "  echo <path> <text>         append one line to a file",
   "  log                        stream /log/queen.log (queen)",
   "  spawn <json>               write a spawn command to /queen/ctl (queen)",

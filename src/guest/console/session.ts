@@ -13,7 +13,9 @@
  *   bytes it consumed; the caller offers the rest again after draining `output`.
  */
 import { ByteWriter, decodeUtf8, equalsAscii, startsWithAscii } from "../lib/bytes.ts";
-import { EINVAL, EISDIR, ENOENT, ENOTDIR } from "../../secure9p/errors.ts";
+import { EAGAIN, EBUSY, EINVAL, EISDIR, ENOENT, ENOTDIR } from "../../secure9p/errors.ts";
+import { TicketStatus } from "../tickets/ticket.ts";
+import { Auditor } from "./audit.ts";
 import { DirEntry, type Namespace, NodeStat, O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts";
 import {
   Command,
@@ -28,6 +30,7 @@ import {
   ROLE_NAMES,
   ROLE_QUEEN,
   Verb,
+  VERB_TOKENS,
   writeErr,
   writeKey,
   writeKv,
@@ -45,6 +48,21 @@ export class ConsoleConfig {
   authToken = "changeme";
   /** A TCP client must authenticate within this many ms of the injected clock. */
   authTimeoutMs = 5000;
+}
+
+/**
+ * Failed attaches back off: the n-th failure (from 0) blocks attach for BASE * 2^min(n, MAX_SHIFT) ms;
+ * after RETRY_QUOTA failures the session is disconnected (TCP) and audited. Module constants, not
+ * config fields: Porffor 0.61.13 lost one field of a five-field config object in the full guest
+ * bundle (measured; see tests/console/porffor_parity_test.ts).
+ */
+export const ATTACH_BASE_DELAY_MS = 250;
+export const ATTACH_MAX_SHIFT = 8;
+export const ATTACH_RETRY_QUOTA = 5;
+
+/** Where the console reads why the namespace refused an attach (NineDoor's ticket status). */
+export interface AttachStatusSource {
+  lastAttachStatus: number;
 }
 
 const OUT_CAP = 16384;
@@ -72,7 +90,14 @@ const PATH_QUEEN_LOG = "/log/queen.log";
 export class ConsoleSession {
   ns: Namespace;
   cfg: ConsoleConfig;
+  auditor: Auditor;
+  status: AttachStatusSource | null;
   kind = 0;
+  /** The injected clock, as last told by the hive. */
+  nowMs = 0;
+  attachFailures = 0;
+  attachBlockedUntilMs = 0;
+  follow = false;
   state = S_FREE;
   openedAtMs = 0;
   nsSession = -1;
@@ -113,9 +138,11 @@ export class ConsoleSession {
   sumOff: Int32Array = new Int32Array(SUMMARY_SLOTS);
   sumLen: Int32Array = new Int32Array(SUMMARY_SLOTS);
 
-  constructor(ns: Namespace, cfg: ConsoleConfig) {
+  constructor(ns: Namespace, cfg: ConsoleConfig, auditor: Auditor, status: AttachStatusSource | null) {
     this.ns = ns;
     this.cfg = cfg;
+    this.auditor = auditor;
+    this.status = status;
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -124,6 +151,10 @@ export class ConsoleSession {
     this.kind = kind;
     this.state = kind === ConsoleKind.Tcp ? S_AUTH : S_READY;
     this.openedAtMs = nowMs;
+    this.nowMs = nowMs;
+    this.attachFailures = 0;
+    this.attachBlockedUntilMs = 0;
+    this.follow = false;
     this.nsSession = -1;
     this.rootNode = -1;
     this.role = -1;
@@ -154,6 +185,7 @@ export class ConsoleSession {
 
   /** Applies the injected clock: an unauthenticated TCP client is dropped after the timeout. */
   tick(nowMs: number): void {
+    this.nowMs = nowMs;
     if (this.state === S_AUTH && nowMs - this.openedAtMs >= this.cfg.authTimeoutMs) {
       this.beginLine();
       this.out.ascii("ERR AUTH reason=timeout");
@@ -214,8 +246,9 @@ export class ConsoleSession {
       if (this.state === S_FREE) return;
       if (this.stream !== STREAM_NONE) {
         if (this.room() < LINE_ROOM) return;
-        if (this.stream === STREAM_FILE) this.fileStep();
-        else this.dirStep();
+        if (this.stream === STREAM_FILE) {
+          if (!this.fileStep()) return;
+        } else this.dirStep();
         continue;
       }
       if (this.pendingEvent === 0) return;
@@ -357,6 +390,13 @@ export class ConsoleSession {
       writeKv(w, "detail", "denied");
       writeKv(w, "role", ROLE_NAMES[this.role]);
       this.endLine();
+      const a = this.auditor.begin();
+      a.ascii("outcome=deny verb=");
+      a.ascii(VERB_TOKENS[v]);
+      a.ascii(" role=");
+      a.ascii(ROLE_NAMES[this.role]);
+      a.ascii(" reason=role");
+      this.auditor.commit();
       return;
     }
     if (v === Verb.Help) this.help();
@@ -368,8 +408,10 @@ export class ConsoleSession {
     else if (v === Verb.Test) this.textLine("ERR TEST reason=policy detail=host-only");
     else if (v === Verb.Cat || v === Verb.Tail) {
       this.setPath(line, cmd.a1Off, cmd.a1Len);
+      this.follow = cmd.follow;
       this.readFile(v);
     } else if (v === Verb.Log) {
+      this.follow = false;
       this.setPathText(PATH_QUEEN_LOG);
       this.readFile(v);
     } else if (v === Verb.Ls) {
@@ -404,35 +446,79 @@ export class ConsoleSession {
       this.endLine();
       return;
     }
+    if (this.nowMs < this.attachBlockedUntilMs) {
+      w.ascii(" reason=quota detail=throttled delay_ms=");
+      w.uint(this.attachBlockedUntilMs - this.nowMs);
+      this.endLine();
+      const a = this.auditor.begin();
+      a.ascii("outcome=throttled verb=attach failures=");
+      a.uint(this.attachFailures);
+      a.ascii(" delay_ms=");
+      a.uint(this.attachBlockedUntilMs - this.nowMs);
+      this.auditor.commit();
+      return;
+    }
     const role = lookupRole(line, cmd.a1Off, cmd.a1Len);
     if (role < 0) {
       w.ascii(" reason=policy detail=invalid-role");
       this.endLine();
+      this.attachFailed();
       return;
     }
     // Attach-time allocation (bounded by the session table): the ticket string.
     const ticket = cmd.a2Len > 0 ? decodeUtf8(line, cmd.a2Off, cmd.a2Len) : "";
-    const s = this.ns.attach(ROLE_NAMES[role], ticket);
-    if (s < 0) {
-      writeKv(w, "reason", s === -16 || s === -11 ? "busy" : "policy");
-      w.ascii(" detail=denied");
-      this.endLine();
-      return;
+    let s = this.ns.attach(ROLE_NAMES[role], ticket);
+    let root = -1;
+    if (s >= 0) {
+      root = this.ns.root(s);
+      if (root < 0) {
+        this.ns.detach(s);
+        s = root;
+      }
     }
-    const root = this.ns.root(s);
-    if (root < 0) {
-      this.ns.detach(s);
-      w.ascii(" reason=policy detail=denied");
+    if (s < 0) {
+      this.writeAttachRefusal(-s);
       this.endLine();
+      this.attachFailed();
       return;
     }
     this.nsSession = s;
     this.rootNode = root;
     this.role = role;
+    this.attachFailures = 0;
+    this.attachBlockedUntilMs = 0;
     w.len = this.lineStart + (this.kind === ConsoleKind.Tcp ? 4 : 0);
     writeOk(w, v);
     writeKv(w, "role", ROLE_NAMES[role]);
     this.endLine();
+  }
+
+  /** `reason=… detail=…` of a refused attach, from the namespace's ticket verdict. */
+  writeAttachRefusal(errno: number): void {
+    const w = this.out;
+    if (errno === EBUSY || errno === EAGAIN) {
+      w.ascii(" reason=busy detail=busy");
+      return;
+    }
+    const st = this.status === null ? -1 : this.status.lastAttachStatus;
+    if (st === TicketStatus.Expired) w.ascii(" reason=quota detail=expired");
+    else if (st === TicketStatus.OverLimit) w.ascii(" reason=quota detail=invalid-claims");
+    else if (st === TicketStatus.Malformed) w.ascii(" reason=policy detail=invalid-claims");
+    else w.ascii(" reason=policy detail=denied");
+  }
+
+  /** Counts a failed attach: exponential back-off, and a disconnect at the retry quota. */
+  attachFailed(): void {
+    const shift = this.attachFailures < ATTACH_MAX_SHIFT ? this.attachFailures : ATTACH_MAX_SHIFT;
+    this.attachBlockedUntilMs = this.nowMs + ATTACH_BASE_DELAY_MS * Math.pow(2, shift);
+    this.attachFailures = this.attachFailures + 1;
+    if (this.attachFailures < ATTACH_RETRY_QUOTA) return;
+    const a = this.auditor.begin();
+    a.ascii("outcome=disconnect verb=attach failures=");
+    a.uint(this.attachFailures);
+    a.ascii(" reason=retry-quota");
+    this.auditor.commit();
+    if (this.kind === ConsoleKind.Tcp) this.state = S_CLOSING;
   }
 
   detach(): void {
@@ -506,6 +592,7 @@ export class ConsoleSession {
     const node = this.resolve();
     if (node < 0) {
       this.refusal(v, -node);
+      this.follow = false;
       return;
     }
     let r = ns.open(s, node, O_RDONLY);
@@ -514,6 +601,7 @@ export class ConsoleSession {
     if (r < 0) {
       this.release_node(node);
       this.refusal(v, -r);
+      this.follow = false;
       return;
     }
     const w = this.out;
@@ -596,25 +684,35 @@ export class ConsoleSession {
     }
   }
 
-  /** One step of a file stream: read a chunk, or emit one line, or finish with `END`. */
-  fileStep(): void {
+  /**
+   * One step of a file stream: read a chunk, or emit one line, or finish with `END`. Returns
+   * false when a followed file has nothing new (the stream waits for appends or a line that
+   * stops it; an empty line is consumed as the stop request).
+   */
+  fileStep(): boolean {
     if (this.chunkPos >= this.chunkLen) {
       if (this.streamEof) {
+        if (this.follow && this.pendingEvent === 0) {
+          this.streamEof = false;
+          return false;
+        }
+        const followed = this.follow;
         if (this.carryLen > 0) this.emitCarry();
         this.textLine("END");
         this.endStream();
-        return;
+        if (followed && this.pendingEvent === Frame.Line && this.pendingLineLen() === 0) this.pendingEvent = 0;
+        return true;
       }
       const off = this.streamOff;
       const n = this.ns.read(this.nsSession, this.streamNode, off % TWO32, Math.floor(off / TWO32), this.chunk, 0, CHUNK);
       if (n <= 0) {
         this.streamEof = true;
-        return;
+        return true;
       }
       this.streamOff = off + n;
       this.chunkLen = n;
       this.chunkPos = 0;
-      return;
+      return true;
     }
     const buf = this.chunk;
     const carry = this.carry;
@@ -628,7 +726,7 @@ export class ConsoleSession {
         }
         this.emitCarry();
         this.carrySplit = false;
-        return;
+        return true;
       }
       carry[this.carryLen] = b;
       this.carryLen = this.carryLen + 1;
@@ -636,9 +734,15 @@ export class ConsoleSession {
       if (this.carryLen === MAX_LINE) {
         this.emitCarry();
         this.carrySplit = true;
-        return;
+        return true;
       }
     }
+    return true;
+  }
+
+  /** Length of the line waiting in the decoder. */
+  pendingLineLen(): number {
+    return this.kind === ConsoleKind.Tcp ? this.framer.lineLen : this.editor.lineLen;
   }
 
   emitCarry(): void {
@@ -649,6 +753,7 @@ export class ConsoleSession {
   }
 
   endStream(): void {
+    this.follow = false;
     if (this.stream !== STREAM_NONE && this.streamNode >= 0) this.release_node(this.streamNode);
     this.stream = STREAM_NONE;
     this.streamNode = -1;

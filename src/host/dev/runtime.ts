@@ -6,6 +6,7 @@
 import type { BootConfig } from "../../guest/boot.ts";
 import { BOOT_CONFIG } from "../../guest/generated/bootstrap.ts";
 import { Hive } from "../../guest/hive.ts";
+import { HostTicketVerifier } from "../ticket/codec.ts";
 import type { Namespace } from "../../secure9p/namespace.ts";
 
 export interface HostedHiveOptions {
@@ -71,7 +72,11 @@ export class HostedHive {
 
   private constructor(opts: HostedHiveOptions) {
     const boot = opts.boot ?? BOOT_CONFIG;
-    this.hive = new Hive(boot, { authToken: opts.authToken, namespace: opts.namespace });
+    this.hive = new Hive(boot, {
+      authToken: opts.authToken,
+      namespace: opts.namespace,
+      verifier: new HostTicketVerifier(boot.ticketKeys),
+    });
     this.hostname = opts.hostname ?? "127.0.0.1";
     const t0 = performance.now();
     this.clock = opts.clock ?? (() => Math.floor(performance.now() - t0));
