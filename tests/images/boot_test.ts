@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { FatVolume } from "../../images/fat_read.ts";
-import { bootQemu, qemuArgs } from "../../src/host/qemu/run.ts";
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { bootQemu, chooseAccel, qemuArgs } from "../../src/host/qemu/run.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "../support/assert.ts";
 import { cohesix, HELLO_LINE, helloRootTask, SEL4, tempDir } from "./support.ts";
 
 let built: Promise<string> | undefined;
@@ -35,7 +35,7 @@ Deno.test("cohesix qemu boots the ELF image until the root task's line is on ser
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(r.stdout, "Booting all finished, dropped to user space");
   assertStringIncludes(r.stdout, HELLO_LINE);
-  assertMatch(r.stderr, /-machine virt -cpu cortex-a53 -smp 1 -m 1024 .*-kernel .*sel4-image.elf/);
+  assertMatch(r.stderr, /-machine virt -cpu cortex-a53 -smp 1 -m 1024 -accel tcg .*-kernel .*sel4-image.elf/);
   assertEquals(await qemuProcesses(), 0, "QEMU is gone");
 });
 
@@ -118,4 +118,13 @@ Deno.test("qemuArgs boots an EFI application from a temporary ESP holding it as 
   } finally {
     await Deno.remove(scratch, { recursive: true });
   }
+});
+
+Deno.test("chooseAccel picks tcg on foreign hosts, kvm/hvf on AArch64 hosts that have them, and honours the override", () => {
+  assertEquals(chooseAccel({ os: "linux", arch: "x86_64", kvm: true }), "tcg");
+  assertEquals(chooseAccel({ os: "linux", arch: "aarch64", kvm: true }), "kvm");
+  assertEquals(chooseAccel({ os: "linux", arch: "aarch64", kvm: false }), "tcg");
+  assertEquals(chooseAccel({ os: "darwin", arch: "aarch64", kvm: false }), "hvf");
+  assertEquals(chooseAccel({ os: "linux", arch: "aarch64", kvm: true, override: "tcg" }), "tcg");
+  assertThrows(() => chooseAccel({ os: "linux", arch: "x86_64", kvm: false, override: "whpx" }), /use tcg, kvm or hvf/);
 });

@@ -36,6 +36,8 @@ export interface QemuOptions {
   tcpPort?: number;
   /** Called with each chunk of serial output (stdio mode). */
   onSerial?: (text: string) => void;
+  /** Accelerator (default: chooseAccel(hostFacts())). */
+  accel?: Accel;
   /** Stops the boot early (e.g. on Ctrl-C, or once a client has what it needs). */
   signal?: AbortSignal;
   /** Called once QEMU has started, with its command line. */
@@ -61,9 +63,60 @@ export function lastLines(serial: string, n: number): string[] {
   return serial.split("\n").filter((l) => l.trim() !== "").slice(-n);
 }
 
-export async function qemuArgs(image: string, kind: ImageKind, scratch: string, firmware: string, tcpPort?: number): Promise<string[]> {
+export type Accel = "tcg" | "kvm" | "hvf";
+
+export interface HostFacts {
+  os: string;
+  arch: string;
+  /** Whether /dev/kvm can be opened for reading and writing. */
+  kvm: boolean;
+  /** $COHESIX_QEMU_ACCEL or $QEMU_ACCEL, when set. */
+  override?: string;
+}
+
+/**
+ * The accelerator: an explicit override wins; otherwise hardware acceleration only where the host
+ * is itself AArch64 (kvm on Linux with /dev/kvm, hvf on macOS), else tcg (software emulation).
+ */
+export function chooseAccel(host: HostFacts): Accel {
+  if (host.override !== undefined && host.override !== "") {
+    if (host.override === "tcg" || host.override === "kvm" || host.override === "hvf") return host.override;
+    throw new QemuError(`Cannot use accelerator '${host.override}' from the environment: use tcg, kvm or hvf`);
+  }
+  if (host.arch === "aarch64" && host.os === "linux" && host.kvm) return "kvm";
+  if (host.arch === "aarch64" && host.os === "darwin") return "hvf";
+  return "tcg";
+}
+
+export function hostFacts(): HostFacts {
+  let kvm = false;
+  try {
+    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+    kvm = true;
+  } catch { /* no KVM */ }
+  return {
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    kvm,
+    override: Deno.env.get("COHESIX_QEMU_ACCEL") ?? Deno.env.get("QEMU_ACCEL"),
+  };
+}
+
+export async function qemuArgs(
+  image: string,
+  kind: ImageKind,
+  scratch: string,
+  firmware: string,
+  tcpPort?: number,
+  accel: Accel = "tcg",
+): Promise<string[]> {
   const serial = tcpPort === undefined ? ["-serial", "stdio"] : ["-serial", `tcp:127.0.0.1:${tcpPort},server=on,wait=on`];
-  const base = ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024", "-display", "none", "-monitor", "none", ...serial];
+  // Under kvm/hvf the CPU model must be the host's; the seL4 build targets any ARMv8-A core.
+  const cpu = accel === "tcg" ? "cortex-a53" : "host";
+  const base = [
+    "-machine", "virt", "-cpu", cpu, "-smp", "1", "-m", "1024", "-accel", accel,
+    "-display", "none", "-monitor", "none", ...serial,
+  ];
   if (kind === "elf") return [...base, "-kernel", image];
   try {
     await Deno.stat(firmware);
@@ -93,7 +146,7 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
   const kind = imageKind(head);
   const scratch = await Deno.makeTempDir({ prefix: "cohesix-qemu-" });
   try {
-    const argv = await qemuArgs(opts.image, kind, scratch, opts.firmware ?? DEFAULT_FIRMWARE, opts.tcpPort);
+    const argv = await qemuArgs(opts.image, kind, scratch, opts.firmware ?? DEFAULT_FIRMWARE, opts.tcpPort, opts.accel ?? chooseAccel(hostFacts()));
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(QEMU, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
