@@ -63,3 +63,30 @@ Deno.test("boot_v0.coh of another profile fails against this hive at the first f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("boot_v0.coh passes via cohsh against a `cohesix dev` process", async () => {
+  const dev = new Deno.Command(`${REPO}cohesix`, {
+    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = dev.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let first = "";
+    while (!first.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`cohesix dev exited before printing its ports: ${first}`);
+      first += value;
+    }
+    const port = JSON.parse(first.slice(0, first.indexOf("\n"))).console.port;
+    const r = await cohshScript(port, `${REPO}configs/generated/boot_v0.coh`);
+    assertEquals([r.code, r.stderr], [0, ""]);
+    assertStringIncludes(r.stdout, `manifest=${MANIFEST_FINGERPRINT}\n`);
+  } finally {
+    dev.kill("SIGTERM");
+    await reader.cancel();
+    await dev.stderr.cancel();
+    await dev.status;
+  }
+});
