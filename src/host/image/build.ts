@@ -11,7 +11,7 @@ import { type FatFile, writeFat } from "../../../images/fat.ts";
 import { linkEfiApp, linkElfImage, stripElf } from "../../../images/link.ts";
 import { openSel4Export } from "../../../images/sel4_export.ts";
 import { COHESIX_VERSION } from "../../guest/version.ts";
-import { loadLayout } from "./layout.ts";
+import { type ImageLayout, loadLayout } from "./layout.ts";
 import { resolveRootserver } from "./rootserver.ts";
 
 export class SizeLimitError extends Error {
@@ -66,6 +66,15 @@ export const ESP_DIR = "cohesix";
 
 const STAGES = 5;
 
+/**
+ * The guest root filesystem: the manifest's image.rootfs files and the resolved manifest as a
+ * reproducible newc archive (read-only files, sorted, parent directories included). The same
+ * bytes go to out/rootfs.cpio, the ESP, and (through images/embed.ts) into a native root task.
+ */
+export function rootfsArchive(layout: ImageLayout): Uint8Array {
+  return writeCpio(makeReproducible(layout.rootfs.map((f) => fileRecord(f.dest, f.data, 0o444))));
+}
+
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const say = opts.progress ?? (() => {});
   const out = resolve(opts.out);
@@ -86,7 +95,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     throw new OutputError(`Cannot write image to ${opts.out}: it is inside the seL4 export, which stays read-only (pick another --out)`);
   }
   const layout = await loadLayout(opts.manifest);
-  const rootfs = writeCpio(makeReproducible(layout.rootfs.map((f) => fileRecord(f.dest, f.data, 0o444))));
+  const rootfs = rootfsArchive(layout);
   if (rootfs.length > layout.limitBytes) {
     throw new SizeLimitError(
       `Cannot build image: the guest rootfs CPIO is ${rootfs.length} bytes, over the ${layout.limitBytes}-byte limit ` +

@@ -46,7 +46,9 @@ export async function resolveRootserver(req: RootserverRequest): Promise<Rootser
 
 /**
  * The native guest root task. This is the one place to call the guest builder from
- * src/host/guest_build once it exports one (build into `req.work`, embed `req.rootfs`, return the ELF path).
+ * src/host/guest_build once it exports one: build into `req.work`, link the object from
+ * `writeRootfsObject(req.rootfs, req.work)` (images/embed.ts) so the rootfs travels inside the
+ * root task, and return the ELF path.
  */
 export function defaultRootserver(_req: RootserverRequest): Promise<string> {
   return Promise.reject(
