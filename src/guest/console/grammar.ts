@@ -375,6 +375,76 @@ export function writeRefusal(
   writeKv(w, "error", errnoName(errno));
 }
 
+/** Bytes at the end of a file that the CAT summary looks at. */
+export const SUMMARY_WINDOW = 512;
+const SUMMARY_SLOTS = 16;
+
+/** File offset where the CAT summary window starts for a file of `size` bytes. */
+export function summaryStart(size: number): number {
+  return size > SUMMARY_WINDOW ? size - SUMMARY_WINDOW : 0;
+}
+
+/**
+ * The CAT summary (`data=`): the most recent non-empty lines not starting with `[`, oldest first,
+ * joined with `|`, as many as keep the detail (`path=<p> data=<summary>`) within 128 bytes; a
+ * single newest line that is too long is cut. Reads the window `buf[0..n)` taken at file offset
+ * `start` (a partial first line is skipped when start > 0). Fixed tables, no allocation.
+ */
+export class CatSummary {
+  offs: Int32Array;
+  lens: Int32Array;
+
+  constructor() {
+    this.offs = new Int32Array(SUMMARY_SLOTS);
+    this.lens = new Int32Array(SUMMARY_SLOTS);
+  }
+
+  write(w: ByteWriter, buf: Uint8Array, n: number, start: number, pathLen: number): void {
+    let i = 0;
+    if (start > 0) {
+      while (i < n && buf[i] !== 10) i++;
+      i++;
+    }
+    const offs = this.offs;
+    const lens = this.lens;
+    let count = 0;
+    let head = 0;
+    while (i < n) {
+      let j = i;
+      while (j < n && buf[j] !== 10) j++;
+      if (j > i && buf[i] !== 91) {
+        offs[head] = i;
+        lens[head] = j - i;
+        head = (head + 1) % SUMMARY_SLOTS;
+        if (count < SUMMARY_SLOTS) count++;
+      }
+      i = j + 1;
+    }
+    if (count === 0) return;
+    const budget = MAX_CAT_DETAIL - (5 + pathLen + 6);
+    if (budget <= 0) return;
+    let take = 0;
+    let used = 0;
+    while (take < count) {
+      const k = (head - 1 - take + SUMMARY_SLOTS * 2) % SUMMARY_SLOTS;
+      const add = lens[k] + (take > 0 ? 1 : 0);
+      if (used + add > budget) break;
+      used += add;
+      take++;
+    }
+    if (take === 0) {
+      const k = (head - 1 + SUMMARY_SLOTS) % SUMMARY_SLOTS;
+      w.bytes(buf, offs[k], budget);
+      return;
+    }
+    for (let t = take - 1; t >= 0; t--) {
+      const k = (head - 1 - t + SUMMARY_SLOTS * 2) % SUMMARY_SLOTS;
+      w.bytes(buf, offs[k], lens[k]);
+      if (t > 0) w.byte(124);
+    }
+  }
+}
+
 /** The help text: one line per verb, sent before `OK HELP`. */
 export const HELP_LINES = [
   "Commands:",

@@ -18,10 +18,10 @@ import { TicketStatus } from "../tickets/ticket.ts";
 import { Auditor } from "./audit.ts";
 import { DirEntry, type Namespace, NodeStat, O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts";
 import {
+  CatSummary,
   Command,
   HELP_LINES,
   lookupRole,
-  MAX_CAT_DETAIL,
   MAX_LINE,
   needsAttach,
   needsQueen,
@@ -29,6 +29,8 @@ import {
   parseCommand,
   ROLE_NAMES,
   ROLE_QUEEN,
+  SUMMARY_WINDOW,
+  summaryStart,
   Verb,
   VERB_TOKENS,
   writeErr,
@@ -71,8 +73,6 @@ const EXEC_ROOM = 4096;
 /** Room needed to emit one more stream line (frame header + line + newline). */
 const LINE_ROOM = MAX_LINE + 8;
 const CHUNK = 4096;
-const SUMMARY_WINDOW = 512;
-const SUMMARY_SLOTS = 16;
 const TWO32 = 4294967296;
 
 const S_FREE = 0;
@@ -135,8 +135,7 @@ export class ConsoleSession {
   scratchLen = 0;
   stat: NodeStat = new NodeStat();
   entry: DirEntry = new DirEntry();
-  sumOff: Int32Array = new Int32Array(SUMMARY_SLOTS);
-  sumLen: Int32Array = new Int32Array(SUMMARY_SLOTS);
+  summary: CatSummary = new CatSummary();
 
   constructor(ns: Namespace, cfg: ConsoleConfig, auditor: Auditor, status: AttachStatusSource | null) {
     this.ns = ns;
@@ -634,54 +633,10 @@ export class ConsoleSession {
   writeSummary(node: number): void {
     const st = this.stat;
     const size = st.sizeLo + st.sizeHi * TWO32;
-    const start = size > SUMMARY_WINDOW ? size - SUMMARY_WINDOW : 0;
+    const start = summaryStart(size);
     const buf = this.chunk;
     const n = this.ns.read(this.nsSession, node, start % TWO32, Math.floor(start / TWO32), buf, 0, SUMMARY_WINDOW);
-    if (n <= 0) return;
-    let i = 0;
-    if (start > 0) {
-      while (i < n && buf[i] !== 10) i++;
-      i++;
-    }
-    const offs = this.sumOff;
-    const lens = this.sumLen;
-    let count = 0;
-    let head = 0;
-    while (i < n) {
-      let j = i;
-      while (j < n && buf[j] !== 10) j++;
-      if (j > i && buf[i] !== 91) {
-        offs[head] = i;
-        lens[head] = j - i;
-        head = (head + 1) % SUMMARY_SLOTS;
-        if (count < SUMMARY_SLOTS) count++;
-      }
-      i = j + 1;
-    }
-    if (count === 0) return;
-    const budget = MAX_CAT_DETAIL - (5 + this.pathLen + 6);
-    if (budget <= 0) return;
-    // Take the newest lines that fit, then write them oldest first.
-    let take = 0;
-    let used = 0;
-    while (take < count) {
-      const k = (head - 1 - take + SUMMARY_SLOTS * 2) % SUMMARY_SLOTS;
-      const add = lens[k] + (take > 0 ? 1 : 0);
-      if (used + add > budget) break;
-      used += add;
-      take++;
-    }
-    const w = this.out;
-    if (take === 0) {
-      const k = (head - 1 + SUMMARY_SLOTS) % SUMMARY_SLOTS;
-      w.bytes(buf, offs[k], budget);
-      return;
-    }
-    for (let t = take - 1; t >= 0; t--) {
-      const k = (head - 1 - t + SUMMARY_SLOTS * 2) % SUMMARY_SLOTS;
-      w.bytes(buf, offs[k], lens[k]);
-      if (t > 0) w.byte(124);
-    }
+    if (n > 0) this.summary.write(this.out, buf, n, start, this.pathLen);
   }
 
   /**

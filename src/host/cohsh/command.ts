@@ -1,17 +1,26 @@
 /** `cohesix cohsh`: the operator shell for a hive's console. */
 import { parseFlags, parsePort, type Subcommand, UsageError } from "../cli/command.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
-import { ConsoleClient, DEFAULT_TIMEOUT_MS } from "./client.ts";
+import { DEFAULT_TIMEOUT_MS } from "./client.ts";
+import { type CohshTarget, openSession, type TransportKind } from "./connect.ts";
 import { interactive } from "./interactive.ts";
 import { parseScript, runSteps, ScriptError } from "./script.ts";
-import { Shell } from "./shell.ts";
+import type { CohshSession } from "./shell.ts";
 import { TransportError } from "./transport.ts";
+
+export type { CohshTarget };
 
 const HELP = `cohesix cohsh: the operator shell for a Cohesix hive console
 
-Usage: cohesix cohsh [--host H] [--port P] [--auth-token T] [--role R [--ticket T]] [--script FILE.coh]
+Usage: cohesix cohsh [--transport tcp|9p|serial] [--host H] [--port P] [--auth-token T]
+                    [--role R [--ticket T]] [--script FILE.coh]
 
-Connects to the hive's TCP console (length-prefixed frames, AUTH handshake) and runs commands:
+Connects to a hive and runs console commands. Transports (same transcript on each):
+  tcp      the TCP console (length-prefixed frames, AUTH handshake), default port 31337
+  9p       the same verbs as Secure9P (9P2000.L) operations, default port 5640
+  serial   a newline console on a byte stream: --serial-cmd CMD (its stdin/stdout, e.g.
+           'cohesix dev --serial') or --serial-path SOCKET (e.g. QEMU -serial unix:SOCKET,server)
+Commands:
   help | attach <role> [ticket] | ping | ls <path> | cat <path> | tail <path>
   echo <text> > <path> | log | spawn <json> | kill <worker> | bind <from> <to>
   mount <service> <path> | quit
@@ -19,8 +28,11 @@ Each command gets one 'OK <VERB> …' or 'ERR <VERB> reason=…' line; cat/tail/
 lines after their OK and end with END. Grammar: docs/console-grammar.md.
 
 Flags:
-  --host H           console host (default 127.0.0.1)
-  --port P           console port (default 31337)
+  --transport T      tcp (default), 9p or serial
+  --host H           hive host (default 127.0.0.1)
+  --port P           console port (tcp, default 31337) or 9P port (9p, default 5640)
+  --serial-cmd CMD   serial: run CMD and use its stdin/stdout as the console
+  --serial-path P    serial: connect to the Unix socket P
   --auth-token T     console AUTH token (default: $COHSH_AUTH_TOKEN, else 'changeme')
   --role R           attach as this role right after connecting
   --ticket T         ticket for --role
@@ -35,18 +47,13 @@ Examples:
   cohesix cohsh --role queen                      # attach as queen, then interactive
   cohesix cohsh --script demo/demo.coh            # scripted, against 127.0.0.1:31337
   cohesix cohsh --port 40000 --auth-token s3cret --script demo/demo.coh
+  cohesix cohsh --transport 9p --script demo/demo.coh
+  cohesix cohsh --transport serial --serial-cmd 'cohesix dev --serial --ninep-port 0' --script demo/demo.coh
 `;
 
-export interface CohshTarget {
-  hostname: string;
-  port: number;
-  authToken: string;
-  timeoutMs: number;
-}
-
-/** Runs a script file's text against a console; writes the transcript through `out`. Returns the exit code. */
+/** Runs a script file's text over a transport; writes the transcript through `out`. Returns the exit code. */
 export async function runScriptText(
-  target: CohshTarget,
+  target: CohshTarget | (() => Promise<CohshSession>),
   text: string,
   name: string,
   out: (line: string) => void,
@@ -63,9 +70,9 @@ export async function runScriptText(
     }
     throw e;
   }
-  let client: ConsoleClient;
+  let shell: CohshSession;
   try {
-    client = await ConsoleClient.connectTcp(target.hostname, target.port, target.authToken, target.timeoutMs);
+    shell = typeof target === "function" ? await target() : await openSession(target);
   } catch (e) {
     if (e instanceof TransportError) {
       err(`cohsh: ${e.message}`);
@@ -73,7 +80,6 @@ export async function runScriptText(
     }
     throw e;
   }
-  const shell = new Shell(client);
   try {
     for (const p of preamble) {
       const r = await shell.execute(p);
@@ -98,7 +104,7 @@ export async function runScriptText(
     }
     throw e;
   } finally {
-    client.close();
+    shell.close();
   }
 }
 
@@ -115,7 +121,17 @@ export const cohshCommand: Subcommand = {
       ticket: { type: "string" },
       script: { type: "string" },
       timeout: { type: "string" },
+      transport: { type: "string" },
+      "serial-cmd": { type: "string" },
+      "serial-path": { type: "string" },
     });
+    const transport = (values.transport ?? "tcp") as TransportKind;
+    if (!["tcp", "9p", "serial"].includes(transport)) {
+      throw new UsageError(`cohsh: --transport must be tcp, 9p or serial, got '${values.transport}'`);
+    }
+    if (transport === "serial" && (values["serial-cmd"] === undefined) === (values["serial-path"] === undefined)) {
+      throw new UsageError("cohsh: --transport serial needs exactly one of --serial-cmd or --serial-path");
+    }
     if (values.ticket !== undefined && values.role === undefined) {
       throw new UsageError("cohsh: --ticket needs --role", "run 'cohesix cohsh --help' for usage");
     }
@@ -127,8 +143,11 @@ export const cohshCommand: Subcommand = {
       timeoutMs = Number(values.timeout);
     }
     const target: CohshTarget = {
+      transport,
+      serialCmd: values["serial-cmd"],
+      serialPath: values["serial-path"],
       hostname: values.host ?? "127.0.0.1",
-      port: values.port === undefined ? 31337 : parsePort("cohsh", "port", values.port),
+      port: values.port === undefined ? (transport === "9p" ? 5640 : 31337) : parsePort("cohsh", "port", values.port),
       authToken: values["auth-token"] ?? Deno.env.get("COHSH_AUTH_TOKEN") ?? DEFAULT_AUTH_TOKEN,
       timeoutMs,
     };

@@ -5,9 +5,8 @@
 import * as readline from "node:readline";
 import process from "node:process";
 import { VERB_TOKENS } from "../../guest/console/grammar.ts";
-import { ConsoleClient } from "./client.ts";
-import type { CohshTarget } from "./command.ts";
-import { Shell } from "./shell.ts";
+import { type CohshTarget, openSession } from "./connect.ts";
+import type { CohshSession } from "./shell.ts";
 import { TransportError } from "./transport.ts";
 
 export const PROMPT = "coh> ";
@@ -21,9 +20,9 @@ export function completeVerb(line: string): [string[], string] {
 }
 
 export async function interactive(target: CohshTarget, preamble: string[]): Promise<number> {
-  let client: ConsoleClient;
+  let shell: CohshSession;
   try {
-    client = await ConsoleClient.connectTcp(target.hostname, target.port, target.authToken, target.timeoutMs);
+    shell = await openSession(target);
   } catch (e) {
     if (e instanceof TransportError) {
       console.error(`cohsh: ${e.message}`);
@@ -31,7 +30,6 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
     }
     throw e;
   }
-  const shell = new Shell(client);
   console.log("Welcome to Cohesix. Type 'help' for commands.");
   if (preamble.length === 0) console.log("detached shell: run 'attach <role>' to connect");
   let code = 0;
@@ -41,7 +39,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
       for (const l of r?.lines ?? []) console.log(l);
     }
   } catch (e) {
-    client.close();
+    shell.close();
     if (!(e instanceof TransportError)) throw e;
     console.error(`cohsh: ${e.message}`);
     return 1;
@@ -90,7 +88,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
     code = 1;
   } finally {
     rl.close();
-    client.close();
+    shell.close();
   }
   return code;
 }

@@ -3,7 +3,7 @@
  * tokens), plus the few shell-only forms (`echo <text> > <path>`). Unknown verbs are passed
  * through unchanged so the hive answers them (one source of truth for errors).
  */
-import { Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
+import { MAX_LINE, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
 import type { ConsoleClient, Reply } from "./client.ts";
 
 export type ShellAction =
@@ -11,14 +11,20 @@ export type ShellAction =
   | { kind: "wire"; verb: number; wire: string }
   | { kind: "local-error"; message: string };
 
+const utf8 = new TextEncoder();
+
 /** Translates one typed line into a wire line, or a local usage error. */
 export function toWire(input: string): ShellAction {
   const line = input.trim();
   if (line === "") return { kind: "empty" };
+  // Checked here so every transport refuses the same lines the same way.
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(line)) {
+    return { kind: "local-error", message: "the line contains control characters; remove them" };
+  }
   const verb = verbOfText(line);
   const m = /^(\S+)\s*(.*)$/s.exec(line)!;
   const rest = m[2];
-  if (verb === 0) return { kind: "wire", verb, wire: line };
+  if (verb === 0) return checkLength({ kind: "wire", verb, wire: line });
   const label = VERB_TOKENS[verb].toUpperCase();
   if (verb === Verb.Echo) {
     const at = rest.lastIndexOf(">");
@@ -32,7 +38,7 @@ export function toWire(input: string): ShellAction {
       return { kind: "local-error", message: "echo needs exactly one path after '>', e.g. echo hello > /log/queen.log" };
     }
     if (text === "") return { kind: "local-error", message: "echo needs some text before '>'" };
-    return { kind: "wire", verb, wire: `ECHO ${path} ${text}` };
+    return checkLength({ kind: "wire", verb, wire: `ECHO ${path} ${text}` });
   }
   if (verb === Verb.Attach || verb === Verb.Login) {
     const args = rest === "" ? [] : rest.split(/\s+/);
@@ -40,9 +46,17 @@ export function toWire(input: string): ShellAction {
     if (args.length > 2) {
       return { kind: "local-error", message: "attach takes at most two arguments: role and optional ticket" };
     }
-    return { kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` };
+    return checkLength({ kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` });
   }
-  return { kind: "wire", verb, wire: rest === "" ? label : `${label} ${rest}` };
+  return checkLength({ kind: "wire", verb, wire: rest === "" ? label : `${label} ${rest}` });
+}
+
+function checkLength(a: ShellAction & { kind: "wire" }): ShellAction {
+  const n = utf8.encode(a.wire).length;
+  if (n > MAX_LINE) {
+    return { kind: "local-error", message: `the console line is ${n} bytes; the limit is ${MAX_LINE}` };
+  }
+  return a;
 }
 
 /** A reply to one typed line: the hive's, or a local usage error (ack null, `local` set). */
@@ -50,21 +64,38 @@ export interface ShellReply extends Reply {
   local?: string;
 }
 
-/** Runs typed lines against a console client. */
-export class Shell {
+/** What every cohsh transport offers: run one typed line, get its reply. */
+export interface CohshSession {
+  readonly transportName: string;
+  quitSeen: boolean;
+  execute(input: string): Promise<ShellReply | null>;
+  close(): void;
+}
+
+export function localError(message: string): ShellReply {
+  return { lines: [`cohsh: ${message}`], ack: null, ackLine: "", closed: false, local: message };
+}
+
+/** Runs typed lines against a console client (tcp or serial line transport). */
+export class Shell implements CohshSession {
   quitSeen = false;
 
   constructor(readonly client: ConsoleClient) {}
 
+  get transportName(): string {
+    return this.client.transport.name;
+  }
+
   async execute(input: string): Promise<ShellReply | null> {
     const action = toWire(input);
     if (action.kind === "empty") return null;
-    if (action.kind === "local-error") {
-      const msg = `cohsh: ${action.message}`;
-      return { lines: [msg], ack: null, ackLine: "", closed: false, local: action.message };
-    }
+    if (action.kind === "local-error") return localError(action.message);
     const reply = await this.client.request(action.wire);
     if (action.verb === Verb.Quit && reply.ack?.ok) this.quitSeen = true;
     return reply;
+  }
+
+  close(): void {
+    this.client.close();
   }
 }

@@ -144,3 +144,99 @@ export class TcpTransport extends ByteLineTransport {
     } catch { /* closed */ }
   }
 }
+
+/**
+ * A serial console: newline-terminated lines over a byte stream, no AUTH. The stream is a
+ * command's stdin/stdout (`--serial-cmd`, e.g. `cohesix dev --serial`) or a Unix socket
+ * (`--serial-path`, e.g. QEMU `-serial unix:PATH,server`).
+ */
+export class SerialTransport extends ByteLineTransport {
+  private partial: number[] = [];
+
+  private constructor(
+    readonly name: string,
+    private reader: ReadableStreamDefaultReader<Uint8Array>,
+    private writer: WritableStreamDefaultWriter<Uint8Array>,
+    private onClose: () => void,
+  ) {
+    super();
+  }
+
+  private pending: Uint8Array | null = null;
+  private pendingOff = 0;
+
+  /** A serial console over an existing byte stream pair (in-process hives, tests). */
+  static fromStreams(name: string, readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): SerialTransport {
+    const writer = writable.getWriter();
+    return new SerialTransport(name, readable.getReader(), writer, () => {
+      writer.close().catch(() => {});
+    });
+  }
+
+  /** Starts `command` with `sh -c` and talks to its stdin/stdout. */
+  static spawn(command: string): SerialTransport {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("sh", { args: ["-c", command], stdin: "piped", stdout: "piped", stderr: "null" }).spawn();
+    } catch (e) {
+      throw new TransportError(`Cannot start the serial command '${command}': ${(e as Error).message}`);
+    }
+    const writer = child.stdin.getWriter();
+    return new SerialTransport(`serial '${command}'`, child.stdout.getReader(), writer, () => {
+      writer.close().catch(() => {});
+      child.status.catch(() => {});
+    });
+  }
+
+  /** Connects to a Unix socket carrying a serial console. */
+  static async connectUnix(path: string): Promise<SerialTransport> {
+    let conn: Deno.UnixConn;
+    try {
+      conn = await Deno.connect({ transport: "unix", path });
+    } catch (e) {
+      throw new TransportError(`Cannot open the serial socket ${path} (${(e as Error).message}); check --serial-path`);
+    }
+    return new SerialTransport(`serial ${path}`, conn.readable.getReader(), conn.writable.getWriter(), () => {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    });
+  }
+
+  protected async readBytes(buf: Uint8Array): Promise<number | null> {
+    if (this.pending === null || this.pendingOff >= this.pending.length) {
+      const r = await this.reader.read();
+      if (r.done) return null;
+      this.pending = r.value;
+      this.pendingOff = 0;
+    }
+    const n = Math.min(buf.length, this.pending.length - this.pendingOff);
+    buf.set(this.pending.subarray(this.pendingOff, this.pendingOff + n));
+    this.pendingOff += n;
+    return n;
+  }
+
+  protected writeBytes(data: Uint8Array): Promise<void> {
+    return this.writer.write(data);
+  }
+
+  protected push(b: number): string | null {
+    if (b === 13) return null;
+    if (b !== 10) {
+      this.partial.push(b);
+      return null;
+    }
+    const line = dec.decode(new Uint8Array(this.partial));
+    this.partial = [];
+    return line;
+  }
+
+  send(line: string): Promise<void> {
+    return this.sendBytes(enc.encode(line + "\n"));
+  }
+
+  close(): void {
+    this.reader.cancel().catch(() => {});
+    this.onClose();
+  }
+}

@@ -5,15 +5,15 @@
  * same bytes.
  */
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
-import { runScriptText } from "../cohsh/command.ts";
-import { HostedHive, ListenError } from "../dev/runtime.ts";
+import type { TransportKind } from "../cohsh/connect.ts";
+import { ListenError } from "../dev/runtime.ts";
+import { runEmbedded } from "./embedded.ts";
 
 export const DEMO_SCRIPT = new URL("../../../demo/demo.coh", import.meta.url);
-const DEMO_TOKEN = "cohesix-demo";
 
 const HELP = `cohesix demo: start an embedded hive, run the demo script through cohsh, print the transcript
 
-Usage: cohesix demo [--script FILE.coh]
+Usage: cohesix demo [--script FILE.coh] [--transport tcp|9p|serial]
 
 The hive runs inside this process on ephemeral 127.0.0.1 ports with a fixed injected clock, so
 the transcript is the same on every run. The default script (demo/demo.coh) attaches as the
@@ -21,11 +21,14 @@ queen, cats /proc/boot, echoes a line into /log/queen.log and tails it back. Exi
 every command got the acknowledgement the script expects, 1 otherwise.
 
 Flags:
-  --script FILE   run this .coh script instead of demo/demo.coh
+  --script FILE      run this .coh script instead of demo/demo.coh
+  --transport T      how cohsh reaches the hive: tcp console (default), 9p, or serial (an
+                     in-process byte stream); the transcript is the same on each
 
 Examples:
   cohesix demo
   cohesix demo --script my-checks.coh
+  cohesix demo --transport 9p
   cohesix demo > run1.txt && cohesix demo > run2.txt && cmp run1.txt run2.txt
 `;
 
@@ -34,7 +37,11 @@ export const demoCommand: Subcommand = {
   summary: "embedded hive + scripted cohsh session; prints the transcript",
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values } = parseFlags("demo", argv, { script: { type: "string" } });
+    const { values } = parseFlags("demo", argv, { script: { type: "string" }, transport: { type: "string" } });
+    const transport = (values.transport ?? "tcp") as TransportKind;
+    if (!["tcp", "9p", "serial"].includes(transport)) {
+      throw new UsageError(`demo: --transport must be tcp, 9p or serial, got '${values.transport}'`);
+    }
     const scriptUrl = values.script === undefined ? DEMO_SCRIPT : new URL(values.script, `file://${Deno.cwd()}/`);
     const name = values.script ?? "demo/demo.coh";
     let text: string;
@@ -44,9 +51,10 @@ export const demoCommand: Subcommand = {
       const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
       throw new UsageError(`demo: cannot read script '${name}': ${why}`, "check the path");
     }
-    let hive: HostedHive;
+    console.log(`# cohesix demo: embedded hive, cohsh over the ${transport} transport, script ${name}`);
+    let code: number;
     try {
-      hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: DEMO_TOKEN, clock: () => 0 });
+      code = await runEmbedded(text, name, transport, (l) => console.log(l), (l) => console.error(l));
     } catch (e) {
       if (e instanceof ListenError) {
         console.error(`cohesix demo: ${e.message}`);
@@ -54,19 +62,7 @@ export const demoCommand: Subcommand = {
       }
       throw e;
     }
-    try {
-      console.log(`# cohesix demo: embedded hive, cohsh over the TCP console, script ${name}`);
-      const code = await runScriptText(
-        { hostname: hive.hostname, port: hive.consolePort, authToken: DEMO_TOKEN, timeoutMs: 5000 },
-        text,
-        name,
-        (l) => console.log(l),
-        (l) => console.error(l),
-      );
-      console.log(code === 0 ? "# demo ok: every command acknowledged as expected" : "# demo FAILED (see the message above)");
-      return code;
-    } finally {
-      await hive.stop();
-    }
+    console.log(code === 0 ? "# demo ok: every command acknowledged as expected" : "# demo FAILED (see the message above)");
+    return code;
   },
 };

@@ -1,0 +1,29 @@
+/** Opens a cohsh session over the chosen transport (tcp console, serial console, or 9P). */
+import { ConsoleClient } from "./client.ts";
+import { NinepShell } from "./ninep_shell.ts";
+import { type CohshSession, Shell } from "./shell.ts";
+import { SerialTransport } from "./transport.ts";
+
+export type TransportKind = "tcp" | "9p" | "serial";
+
+export interface CohshTarget {
+  transport: TransportKind;
+  hostname: string;
+  /** Console port (tcp) or 9P port (9p). */
+  port: number;
+  authToken: string;
+  timeoutMs: number;
+  /** serial: a command whose stdin/stdout is the console. */
+  serialCmd?: string;
+  /** serial: a Unix socket carrying the console. */
+  serialPath?: string;
+}
+
+export async function openSession(t: CohshTarget): Promise<CohshSession> {
+  if (t.transport === "9p") return await NinepShell.dial(t.hostname, t.port);
+  if (t.transport === "serial") {
+    const transport = t.serialPath !== undefined ? await SerialTransport.connectUnix(t.serialPath) : SerialTransport.spawn(t.serialCmd!);
+    return new Shell(new ConsoleClient(transport, t.timeoutMs));
+  }
+  return new Shell(await ConsoleClient.connectTcp(t.hostname, t.port, t.authToken, t.timeoutMs));
+}

@@ -1,0 +1,337 @@
+/**
+ * cohsh over Secure9P (`--transport 9p`): the console verbs driven as 9P2000.L operations with the
+ * host client (src/secure9p/host), rendered with the shared grammar so the transcript is the one
+ * the console prints: same parse errors, same `OK`/`ERR` lines, same errno → reason mapping, same
+ * CAT summary, same 256-byte payload lines.
+ *
+ * Differences, by design: there is no AUTH token and no console back-off over 9P (the 9P server
+ * applies its own limits); `tail -f` is refused (9P reads do not block).
+ */
+import { ByteWriter } from "../../guest/lib/bytes.ts";
+import {
+  CatSummary,
+  Command,
+  HELP_LINES,
+  lookupRole,
+  MAX_LINE,
+  needsAttach,
+  needsQueen,
+  parseAck,
+  parseCommand,
+  ROLE_NAMES,
+  ROLE_QUEEN,
+  SUMMARY_WINDOW,
+  summaryStart,
+  Verb,
+  writeErr,
+  writeKey,
+  writeKv,
+  writeOk,
+  writeParseError,
+  writeRefusal,
+} from "../../guest/console/grammar.ts";
+import { EBUSY, EINVAL, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP } from "../../secure9p/errors.ts";
+import { O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts";
+import { NineClient, NineError } from "../../secure9p/host/client.ts";
+import { type CohshSession, localError, type ShellReply, toWire } from "./shell.ts";
+import { TransportError } from "./transport.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Splits file bytes into console payload lines exactly as the guest streams them. */
+export function payloadLines(data: Uint8Array): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  let split = false;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] === 10) {
+      if (!(split && i === start)) lines.push(dec.decode(data.subarray(start, i)));
+      start = i + 1;
+      split = false;
+    } else if (i + 1 - start === MAX_LINE) {
+      lines.push(dec.decode(data.subarray(start, i + 1)));
+      start = i + 1;
+      split = true;
+    }
+  }
+  if (start < data.length) lines.push(dec.decode(data.subarray(start)));
+  return lines;
+}
+
+class Refusal {
+  constructor(readonly errno: number) {}
+}
+
+export class NinepShell implements CohshSession {
+  quitSeen = false;
+  private rootFid = -1;
+  private role = -1;
+  private w = new ByteWriter(1024);
+  private summary = new CatSummary();
+
+  constructor(readonly client: NineClient, readonly transportName: string) {}
+
+  static async dial(hostname: string, port: number): Promise<NinepShell> {
+    try {
+      return new NinepShell(await NineClient.dial(hostname, port), `9p ${hostname}:${port}`);
+    } catch (e) {
+      throw new TransportError(
+        `Cannot reach the hive's 9P service at ${hostname}:${port} (${(e as Error).message}); start one with 'cohesix dev' or pass --host/--port`,
+      );
+    }
+  }
+
+  async execute(input: string): Promise<ShellReply | null> {
+    const action = toWire(input);
+    if (action.kind === "empty") return null;
+    if (action.kind === "local-error") return localError(action.message);
+    const lines = await this.run(action.wire).catch((e) => {
+      if (e instanceof NineError) throw new TransportError(`The 9P server failed a request (${e.message}); reconnect`);
+      throw e;
+    });
+    const ackLine = lines.find((l) => parseAck(l) !== null) ?? "";
+    return { lines, ack: parseAck(ackLine), ackLine, closed: this.quitSeen };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private line(fill: (w: ByteWriter) => void): string {
+    const w = this.w;
+    w.reset();
+    fill(w);
+    return dec.decode(w.buf.subarray(0, Math.min(w.len, MAX_LINE)));
+  }
+
+  private refusal(v: number, errno: number, path: Uint8Array): string {
+    return this.line((w) => writeRefusal(w, v, errno, path, 0, path.length));
+  }
+
+  private async run(wire: string): Promise<string[]> {
+    const bytes = enc.encode(wire);
+    const cmd = new Command();
+    const v = parseCommand(bytes, 0, bytes.length, cmd);
+    if (v < 0) return [this.line((w) => writeParseError(w, -v, cmd.errArg))];
+    if (needsAttach(v) && this.rootFid < 0) {
+      return [this.line((w) => {
+        writeErr(w, v);
+        w.ascii(" reason=policy detail=unauthenticated");
+      })];
+    }
+    if (needsQueen(v) && this.role !== ROLE_QUEEN) {
+      return [this.line((w) => {
+        writeErr(w, v);
+        writeKv(w, "reason", "policy");
+        writeKv(w, "detail", "denied");
+        writeKv(w, "role", ROLE_NAMES[this.role]);
+      })];
+    }
+    const a1 = bytes.subarray(cmd.a1Off, cmd.a1Off + cmd.a1Len);
+    const a2 = bytes.subarray(cmd.a2Off, cmd.a2Off + cmd.a2Len);
+    switch (v) {
+      case Verb.Help:
+        return [...HELP_LINES, "OK HELP"];
+      case Verb.Ping:
+        await this.client.flush(this.client.peekTag());
+        return ["PONG", "OK PING reply=pong"];
+      case Verb.Test:
+        return ["ERR TEST reason=policy detail=host-only"];
+      case Verb.Quit:
+        if (this.rootFid >= 0) await this.client.clunk(this.rootFid).catch(() => {});
+        this.rootFid = -1;
+        this.quitSeen = true;
+        this.client.close();
+        return ["OK QUIT"];
+      case Verb.Attach:
+      case Verb.Login:
+        return [await this.attach(v, a1, a2)];
+      case Verb.Cat:
+      case Verb.Tail:
+        if (cmd.follow) return [this.refusal(v, EOPNOTSUPP, a1)];
+        return await this.readFile(v, a1);
+      case Verb.Log:
+        return await this.readFile(v, enc.encode("/log/queen.log"));
+      case Verb.Ls:
+        return await this.list(a1);
+      case Verb.Echo:
+        return [await this.append(v, a1, concat(a2, enc.encode("\n")), (w) => {
+          writeKey(w, "path");
+          w.bytes(a1, 0, a1.length);
+          writeKey(w, "bytes");
+          w.uint(a2.length);
+        })];
+      default:
+        return [await this.queenCtl(v, a1, a2)];
+    }
+  }
+
+  private async attach(v: number, roleBytes: Uint8Array, ticket: Uint8Array): Promise<string> {
+    const head = (w: ByteWriter) => writeErr(w, v);
+    if (this.rootFid >= 0) return this.line((w) => (head(w), w.ascii(" reason=policy detail=already-attached")));
+    const role = lookupRole(roleBytes, 0, roleBytes.length);
+    if (role < 0) return this.line((w) => (head(w), w.ascii(" reason=policy detail=invalid-role")));
+    const fid = this.client.newFid();
+    try {
+      await this.client.attach(fid, ROLE_NAMES[role], dec.decode(ticket));
+    } catch (e) {
+      if (!(e instanceof NineError)) throw e;
+      const busy = e.errno === EBUSY;
+      return this.line((w) => (head(w), w.ascii(busy ? " reason=busy detail=busy" : " reason=policy detail=denied")));
+    }
+    this.rootFid = fid;
+    this.role = role;
+    return this.line((w) => (writeOk(w, v), writeKv(w, "role", ROLE_NAMES[role])));
+  }
+
+  /** Walks a console path from the attach root one component at a time; returns a new fid. */
+  private async walk(path: Uint8Array): Promise<number> {
+    if (path.length === 0 || path[0] !== 47) throw new Refusal(ENOENT);
+    const names = dec.decode(path).split("/").filter((n) => n !== "");
+    if (names.some((n) => n === "." || n === "..")) throw new Refusal(EINVAL);
+    const fid = this.client.newFid();
+    await this.client.walk(this.rootFid, fid, []);
+    for (const name of names) {
+      try {
+        await this.client.walk(fid, fid, [name]);
+      } catch (e) {
+        await this.client.clunk(fid).catch(() => {});
+        if (e instanceof NineError) throw new Refusal(e.errno);
+        throw e;
+      }
+    }
+    return fid;
+  }
+
+  private async guard<T>(v: number, path: Uint8Array, fid: number | null, body: () => Promise<T>): Promise<T | string> {
+    try {
+      return await body();
+    } catch (e) {
+      if (e instanceof Refusal) return this.refusal(v, e.errno, path);
+      if (e instanceof NineError) return this.refusal(v, e.errno, path);
+      throw e;
+    } finally {
+      if (fid !== null && fid >= 0) await this.client.clunk(fid).catch(() => {});
+    }
+  }
+
+  private async readFile(v: number, path: Uint8Array): Promise<string[]> {
+    let fid: number;
+    try {
+      fid = await this.walk(path);
+    } catch (e) {
+      if (e instanceof Refusal) return [this.refusal(v, e.errno, path)];
+      throw e;
+    }
+    const r = await this.guard(v, path, fid, async () => {
+      await this.client.open(fid, O_RDONLY);
+      const attr = await this.client.getattr(fid);
+      if (attr.qid.type >= QTDIR) throw new Refusal(EISDIR);
+      if (v === Verb.Cat) {
+        const start = summaryStart(attr.size);
+        const data = await this.client.read(fid, start, SUMMARY_WINDOW);
+        const ack = this.line((w) => {
+          writeOk(w, v);
+          writeKey(w, "path");
+          w.bytes(path, 0, path.length);
+          writeKey(w, "data");
+          if (data.length > 0) this.summary.write(w, data, data.length, start, path.length);
+        });
+        return [ack, ...payloadLines(await this.client.readAll(fid)), "END"];
+      }
+      const ack = this.line((w) => {
+        writeOk(w, v);
+        if (v !== Verb.Log) {
+          writeKey(w, "path");
+          w.bytes(path, 0, path.length);
+        }
+      });
+      return [ack, ...payloadLines(await this.client.readAll(fid)), "END"];
+    });
+    return typeof r === "string" ? [r] : r;
+  }
+
+  private async list(path: Uint8Array): Promise<string[]> {
+    const v = Verb.Ls;
+    let fid: number;
+    try {
+      fid = await this.walk(path);
+    } catch (e) {
+      if (e instanceof Refusal) return [this.refusal(v, e.errno, path)];
+      throw e;
+    }
+    const r = await this.guard(v, path, fid, async () => {
+      const attr = await this.client.getattr(fid);
+      if (attr.qid.type < QTDIR) throw new Refusal(ENOTDIR);
+      await this.client.open(fid, O_RDONLY);
+      const names = (await this.client.readdirAll(fid)).map((e) => e.name).filter((n) => n !== "." && n !== "..");
+      names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const ack = this.line((w) => {
+        writeOk(w, v);
+        writeKey(w, "path");
+        w.bytes(path, 0, path.length);
+        writeKey(w, "entries");
+        w.uint(names.length);
+      });
+      return [ack, ...names.map((n) => dec.decode(enc.encode(n).subarray(0, MAX_LINE))), "END"];
+    });
+    return typeof r === "string" ? [r] : r;
+  }
+
+  /** Appends `data` to the file at `path`; on success renders `OK <VERB>` plus `detail`. */
+  private async append(v: number, path: Uint8Array, data: Uint8Array, detail: (w: ByteWriter) => void): Promise<string> {
+    let fid: number;
+    try {
+      fid = await this.walk(path);
+    } catch (e) {
+      if (e instanceof Refusal) return this.refusal(v, e.errno, path);
+      throw e;
+    }
+    return await this.guard(v, path, fid, async () => {
+      await this.client.open(fid, O_WRONLY + O_APPEND);
+      const attr = await this.client.getattr(fid);
+      await this.client.write(fid, attr.size, data);
+      return this.line((w) => (writeOk(w, v), detail(w)));
+    });
+  }
+
+  private async queenCtl(v: number, a1: Uint8Array, a2: Uint8Array): Promise<string> {
+    const ctl = enc.encode("/queen/ctl");
+    const s1 = dec.decode(a1);
+    const s2 = dec.decode(a2);
+    if (v !== Verb.Spawn && /["\\]/.test(s1 + s2)) return this.refusal(v, EINVAL, ctl);
+    let json: string;
+    if (v === Verb.Spawn) json = s1;
+    else if (v === Verb.Kill) json = `{"kill":"${s1}"}`;
+    else if (v === Verb.Bind) json = `{"bind":{"from":"${s1}","to":"${s2}"}}`;
+    else json = `{"mount":{"service":"${s1}","at":"${s2}"}}`;
+    return await this.append(v, ctl, enc.encode(json + "\n"), (w) => {
+      if (v === Verb.Spawn) {
+        writeKey(w, "payload");
+        w.bytes(a1, 0, a1.length);
+      } else if (v === Verb.Kill) {
+        writeKey(w, "id");
+        w.bytes(a1, 0, a1.length);
+      } else if (v === Verb.Bind) {
+        writeKey(w, "from");
+        w.bytes(a1, 0, a1.length);
+        writeKey(w, "to");
+        w.bytes(a2, 0, a2.length);
+      } else {
+        writeKey(w, "service");
+        w.bytes(a1, 0, a1.length);
+        writeKey(w, "at");
+        w.bytes(a2, 0, a2.length);
+      }
+    });
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
