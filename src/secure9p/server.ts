@@ -89,6 +89,7 @@ export class NineServer {
 
   state: Uint8Array;
   msize: Float64Array;
+  /** The session's borrowed frame buffers (EMPTY while the session is idle). */
   inBufs: Uint8Array[] = [];
   inLen: Int32Array;
   outBufs: Uint8Array[] = [];
@@ -103,6 +104,17 @@ export class NineServer {
   fidNode: Int32Array;
   fidNs: Int32Array;
   fidFlags: Float64Array;
+  /**
+   * Buffer pool: a session holds an input/output pair only while bytes wait in either, so idle
+   * sessions cost no frame buffers. At most maxSessions pairs are ever made.
+   */
+  poolIn: Uint8Array[] = [];
+  poolOut: Uint8Array[] = [];
+  poolFree: Int32Array;
+  poolFreeCount = 0;
+  bufIdx: Int32Array;
+  inCap: number;
+  outCap: number;
   retiredBits: Uint8Array[] = [];
   retiredRing: Float64Array[] = [];
   retiredRingPos: Int32Array;
@@ -147,6 +159,12 @@ export class NineServer {
     this.fidNs = new Int32Array(S * this.maxFids);
     this.fidFlags = new Float64Array(S * this.maxFids);
     this.retiredRingPos = new Int32Array(S);
+    this.poolFree = new Int32Array(S);
+    this.bufIdx = new Int32Array(S);
+    // One whole frame plus the start of the next in; one reply (or a clunk's EBADF answers) out.
+    // Porffor: a typed array must stay within one 16 KiB allocator page, so no double buffers.
+    this.inCap = this.msizeCap + 1024;
+    this.outCap = this.msizeCap + 11 * (this.maxTags + 1) + 64;
     this.pkCount = new Int32Array(S);
     this.pkTag = new Int32Array(S * this.maxTags);
     this.pkFid = new Int32Array(S * this.maxTags);
@@ -158,6 +176,8 @@ export class NineServer {
       this.outBufs.push(EMPTY);
       this.retiredBits.push(EMPTY);
       this.retiredRing.push(EMPTY_F64);
+      const bi = this.bufIdx;
+      bi[i] = -1;
     }
   }
 
@@ -169,16 +189,10 @@ export class NineServer {
     for (let s = 0; s < this.maxSessions; s++) {
       if (state[s] !== S_FREE) continue;
       state[s] = S_OPEN;
-      const inBufs = this.inBufs;
-      if (inBufs[s].length === 0) {
+      if (this.retiredBits[s].length === 0) {
         // Allocated once per slot and reused by every later session in it.
-        const outBufs = this.outBufs;
         const bits = this.retiredBits;
         const ring = this.retiredRing;
-        // One whole frame plus the start of the next; the transport feeds at most inputSpace().
-        inBufs[s] = new Uint8Array(this.msizeCap + 1024);
-        // Porffor: a typed array must stay within one 16 KiB allocator page, so no double buffers.
-        outBufs[s] = new Uint8Array(this.msizeCap + 11 * (this.maxTags + 1) + 64);
         bits[s] = new Uint8Array(RETIRED_EXACT / 8);
         ring[s] = new Float64Array(RETIRED_RING);
       } else {
@@ -212,8 +226,50 @@ export class NineServer {
   closeSession(s: number): void {
     if (!this.valid(s)) return;
     this.resetSession(s);
+    const inLen = this.inLen;
+    inLen[s] = 0;
+    const oS = this.outStart;
+    const oE = this.outEnd;
+    oS[s] = 0;
+    oE[s] = 0;
+    this.release(s);
     const state = this.state;
     state[s] = S_FREE;
+  }
+
+  /** Gives session s a buffer pair from the pool (making one when none is free). */
+  acquire(s: number): void {
+    if (this.bufIdx[s] >= 0) return;
+    let idx = 0;
+    if (this.poolFreeCount > 0) {
+      this.poolFreeCount = this.poolFreeCount - 1;
+      idx = this.poolFree[this.poolFreeCount];
+    } else {
+      idx = this.poolIn.length;
+      this.poolIn.push(new Uint8Array(this.inCap));
+      this.poolOut.push(new Uint8Array(this.outCap));
+    }
+    const bi = this.bufIdx;
+    bi[s] = idx;
+    const inBufs = this.inBufs;
+    const outBufs = this.outBufs;
+    inBufs[s] = this.poolIn[idx];
+    outBufs[s] = this.poolOut[idx];
+  }
+
+  /** Returns session s's buffer pair to the pool when nothing waits in it. */
+  release(s: number): void {
+    const idx = this.bufIdx[s];
+    if (idx < 0 || this.inLen[s] > 0 || this.outEnd[s] > this.outStart[s]) return;
+    const pf = this.poolFree;
+    pf[this.poolFreeCount] = idx;
+    this.poolFreeCount = this.poolFreeCount + 1;
+    const bi = this.bufIdx;
+    bi[s] = -1;
+    const inBufs = this.inBufs;
+    const outBufs = this.outBufs;
+    inBufs[s] = EMPTY;
+    outBufs[s] = EMPTY;
   }
 
   /** True when the server ended the session (framing it cannot recover from, input overflow). */
@@ -226,7 +282,7 @@ export class NineServer {
   /** Free bytes in the session's input buffer: feed at most this many per `input` call. */
   inputSpace(s: number): number {
     if (!this.valid(s) || this.state[s] === S_DEAD) return 0;
-    return this.inBufs[s].length - this.inLen[s];
+    return this.inCap - this.inLen[s];
   }
 
   pendingOutput(s: number): number {
@@ -237,6 +293,7 @@ export class NineServer {
   /** Feeds bytes; every complete frame is served while there is room for its reply. */
   input(s: number, src: Uint8Array, off: number, len: number): void {
     if (!this.valid(s) || this.state[s] === S_DEAD) return;
+    this.acquire(s);
     let o = off;
     let n = len;
     const drain = this.drain;
@@ -264,11 +321,12 @@ export class NineServer {
       n -= take;
       this.pump(s);
     }
+    this.release(s);
   }
 
   /** Drains up to `max` reply bytes into dst[dstOff..]; returns the count. */
   output(s: number, dst: Uint8Array, dstOff: number, max: number): number {
-    if (!this.valid(s)) return 0;
+    if (!this.valid(s) || this.bufIdx[s] < 0) return 0;
     const oS = this.outStart;
     const oE = this.outEnd;
     const start = oS[s];
@@ -281,13 +339,18 @@ export class NineServer {
     } else oS[s] = start + n;
     // Room for replies may let buffered frames and parked reads proceed.
     if (this.state[s] === S_OPEN || this.state[s] === S_READY) this.pump(s);
+    this.release(s);
     return n;
   }
 
   /** Retries parked requests (namespace reads that answered -EAGAIN), oldest first. */
   poll(): void {
     for (let s = 0; s < this.maxSessions; s++) {
-      if (this.state[s] === S_READY && this.pkCount[s] > 0) this.retryParked(s);
+      if (this.state[s] === S_READY && this.pkCount[s] > 0) {
+        this.acquire(s);
+        this.retryParked(s);
+        this.release(s);
+      }
     }
   }
 

@@ -407,3 +407,22 @@ Deno.test("NineServer serves a large pipelined chunk fed past inputSpace when it
   const back = raw.req(C.Tread, 30, [2, 7 * 4096, 10]);
   assertEquals(back, [[C.Rread, 30, 10]]);
 });
+
+Deno.test("NineServer lends frame buffers only to sessions with bytes waiting", () => {
+  const { server, ns } = fixture({ ...LIMITS, maxSessions: 40 });
+  const raws = Array.from({ length: 40 }, () => new Raw(server));
+  for (const raw of raws) {
+    assertEquals(raw.req(C.Tversion, 0, [8192], ["9P2000.L"]), [[C.Rversion, 0, 8192]]);
+    assertEquals(raw.req(C.Tattach, 1, [1, C.NOFID, 0], ["queen", ""])[0][0], C.Rattach);
+  }
+  // Forty attached, idle sessions share the single buffer pair their traffic needed.
+  assertEquals(server.poolIn.length, 1);
+  // A session with an undrained reply keeps its pair; the next one gets another.
+  const frame = encodeReq(C.Tgetattr, 5, { nums: [1, 0x7ff] }, 8192);
+  server.input(raws[0].s, frame, 0, frame.length);
+  server.input(raws[1].s, frame, 0, frame.length);
+  assertEquals(server.poolIn.length, 2);
+  assertEquals(raws[1].send(new Uint8Array(0)).length + raws[0].send(new Uint8Array(0)).length, 2);
+  for (const raw of raws) server.closeSession(raw.s);
+  assertEquals([ns.sessions, ns.refs, server.poolFreeCount], [0, 0, 2]);
+});

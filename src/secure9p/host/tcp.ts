@@ -24,16 +24,17 @@ export interface TcpServerHandle {
 class Link {
   conn: Deno.Conn;
   session: number;
-  out: Uint8Array;
   writing = false;
   done = false;
 
-  constructor(conn: Deno.Conn, session: number, outSize: number) {
+  constructor(conn: Deno.Conn, session: number) {
     this.conn = conn;
     this.session = session;
-    this.out = new Uint8Array(outSize);
   }
 }
+
+/** Write buffers are pooled: only sessions with replies in flight hold one (RSS per session). */
+const WRITE_BUF = 32768;
 
 export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpServerHandle {
   const listener = Deno.listen({ hostname: opts.hostname ?? "127.0.0.1", port: opts.port ?? 0 });
@@ -41,18 +42,28 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
   const tasks = new Set<Promise<void>>();
   let closing = false;
 
+  const pool: Uint8Array[] = [];
+
   async function flush(link: Link): Promise<void> {
-    if (link.writing) return;
+    if (link.writing || server.pendingOutput(link.session) === 0) return;
     link.writing = true;
+    const out = pool.pop() ?? new Uint8Array(WRITE_BUF);
     try {
       while (!link.done) {
-        const n = server.output(link.session, link.out, 0, link.out.length);
+        // Several queued replies go out in one write.
+        let n = 0;
+        while (n < out.length) {
+          const got = server.output(link.session, out, n, out.length - n);
+          if (got === 0) break;
+          n += got;
+        }
         if (n === 0) break;
         let off = 0;
-        while (off < n) off += await link.conn.write(link.out.subarray(off, n));
+        while (off < n) off += await link.conn.write(out.subarray(off, n));
       }
     } finally {
       link.writing = false;
+      pool.push(out);
     }
   }
 
@@ -65,9 +76,9 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch { /* not TCP */ }
-    // Small per-connection buffers (RSS per session): input is bounded by the session's input
-    // space anyway, and one reply is at most msize (8192) bytes.
-    const link = new Link(conn, session, 8192 + 64);
+    // A small per-connection read buffer (RSS per session): input is bounded by the session's
+    // input space anyway.
+    const link = new Link(conn, session);
     links.add(link);
     const inBuf = new Uint8Array(8192);
     try {
