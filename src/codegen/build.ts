@@ -44,9 +44,18 @@ async function listFiles(dir: string, rel: string, out: string[]): Promise<void>
 /** Paths (relative to root) of the manifests the repo layout compiles: `configs/*.toml`, sorted. */
 export async function repoManifests(root: string): Promise<string[]> {
   const found: string[] = [];
-  for await (const e of Deno.readDir(join(root, "configs"))) {
-    if (e.isFile && e.name.endsWith(".toml")) found.push(`configs/${e.name}`);
+  const refuse = (message: string) => new ManifestError([{ file: join(root, "configs"), line: 0, key: "", message }]);
+  try {
+    for await (const e of Deno.readDir(join(root, "configs"))) {
+      if (e.isFile && e.name.endsWith(".toml")) found.push(`configs/${e.name}`);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw refuse("no such directory; run 'cohesix rtc' from the repository root or pass --root DIR");
+    }
+    throw err;
   }
+  if (found.length === 0) throw refuse("holds no *.toml manifest; add configs/root_task.toml (see docs/snippets/manifest_schema.md)");
   return found.sort();
 }
 

@@ -85,3 +85,21 @@ Deno.test("rtc --json refusal lists file, line, key and message, and creates no 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("rtc refuses a root without configs/ and an --out that is a file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rtc-cli-" });
+  try {
+    const noConfigs = await rtc("--root", dir);
+    assertEquals(noConfigs.code, 1);
+    assertStringIncludes(noConfigs.stderr, `cohesix rtc: ${dir}/configs: no such directory; run 'cohesix rtc' from the repository root or pass --root DIR\n`);
+    await Deno.mkdir(`${dir}/configs`);
+    const empty = await rtc("--check", "--root", dir);
+    assertEquals(empty.code, 1);
+    assertStringIncludes(empty.stderr, `${dir}/configs: holds no *.toml manifest`);
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    const file = await rtc(FIXTURE, "--out", `${dir}/file`);
+    assertEquals([file.code, file.stderr], [2, `cohesix: rtc: --out ${dir}/file is not a directory (pass a directory; it is created when missing)\n`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -116,6 +116,10 @@ async function run(argv: string[]): Promise<number> {
     const source = inRoot.startsWith("..") ? manifest : inRoot;
     const { compiled, files } = await planFlat(path, source);
     const out = values.out !== undefined ? resolve(values.out) : resolve(root, "out/rtc", compiled.stem);
+    const existing = await Deno.stat(out).catch(() => undefined);
+    if (existing && !existing.isDirectory) {
+      throw new UsageError(`rtc: --out ${values.out ?? out} is not a directory`, "pass a directory; it is created when missing");
+    }
     const written = await writeArtifacts(out, files);
     if (json) {
       printJson({ ok: true, manifests: [{ manifest: source, fingerprint: compiled.manifest.fingerprint }], out, files: written });
