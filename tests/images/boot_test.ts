@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { FatVolume } from "../../images/fat_read.ts";
 import { bootQemu, chooseAccel, qemuArgs } from "../../src/host/qemu/run.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "../support/assert.ts";
-import { cohesix, HELLO_LINE, helloRootTask, SEL4, tempDir } from "./support.ts";
+import { cohesix, HELLO_LINE, helloRootTask, REPO, SEL4, tempDir } from "./support.ts";
 
 let built: Promise<string> | undefined;
 let builtDir: string | undefined;
@@ -24,7 +24,8 @@ async function qemuProcesses(): Promise<number> {
   for await (const e of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
-    if (cmd.startsWith("qemu-system-aarch64\0") && cmd.includes("cohesix-boot-")) n++;
+    const argv0 = cmd.split("\0")[0];
+    if ((argv0 === "qemu-system-aarch64" || argv0.endsWith("/qemu-system-aarch64")) && cmd.includes("cohesix-boot-")) n++;
   }
   return n;
 }
@@ -127,4 +128,28 @@ Deno.test("chooseAccel picks tcg on foreign hosts, kvm/hvf on AArch64 hosts that
   assertEquals(chooseAccel({ os: "darwin", arch: "aarch64", kvm: false }), "hvf");
   assertEquals(chooseAccel({ os: "linux", arch: "aarch64", kvm: true, override: "tcg" }), "tcg");
   assertThrows(() => chooseAccel({ os: "linux", arch: "x86_64", kvm: false, override: "whpx" }), /use tcg, kvm or hvf/);
+});
+
+Deno.test("cohesix qemu stops its QEMU when it is sent SIGTERM", async () => {
+  const out = await image();
+  const child = new Deno.Command(join(REPO, "cohesix"), {
+    args: ["qemu", "--image", out, "--expect", "never printed", "--timeout", "60", "--quiet"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let status: Deno.CommandOutput | undefined;
+  try {
+    for (let i = 0; i < 100 && (await qemuProcesses()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assertEquals(await qemuProcesses(), 1, "QEMU started");
+    child.kill("SIGTERM");
+    status = await child.output();
+    assertEquals(status.code, 130, new TextDecoder().decode(status.stderr));
+    assertStringIncludes(new TextDecoder().decode(status.stderr), "interrupted; QEMU stopped");
+    assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+  } finally {
+    if (!status) {
+      child.kill("SIGKILL");
+      await child.output();
+    }
+  }
 });

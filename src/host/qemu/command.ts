@@ -77,7 +77,9 @@ export const qemuCommand: Subcommand = {
     const echo = !values.quiet && !values.json;
     const interrupt = new AbortController();
     const onSigint = () => interrupt.abort();
+    // Ctrl-C or a supervisor's SIGTERM stops QEMU too: it is never left running without us.
     Deno.addSignalListener("SIGINT", onSigint);
+    Deno.addSignalListener("SIGTERM", onSigint);
     try {
       const result = await bootQemu({
         signal: interrupt.signal,
@@ -119,6 +121,7 @@ export const qemuCommand: Subcommand = {
       throw err;
     } finally {
       Deno.removeSignalListener("SIGINT", onSigint);
+      Deno.removeSignalListener("SIGTERM", onSigint);
     }
   },
 };
