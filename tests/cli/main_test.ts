@@ -44,7 +44,9 @@ Deno.test("cohesix unknown top-level flag exits 2", async () => {
 
 Deno.test("cohesix <cmd> --help works and <cmd> --bogus-flag exits 2 for every listed subcommand", async () => {
   const help = (await cohesix("--help")).stdout;
-  for (const name of listedCommands(help)) {
+  const names = listedCommands(help);
+  for (const core of ["demo", "dev", "cohsh"]) assert(names.includes(core), `--help lists '${core}'`);
+  for (const name of names) {
     const h = await cohesix(name, "--help");
     assertEquals(h.code, 0, `${name} --help exit code`);
     assert(h.stdout.includes(name), `${name} --help mentions its name`);
