@@ -1,7 +1,9 @@
 /**
- * `boot_v0.coh`: the baseline console script derived from a manifest. It attaches as the queen, reads
- * the boot text, lists every mounted service and simulated GPU, tails the queen log and checks that
- * a read-only file refuses a write. (A console session attaches once, so other roles need their own script.) Manifest facts are echoed as `#` comments so a run log shows what it was checked against.
+ * `boot_v0.coh`: the baseline console script derived from a manifest. It attaches as the queen, pings,
+ * reads the boot text and the log, lists every mounted service and simulated GPU, checks that a
+ * read-only file refuses a write and that a disabled ecosystem mount is absent, spawns and kills one
+ * heartbeat worker, and quits. A console session attaches once, so other roles need their own script.
+ * Manifest facts are echoed as `#` comments so a run log shows what it was checked against.
  */
 import type { ResolvedManifest } from "../load.ts";
 
@@ -18,7 +20,11 @@ export function bootScript(m: ResolvedManifest, source: string): string {
     "attach queen",
     "EXPECT OK",
     "EXPECT SUBSTR role=queen",
+    "ping",
+    "EXPECT SUBSTR reply=pong",
     "cat /proc/boot",
+    "EXPECT OK",
+    "log",
     "EXPECT OK",
   ];
   for (const mount of m.namespaces.mounts) {
@@ -34,5 +40,24 @@ export function bootScript(m: ResolvedManifest, source: string): string {
     "echo boot_v0 > /proc/boot",
     "EXPECT ERR",
   );
+  if (!m.ecosystem.host.enable) {
+    lines.push(`# ecosystem.host is off: ${m.ecosystem.host.mount_at} must not exist`, `ls ${m.ecosystem.host.mount_at}`, "EXPECT ERR");
+  }
+  const workers = m.namespaces.mounts.find((x) => x.service === "worker");
+  if (workers) {
+    const ticks = m.workers.default_budget.ticks === 0 ? 3 : Math.min(3, m.workers.default_budget.ticks);
+    lines.push(
+      "# queen control: a heartbeat worker appears under the worker mount and goes away on kill",
+      `spawn {"spawn":"heartbeat","ticks":${ticks}}`,
+      "EXPECT OK",
+      `ls ${workers.at}`,
+      "EXPECT SUBSTR entries=1",
+      "kill worker-1",
+      "EXPECT OK",
+      `ls ${workers.at}`,
+      "EXPECT SUBSTR entries=0",
+    );
+  }
+  lines.push("quit", "EXPECT OK");
   return lines.join("\n") + "\n";
 }
