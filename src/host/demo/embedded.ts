@@ -9,6 +9,7 @@ import type { TransportKind } from "../cohsh/connect.ts";
 import { Shell } from "../cohsh/shell.ts";
 import { SerialTransport } from "../cohsh/transport.ts";
 import { HostedHive } from "../dev/runtime.ts";
+import type { BootConfig } from "../../guest/boot.ts";
 
 const TOKEN = "cohesix-demo";
 
@@ -18,8 +19,9 @@ export async function runEmbedded(
   transport: TransportKind,
   out: (line: string) => void,
   err: (line: string) => void,
+  boot?: BootConfig,
 ): Promise<number> {
-  const hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: TOKEN, clock: () => 0 });
+  const hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: TOKEN, clock: () => 0, boot });
   let serial: Promise<void> | null = null;
   try {
     if (transport === "serial") {
