@@ -5,6 +5,7 @@
  * GPU exist) and applies a whole write only when every line of it passed both.
  */
 import { EINVAL } from "../../secure9p/errors.ts";
+import { allocI32 } from "./alloc.ts";
 import { JsonTokens, JsonType } from "./json.ts";
 
 export const CtlOp = { Spawn: 1, Kill: 2, Budget: 3, Bind: 4, Mount: 5 } as const;
@@ -100,8 +101,8 @@ export class CtlParser {
 
   constructor() {
     this.tokens = new JsonTokens(64);
-    this.keyTok = new Int32Array(TOP_KEYS.length);
-    this.sub = new Int32Array(5);
+    this.keyTok = allocI32(TOP_KEYS.length);
+    this.sub = allocI32(5);
   }
 
   /** Parses buf[off..off+len) into `out`. Returns true, or false with out.errno/out.reason set. */

@@ -3,6 +3,7 @@
  * is attached. A GPU is leased to one worker at a time; jobs queue per GPU (fixed depth) and run for
  * their declared `ms` of injected time, one at a time; every state change is a `status` line.
  */
+import { allocF64, allocI32, allocU8, sizedWriter } from "./alloc.ts";
 import type { GpuSpec } from "../boot.ts";
 import { ByteWriter } from "../lib/bytes.ts";
 import { RingSet } from "./ring.ts";
@@ -38,21 +39,21 @@ export class GpuSim {
   constructor(specs: GpuSpec[]) {
     const n = specs.length;
     this.count = n;
-    this.memMb = new Float64Array(n);
-    this.streams = new Float64Array(n);
-    this.lessee = new Int32Array(n);
-    this.leaseMemMb = new Float64Array(n);
-    this.leaseStreams = new Float64Array(n);
-    this.priority = new Float64Array(n);
-    this.jobIds = new Uint8Array(n * JOB_QUEUE * MAX_JOB_ID);
-    this.jobIdLen = new Int32Array(n * JOB_QUEUE);
-    this.jobMs = new Float64Array(n * JOB_QUEUE);
-    this.qHead = new Int32Array(n);
-    this.qLen = new Int32Array(n);
-    this.runUntil = new Float64Array(n);
-    this.jobsDone = new Float64Array(n);
+    this.memMb = allocF64(n);
+    this.streams = allocF64(n);
+    this.lessee = allocI32(n);
+    this.leaseMemMb = allocF64(n);
+    this.leaseStreams = allocF64(n);
+    this.priority = allocF64(n);
+    this.jobIds = allocU8(n * JOB_QUEUE * MAX_JOB_ID);
+    this.jobIdLen = allocI32(n * JOB_QUEUE);
+    this.jobMs = allocF64(n * JOB_QUEUE);
+    this.qHead = allocI32(n);
+    this.qLen = allocI32(n);
+    this.runUntil = allocF64(n);
+    this.jobsDone = allocF64(n);
     this.status = new RingSet(n, STATUS_RING);
-    this.w = new ByteWriter(256);
+    this.w = sizedWriter(256);
     const mem = this.memMb;
     const st = this.streams;
     const lessee = this.lessee;

@@ -3,6 +3,7 @@
  * It validates RFC 8259 syntax and records tokens in preorder into columns allocated at boot;
  * strings stay byte ranges of the caller's buffer (escapes are validated, not decoded).
  */
+import { allocI32, allocU8 } from "./alloc.ts";
 import { equalsAscii } from "../lib/bytes.ts";
 
 export const JsonType = { Object: 1, Array: 2, String: 3, Number: 4, Literal: 5 } as const;
@@ -20,17 +21,17 @@ export class JsonTokens {
   /** Index of the first token after this token's subtree. */
   next: Int32Array;
   count = 0;
-  buf: Uint8Array = new Uint8Array(0);
+  buf: Uint8Array = allocU8(0);
   private pos = 0;
   private limit = 0;
 
   constructor(cap: number) {
     this.cap = cap;
-    this.type = new Int32Array(cap);
-    this.start = new Int32Array(cap);
-    this.end = new Int32Array(cap);
-    this.size = new Int32Array(cap);
-    this.next = new Int32Array(cap);
+    this.type = allocI32(cap);
+    this.start = allocI32(cap);
+    this.end = allocI32(cap);
+    this.size = allocI32(cap);
+    this.next = allocI32(cap);
   }
 
   /** Tokenizes buf[off..off+len) as exactly one JSON value. Returns the token count or -1. */

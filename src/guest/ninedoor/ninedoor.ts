@@ -4,6 +4,7 @@
  * budgets and telemetry rings, the queen log, TraceFS and the simulated GPUs. Time only moves through
  * `advance(nowMs)`. Everything is allocated in the constructor; requests fill caller buffers.
  */
+import { allocU8, sizedWriter } from "./alloc.ts";
 import type { BootConfig } from "../boot.ts";
 import { COHESIX_VERSION } from "../version.ts";
 import { ByteWriter, equalsAscii } from "../lib/bytes.ts";
@@ -101,10 +102,10 @@ export class NineDoor implements Namespace {
     this.trace = new TraceLog(boot.traceRingBytes, lim.maxWorkers, boot.workerTraceRingBytes);
     this.gpus = new GpuSim(boot.gpus);
     for (let i = 0; i < lim.maxCtlCommands; i++) this.cmds.push(new CtlCommand());
-    this.lw = new ByteWriter(1024);
-    this.scratch = new ByteWriter(8192 + lim.maxWorkers * 192 + lim.maxSessions * 160 + boot.gpus.length * 256);
-    this.bootText = new ByteWriter(1024);
-    this.catScratch = new Uint8Array(TRACE_CATEGORIES.length);
+    this.lw = sizedWriter(1024);
+    this.scratch = sizedWriter(8192 + lim.maxWorkers * 192 + lim.maxSessions * 160 + boot.gpus.length * 256);
+    this.bootText = sizedWriter(1024);
+    this.catScratch = allocU8(TRACE_CATEGORIES.length);
     this.defTicks = boot.defaultBudget.ticks;
     this.defOps = boot.defaultBudget.ops;
     this.defTtlS = boot.defaultBudget.ttlS;
@@ -218,7 +219,7 @@ export class NineDoor implements Namespace {
     const names = this.tree.names;
     for (let i = 0; i < p.depth; i++) {
       w.byte(47);
-      w.ascii(names[p.slots[i]]);
+      w.ascii(names.get(p.slots[i]));
     }
   }
 
@@ -230,7 +231,7 @@ export class NineDoor implements Namespace {
     lw.ascii(" role=");
     lw.ascii(this.roles.names[this.sessions.role[s]]);
     lw.ascii(" subject=");
-    const subj = this.sessions.subject[s];
+    const subj = this.sessions.subject.get(s);
     if (subj.length === 0) lw.byte(45);
     else safe(lw, subj);
     lw.ascii(" path=");
@@ -409,7 +410,7 @@ export class NineDoor implements Namespace {
     if (ok) {
       const w = ss.worker[s];
       const gpu = w >= 0 && this.workers.gpu[w] >= 0 ? this.gpus.ids[this.workers.gpu[w]] : "";
-      const subject = ss.subject[s];
+      const subject = ss.subject.get(s);
       ok = rulesAllow(this.roles.rules[ss.role[s]], tree, p, want, subject, gpu);
       const scopes = ss.scopes[s];
       if (ok && scopes !== null) ok = rulesAllow(scopes, tree, p, want, subject, gpu);
@@ -518,14 +519,14 @@ export class NineDoor implements Namespace {
       case NodeKind.TraceCtl: this.trace.describe(w); break;
       case NodeKind.GpuInfo: {
         const lessee = this.gpus.lessee[arg];
-        this.gpus.info(arg, w, lessee >= 0 ? this.workers.ids[lessee] : "");
+        this.gpus.info(arg, w, lessee >= 0 ? this.workers.ids.get(lessee) : "");
         break;
       }
       case NodeKind.GpuCtl: {
         const lessee = this.gpus.lessee[arg];
         w.ascii("lease=");
         if (lessee < 0) w.ascii("none");
-        else w.ascii(this.workers.ids[lessee]);
+        else w.ascii(this.workers.ids.get(lessee));
         w.ascii(" priority=");
         w.uint(this.gpus.priority[arg]);
         w.byte(10);
@@ -549,8 +550,8 @@ export class NineDoor implements Namespace {
       w.ascii(" role=");
       w.ascii(this.roles.names[ss.role[s]]);
       w.ascii(" subject=");
-      if (ss.subject[s].length === 0) w.byte(45);
-      else safe(w, ss.subject[s]);
+      if (ss.subject.get(s).length === 0) w.byte(45);
+      else safe(w, ss.subject.get(s));
       w.ascii(" state=");
       w.ascii(ss.revoked[s] !== 0 ? "revoked" : "active");
       w.ascii(" ops=");
@@ -576,7 +577,7 @@ export class NineDoor implements Namespace {
     w.byte(10);
     for (let i = 0; i < ws.cap; i++) {
       if (ws.live[i] === 0) continue;
-      w.ascii(ws.ids[i]);
+      w.ascii(ws.ids.get(i));
       w.ascii(ws.kind[i] === WorkerKind.Gpu ? " kind=gpu" : " kind=heartbeat");
       w.ascii(" tick=");
       w.uint(ws.tick[i]);
@@ -698,7 +699,7 @@ export class NineDoor implements Namespace {
     out.qidVersion = 0;
     out.qidPathLo = h;
     out.qidPathHi = 0;
-    out.name = tree.names[c];
+    out.name = tree.names.get(c);
     return this.done(s, 1);
   }
 
@@ -940,8 +941,7 @@ export class NineDoor implements Namespace {
     const seq = ws.seq + 1;
     ws.seq = seq;
     const id = "worker-" + seq;
-    const ids = ws.ids;
-    ids[w] = id;
+    ws.ids.set(w, id);
     const kind = ws.kind;
     const gpu = cmd.spawnKind === SpawnKind.Gpu;
     kind[w] = gpu ? WorkerKind.Gpu : WorkerKind.Heartbeat;
@@ -1012,7 +1012,7 @@ export class NineDoor implements Namespace {
     const lw = this.lw;
     lw.reset();
     lw.ascii("budget worker=");
-    lw.ascii(ws.ids[w]);
+    lw.ascii(ws.ids.get(w));
     lw.ascii(" ticks=");
     lw.uint(bt[w]);
     lw.ascii(" ops=");
@@ -1032,7 +1032,7 @@ export class NineDoor implements Namespace {
   revokeWorker(w: number, reason: string): void {
     const ws = this.workers;
     if (w < 0 || ws.live[w] === 0) return;
-    const id = ws.ids[w];
+    const id = ws.ids.get(w);
     const lw = this.lw;
     lw.reset();
     lw.ascii("revoke worker=");

@@ -2,17 +2,26 @@
  * `RingSet`: a fixed number of bounded byte rings sharing one arena allocated at boot
  * (one typed array for 1,000 workers instead of 1,000: each Porffor allocation costs ~16 KiB).
  *
+ * The arena is split into chunks of at most 512 KiB, because one Porffor allocation must fit its
+ * 1 MiB allocator chunk (alloc.ts); a single ring is capped at that size.
+ *
  * A ring is an append-only file whose offsets are absolute: byte N of the stream keeps offset N for
  * ever, so a reader resumes exactly where it stopped by reading at its last offset (its cursor).
  * When an append does not fit, whole oldest lines are dropped and counted in `dropped`; a read below
  * the retained window is a stale cursor and gets -EINVAL instead of silently skipping data.
  */
+import { allocF64, allocU8 } from "./alloc.ts";
 import { EINVAL, EMSGSIZE } from "../../secure9p/errors.ts";
+
+/** Largest arena chunk, and so the largest ring. */
+export const RING_CHUNK_BYTES = 524288;
 
 export class RingSet {
   readonly count: number;
   readonly cap: number;
-  data: Uint8Array;
+  /** Rings per arena chunk. */
+  readonly perChunk: number;
+  chunks: Uint8Array[] = [];
   /** Absolute offset of the oldest retained byte. */
   start: Float64Array;
   /** Absolute offset one past the newest byte (total bytes ever appended). */
@@ -23,13 +32,20 @@ export class RingSet {
   refused: Float64Array;
 
   constructor(count: number, cap: number) {
+    if (cap > RING_CHUNK_BYTES) cap = RING_CHUNK_BYTES;
+    if (cap < 1) cap = 1;
     this.count = count;
     this.cap = cap;
-    this.data = new Uint8Array(count * cap);
-    this.start = new Float64Array(count);
-    this.end = new Float64Array(count);
-    this.dropped = new Float64Array(count);
-    this.refused = new Float64Array(count);
+    const per = Math.floor(RING_CHUNK_BYTES / cap);
+    this.perChunk = per;
+    for (let first = 0; first < count; first += per) {
+      const n = count - first < per ? count - first : per;
+      this.chunks.push(allocU8(n * cap));
+    }
+    this.start = allocF64(count);
+    this.end = allocF64(count);
+    this.dropped = allocF64(count);
+    this.refused = allocF64(count);
   }
 
   /** Empties ring `i` and clears its counters (a new worker reusing a slot starts at offset 0). */
@@ -60,10 +76,10 @@ export class RingSet {
       refused[i] = refused[i] + 1;
       return -EMSGSIZE;
     }
-    const data = this.data;
+    const data = this.chunks[Math.floor(i / this.perChunk)];
     const startArr = this.start;
     const endArr = this.end;
-    const base = i * cap;
+    const base = (i % this.perChunk) * cap;
     let start = startArr[i];
     const end = endArr[i];
     if (end - start + len > cap) {
@@ -97,8 +113,8 @@ export class RingSet {
     let n = end - offset;
     if (n > count) n = count;
     const cap = this.cap;
-    const data = this.data;
-    const base = i * cap;
+    const data = this.chunks[Math.floor(i / this.perChunk)];
+    const base = (i % this.perChunk) * cap;
     let pos = offset % cap;
     for (let k = 0; k < n; k++) {
       dst[dstOff + k] = data[base + pos];

@@ -3,6 +3,7 @@
  * namespace operation goes through. A rule matches a node by comparing the node's ancestry names
  * with the rule's segments in place (no path strings are built per request).
  */
+import { allocI32 } from "./alloc.ts";
 import type { RoleSpec } from "../boot.ts";
 import type { NodeTree } from "./tree.ts";
 
@@ -52,7 +53,7 @@ export class RuleList {
 
 /** Scratch ancestry of the node being checked. */
 export class PathScratch {
-  slots: Int32Array = new Int32Array(MAX_DEPTH);
+  slots: Int32Array = allocI32(MAX_DEPTH);
   depth = 0;
 
   /** Fills the ancestry of `slot` (root excluded). Returns false when deeper than MAX_DEPTH. */
@@ -85,7 +86,7 @@ function matchRule(segs: string[], tree: NodeTree, path: PathScratch, self: stri
     if (i === segs.length) return MATCH_NONE;
     const seg = segs[i];
     if (seg === "**") return MATCH_COVERS;
-    if (!segMatches(seg, names[slots[i]], self, gpu)) return MATCH_NONE;
+    if (!segMatches(seg, names.get(slots[i]), self, gpu)) return MATCH_NONE;
   }
   if (n === segs.length) return MATCH_COVERS;
   if (segs[n] === "**") return MATCH_COVERS;

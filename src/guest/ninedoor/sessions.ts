@@ -3,9 +3,12 @@
  * session's private bind/mount table — as columns allocated at boot. A session handle carries a
  * generation like node handles, so a handle kept after detach no longer resolves.
  */
+import { allocF64, allocI32, allocU8, StringTable } from "./alloc.ts";
 import type { RuleList } from "./roles.ts";
 
 const SLOT_SPAN = 65536;
+/** Sessions are capped here (one plain array per column, see alloc.ts). */
+export const MAX_SESSIONS = 1024;
 
 export class SessionTable {
   readonly cap: number;
@@ -18,7 +21,7 @@ export class SessionTable {
   worker: Int32Array;
   /** Set when the session's ticket or worker was revoked: every later operation is Closed. */
   revoked: Uint8Array;
-  subject: string[];
+  subject: StringTable;
   /** Ticket scopes (null: no scope restriction). */
   scopes: (RuleList | null)[];
   /** Ticket expiry in injected-clock ms (0: none). */
@@ -38,33 +41,31 @@ export class SessionTable {
   liveCount = 0;
 
   constructor(cap: number, maxOpen: number, maxMounts: number) {
-    if (cap > SLOT_SPAN - 1) cap = SLOT_SPAN - 1;
+    if (cap > MAX_SESSIONS) cap = MAX_SESSIONS;
     this.cap = cap;
     this.maxOpen = maxOpen;
     this.maxMounts = maxMounts;
-    this.live = new Uint8Array(cap);
-    this.gen = new Int32Array(cap);
-    this.role = new Int32Array(cap);
-    this.worker = new Int32Array(cap);
-    this.revoked = new Uint8Array(cap);
-    this.expiresMs = new Float64Array(cap);
-    this.quotaOps = new Float64Array(cap);
-    this.quotaBytes = new Float64Array(cap);
-    this.quotaFids = new Float64Array(cap);
-    this.usedOps = new Float64Array(cap);
-    this.usedBytes = new Float64Array(cap);
-    this.openCount = new Int32Array(cap);
-    this.open = new Float64Array(cap * maxOpen);
-    this.mountAt = new Int32Array(cap * maxMounts);
-    this.mountFrom = new Int32Array(cap * maxMounts);
-    this.mountCount = new Int32Array(cap);
-    const subject: string[] = [];
+    this.live = allocU8(cap);
+    this.gen = allocI32(cap);
+    this.role = allocI32(cap);
+    this.worker = allocI32(cap);
+    this.revoked = allocU8(cap);
+    this.expiresMs = allocF64(cap);
+    this.quotaOps = allocF64(cap);
+    this.quotaBytes = allocF64(cap);
+    this.quotaFids = allocF64(cap);
+    this.usedOps = allocF64(cap);
+    this.usedBytes = allocF64(cap);
+    this.openCount = allocI32(cap);
+    this.open = allocF64(cap * maxOpen);
+    this.mountAt = allocI32(cap * maxMounts);
+    this.mountFrom = allocI32(cap * maxMounts);
+    this.mountCount = allocI32(cap);
+    // Ticket scopes are rare: kept in a plain array, so sessions are capped below Porffor's
+    // ~1,800-element array limit (MAX_SESSIONS).
     const scopes: (RuleList | null)[] = [];
-    for (let i = 0; i < cap; i++) {
-      subject.push("");
-      scopes.push(null);
-    }
-    this.subject = subject;
+    for (let i = 0; i < cap; i++) scopes.push(null);
+    this.subject = new StringTable(cap);
     this.scopes = scopes;
     const gen = this.gen;
     for (let i = 0; i < cap; i++) gen[i] = 1;
@@ -98,8 +99,7 @@ export class SessionTable {
       ub[s] = 0;
       oc[s] = 0;
       mc[s] = 0;
-      const subj = this.subject;
-      subj[s] = subject;
+      this.subject.set(s, subject);
       const scopes = this.scopes;
       scopes[s] = null;
       this.liveCount++;

@@ -4,6 +4,7 @@
  * when an event is recorded, and only recorded events take a sequence number, so the numbers a
  * reader sees are continuous; the rings are bounded (see RingSet) and filtered events are counted.
  */
+import { allocU8, sizedWriter } from "./alloc.ts";
 import { ByteWriter } from "../lib/bytes.ts";
 import { RingSet } from "./ring.ts";
 
@@ -37,8 +38,8 @@ export class TraceLog {
   constructor(ringBytes: number, workers: number, workerRingBytes: number) {
     this.events = new RingSet(1, ringBytes);
     this.perWorker = new RingSet(workers, workerRingBytes);
-    this.w = new ByteWriter(512);
-    this.enabled = new Uint8Array(TRACE_CATEGORIES.length);
+    this.w = sizedWriter(512);
+    this.enabled = allocU8(TRACE_CATEGORIES.length);
   }
 
   /** Sets the filter; `cats` holds one flag per category. */

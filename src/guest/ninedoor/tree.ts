@@ -4,6 +4,8 @@
  * its generation, so a handle kept by a reader of a removed file no longer resolves (-EBADF, Closed).
  */
 
+import { allocF64, allocI32, allocU8, StringTable } from "./alloc.ts";
+
 /** What a node is; the namespace switches on this for read/write. */
 export const NodeKind = {
   Dir: 1,
@@ -56,7 +58,7 @@ export class NodeTree {
   live: Uint8Array;
   /** Modification time in seconds of the injected clock. */
   mtime: Float64Array;
-  names: string[];
+  names: StringTable;
   freeHead = -1;
   nextFree: Int32Array;
   liveCount = 0;
@@ -64,19 +66,17 @@ export class NodeTree {
   constructor(cap: number) {
     if (cap > SLOT_SPAN - 1) cap = SLOT_SPAN - 1;
     this.cap = cap;
-    this.parent = new Int32Array(cap);
-    this.firstChild = new Int32Array(cap);
-    this.lastChild = new Int32Array(cap);
-    this.nextSibling = new Int32Array(cap);
-    this.kind = new Int32Array(cap);
-    this.arg = new Int32Array(cap);
-    this.gen = new Int32Array(cap);
-    this.live = new Uint8Array(cap);
-    this.mtime = new Float64Array(cap);
-    this.nextFree = new Int32Array(cap);
-    const names: string[] = [];
-    for (let i = 0; i < cap; i++) names.push("");
-    this.names = names;
+    this.parent = allocI32(cap);
+    this.firstChild = allocI32(cap);
+    this.lastChild = allocI32(cap);
+    this.nextSibling = allocI32(cap);
+    this.kind = allocI32(cap);
+    this.arg = allocI32(cap);
+    this.gen = allocI32(cap);
+    this.live = allocU8(cap);
+    this.mtime = allocF64(cap);
+    this.nextFree = allocI32(cap);
+    this.names = new StringTable(cap);
     const nextFree = this.nextFree;
     const gen = this.gen;
     // Slot 0 is the root; the free list holds the rest in ascending order (deterministic slots).
@@ -106,8 +106,7 @@ export class NodeTree {
     a[slot] = arg;
     live[slot] = 1;
     mt[slot] = mtime;
-    const names = this.names;
-    names[slot] = name;
+    this.names.set(slot, name);
     this.liveCount = this.liveCount + 1;
   }
 
@@ -179,7 +178,7 @@ export class NodeTree {
     const names = this.names;
     let c = this.firstChild[slot];
     while (c >= 0) {
-      const name = names[c];
+      const name = names.get(c);
       if (name.length === len) {
         let same = true;
         for (let i = 0; i < len; i++) {
@@ -200,7 +199,7 @@ export class NodeTree {
     const names = this.names;
     let c = this.firstChild[slot];
     while (c >= 0) {
-      if (names[c] === name) return c;
+      if (names.get(c) === name) return c;
       c = this.nextSibling[c];
     }
     return -1;

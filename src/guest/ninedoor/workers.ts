@@ -3,6 +3,8 @@
  * Budgets are absolute limits; 0 means unlimited for that dimension.
  */
 
+import { allocF64, allocI32, allocU8, StringTable } from "./alloc.ts";
+
 export const WorkerKind = { Heartbeat: 1, Gpu: 2 } as const;
 
 export class WorkerTable {
@@ -22,7 +24,7 @@ export class WorkerTable {
   /** Node slots: /worker/<id>, /proc/<id>. */
   dirSlot: Int32Array;
   procSlot: Int32Array;
-  ids: string[];
+  ids: StringTable;
   /** Spawns so far; ids are `worker-<seq>` and never reused. */
   seq = 0;
   liveCount = 0;
@@ -31,20 +33,18 @@ export class WorkerTable {
 
   constructor(cap: number) {
     this.cap = cap;
-    this.live = new Uint8Array(cap);
-    this.kind = new Int32Array(cap);
-    this.tick = new Float64Array(cap);
-    this.budgetTicks = new Float64Array(cap);
-    this.budgetOps = new Float64Array(cap);
-    this.opsUsed = new Float64Array(cap);
-    this.deadlineMs = new Float64Array(cap);
-    this.spawnMs = new Float64Array(cap);
-    this.gpu = new Int32Array(cap);
-    this.dirSlot = new Int32Array(cap);
-    this.procSlot = new Int32Array(cap);
-    const ids: string[] = [];
-    for (let i = 0; i < cap; i++) ids.push("");
-    this.ids = ids;
+    this.live = allocU8(cap);
+    this.kind = allocI32(cap);
+    this.tick = allocF64(cap);
+    this.budgetTicks = allocF64(cap);
+    this.budgetOps = allocF64(cap);
+    this.opsUsed = allocF64(cap);
+    this.deadlineMs = allocF64(cap);
+    this.spawnMs = allocF64(cap);
+    this.gpu = allocI32(cap);
+    this.dirSlot = allocI32(cap);
+    this.procSlot = allocI32(cap);
+    this.ids = new StringTable(cap);
   }
 
   freeSlots(): number {
@@ -75,8 +75,7 @@ export class WorkerTable {
     if (live[slot] === 0) return;
     live[slot] = 0;
     if (slot < this.lowFree) this.lowFree = slot;
-    const ids = this.ids;
-    ids[slot] = "";
+    this.ids.set(slot, "");
     this.liveCount--;
   }
 
@@ -85,7 +84,7 @@ export class WorkerTable {
     const ids = this.ids;
     for (let s = 0; s < this.cap; s++) {
       if (this.live[s] === 0) continue;
-      const id = ids[s];
+      const id = ids.get(s);
       if (id.length !== len) continue;
       let same = true;
       for (let i = 0; i < len; i++) {
@@ -101,7 +100,7 @@ export class WorkerTable {
 
   findNamed(id: string): number {
     const ids = this.ids;
-    for (let s = 0; s < this.cap; s++) if (this.live[s] !== 0 && ids[s] === id) return s;
+    for (let s = 0; s < this.cap; s++) if (this.live[s] !== 0 && ids.get(s) === id) return s;
     return -1;
   }
 }
