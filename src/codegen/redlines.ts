@@ -252,6 +252,27 @@ function imageRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/**
+ * Under Porffor a typed array must fit one 16 KiB allocator page (src/secure9p/server.ts), so the
+ * server's per-session tables hold at most this many slots on a native (profile.kernel) build.
+ */
+export const NATIVE_TABLE_SLOTS = 2048;
+
+function nativeRules(ir: ManifestIR, out: Violation[]): void {
+  if (!ir.profile.kernel) return;
+  const s = ir.secure9p;
+  for (const [key, per] of [["max_fids_per_session", s.max_fids_per_session], ["tags_per_session", s.tags_per_session]] as const) {
+    const slots = s.max_sessions * per;
+    if (slots > NATIVE_TABLE_SLOTS) {
+      out.push({
+        path: ["secure9p", key],
+        message: `secure9p.max_sessions × secure9p.${key} is ${slots} slots, over the ${NATIVE_TABLE_SLOTS} a native ` +
+          `(profile.kernel = true) guest table can hold; lower one of them`,
+      });
+    }
+  }
+}
+
 function budgetRules(ir: ManifestIR, out: Violation[]): void {
   const b = computeBudget(ir);
   if (b.total > b.limit) {
@@ -274,6 +295,7 @@ export function redLines(ir: ManifestIR): Violation[] {
   featureRules(ir, out);
   ecosystemRules(ir, out);
   imageRules(ir, out);
+  nativeRules(ir, out);
   budgetRules(ir, out);
   return out;
 }

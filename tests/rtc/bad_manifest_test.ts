@@ -47,6 +47,11 @@ const CASES: Case[] = [
   { name: "unknown placeholder", edits: [['path = "/worker/$self/telemetry"', 'path = "/worker/$me/telemetry"']], expected: ["bad.toml:55: role worker-gpu rule '/worker/$me/telemetry' uses unknown placeholder $me (allowed: $gpu, $self)"] },
   { name: "$self on a role without worker subjects", edits: [['path = "/**"', 'path = "/worker/$self"']], expected: ["bad.toml:47: role queen rule '/worker/$self' uses $self but roles.queen.worker_subject is false"] },
   { name: "rule outside every mount", edits: [['path = "/gpu/$gpu/job"', 'path = "/secret/x"']], expected: ["bad.toml:56: role worker-gpu rule '/secret/x' is not under any namespace mount (mounted: /proc, /log, /worker, /gpu)"] },
+  {
+    name: "per-session tables too large for a native guest",
+    edits: [["max_sessions = 8", "max_sessions = 65"]],
+    expected: ["bad.toml:21: secure9p.max_sessions × secure9p.max_fids_per_session is 2080 slots, over the 2048 a native (profile.kernel = true) guest table can hold; lower one of them"],
+  },
   // Unknown keys and schema version.
   { name: "unknown top-level key", edits: [["# Valid base manifest for the rtc tests; each bad case edits one thing. Line numbers matter: keep stable.", 'colour = "blue"']], expected: [`bad.toml:1: unknown key colour (allowed: ${ALL_TOP})`] },
   {
