@@ -22,7 +22,8 @@ Usage:
   cohesix rtc MANIFEST [--out DIR] [--json]         compile one manifest into DIR (default out/rtc/<name>)
   cohesix rtc --check [--root DIR] [--json]         fail (exit 1) with a diff when committed outputs drifted
 
-Outputs (repo mode): configs/generated/<name>_resolved.json and .sha256 (the fingerprint), docs/snippets/<name>_*.md,
+Outputs (repo mode): configs/generated/<name>_resolved.json and .sha256 (the fingerprint), docs/snippets/<name>_*.md
+and docs/snippets/manifest_schema.md (every key, its bounds and default),
 spliced into Markdown between <!-- coh-rtc:<name>:start --> / <!-- coh-rtc:<name>:end --> markers, and from
 ${PRIMARY_MANIFEST}: src/guest/generated/bootstrap.ts and configs/generated/boot_v0.coh; copies go to out/manifests/.
 
@@ -111,7 +112,7 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const manifest = positionals[0] ?? PRIMARY_MANIFEST;
-    const path = resolve(root, manifest);
+    const path = positionals[0] === undefined ? resolve(root, manifest) : resolve(manifest);
     const inRoot = relative(root, path);
     const source = inRoot.startsWith("..") ? manifest : inRoot;
     const { compiled, files } = await planFlat(path, source);
