@@ -103,3 +103,17 @@ Deno.test("canonicalJson sorts keys at every level and refuses floats", () => {
   }
   assertEquals(message, "Cannot write canonical JSON: $.a is 1.5, only safe integers are allowed");
 });
+
+Deno.test("the .sha256 file verifies with GNU sha256sum -c", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeArtifacts(dir, (await planFlat(ROOT_TASK, "configs/root_task.toml")).files);
+    const ok = await new Deno.Command("sha256sum", { args: ["-c", "root_task_resolved.json.sha256"], cwd: dir }).output();
+    assertEquals([ok.code, new TextDecoder().decode(ok.stdout)], [0, "root_task_resolved.json: OK\n"]);
+    await Deno.writeTextFile(`${dir}/root_task_resolved.json`, "{}\n");
+    const bad = await new Deno.Command("sha256sum", { args: ["-c", "root_task_resolved.json.sha256"], cwd: dir }).output();
+    assertEquals(bad.code, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
