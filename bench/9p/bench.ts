@@ -4,9 +4,9 @@
  *   small   walk + getattr + clunk, one at a time per session
  *   read4k  4 KiB Tread of an open file, one at a time per session
  *   stream  64 MiB file read in 8 KiB Treads at msize 8192, 4 in flight per session
- * each with 1, 4 and 16 sessions, for --seconds per run, best of two alternating runs per cell. Then 1,000 attached sessions: RSS growth
+ * each with 1, 4 and 16 sessions, for --seconds per run, best of --reps alternating runs per cell. Then 1,000 attached sessions: RSS growth
  * of each server process per session. Prints ops/s, MB/s, p50/p99 and ours/diod ratios.
- * Usage: deno task bench:9p [--seconds 2] [--sessions-rss 1000] [--only small,read4k,stream]
+ * Usage: deno task bench:9p [--seconds 1.5] [--reps 3] [--sessions-rss 1000] [--only small,read4k,stream]
  */
 import { parseArgs } from "node:util";
 import { NineClient } from "../../src/secure9p/host/client.ts";
@@ -16,12 +16,14 @@ import { benchFile } from "./files.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    seconds: { type: "string", default: "2" },
+    seconds: { type: "string", default: "1.5" },
+    reps: { type: "string", default: "3" },
     "sessions-rss": { type: "string", default: "1000" },
     only: { type: "string", default: "small,read4k,stream" },
   },
 });
 const SECONDS = Number(values.seconds);
+const REPS = Number(values.reps);
 const RSS_SESSIONS = Number(values["sessions-rss"]);
 const BIG = 64 << 20;
 const CHUNK = 8192 - 24;
@@ -194,16 +196,16 @@ async function main() {
   try {
     targets.push(await startOurs());
     targets.push(await startDiod(dir));
-    console.log(`Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod; ${SECONDS}s per cell, loopback`);
+    console.log(`Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod; best of ${REPS} alternating ${SECONDS}s runs per cell, loopback`);
     // Warm-up of every load on both servers (JIT, page cache), not measured.
     for (const t of targets) for (const load of ["small", "read4k", "stream"] as Load[]) await runCell(t, load, 4, 1);
     console.log("load     sess | ops/s cohesix      diod  ratio |  MB/s cohesix    diod  ratio | p50/p99 ms cohesix     diod");
     for (const load of values.only.split(",") as Load[]) {
       for (const sessions of [1, 4, 16]) {
-        // Two alternating runs per server, best kept: the machine is shared, so a run can be
+        // REPS alternating runs per server, best kept: the machine is shared, so a run can be
         // slowed by unrelated load; alternating exposes both servers to the same conditions.
         const runs: Result[][] = [[], []];
-        for (let rep = 0; rep < 2; rep++) {
+        for (let rep = 0; rep < REPS; rep++) {
           for (let k = 0; k < 2; k++) runs[k].push(await runCell(targets[k], load, sessions, SECONDS));
         }
         const best = (rs: Result[]) => rs.reduce((a, b) => (b.ops / b.secs > a.ops / a.secs ? b : a));
