@@ -90,16 +90,25 @@ export function checkComponents(att: Attestation, found: Map<string, Uint8Array>
   return checks;
 }
 
+export class AttestationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AttestationError";
+  }
+}
+
 /** Parses an attestation file, refusing anything that is not this schema. */
 export function parseAttestation(text: string, where: string): Attestation {
   let doc: any;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new Error(`Cannot read attestation ${where}: not JSON (${(err as Error).message})`);
+    throw new AttestationError(`Cannot read attestation ${where}: not JSON (${(err as Error).message})`);
   }
-  if (doc?.schema !== ATTESTATION_SCHEMA || !Array.isArray(doc.components)) {
-    throw new Error(`Cannot read attestation ${where}: not a ${ATTESTATION_SCHEMA} document`);
-  }
+  const obj = (v: unknown): boolean => typeof v === "object" && v !== null;
+  const ok = obj(doc) && doc.schema === ATTESTATION_SCHEMA && Array.isArray(doc.components) &&
+    doc.components.every((c: any) => obj(c) && typeof c.name === "string" && typeof c.sha256 === "string" && typeof c.size === "number") &&
+    obj(doc.manifest) && obj(doc.budget) && typeof doc.budget.limit_bytes === "number" && obj(doc.sel4) && obj(doc.builder);
+  if (!ok) throw new AttestationError(`Cannot read attestation ${where}: not a ${ATTESTATION_SCHEMA} document`);
   return doc as Attestation;
 }

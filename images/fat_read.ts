@@ -151,11 +151,17 @@ export class FatVolume {
   }
 
   /** Every file and directory, depth first. */
-  walk(dirPath = ""): FatEntry[] {
+  walk(dirPath = "", seen = new Set<number>()): FatEntry[] {
     const out: FatEntry[] = [];
     for (const e of this.list(dirPath)) {
       out.push(e);
-      if (e.isDir) out.push(...this.walk(e.path));
+      if (!e.isDir) continue;
+      // A directory whose cluster was already walked (a loop on a damaged volume) is listed, not entered.
+      if (seen.has(e.cluster) || e.cluster < 2 || seen.size >= 4096) {
+        throw new FatError(`Cannot read FAT volume: directory '${e.path}' loops back or the tree is too deep`);
+      }
+      seen.add(e.cluster);
+      out.push(...this.walk(e.path, seen));
     }
     return out;
   }

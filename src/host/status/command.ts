@@ -42,7 +42,7 @@ export const statusCommand: Subcommand = {
       else console.log(formatStatus(s));
       return s.ok ? 0 : 1;
     } catch (err) {
-      if (err instanceof StatusError || (err instanceof Error && /^Cannot /.test(err.message))) {
+      if (err instanceof StatusError) {
         console.error(`cohesix status: ${err.message}`);
         return 1;
       }

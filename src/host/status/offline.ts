@@ -6,12 +6,15 @@
 import { basename, dirname, join } from "node:path";
 import {
   type Attestation,
+  AttestationError,
   type Check,
   checkComponents,
   findPayload,
   parseAttestation,
   sha256Hex,
 } from "../../../images/attest.ts";
+import { CpioError } from "../../../images/cpio.ts";
+import { FatError } from "../../../images/fat.ts";
 import { FatVolume } from "../../../images/fat_read.ts";
 import { ARTIFACTS, ESP_DIR } from "../image/build.ts";
 
@@ -124,8 +127,24 @@ async function readDir(dir: string): Promise<OfflineStatus> {
   return { target: dir, kind: "dir", attestation: att, checks, ok: checks.every((c) => c.ok) };
 }
 
-/** Inspects an output directory, an ESP image, or an ELF image / EFI application. */
+/**
+ * Inspects an output directory, an ESP image, or an ELF image / EFI application. Damaged media
+ * (bad FAT, truncated archives, broken JSON) become a StatusError naming the target, never a crash.
+ */
 export async function offlineStatus(target: string): Promise<OfflineStatus> {
+  try {
+    return await inspect(target);
+  } catch (err) {
+    if (err instanceof StatusError) throw err;
+    if (err instanceof AttestationError) throw new StatusError(err.message);
+    if (err instanceof FatError || err instanceof CpioError || err instanceof SyntaxError || err instanceof RangeError) {
+      throw new StatusError(`Cannot check ${target}: ${err.message} (the media may be damaged: rebuild or rewrite it)`);
+    }
+    throw err;
+  }
+}
+
+async function inspect(target: string): Promise<OfflineStatus> {
   const info = await Deno.stat(target).catch(() => undefined);
   if (!info) throw new StatusError(`Cannot check ${target}: no such file or directory`);
   if (info.isDirectory) return await readDir(target);
