@@ -6,6 +6,7 @@ import { type CohshTarget, openSession, type TransportKind } from "./connect.ts"
 import { interactive } from "./interactive.ts";
 import { parseScript, runSteps, ScriptError } from "./script.ts";
 import type { CohshSession } from "./shell.ts";
+import { formatReport, parseTestArgs, runSelftest } from "./selftest.ts";
 import { TransportError } from "./transport.ts";
 
 export type { CohshTarget };
@@ -40,7 +41,14 @@ Flags:
                      script does not EXPECT (or a failed EXPECT)
   --timeout MS       reply timeout in ms (default ${DEFAULT_TIMEOUT_MS})
 
-Exit codes: 0 ok, 1 script failure or hive unreachable, 2 usage error.
+Self-tests:
+  cohesix cohsh [connection flags] test [--mode quick|full] [--json] [--timeout S] [--no-mutate]
+  runs /proc/tests/selftest_negative.coh then selftest_quick.coh (or _full) as served by the hive
+  (cohsh's shipped copies when it serves none), each command one check; --json prints
+  {"ok":…,"mode":…,"elapsed_ms":…,"checks":[{"name","ok","detail"}],"version":"1"}.
+  The same 'test …' works at the coh> prompt.
+
+Exit codes: 0 ok, 1 script/self-test failure or hive unreachable, 2 usage error.
 
 Examples:
   cohesix cohsh                                   # interactive, coh> prompt
@@ -48,6 +56,7 @@ Examples:
   cohesix cohsh --script demo/demo.coh            # scripted, against 127.0.0.1:31337
   cohesix cohsh --port 40000 --auth-token s3cret --script demo/demo.coh
   cohesix cohsh --transport 9p --script demo/demo.coh
+  cohesix cohsh test --mode full --json
   cohesix cohsh --transport serial --serial-cmd 'cohesix dev --serial --ninep-port 0' --script demo/demo.coh
 `;
 
@@ -113,7 +122,7 @@ export const cohshCommand: Subcommand = {
   summary: "operator shell for a hive console (interactive or --script FILE.coh)",
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    const { values } = parseFlags("cohsh", argv, {
+    const { values, positionals } = parseFlags("cohsh", argv, {
       host: { type: "string" },
       port: { type: "string" },
       "auth-token": { type: "string" },
@@ -124,7 +133,17 @@ export const cohshCommand: Subcommand = {
       transport: { type: "string" },
       "serial-cmd": { type: "string" },
       "serial-path": { type: "string" },
-    });
+      mode: { type: "string" },
+      json: { type: "boolean" },
+      "no-mutate": { type: "boolean" },
+    }, true);
+    const selftest = positionals[0] === "test";
+    if (positionals.length > (selftest ? 1 : 0)) {
+      throw new UsageError(`cohsh: unexpected argument '${positionals[selftest ? 1 : 0]}'`, "run 'cohesix cohsh --help' for usage");
+    }
+    if (!selftest && (values.mode !== undefined || values.json || values["no-mutate"])) {
+      throw new UsageError("cohsh: --mode, --json and --no-mutate belong to 'cohesix cohsh test'");
+    }
     const transport = (values.transport ?? "tcp") as TransportKind;
     if (!["tcp", "9p", "serial"].includes(transport)) {
       throw new UsageError(`cohsh: --transport must be tcp, 9p or serial, got '${values.transport}'`);
@@ -136,7 +155,7 @@ export const cohshCommand: Subcommand = {
       throw new UsageError("cohsh: --ticket needs --role", "run 'cohesix cohsh --help' for usage");
     }
     let timeoutMs = DEFAULT_TIMEOUT_MS;
-    if (values.timeout !== undefined) {
+    if (values.timeout !== undefined && !selftest) {
       if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1) {
         throw new UsageError(`cohsh: --timeout must be a positive number of ms, got '${values.timeout}'`);
       }
@@ -151,6 +170,18 @@ export const cohshCommand: Subcommand = {
       authToken: values["auth-token"] ?? Deno.env.get("COHSH_AUTH_TOKEN") ?? DEFAULT_AUTH_TOKEN,
       timeoutMs,
     };
+    if (selftest) {
+      const args: string[] = [];
+      if (values.mode !== undefined) args.push("--mode", values.mode);
+      if (values.timeout !== undefined) args.push("--timeout", values.timeout);
+      if (values["no-mutate"]) args.push("--no-mutate");
+      const parsed = parseTestArgs(args);
+      if (typeof parsed === "string") throw new UsageError(`cohsh ${parsed}`);
+      const report = await runSelftest(() => openSession(target), parsed.opts);
+      if (values.json) console.log(JSON.stringify(report));
+      else for (const l of formatReport(report)) console.log(l);
+      return report.ok ? 0 : 1;
+    }
     const preamble = values.role === undefined ? [] : [`attach ${values.role}${values.ticket ? ` ${values.ticket}` : ""}`];
     if (values.script !== undefined) {
       let text: string;

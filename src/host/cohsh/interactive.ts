@@ -7,6 +7,7 @@ import process from "node:process";
 import { VERB_TOKENS } from "../../guest/console/grammar.ts";
 import { type CohshTarget, openSession } from "./connect.ts";
 import type { CohshSession } from "./shell.ts";
+import { formatReport, parseTestArgs, runSelftest } from "./selftest.ts";
 import { TransportError } from "./transport.ts";
 
 export const PROMPT = "coh> ";
@@ -70,6 +71,18 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
       if (line === null) break;
       busy = true;
       try {
+        const words = line.trim().split(/\s+/);
+        if (words[0] === "test") {
+          const parsed = parseTestArgs(words.slice(1));
+          if (typeof parsed === "string") console.log(`cohsh: ${parsed}`);
+          else {
+            const report = await runSelftest(() => openSession(target), parsed.opts);
+            if (parsed.json) console.log(JSON.stringify(report));
+            else for (const l of formatReport(report)) console.log(l);
+          }
+          prompt();
+          continue;
+        }
         const r = await shell.execute(line);
         for (const l of r?.lines ?? []) console.log(l);
         if (shell.quitSeen || r?.closed) {

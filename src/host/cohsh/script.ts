@@ -116,6 +116,7 @@ export async function runSteps(
   exec: Executor,
   echo: (line: string) => void,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  observe?: (step: Step, reply: ShellReply | null, failure?: StepFailure) => void,
 ): Promise<RunResult> {
   let done = 0;
   for (const step of steps) {
@@ -131,11 +132,11 @@ export async function runSteps(
       continue;
     }
     for (const l of reply.lines) echo(l);
-    const fail = (reason: string, line = step.line): RunResult => ({
-      ok: false,
-      steps: done,
-      failure: { line, command: step.command, reason, ackLine: reply.ackLine },
-    });
+    const fail = (reason: string, line = step.line): RunResult => {
+      const failure = { line, command: step.command, reason, ackLine: reply.ackLine };
+      observe?.(step, reply, failure);
+      return { ok: false, steps: done, failure };
+    };
     if (reply.local !== undefined) return fail(reply.local);
     if (reply.ack === null) return fail("the hive closed the connection without a reply");
     const expectsErr = step.expects.some((e) => e.expect.type === "ERR");
@@ -143,6 +144,7 @@ export async function runSteps(
     for (const e of step.expects) {
       if (!checkExpect(e.expect, reply.ackLine)) return fail(`${e.text} not met`, e.line);
     }
+    observe?.(step, reply);
     done++;
     if (reply.closed && step !== steps[steps.length - 1]) {
       return fail("the hive closed the connection; later statements cannot run");
