@@ -36,6 +36,7 @@ const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
 const Op = { Walk: 0, Open: 1, Read: 2, Write: 3, Readdir: 4, Stat: 5 } as const;
 const TWO32 = 4294967296;
 const SERVICES = ["proc", "log", "queen", "worker", "gpu", "trace"];
+const HEARTBEAT = "heartbeat ";
 
 /** Counters shown in `/proc/pressure`. */
 export class Pressure {
@@ -77,6 +78,8 @@ export class NineDoor implements Namespace {
   private scratch: ByteWriter;
   private bootText: ByteWriter;
   private catScratch: Uint8Array;
+  /** The heartbeat line buffer: prefix filled at boot, digits per tick. */
+  private beat: Uint8Array;
   private defTicks: number;
   private defOps: number;
   private defTtlS: number;
@@ -106,6 +109,9 @@ export class NineDoor implements Namespace {
     this.scratch = sizedWriter(8192 + lim.maxWorkers * 192 + lim.maxSessions * 160 + boot.gpus.length * 256);
     this.bootText = sizedWriter(1024);
     this.catScratch = allocU8(TRACE_CATEGORIES.length);
+    const beat = allocU8(HEARTBEAT.length + 17);
+    for (let i = 0; i < HEARTBEAT.length; i++) beat[i] = HEARTBEAT.charCodeAt(i);
+    this.beat = beat;
     this.defTicks = boot.defaultBudget.ticks;
     this.defOps = boot.defaultBudget.ops;
     this.defTtlS = boot.defaultBudget.ttlS;
@@ -1237,18 +1243,31 @@ export class NineDoor implements Namespace {
   private tick(): void {
     this.tickCount++;
     const ws = this.workers;
-    const lw = this.lw;
     const tick = ws.tick;
+    const live = ws.live;
+    const kind = ws.kind;
+    const line = this.beat;
+    const tracing = this.trace.level >= Level.Debug && this.trace.enabled[Cat.Worker] !== 0;
     for (let w = 0; w < ws.cap; w++) {
-      if (ws.live[w] === 0 || ws.kind[w] !== WorkerKind.Heartbeat) continue;
+      if (live[w] === 0 || kind[w] !== WorkerKind.Heartbeat) continue;
       const n = tick[w] + 1;
       tick[w] = n;
-      lw.reset();
-      lw.ascii("heartbeat ");
-      lw.uint(n);
-      lw.byte(10);
-      this.telemetry.append(w, lw.buf, 0, lw.len);
-      if (this.trace.begin(Cat.Worker, Level.Debug, this.nowMs, w)) {
+      // The hot loop of the hive: "heartbeat <n>\n" built in place (prefix written once at boot).
+      let digits = 1;
+      let div = 1;
+      while (div * 10 <= n) {
+        div = div * 10;
+        digits++;
+      }
+      let pos = HEARTBEAT.length;
+      while (div >= 1) {
+        line[pos] = 48 + (Math.floor(n / div) % 10);
+        pos++;
+        div = div / 10;
+      }
+      line[pos] = 10;
+      this.telemetry.append(w, line, 0, HEARTBEAT.length + digits + 1);
+      if (tracing && this.trace.begin(Cat.Worker, Level.Debug, this.nowMs, w)) {
         this.trace.w.ascii("tick ");
         this.trace.w.uint(n);
         this.trace.end();

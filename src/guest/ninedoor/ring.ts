@@ -91,12 +91,12 @@ export class RingSet {
       dropped[i] = dropped[i] + (start - oldStart);
       startArr[i] = start;
     }
-    let pos = end % cap;
-    for (let k = 0; k < len; k++) {
-      data[base + pos] = src[off + k];
-      pos = pos + 1;
-      if (pos === cap) pos = 0;
-    }
+    // Two straight copies (up to the ring's end, then from its start) instead of a wrap test per byte.
+    const pos = end % cap;
+    const first = cap - pos < len ? cap - pos : len;
+    const at = base + pos;
+    for (let k = 0; k < first; k++) data[at + k] = src[off + k];
+    for (let k = first; k < len; k++) data[base + k - first] = src[off + k];
     endArr[i] = end + len;
     return len;
   }
@@ -115,12 +115,11 @@ export class RingSet {
     const cap = this.cap;
     const data = this.chunks[Math.floor(i / this.perChunk)];
     const base = (i % this.perChunk) * cap;
-    let pos = offset % cap;
-    for (let k = 0; k < n; k++) {
-      dst[dstOff + k] = data[base + pos];
-      pos = pos + 1;
-      if (pos === cap) pos = 0;
-    }
+    const pos = offset % cap;
+    const first = cap - pos < n ? cap - pos : n;
+    const at = base + pos;
+    for (let k = 0; k < first; k++) dst[dstOff + k] = data[at + k];
+    for (let k = first; k < n; k++) dst[dstOff + k] = data[base + k - first];
     return n;
   }
 }
