@@ -39,7 +39,7 @@ async function build(workers: number, ticks: number): Promise<Uint8Array> {
 async function runWasm(bytes: Uint8Array): Promise<{ memory: number; ms: number; out: string }> {
   let out = "";
   const imports = { "": { a: (n: number) => void (out += String(n)), b: (c: number) => void (out += String.fromCharCode(c)) } };
-  const { instance } = await WebAssembly.instantiate(bytes, imports);
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), imports);
   const t0 = performance.now();
   (instance.exports.m as () => void)();
   const ms = performance.now() - t0;
