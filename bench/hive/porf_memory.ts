@@ -28,7 +28,7 @@ async function sh(cmd: string, args: string[]): Promise<void> {
   if (!out.success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-async function build(workers: number, ticks: number): Promise<Uint8Array> {
+async function build(workers: number, ticks: number): Promise<Uint8Array<ArrayBuffer>> {
   const js = `${dir}/g_${workers}_${ticks}.js`;
   const wasm = js.replace(/\.js$/, ".wasm");
   await sh("esbuild", [root + "bench/hive/porf_guest.ts", "--bundle", "--format=esm", "--target=es2022", `--define:WORKERS=${workers}`, `--define:TICKS=${ticks}`, `--outfile=${js}`, "--log-level=warning"]);
@@ -36,7 +36,7 @@ async function build(workers: number, ticks: number): Promise<Uint8Array> {
   return await Deno.readFile(wasm);
 }
 
-async function runWasm(bytes: Uint8Array): Promise<{ memory: number; ms: number; out: string }> {
+async function runWasm(bytes: Uint8Array<ArrayBuffer>): Promise<{ memory: number; ms: number; out: string }> {
   let out = "";
   const imports = { "": { a: (n: number) => void (out += String(n)), b: (c: number) => void (out += String.fromCharCode(c)) } };
   const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), imports);
