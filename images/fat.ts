@@ -55,6 +55,7 @@ function buildTree(files: FatFile[]): Node {
   const root: Node = { name: "", children: new Map(), cluster: 0, clusters: 0 };
   for (const f of files) {
     const parts = f.path.split("/");
+    // deno-lint-ignore no-control-regex -- control characters are exactly what FAT names may not hold
     if (parts.some((p) => p === "" || p === "." || p === ".." || /[\x00-\x1f"*/:<>?\\|]/.test(p) || p.length > 255)) {
       throw new FatError(`Cannot put '${f.path}' on a FAT volume: use '/'-separated names without control or "*/:<>?\\| characters`);
     }
