@@ -5,6 +5,7 @@
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
+import { traceCommand } from "./host/cohsh/trace_command.ts";
 import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
@@ -24,6 +25,7 @@ const SUBCOMMANDS: Subcommand[] = [
   rtcCommand,
   statusCommand,
   ticketCommand,
+  traceCommand,
 ];
 
 function topHelp(): string {

@@ -40,6 +40,8 @@ Flags:
   --script FILE      run a .coh script, print the transcript, exit 1 on the first ERR the
                      script does not EXPECT (or a failed EXPECT)
   --timeout MS       reply timeout in ms (default ${DEFAULT_TIMEOUT_MS})
+  --record FILE      write a trace of the session (commands and replies, with a checksum);
+                     replay it with 'cohesix trace replay FILE'
 
 Self-tests:
   cohesix cohsh [connection flags] test [--mode quick|full] [--json] [--timeout S] [--no-mutate]
@@ -57,6 +59,7 @@ Examples:
   cohesix cohsh --port 40000 --auth-token s3cret --script demo/demo.coh
   cohesix cohsh --transport 9p --script demo/demo.coh
   cohesix cohsh test --mode full --json
+  cohesix cohsh --record session.trace --script demo/demo.coh && cohesix trace replay session.trace
   cohesix cohsh --transport serial --serial-cmd 'cohesix dev --serial --ninep-port 0' --script demo/demo.coh
 `;
 
@@ -133,6 +136,7 @@ export const cohshCommand: Subcommand = {
       transport: { type: "string" },
       "serial-cmd": { type: "string" },
       "serial-path": { type: "string" },
+      record: { type: "string" },
       mode: { type: "string" },
       json: { type: "boolean" },
       "no-mutate": { type: "boolean" },
@@ -177,10 +181,18 @@ export const cohshCommand: Subcommand = {
       if (values["no-mutate"]) args.push("--no-mutate");
       const parsed = parseTestArgs(args);
       if (typeof parsed === "string") throw new UsageError(`cohsh ${parsed}`);
-      const report = await runSelftest(() => openSession(target), parsed.opts);
+      const report = await runSelftest(() => openSession({ ...target, record: undefined }), parsed.opts);
       if (values.json) console.log(JSON.stringify(report));
       else for (const l of formatReport(report)) console.log(l);
       return report.ok ? 0 : 1;
+    }
+    if (values.record !== undefined) {
+      try {
+        Deno.writeTextFileSync(values.record, "");
+      } catch (e) {
+        throw new UsageError(`cohsh: cannot write the trace file '${values.record}': ${(e as Error).message}`, "check --record");
+      }
+      target.record = values.record;
     }
     const preamble = values.role === undefined ? [] : [`attach ${values.role}${values.ticket ? ` ${values.ticket}` : ""}`];
     if (values.script !== undefined) {

@@ -3,6 +3,7 @@ import { ConsoleClient } from "./client.ts";
 import { NinepShell } from "./ninep_shell.ts";
 import { type CohshSession, Shell } from "./shell.ts";
 import { SerialTransport } from "./transport.ts";
+import { RecordingSession } from "./record.ts";
 
 export type TransportKind = "tcp" | "9p" | "serial";
 
@@ -17,9 +18,16 @@ export interface CohshTarget {
   serialCmd?: string;
   /** serial: a Unix socket carrying the console. */
   serialPath?: string;
+  /** Write a replayable trace of the session to this file (`--record`). */
+  record?: string;
 }
 
 export async function openSession(t: CohshTarget): Promise<CohshSession> {
+  const s = await openPlain(t);
+  return t.record === undefined ? s : new RecordingSession(s, t.transport, t.record);
+}
+
+async function openPlain(t: CohshTarget): Promise<CohshSession> {
   if (t.transport === "9p") return await NinepShell.dial(t.hostname, t.port);
   if (t.transport === "serial") {
     const transport = t.serialPath !== undefined ? await SerialTransport.connectUnix(t.serialPath) : SerialTransport.spawn(t.serialCmd!);

@@ -76,7 +76,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
           const parsed = parseTestArgs(words.slice(1));
           if (typeof parsed === "string") console.log(`cohsh: ${parsed}`);
           else {
-            const report = await runSelftest(() => openSession(target), parsed.opts);
+            const report = await runSelftest(() => openSession({ ...target, record: undefined }), parsed.opts);
             if (parsed.json) console.log(JSON.stringify(report));
             else for (const l of formatReport(report)) console.log(l);
           }
