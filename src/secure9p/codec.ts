@@ -130,7 +130,7 @@ for (let i = 0; i < LAYOUT_TYPES.length; i++) LAYOUT_INDEX[LAYOUT_TYPES[i]] = i;
 
 /** Every message type the codec knows, in table order (for tests and tools). */
 export function messageTypes(): number[] {
-  return LAYOUT_TYPES;
+  return LAYOUT_TYPES.slice();
 }
 
 /** The field layout string of a type, or "" with `knownType` false for unknown types. */

@@ -6,10 +6,11 @@
  * made here, before dispatch, so a namespace only sees sane requests (lib9p srv.c, gvisor
  * checkSafeName). Every refusal is one `Rlerror` carrying an errno from `errors.ts`.
  *
- * Flow control: a transport feeds at most `inputSpace(s)` bytes per `input` call and drains
- * `output`. A frame is served only while the output buffer has room for a full reply, so an
- * unread client stops being served instead of growing memory. Feeding more than `inputSpace`
- * ends the session (`closed(s)` becomes true).
+ * Flow control: a transport should feed at most `inputSpace(s)` bytes per `input` call and drain
+ * `output`. A frame is served only while the output buffer has room for its largest reply, so an
+ * unread client stops being served instead of growing memory; input that can neither be buffered
+ * nor served ends the session (`closed(s)` becomes true). Frame buffers come from a pool and are
+ * held only while bytes wait, so idle sessions cost only their fid, tag and retired-fid tables.
  */
 import {
   EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, ENOTDIR, EOPNOTSUPP, EPROTO,
