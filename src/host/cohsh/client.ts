@@ -18,6 +18,8 @@ export interface Reply {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** "Wait as long as it takes" for followed streams (the largest setTimeout delay). */
+const NO_TIMEOUT_MS = 2147483647;
 
 export class ConsoleClient {
   constructor(readonly transport: LineTransport, public timeoutMs = DEFAULT_TIMEOUT_MS) {}
@@ -53,30 +55,42 @@ export class ConsoleClient {
     }
   }
 
-  /** Sends one wire line and reads its complete reply. */
-  async request(wire: string): Promise<Reply> {
+  /**
+   * Sends one wire line and reads its complete reply. `onLine` sees each line as it arrives;
+   * `follow` (tail -f) waits for stream lines without a timeout, until `END`.
+   */
+  async request(wire: string, onLine?: (line: string) => void, follow = false): Promise<Reply> {
     await this.transport.send(wire);
-    return await this.readReply();
+    return await this.readReply(onLine, follow);
   }
 
-  async readReply(): Promise<Reply> {
+  async readReply(onLine?: (line: string) => void, follow = false): Promise<Reply> {
     const lines: string[] = [];
+    const take = (l: string) => {
+      lines.push(l);
+      onLine?.(l);
+    };
     for (;;) {
       const line = await this.transport.recv(this.timeoutMs);
       if (line === null) return { lines, ack: null, ackLine: "", closed: true };
-      lines.push(line);
+      take(line);
       const ack = parseAck(line);
       if (ack === null) continue;
       if (ack.ok && isStreamingLabel(ack.verb)) {
         for (;;) {
-          const l = await this.transport.recv(this.timeoutMs);
+          const l = await this.transport.recv(follow ? NO_TIMEOUT_MS : this.timeoutMs);
           if (l === null) return { lines, ack, ackLine: line, closed: true };
-          lines.push(l);
+          take(l);
           if (l === "END") break;
         }
       }
       return { lines, ack, ackLine: line, closed: false };
     }
+  }
+
+  /** Stops a running `tail -f`: an empty line ends the follow (the hive answers `END`). */
+  cancelFollow(): Promise<void> {
+    return this.transport.send("");
   }
 
   close(): void {

@@ -1,23 +1,67 @@
 /**
- * Interactive cohsh: a `coh> ` prompt with line editing, history and tab completion of verbs
- * (node:readline), one command at a time against the console.
+ * Interactive cohsh: a `coh> ` prompt with line editing (node:readline), history persisted per
+ * user (~/.cohsh_history, or $COHSH_HISTORY), Tab completion of verbs, roles and namespace paths
+ * (asked of the hive with `ls`), and Ctrl-C that stops a running `tail -f` without leaving the
+ * shell (at an idle prompt it clears the line; Ctrl-D or `quit` leaves).
  */
 import * as readline from "node:readline";
 import process from "node:process";
-import { VERB_TOKENS } from "../../guest/console/grammar.ts";
+import { ROLE_NAMES, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
 import { type CohshTarget, openSession } from "./connect.ts";
+import { RecordingSession } from "./record.ts";
 import type { CohshSession } from "./shell.ts";
 import { formatReport, parseTestArgs, runSelftest } from "./selftest.ts";
 import { TransportError } from "./transport.ts";
 
 export const PROMPT = "coh> ";
+const HISTORY_SIZE = 500;
 
-/** Completes the first word against the verb table. */
-export function completeVerb(line: string): [string[], string] {
-  if (/\s/.test(line.trimStart())) return [[], line];
-  const word = line.trimStart().toLowerCase();
-  const hits = VERB_TOKENS.filter((v) => v !== "" && v.startsWith(word));
-  return [hits.map((h) => h + " "), line.trimStart()];
+export function historyFile(): string | null {
+  const explicit = Deno.env.get("COHSH_HISTORY");
+  if (explicit !== undefined) return explicit === "" ? null : explicit;
+  const home = Deno.env.get("HOME");
+  return home ? `${home}/.cohsh_history` : null;
+}
+
+/** History lines, newest first (readline's order). */
+export function loadHistory(file: string | null): string[] {
+  if (file === null) return [];
+  try {
+    return Deno.readTextFileSync(file).split("\n").filter((l) => l.trim() !== "").slice(-HISTORY_SIZE).reverse();
+  } catch {
+    return [];
+  }
+}
+
+function saveHistory(file: string | null, line: string, last: string | undefined): void {
+  if (file === null || line.trim() === "" || line === last) return;
+  try {
+    Deno.writeTextFileSync(file, line + "\n", { append: true });
+  } catch { /* history is a convenience: an unwritable file is not an error */ }
+}
+
+const PATH_VERBS: number[] = [Verb.Cat, Verb.Tail, Verb.Ls, Verb.Echo];
+
+/** Completions for the text before the cursor: verbs, roles after attach, paths after path verbs. */
+export async function complete(line: string, listDir: (dir: string) => Promise<string[] | null>): Promise<[string[], string]> {
+  const trimmed = line.trimStart();
+  if (!/\s/.test(trimmed)) {
+    const word = trimmed.toLowerCase();
+    return [VERB_TOKENS.filter((v) => v !== "" && v.startsWith(word)).map((v) => v + " "), trimmed];
+  }
+  const verb = verbOfText(trimmed);
+  const token = /(\S*)$/.exec(line)![1];
+  if (verb === Verb.Attach || verb === Verb.Login) {
+    return [ROLE_NAMES.filter((r) => r.startsWith(token)), token];
+  }
+  if (!PATH_VERBS.includes(verb) || !token.startsWith("/")) return [[], token];
+  const cut = token.lastIndexOf("/");
+  const dir = cut === 0 ? "/" : token.slice(0, cut);
+  const prefix = token.slice(cut + 1);
+  const entries = await listDir(dir);
+  if (entries === null) return [[], token];
+  const base = dir === "/" ? "/" : dir + "/";
+  return [entries.filter((e) => e.startsWith(prefix)).map((e) => base + e), token];
 }
 
 export async function interactive(target: CohshTarget, preamble: string[]): Promise<number> {
@@ -31,29 +75,47 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
     }
     throw e;
   }
+  // Completion queries go to the hive but not into a --record trace.
+  const raw = shell instanceof RecordingSession ? shell.inner : shell;
   console.log("Welcome to Cohesix. Type 'help' for commands.");
   if (preamble.length === 0) console.log("detached shell: run 'attach <role>' to connect");
-  let code = 0;
   try {
-    for (const p of preamble) {
-      const r = await shell.execute(p);
-      for (const l of r?.lines ?? []) console.log(l);
-    }
+    for (const p of preamble) await shell.execute(p, (l) => console.log(l));
   } catch (e) {
     shell.close();
     if (!(e instanceof TransportError)) throw e;
     console.error(`cohsh: ${e.message}`);
     return 1;
   }
+  let busy = false;
+  const histFile = historyFile();
+  const history = loadHistory(histFile);
+  const listDir = async (dir: string): Promise<string[] | null> => {
+    if (busy) return null;
+    busy = true;
+    try {
+      const r = await raw.execute(`ls ${dir}`);
+      if (!r?.ack?.ok) return null;
+      const i = r.lines.indexOf(r.ackLine);
+      return r.lines.slice(i + 1, r.lines.lastIndexOf("END"));
+    } catch {
+      return null;
+    } finally {
+      busy = false;
+    }
+  };
   const rl = readline.createInterface({
     input: process.stdin,
     output: process.stdout,
     prompt: PROMPT,
-    completer: completeVerb,
-    historySize: 500,
+    history,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    completer: (line: string, cb: (err: Error | null, result: [string[], string]) => void) => {
+      complete(line, listDir).then((r) => cb(null, r), () => cb(null, [[], line]));
+    },
   });
   const lines = new LineQueue(rl);
-  let busy = false;
   const prompt = () => {
     if (!lines.ended) rl.prompt();
   };
@@ -62,13 +124,21 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
       rl.write("", { ctrl: true, name: "u" });
       process.stdout.write("^C\n");
       prompt();
+      return;
     }
+    shell.cancel().then((stopped) => {
+      if (!stopped) process.stdout.write("^C (the command is still running; it ends on its own)\n");
+    }, () => {});
   });
+  let code = 0;
+  let last = history[0];
   try {
     prompt();
     for (;;) {
       const line = await lines.next();
       if (line === null) break;
+      saveHistory(histFile, line, last);
+      last = line;
       busy = true;
       try {
         const words = line.trim().split(/\s+/);
@@ -83,8 +153,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
           prompt();
           continue;
         }
-        const r = await shell.execute(line);
-        for (const l of r?.lines ?? []) console.log(l);
+        const r = await shell.execute(line, (l) => console.log(l));
         if (shell.quitSeen || r?.closed) {
           if (!shell.quitSeen) console.log("cohsh: the hive closed the connection");
           else console.log("closing session");

@@ -82,14 +82,23 @@ export class NinepShell implements CohshSession {
     }
   }
 
-  async execute(input: string): Promise<ShellReply | null> {
+  cancel(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
     const action = toWire(input);
     if (action.kind === "empty") return null;
-    if (action.kind === "local-error") return localError(action.message);
+    if (action.kind === "local-error") {
+      const r = localError(action.message);
+      r.lines.forEach((l) => onLine?.(l));
+      return r;
+    }
     const lines = await this.run(action.wire).catch((e) => {
       if (e instanceof NineError) throw new TransportError(`The 9P server failed a request (${e.message}); reconnect`);
       throw e;
     });
+    for (const l of lines) onLine?.(l);
     const ackLine = lines.find((l) => parseAck(l) !== null) ?? "";
     return { lines, ack: parseAck(ackLine), ackLine, closed: this.quitSeen };
   }

@@ -64,8 +64,12 @@ export class RecordingSession implements CohshSession {
     this.inner.quitSeen = v;
   }
 
-  async execute(input: string): Promise<ShellReply | null> {
-    const reply = await this.inner.execute(input);
+  cancel(): Promise<boolean> {
+    return this.inner.cancel();
+  }
+
+  async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
+    const reply = await this.inner.execute(input, onLine);
     if (reply === null) return null;
     this.records.push(JSON.stringify({ cmd: input.trim() }));
     for (const l of reply.lines) this.records.push(JSON.stringify({ out: l }));

@@ -68,7 +68,10 @@ export interface ShellReply extends Reply {
 export interface CohshSession {
   readonly transportName: string;
   quitSeen: boolean;
-  execute(input: string): Promise<ShellReply | null>;
+  /** Runs one typed line; `onLine` sees reply lines as they arrive (streams, tail -f). */
+  execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null>;
+  /** Stops a running `tail -f` (Ctrl-C); false when nothing is following. */
+  cancel(): Promise<boolean>;
   close(): void;
 }
 
@@ -79,6 +82,7 @@ export function localError(message: string): ShellReply {
 /** Runs typed lines against a console client (tcp or serial line transport). */
 export class Shell implements CohshSession {
   quitSeen = false;
+  private following = false;
 
   constructor(readonly client: ConsoleClient) {}
 
@@ -86,13 +90,29 @@ export class Shell implements CohshSession {
     return this.client.transport.name;
   }
 
-  async execute(input: string): Promise<ShellReply | null> {
+  async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
     const action = toWire(input);
     if (action.kind === "empty") return null;
-    if (action.kind === "local-error") return localError(action.message);
-    const reply = await this.client.request(action.wire);
-    if (action.verb === Verb.Quit && reply.ack?.ok) this.quitSeen = true;
-    return reply;
+    if (action.kind === "local-error") {
+      const r = localError(action.message);
+      r.lines.forEach((l) => onLine?.(l));
+      return r;
+    }
+    const follow = action.verb === Verb.Tail && /^\S+\s+-f(\s|$)/.test(action.wire);
+    this.following = follow;
+    try {
+      const reply = await this.client.request(action.wire, onLine, follow);
+      if (action.verb === Verb.Quit && reply.ack?.ok) this.quitSeen = true;
+      return reply;
+    } finally {
+      this.following = false;
+    }
+  }
+
+  async cancel(): Promise<boolean> {
+    if (!this.following) return false;
+    await this.client.cancelFollow();
+    return true;
   }
 
   close(): void {
