@@ -52,7 +52,11 @@ const MAGIC = new TextEncoder().encode("070701");
  * ELF image or EFI application. Returns undefined when none is there.
  */
 export function findPayload(image: Uint8Array): CpioEntry[] | undefined {
-  for (let i = image.indexOf(MAGIC[0]); i >= 0 && i + 110 <= image.length; i = image.indexOf(MAGIC[0], i + 1)) {
+  for (
+    let i = image.indexOf(MAGIC[0]);
+    i >= 0 && i + 110 <= image.length;
+    i = image.indexOf(MAGIC[0], i + 1)
+  ) {
     if (!MAGIC.every((b, k) => image[i + k] === b)) continue;
     const name = new TextDecoder().decode(image.subarray(i + 110, i + 120));
     if (name !== "kernel.elf") continue;
@@ -78,12 +82,15 @@ export function checkComponents(att: Attestation, found: Map<string, Uint8Array>
   for (const [name, bytes] of found) {
     const want = att.components.find((c) => c.name === name);
     const got = sha256Hex(bytes);
-    if (!want) checks.push({ what: `${name} (${where})`, ok: false, detail: "not listed in the attestation" });
-    else {
+    if (!want) {
+      checks.push({ what: `${name} (${where})`, ok: false, detail: "not listed in the attestation" });
+    } else {
       checks.push({
         what: `${name} (${where})`,
         ok: want.sha256 === got && want.size === bytes.length,
-        detail: want.sha256 === got ? `sha256 ${got.slice(0, 16)}… matches` : `sha256 ${got.slice(0, 16)}… != attested ${want.sha256.slice(0, 16)}…`,
+        detail: want.sha256 === got
+          ? `sha256 ${got.slice(0, 16)}… matches`
+          : `sha256 ${got.slice(0, 16)}… != attested ${want.sha256.slice(0, 16)}…`,
       });
     }
   }
@@ -107,8 +114,13 @@ export function parseAttestation(text: string, where: string): Attestation {
   }
   const obj = (v: unknown): boolean => typeof v === "object" && v !== null;
   const ok = obj(doc) && doc.schema === ATTESTATION_SCHEMA && Array.isArray(doc.components) &&
-    doc.components.every((c: any) => obj(c) && typeof c.name === "string" && typeof c.sha256 === "string" && typeof c.size === "number") &&
-    obj(doc.manifest) && obj(doc.budget) && typeof doc.budget.limit_bytes === "number" && obj(doc.sel4) && obj(doc.builder);
-  if (!ok) throw new AttestationError(`Cannot read attestation ${where}: not a ${ATTESTATION_SCHEMA} document`);
+    doc.components.every((c: any) =>
+      obj(c) && typeof c.name === "string" && typeof c.sha256 === "string" && typeof c.size === "number"
+    ) &&
+    obj(doc.manifest) && obj(doc.budget) && typeof doc.budget.limit_bytes === "number" && obj(doc.sel4) &&
+    obj(doc.builder);
+  if (!ok) {
+    throw new AttestationError(`Cannot read attestation ${where}: not a ${ATTESTATION_SCHEMA} document`);
+  }
   return doc as Attestation;
 }

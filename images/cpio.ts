@@ -78,10 +78,16 @@ function compareBytes(a: string, b: string): number {
 }
 
 function checkName(name: string): void {
-  if (name === "" || name.startsWith("/") || name.split("/").some((p) => p === "" || p === "." || p === "..")) {
-    throw new CpioError(`Cannot archive '${name}': names must be relative paths without empty, '.' or '..' parts`);
+  if (
+    name === "" || name.startsWith("/") || name.split("/").some((p) => p === "" || p === "." || p === "..")
+  ) {
+    throw new CpioError(
+      `Cannot archive '${name}': names must be relative paths without empty, '.' or '..' parts`,
+    );
   }
-  if (name === CPIO_TRAILER) throw new CpioError(`Cannot archive '${name}': that name marks the end of an archive`);
+  if (name === CPIO_TRAILER) {
+    throw new CpioError(`Cannot archive '${name}': that name marks the end of an archive`);
+  }
 }
 
 function align4(n: number): number {
@@ -89,7 +95,9 @@ function align4(n: number): number {
 }
 
 function hex8(v: number): string {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new CpioError(`Cannot encode ${v} in a newc header field`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new CpioError(`Cannot encode ${v} in a newc header field`);
+  }
   return v.toString(16).toUpperCase().padStart(8, "0");
 }
 
@@ -116,21 +124,41 @@ export function writeCpio(records: CpioRecord[], opts: CpioWriteOptions = {}): U
   const subdirs = new Map<string, number>();
   for (const r of records) {
     const slash = r.name.lastIndexOf("/");
-    if (r.kind === "dir" && slash > 0) subdirs.set(r.name.slice(0, slash), (subdirs.get(r.name.slice(0, slash)) ?? 0) + 1);
+    if (r.kind === "dir" && slash > 0) {
+      subdirs.set(r.name.slice(0, slash), (subdirs.get(r.name.slice(0, slash)) ?? 0) + 1);
+    }
   }
   const out = new Uint8Array(cpioSize(records));
   let pos = 0;
   records.forEach((r, i) => {
     const type = r.kind === "dir" ? MODE_DIR : MODE_FILE;
-    if (r.kind === "dir" && r.data.length !== 0) throw new CpioError(`Cannot archive directory '${r.name}' with content`);
+    if (r.kind === "dir" && r.data.length !== 0) {
+      throw new CpioError(`Cannot archive directory '${r.name}' with content`);
+    }
     const nlink = r.kind === "dir" ? 2 + (subdirs.get(r.name) ?? 0) : 1;
-    pos = writeEntry(out, pos, opts.inodes === "zero" ? 0 : i, r.name, type + (r.perm & 0o7777), nlink, r.data);
+    pos = writeEntry(
+      out,
+      pos,
+      opts.inodes === "zero" ? 0 : i,
+      r.name,
+      type + (r.perm & 0o7777),
+      nlink,
+      r.data,
+    );
   });
   writeEntry(out, pos, 0, CPIO_TRAILER, 0, 1, new Uint8Array(0));
   return out;
 }
 
-function writeEntry(out: Uint8Array, pos: number, ino: number, name: string, mode: number, nlink: number, data: Uint8Array): number {
+function writeEntry(
+  out: Uint8Array,
+  pos: number,
+  ino: number,
+  name: string,
+  mode: number,
+  nlink: number,
+  data: Uint8Array,
+): number {
   const nameBytes = new TextEncoder().encode(name);
   // Header: 6-byte magic, then thirteen 8-digit uppercase hex fields.
   const fields = [
@@ -173,12 +201,18 @@ export function readCpio(bytes: Uint8Array, start = 0): CpioEntry[] {
   let pos = start;
   const dec = new TextDecoder();
   for (;;) {
-    if (pos + HEADER_SIZE > bytes.length) throw new CpioError(`Cannot read CPIO: truncated header at offset ${pos}`);
+    if (pos + HEADER_SIZE > bytes.length) {
+      throw new CpioError(`Cannot read CPIO: truncated header at offset ${pos}`);
+    }
     const header = dec.decode(bytes.subarray(pos, pos + HEADER_SIZE));
-    if (!header.startsWith(CPIO_MAGIC)) throw new CpioError(`Cannot read CPIO: no newc magic at offset ${pos}`);
+    if (!header.startsWith(CPIO_MAGIC)) {
+      throw new CpioError(`Cannot read CPIO: no newc magic at offset ${pos}`);
+    }
     const field = (i: number) => {
       const text = header.slice(6 + i * 8, 14 + i * 8);
-      if (!/^[0-9A-Fa-f]{8}$/.test(text)) throw new CpioError(`Cannot read CPIO: bad header field at offset ${pos + 6 + i * 8}`);
+      if (!/^[0-9A-Fa-f]{8}$/.test(text)) {
+        throw new CpioError(`Cannot read CPIO: bad header field at offset ${pos + 6 + i * 8}`);
+      }
       return parseInt(text, 16);
     };
     const mode = field(1);
@@ -190,7 +224,9 @@ export function readCpio(bytes: Uint8Array, start = 0): CpioEntry[] {
     }
     const name = dec.decode(bytes.subarray(pos + HEADER_SIZE, nameEnd - 1));
     const dataStart = align4(nameEnd);
-    if (dataStart + size > bytes.length) throw new CpioError(`Cannot read CPIO: '${name}' at offset ${pos} runs past the end`);
+    if (dataStart + size > bytes.length) {
+      throw new CpioError(`Cannot read CPIO: '${name}' at offset ${pos} runs past the end`);
+    }
     if (name === CPIO_TRAILER) return entries;
     entries.push({ name, mode, offset: pos, data: bytes.subarray(dataStart, dataStart + size) });
     pos = align4(dataStart + size);

@@ -56,8 +56,14 @@ function buildTree(files: FatFile[]): Node {
   for (const f of files) {
     const parts = f.path.split("/");
     // deno-lint-ignore no-control-regex -- control characters are exactly what FAT names may not hold
-    if (parts.some((p) => p === "" || p === "." || p === ".." || /[\x00-\x1f"*/:<>?\\|]/.test(p) || p.length > 255)) {
-      throw new FatError(`Cannot put '${f.path}' on a FAT volume: use '/'-separated names without control or "*/:<>?\\| characters`);
+    if (
+      parts.some((p) =>
+        p === "" || p === "." || p === ".." || /[\x00-\x1f"*/:<>?\\|]/.test(p) || p.length > 255
+      )
+    ) {
+      throw new FatError(
+        `Cannot put '${f.path}' on a FAT volume: use '/'-separated names without control or "*/:<>?\\| characters`,
+      );
     }
     let dir = root;
     for (let i = 0; i < parts.length; i++) {
@@ -65,10 +71,14 @@ function buildTree(files: FatFile[]): Node {
       const last = i === parts.length - 1;
       let node = dir.children!.get(key);
       if (node && (last || !node.children)) {
-        throw new FatError(`Cannot put '${f.path}' on a FAT volume: '${parts.slice(0, i + 1).join("/")}' is given twice`);
+        throw new FatError(
+          `Cannot put '${f.path}' on a FAT volume: '${parts.slice(0, i + 1).join("/")}' is given twice`,
+        );
       }
       if (!node) {
-        node = last ? { name: parts[i], data: f.data, cluster: 0, clusters: 0 } : { name: parts[i], children: new Map(), cluster: 0, clusters: 0 };
+        node = last
+          ? { name: parts[i], data: f.data, cluster: 0, clusters: 0 }
+          : { name: parts[i], children: new Map(), cluster: 0, clusters: 0 };
         dir.children!.set(key, node);
       }
       dir = node;
@@ -89,7 +99,10 @@ function plainShortName(name: string): Uint8Array | undefined {
   const dot = name.lastIndexOf(".");
   const base = dot < 0 ? name : name.slice(0, dot);
   const ext = dot < 0 ? "" : name.slice(dot + 1);
-  if (base.length < 1 || base.length > 8 || ext.length > 3 || !SHORT_OK.test(base) || (ext !== "" && !SHORT_OK.test(ext))) {
+  if (
+    base.length < 1 || base.length > 8 || ext.length > 3 || !SHORT_OK.test(base) ||
+    (ext !== "" && !SHORT_OK.test(ext))
+  ) {
     return undefined;
   }
   return ascii11(base, ext);
@@ -194,7 +207,9 @@ function directoryEntries(dir: Node): Uint8Array[] {
 
 function countDirEntries(dir: Node): number {
   let n = 0;
-  for (const k of dir.children!.values()) n += 1 + (plainShortName(k.name) ? 0 : Math.ceil((k.name.length + 1) / 13));
+  for (const k of dir.children!.values()) {
+    n += 1 + (plainShortName(k.name) ? 0 : Math.ceil((k.name.length + 1) / 13));
+  }
   return n;
 }
 
@@ -217,7 +232,14 @@ function geometry(totalSectors: number, sectorsPerCluster: number): Geometry {
     const clusters = Math.floor(data / sectorsPerCluster);
     const need = Math.ceil(((clusters + 2) * 2) / SECTOR);
     if (need <= fatSectors) {
-      return { totalSectors, sectorsPerCluster, fatSectors, rootSectors, firstDataSector: RESERVED_SECTORS + NUM_FATS * fatSectors + rootSectors, clusters };
+      return {
+        totalSectors,
+        sectorsPerCluster,
+        fatSectors,
+        rootSectors,
+        firstDataSector: RESERVED_SECTORS + NUM_FATS * fatSectors + rootSectors,
+        clusters,
+      };
     }
     fatSectors = need;
   }
@@ -246,7 +268,9 @@ function chooseGeometry(root: Node, sizeBytes: number | undefined): Geometry {
     const need = neededClusters(root, spc * SECTOR);
     let total: number;
     if (sizeBytes !== undefined) {
-      if (sizeBytes % SECTOR !== 0) throw new FatError(`Cannot make a FAT volume of ${sizeBytes} bytes: use a multiple of 512`);
+      if (sizeBytes % SECTOR !== 0) {
+        throw new FatError(`Cannot make a FAT volume of ${sizeBytes} bytes: use a multiple of 512`);
+      }
       total = sizeBytes / SECTOR;
     } else {
       const raw = need * spc * SECTOR * 1.1 + 1024 * 1024;
@@ -255,14 +279,24 @@ function chooseGeometry(root: Node, sizeBytes: number | undefined): Geometry {
     const g = geometry(total, spc);
     if (g.clusters > MAX_CLUSTERS) continue; // clusters too small for this size: try bigger ones
     if (g.clusters < MIN_CLUSTERS) {
-      throw new FatError(`Cannot make a FAT16 volume of ${total * SECTOR} bytes: it needs at least ${MIN_CLUSTERS} clusters (use 4 MiB or more)`);
+      throw new FatError(
+        `Cannot make a FAT16 volume of ${
+          total * SECTOR
+        } bytes: it needs at least ${MIN_CLUSTERS} clusters (use 4 MiB or more)`,
+      );
     }
     if (need > g.clusters) {
-      throw new FatError(`Cannot fit ${need * spc * SECTOR} bytes of files in a ${total * SECTOR}-byte FAT volume: give a larger size`);
+      throw new FatError(
+        `Cannot fit ${need * spc * SECTOR} bytes of files in a ${
+          total * SECTOR
+        }-byte FAT volume: give a larger size`,
+      );
     }
     return g;
   }
-  throw new FatError(`Cannot make a FAT16 volume that large: FAT16 holds at most ${MAX_CLUSTERS} clusters of 32 KiB`);
+  throw new FatError(
+    `Cannot make a FAT16 volume that large: FAT16 holds at most ${MAX_CLUSTERS} clusters of 32 KiB`,
+  );
 }
 
 // ---- writer ----
@@ -270,9 +304,13 @@ function chooseGeometry(root: Node, sizeBytes: number | undefined): Geometry {
 /** Writes a FAT16 volume image holding `files` (directories are implied by their paths). */
 export function writeFat(files: FatFile[], opts: FatOptions = {}): Uint8Array {
   const label = (opts.label ?? "COHESIX").toUpperCase();
-  if (!/^[A-Z0-9 _-]{1,11}$/.test(label)) throw new FatError(`Cannot use volume label '${label}': up to 11 of A-Z 0-9 _ - space`);
+  if (!/^[A-Z0-9 _-]{1,11}$/.test(label)) {
+    throw new FatError(`Cannot use volume label '${label}': up to 11 of A-Z 0-9 _ - space`);
+  }
   const root = buildTree(files);
-  if (countDirEntries(root) + 1 > ROOT_ENTRIES) throw new FatError(`Cannot put more than ${ROOT_ENTRIES - 1} root entries on FAT16`);
+  if (countDirEntries(root) + 1 > ROOT_ENTRIES) {
+    throw new FatError(`Cannot put more than ${ROOT_ENTRIES - 1} root entries on FAT16`);
+  }
   const g = chooseGeometry(root, opts.sizeBytes);
   const clusterBytes = g.sectorsPerCluster * SECTOR;
   const img = new Uint8Array(g.totalSectors * SECTOR);

@@ -25,7 +25,9 @@ export class FatVolume {
 
   constructor(private readonly img: Uint8Array) {
     if (img.length < 512 || img[510] !== 0x55 || img[511] !== 0xaa) {
-      throw new FatError("Cannot read FAT volume: no boot sector signature at offset 510 (is this an ESP image?)");
+      throw new FatError(
+        "Cannot read FAT volume: no boot sector signature at offset 510 (is this an ESP image?)",
+      );
     }
     const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
     this.bytesPerSector = v.getUint16(11, true);
@@ -35,11 +37,18 @@ export class FatVolume {
     this.rootEntries = v.getUint16(17, true);
     const total = v.getUint16(19, true) || v.getUint32(32, true);
     const fatSize = v.getUint16(22, true) || v.getUint32(36, true);
-    if (![512, 1024, 2048, 4096].includes(this.bytesPerSector) || this.sectorsPerCluster === 0 || fats === 0 || fatSize === 0) {
+    if (
+      ![512, 1024, 2048, 4096].includes(this.bytesPerSector) || this.sectorsPerCluster === 0 || fats === 0 ||
+      fatSize === 0
+    ) {
       throw new FatError("Cannot read FAT volume: the BIOS parameter block is invalid");
     }
     if (total * this.bytesPerSector > img.length) {
-      throw new FatError(`Cannot read FAT volume: it claims ${total * this.bytesPerSector} bytes but the file has ${img.length}`);
+      throw new FatError(
+        `Cannot read FAT volume: it claims ${
+          total * this.bytesPerSector
+        } bytes but the file has ${img.length}`,
+      );
     }
     const rootSectors = Math.ceil((this.rootEntries * 32) / this.bytesPerSector);
     this.fatOffset = reserved * this.bytesPerSector;
@@ -68,7 +77,9 @@ export class FatVolume {
     let c = first;
     let seen = 0;
     while (c >= 2 && !this.isEnd(c)) {
-      if (c >= this.clusters + 2 || ++seen > this.clusters) throw new FatError(`Cannot read FAT volume: broken cluster chain at ${c}`);
+      if (c >= this.clusters + 2 || ++seen > this.clusters) {
+        throw new FatError(`Cannot read FAT volume: broken cluster chain at ${c}`);
+      }
       const off = this.dataOffset + (c - 2) * size;
       parts.push(this.img.subarray(off, off + size));
       if (bytes !== undefined && parts.length * size >= bytes) break;
@@ -80,7 +91,9 @@ export class FatVolume {
   }
 
   private dirBytes(cluster: number): Uint8Array {
-    if (cluster === 0 && this.type !== 32) return this.img.subarray(this.rootOffset, this.rootOffset + this.rootEntries * 32);
+    if (cluster === 0 && this.type !== 32) {
+      return this.img.subarray(this.rootOffset, this.rootOffset + this.rootEntries * 32);
+    }
     return this.chain(cluster === 0 ? this.rootCluster : cluster);
   }
 
@@ -111,7 +124,9 @@ export class FatVolume {
       }
       const short = new TextDecoder().decode(raw.subarray(off, off + 11));
       // DIR_NTRes bits 3 and 4: the base / extension is shown in lower case (Windows NT, mtools).
-      const base = raw[off + 12] & 0x08 ? short.slice(0, 8).trimEnd().toLowerCase() : short.slice(0, 8).trimEnd();
+      const base = raw[off + 12] & 0x08
+        ? short.slice(0, 8).trimEnd().toLowerCase()
+        : short.slice(0, 8).trimEnd();
       const ext = raw[off + 12] & 0x10 ? short.slice(8).trimEnd().toLowerCase() : short.slice(8).trimEnd();
       if (base === "." || base === "..") {
         lfn = [];
@@ -136,11 +151,15 @@ export class FatVolume {
     let dir = "";
     let found: FatEntry | undefined;
     for (const part of parts) {
-      found = this.list(dir).find((e) => e.path.slice(dir === "" ? 0 : dir.length + 1).toUpperCase() === part.toUpperCase());
+      found = this.list(dir).find((e) =>
+        e.path.slice(dir === "" ? 0 : dir.length + 1).toUpperCase() === part.toUpperCase()
+      );
       if (!found) throw new FatError(`Cannot find '${path}' on the FAT volume`);
       dir = found.path;
     }
-    if (!found || found.isDir !== wantDir) throw new FatError(`Cannot find ${wantDir ? "directory" : "file"} '${path}' on the FAT volume`);
+    if (!found || found.isDir !== wantDir) {
+      throw new FatError(`Cannot find ${wantDir ? "directory" : "file"} '${path}' on the FAT volume`);
+    }
     return found;
   }
 
@@ -158,7 +177,9 @@ export class FatVolume {
       if (!e.isDir) continue;
       // A directory whose cluster was already walked (a loop on a damaged volume) is listed, not entered.
       if (seen.has(e.cluster) || e.cluster < 2 || seen.size >= 4096) {
-        throw new FatError(`Cannot read FAT volume: directory '${e.path}' loops back or the tree is too deep`);
+        throw new FatError(
+          `Cannot read FAT volume: directory '${e.path}' loops back or the tree is too deep`,
+        );
       }
       seen.add(e.cluster);
       out.push(...this.walk(e.path, seen));

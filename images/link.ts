@@ -48,11 +48,33 @@ export async function linkElfImage(exp: Sel4Export, cpio: Uint8Array, work: stri
   await Deno.writeTextFile(join(gen, "image_start_addr.h"), header);
   const lds = join(work, "linker.lds_pp");
   const elfDir = join(exp.dir, "elfloader/elf");
-  await runTool(cc, [...ARCH_FLAGS, `-I${gen}`, `-I${join(elfDir, "lds-include")}`, "-P", "-E", "-o", lds, "-x", "c", join(elfDir, "linker.lds")]);
+  await runTool(cc, [
+    ...ARCH_FLAGS,
+    `-I${gen}`,
+    `-I${join(elfDir, "lds-include")}`,
+    "-P",
+    "-E",
+    "-o",
+    lds,
+    "-x",
+    "c",
+    join(elfDir, "linker.lds"),
+  ]);
   const out = join(work, "image.elf");
   await runTool(cc, [
-    ...ARCH_FLAGS, "-g", "-Wl,-T", lds, "-nostdlib", "-static", "-Wl,--build-id=none",
-    "archive.o", ...exp.objects.elf, "-o", out, join(elfDir, "libcpio.a"), "-lgcc",
+    ...ARCH_FLAGS,
+    "-g",
+    "-Wl,-T",
+    lds,
+    "-nostdlib",
+    "-static",
+    "-Wl,--build-id=none",
+    "archive.o",
+    ...exp.objects.elf,
+    "-o",
+    out,
+    join(elfDir, "libcpio.a"),
+    "-lgcc",
   ], { cwd: work });
   const m = /IMAGE_START_ADDR\s+(\S+)/.exec(header);
   return { bytes: await Deno.readFile(out), imageStart: m?.[1] };
@@ -64,9 +86,21 @@ export async function linkEfiApp(exp: Sel4Export, cpio: Uint8Array, work: string
   const efiDir = join(exp.dir, "elfloader/efi");
   const so = join(work, "elfloader.so");
   await runTool(`${crossPrefix()}gcc`, [
-    ...ARCH_FLAGS, "-g", "-pie", "-Wl,-T", join(efiDir, "elf_aarch64_efi.lds"), "-nostdlib", "-shared",
-    "-Wl,-Bsymbolic,--defsym=EFI_SUBSYSTEM=0xa", "-Wl,--build-id=none",
-    "archive.o", ...exp.objects.efi, "-o", so, join(efiDir, "libcpio.a"), "-lgcc",
+    ...ARCH_FLAGS,
+    "-g",
+    "-pie",
+    "-Wl,-T",
+    join(efiDir, "elf_aarch64_efi.lds"),
+    "-nostdlib",
+    "-shared",
+    "-Wl,-Bsymbolic,--defsym=EFI_SUBSYSTEM=0xa",
+    "-Wl,--build-id=none",
+    "archive.o",
+    ...exp.objects.efi,
+    "-o",
+    so,
+    join(efiDir, "libcpio.a"),
+    "-lgcc",
   ], { cwd: work });
   const out = join(work, "BOOTAA64.EFI");
   await runTool(`${crossPrefix()}objcopy`, ["-O", "binary", so, out]);

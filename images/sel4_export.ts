@@ -52,24 +52,32 @@ export async function openSel4Export(dirArg: string): Promise<Sel4Export> {
   for (const rel of REQUIRED) {
     const s = await Deno.stat(join(dir, rel)).catch(() => undefined);
     if (!s?.isFile) {
-      throw new Sel4ExportError(`Cannot use seL4 export ${dir}: ${rel} is missing (is this a complete seL4 build export?)`);
+      throw new Sel4ExportError(
+        `Cannot use seL4 export ${dir}: ${rel} is missing (is this a complete seL4 build export?)`,
+      );
     }
   }
   let sdk: any;
   try {
     sdk = JSON.parse(await Deno.readTextFile(join(dir, "sdk.json")));
   } catch (err) {
-    throw new Sel4ExportError(`Cannot use seL4 export ${dir}: sdk.json is not JSON (${(err as Error).message})`);
+    throw new Sel4ExportError(
+      `Cannot use seL4 export ${dir}: sdk.json is not JSON (${(err as Error).message})`,
+    );
   }
   const sources: { repo?: string; commit?: string }[] = Array.isArray(sdk?.sources) ? sdk.sources : [];
   const commitOf = (repo: string) => sources.find((s) => s.repo === repo)?.commit ?? "unknown";
   const objects = { elf: [] as string[], efi: [] as string[] };
   for (const kind of ["elf", "efi"] as const) {
-    const list = (await Deno.readTextFile(join(dir, "elfloader", kind, "objects.txt"))).split("\n").map((l) => l.trim())
+    const list = (await Deno.readTextFile(join(dir, "elfloader", kind, "objects.txt"))).split("\n").map((l) =>
+      l.trim()
+    )
       .filter((l) => l !== "");
     for (const rel of list) {
       const s = await Deno.stat(join(dir, rel)).catch(() => undefined);
-      if (!s?.isFile) throw new Sel4ExportError(`Cannot use seL4 export ${dir}: elfloader object ${rel} is missing`);
+      if (!s?.isFile) {
+        throw new Sel4ExportError(`Cannot use seL4 export ${dir}: elfloader object ${rel} is missing`);
+      }
     }
     objects[kind] = list.map((rel) => join(dir, rel));
   }

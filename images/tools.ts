@@ -31,7 +31,14 @@ export interface RunOptions {
 export async function runTool(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdout: "piped", stderr: "piped", stdin: "null" })
+    out = await new Deno.Command(cmd, {
+      args,
+      cwd: opts.cwd,
+      env: opts.env,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    })
       .output();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {

@@ -13,14 +13,28 @@ import { fileRecord, writeCpio } from "../../images/cpio.ts";
 import { writeFat } from "../../images/fat.ts";
 import { buildImage } from "../../src/host/image/build.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { runs: { type: "string", default: "7" }, "sel4-build": { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string", default: "7" }, "sel4-build": { type: "string" } },
+});
 const runs = Number(values.runs);
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const sel4 = values["sel4-build"] ?? fileURLToPath(new URL("../../../shared/sel4/prebuilt", import.meta.url));
 const work = await Deno.makeTempDir({ prefix: "cohesix-bench-" });
 
-async function sh(cmd: string, args: string[], opts: { cwd?: string; stdin?: Uint8Array } = {}): Promise<void> {
-  const child = new Deno.Command(cmd, { args, cwd: opts.cwd, stdin: opts.stdin ? "piped" : "null", stdout: "null", stderr: "piped", env: { MTOOLS_SKIP_CHECK: "1" } }).spawn();
+async function sh(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; stdin?: Uint8Array } = {},
+): Promise<void> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    stdin: opts.stdin ? "piped" : "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { MTOOLS_SKIP_CHECK: "1" },
+  }).spawn();
   if (opts.stdin) {
     const w = child.stdin.getWriter();
     await w.write(opts.stdin);
@@ -48,12 +62,33 @@ try {
   const inproc: number[] = [];
   const peer: number[] = [];
   for (let i = 0; i < runs; i++) {
-    ours.push(await time(() => sh(join(repo, "cohesix"), ["image", "--sel4-build", sel4, "--rootserver", rt, "--uefi", "--out", join(work, "ours")])));
-    inproc.push(await time(async () => {
-      await buildImage({ sel4Build: sel4, rootserver: rt, uefi: true, out: join(work, "inproc") });
-    }));
-    peer.push(await time(() => sh("bash", [join(repo, "bench/image/peer.sh"), sel4, rt, join(work, "peer")])));
-    console.error(`  run ${i + 1}/${runs}: cohesix image ${ours[i].toFixed(0)} ms, buildImage ${inproc[i].toFixed(0)} ms, peer ${peer[i].toFixed(0)} ms`);
+    ours.push(
+      await time(() =>
+        sh(join(repo, "cohesix"), [
+          "image",
+          "--sel4-build",
+          sel4,
+          "--rootserver",
+          rt,
+          "--uefi",
+          "--out",
+          join(work, "ours"),
+        ])
+      ),
+    );
+    inproc.push(
+      await time(async () => {
+        await buildImage({ sel4Build: sel4, rootserver: rt, uefi: true, out: join(work, "inproc") });
+      }),
+    );
+    peer.push(
+      await time(() => sh("bash", [join(repo, "bench/image/peer.sh"), sel4, rt, join(work, "peer")])),
+    );
+    console.error(
+      `  run ${i + 1}/${runs}: cohesix image ${ours[i].toFixed(0)} ms, buildImage ${
+        inproc[i].toFixed(0)
+      } ms, peer ${peer[i].toFixed(0)} ms`,
+    );
   }
 
   // 2. Writers only: same payload members and ESP files.
@@ -71,30 +106,62 @@ try {
   const oursW: number[] = [];
   const peerW: number[] = [];
   for (let i = 0; i < runs; i++) {
-    oursW.push(await time(async () => {
-      const data = await Promise.all(members.map((m) => Deno.readFile(join(src, m))));
-      await Deno.writeFile(join(work, "w.cpio"), writeCpio(members.map((m, k) => fileRecord(m, data[k], perms[k])), { inodes: "zero" }));
-      await Deno.writeFile(join(work, "w.img"), writeFat([{ path: "EFI/BOOT/BOOTAA64.EFI", data: efi }, { path: "cohesix/attestation.json", data: att }]));
-    }));
-    peerW.push(await time(async () => {
-      const cpio = join(work, "p.cpio");
-      await sh("cpio", ["--reproducible", "--quiet", "--create", "-H", "newc", `--file=${cpio}`], { cwd: src, stdin: new Uint8Array(0) });
-      for (const m of members) {
-        await sh("cpio", ["--append", "--reproducible", "--owner=+0:+0", "--quiet", "-o", "-H", "newc", `--file=${cpio}`], { cwd: src, stdin: new TextEncoder().encode(m + "\n") });
-      }
-      const img = join(work, "p.img");
-      await Deno.remove(img).catch(() => {});
-      await sh("/usr/sbin/mkfs.vfat", ["-C", "-i", "5e140000", "-n", "COHESIX", img, "4096"]);
-      await sh("mmd", ["-i", img, "::/EFI", "::/EFI/BOOT", "::/cohesix"]);
-      await sh("mcopy", ["-i", img, join(work, "ours/BOOTAA64.EFI"), "::/EFI/BOOT/BOOTAA64.EFI"]);
-      await sh("mcopy", ["-i", img, join(work, "ours/attestation.json"), "::/cohesix/attestation.json"]);
-    }));
+    oursW.push(
+      await time(async () => {
+        const data = await Promise.all(members.map((m) => Deno.readFile(join(src, m))));
+        await Deno.writeFile(
+          join(work, "w.cpio"),
+          writeCpio(members.map((m, k) => fileRecord(m, data[k], perms[k])), { inodes: "zero" }),
+        );
+        await Deno.writeFile(
+          join(work, "w.img"),
+          writeFat([{ path: "EFI/BOOT/BOOTAA64.EFI", data: efi }, {
+            path: "cohesix/attestation.json",
+            data: att,
+          }]),
+        );
+      }),
+    );
+    peerW.push(
+      await time(async () => {
+        const cpio = join(work, "p.cpio");
+        await sh("cpio", ["--reproducible", "--quiet", "--create", "-H", "newc", `--file=${cpio}`], {
+          cwd: src,
+          stdin: new Uint8Array(0),
+        });
+        for (const m of members) {
+          await sh("cpio", [
+            "--append",
+            "--reproducible",
+            "--owner=+0:+0",
+            "--quiet",
+            "-o",
+            "-H",
+            "newc",
+            `--file=${cpio}`,
+          ], { cwd: src, stdin: new TextEncoder().encode(m + "\n") });
+        }
+        const img = join(work, "p.img");
+        await Deno.remove(img).catch(() => {});
+        await sh("/usr/sbin/mkfs.vfat", ["-C", "-i", "5e140000", "-n", "COHESIX", img, "4096"]);
+        await sh("mmd", ["-i", img, "::/EFI", "::/EFI/BOOT", "::/cohesix"]);
+        await sh("mcopy", ["-i", img, join(work, "ours/BOOTAA64.EFI"), "::/EFI/BOOT/BOOTAA64.EFI"]);
+        await sh("mcopy", ["-i", img, join(work, "ours/attestation.json"), "::/cohesix/attestation.json"]);
+      }),
+    );
   }
-  const payloadSame = (await Deno.readFile(join(work, "w.cpio"))).join() === (await Deno.readFile(join(work, "p.cpio"))).join();
-  if (!payloadSame) throw new Error("bench/image: our payload CPIO differs from GNU cpio's; the comparison would be unfair");
+  const payloadSame =
+    (await Deno.readFile(join(work, "w.cpio"))).join() === (await Deno.readFile(join(work, "p.cpio"))).join();
+  if (!payloadSame) {
+    throw new Error("bench/image: our payload CPIO differs from GNU cpio's; the comparison would be unfair");
+  }
   const o = median(ours), b = median(inproc), p = median(peer), ow = median(oursW), pw = median(peerW);
   const line = (what: string, ms: number, peerWhat: string, peerMs: number) =>
-    console.log(`${what.padEnd(44)} median ${ms.toFixed(1).padStart(7)} ms | ${peerWhat.padEnd(44)} median ${peerMs.toFixed(1).padStart(7)} ms | peer/ours ${(peerMs / ms).toFixed(2)}`);
+    console.log(
+      `${what.padEnd(44)} median ${ms.toFixed(1).padStart(7)} ms | ${peerWhat.padEnd(44)} median ${
+        peerMs.toFixed(1).padStart(7)
+      } ms | peer/ours ${(peerMs / ms).toFixed(2)}`,
+    );
   line("cohesix image --uefi (CLI, incl. Deno start)", o, "peer.sh (cpio+mkfs.vfat+mtools, same link)", p);
   line("buildImage({uefi}) in-process", b, "peer.sh (cpio+mkfs.vfat+mtools, same link)", p);
   line("writeCpio + writeFat (in-process)", ow, "cpio x4 + mkfs.vfat + mmd + mcopy x2", pw);

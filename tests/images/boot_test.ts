@@ -11,7 +11,16 @@ let builtDir: string | undefined;
 function image(): Promise<string> {
   built ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "cohesix-boot-" });
-    const r = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--uefi", "--out", dir]);
+    const r = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--uefi",
+      "--out",
+      dir,
+    ]);
     builtDir = dir;
     if (r.code !== 0) throw new Error(`cohesix image failed: ${r.stderr}`);
     return dir;
@@ -19,15 +28,24 @@ function image(): Promise<string> {
   return built;
 }
 
-async function qemuProcesses(): Promise<number> {
-  let n = 0;
+/** QEMU processes of this file's image still alive (zombies excluded), as "pid state" strings. */
+async function qemuList(): Promise<string[]> {
+  const found: string[] = [];
   for await (const e of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
     const argv0 = cmd.split("\0")[0];
-    if ((argv0 === "qemu-system-aarch64" || argv0.endsWith("/qemu-system-aarch64")) && cmd.includes("cohesix-boot-")) n++;
+    if ((argv0 === "qemu-system-aarch64" || argv0.endsWith("/qemu-system-aarch64")) && cmd.includes(builtDir ?? "\0")) {
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`).catch(() => "");
+      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      found.push(`pid ${e.name} state ${state[0]} ppid ${state[1]}`);
+    }
   }
-  return n;
+  return found;
+}
+
+async function qemuProcesses(): Promise<number> {
+  return (await qemuList()).length;
 }
 
 Deno.test("cohesix qemu boots the ELF image until the root task's line is on serial, then stops QEMU", async () => {
@@ -37,27 +55,49 @@ Deno.test("cohesix qemu boots the ELF image until the root task's line is on ser
   assertStringIncludes(r.stdout, "Booting all finished, dropped to user space");
   assertStringIncludes(r.stdout, HELLO_LINE);
   assertMatch(r.stderr, /-machine virt -cpu cortex-a53 -smp 1 -m 1024 -accel tcg .*-kernel .*sel4-image.elf/);
-  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+  assertEquals(await qemuList(), [], "QEMU is gone");
 });
 
 Deno.test("cohesix qemu --uefi boots the ESP through AAVMF firmware until the root task's line is on serial", async () => {
   const out = await image();
-  const r = await cohesix(["qemu", "--image", out, "--uefi", "--expect", HELLO_LINE, "--timeout", "90", "--json"]);
+  const r = await cohesix([
+    "qemu",
+    "--image",
+    out,
+    "--uefi",
+    "--expect",
+    HELLO_LINE,
+    "--timeout",
+    "90",
+    "--json",
+  ]);
   assertEquals(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assertEquals([doc.version, doc.outcome], [1, "expected"]);
   assertStringIncludes(doc.last_lines.join("\n"), HELLO_LINE);
-  assertMatch(r.stderr, /-bios \/usr\/share\/qemu-efi-aarch64\/QEMU_EFI.fd -drive file=.*esp.img,format=raw,if=virtio,snapshot=on/);
-  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+  assertMatch(
+    r.stderr,
+    /-bios \/usr\/share\/qemu-efi-aarch64\/QEMU_EFI.fd -drive file=.*esp.img,format=raw,if=virtio,snapshot=on/,
+  );
+  assertEquals(await qemuList(), [], "QEMU is gone");
 });
 
 Deno.test("cohesix qemu exits 1 with the last serial lines when the text never appears", async () => {
   const out = await image();
-  const r = await cohesix(["qemu", "--image", out, "--expect", "this text is never printed", "--timeout", "4", "--quiet"]);
+  const r = await cohesix([
+    "qemu",
+    "--image",
+    out,
+    "--expect",
+    "this text is never printed",
+    "--timeout",
+    "4",
+    "--quiet",
+  ]);
   assertEquals(r.code, 1, r.stderr);
   assertMatch(r.stderr, /'this text is never printed' not seen within 4 s; last serial lines:/);
   assertMatch(r.stderr, /\| cohesix root task up/);
-  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+  assertEquals(await qemuList(), [], "QEMU is gone");
 });
 
 Deno.test("bootQemu with a TCP serial port serves the console to a client and stops QEMU when aborted", async () => {
@@ -66,7 +106,12 @@ Deno.test("bootQemu with a TCP serial port serves the console to a client and st
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const stop = new AbortController();
-  const booting = bootQemu({ image: join(out, "sel4-image.elf"), timeoutMs: 60_000, tcpPort: port, signal: stop.signal });
+  const booting = bootQemu({
+    image: join(out, "sel4-image.elf"),
+    timeoutMs: 60_000,
+    tcpPort: port,
+    signal: stop.signal,
+  });
   let conn: Deno.TcpConn | undefined;
   for (let i = 0; i < 100 && !conn; i++) {
     conn = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => undefined);
@@ -85,7 +130,7 @@ Deno.test("bootQemu with a TCP serial port serves the console to a client and st
   stop.abort();
   const result = await booting;
   assertEquals(result.outcome, "aborted");
-  assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+  assertEquals(await qemuList(), [], "QEMU is gone");
 });
 
 Deno.test("cohesix qemu refuses a file that is not an image and a directory without one", async (t) => {
@@ -111,7 +156,12 @@ Deno.test("qemuArgs boots an EFI application from a temporary ESP holding it as 
   const out = await image();
   const scratch = await tempDir(t);
   try {
-    const args = await qemuArgs(join(out, "BOOTAA64.EFI"), "efi-app", scratch, "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd");
+    const args = await qemuArgs(
+      join(out, "BOOTAA64.EFI"),
+      "efi-app",
+      scratch,
+      "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
+    );
     assertEquals(args.slice(0, 8), ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024"]);
     assertEquals(args[args.indexOf("-drive") + 1], `file=${join(scratch, "esp.img")},format=raw,if=virtio`);
     const esp = new FatVolume(await Deno.readFile(join(scratch, "esp.img")));
@@ -127,7 +177,10 @@ Deno.test("chooseAccel picks tcg on foreign hosts, kvm/hvf on AArch64 hosts that
   assertEquals(chooseAccel({ os: "linux", arch: "aarch64", kvm: false }), "tcg");
   assertEquals(chooseAccel({ os: "darwin", arch: "aarch64", kvm: false }), "hvf");
   assertEquals(chooseAccel({ os: "linux", arch: "aarch64", kvm: true, override: "tcg" }), "tcg");
-  assertThrows(() => chooseAccel({ os: "linux", arch: "x86_64", kvm: false, override: "whpx" }), /use tcg, kvm or hvf/);
+  assertThrows(
+    () => chooseAccel({ os: "linux", arch: "x86_64", kvm: false, override: "whpx" }),
+    /use tcg, kvm or hvf/,
+  );
 });
 
 Deno.test("cohesix qemu stops its QEMU when it is sent SIGTERM", async () => {
@@ -139,13 +192,15 @@ Deno.test("cohesix qemu stops its QEMU when it is sent SIGTERM", async () => {
   }).spawn();
   let status: Deno.CommandOutput | undefined;
   try {
-    for (let i = 0; i < 100 && (await qemuProcesses()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await qemuProcesses()) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assertEquals(await qemuProcesses(), 1, "QEMU started");
     child.kill("SIGTERM");
     status = await child.output();
     assertEquals(status.code, 130, new TextDecoder().decode(status.stderr));
     assertStringIncludes(new TextDecoder().decode(status.stderr), "interrupted; QEMU stopped");
-    assertEquals(await qemuProcesses(), 0, "QEMU is gone");
+    assertEquals(await qemuList(), [], "QEMU is gone");
   } finally {
     if (!status) {
       child.kill("SIGKILL");

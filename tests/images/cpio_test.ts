@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { join } from "node:path";
-import { type CpioRecord, dirRecord, fileRecord, makeReproducible, readCpio, writeCpio } from "../../images/cpio.ts";
+import {
+  type CpioRecord,
+  dirRecord,
+  fileRecord,
+  makeReproducible,
+  readCpio,
+  writeCpio,
+} from "../../images/cpio.ts";
 import { assert, assertEquals, assertThrows } from "../support/assert.ts";
 import { run, tempDir } from "./support.ts";
 
@@ -24,9 +31,23 @@ Deno.test("writeCpio matches GNU cpio --reproducible member-by-member append byt
       await run("touch", ["-d", "1970-01-01T00:00:00Z", join(dir, r.name)]);
     }
     // seL4's recipe: create an empty archive, then one --append per member.
-    assertEquals((await run("cpio", ["--reproducible", "--quiet", "--create", "-H", "newc", "--file=gnu.cpio"], { cwd: dir })).code, 0);
+    assertEquals(
+      (await run("cpio", ["--reproducible", "--quiet", "--create", "-H", "newc", "--file=gnu.cpio"], {
+        cwd: dir,
+      })).code,
+      0,
+    );
     for (const r of records) {
-      const res = await run("cpio", ["--append", "--reproducible", "--owner=+0:+0", "--quiet", "-o", "-H", "newc", "--file=gnu.cpio"], {
+      const res = await run("cpio", [
+        "--append",
+        "--reproducible",
+        "--owner=+0:+0",
+        "--quiet",
+        "-o",
+        "-H",
+        "newc",
+        "--file=gnu.cpio",
+      ], {
         cwd: dir,
         stdin: enc.encode(r.name + "\n"),
       });
@@ -56,8 +77,19 @@ Deno.test("writeCpio of a makeReproducible tree matches one GNU cpio --reproduci
       else await Deno.writeFile(path, r.data);
       await Deno.chmod(path, r.perm);
     }
-    for (const r of [...records].reverse()) await run("touch", ["-d", "1970-01-01T00:00:00Z", join(tree, r.name)]);
-    const res = await run("cpio", ["-o", "--reproducible", "--owner=+0:+0", "--quiet", "-H", "newc", "--file", join(dir, "gnu.cpio")], {
+    for (const r of [...records].reverse()) {
+      await run("touch", ["-d", "1970-01-01T00:00:00Z", join(tree, r.name)]);
+    }
+    const res = await run("cpio", [
+      "-o",
+      "--reproducible",
+      "--owner=+0:+0",
+      "--quiet",
+      "-H",
+      "newc",
+      "--file",
+      join(dir, "gnu.cpio"),
+    ], {
       cwd: tree,
       stdin: enc.encode(records.map((r) => r.name).join("\n") + "\n"),
     });
@@ -86,7 +118,10 @@ Deno.test("writeCpio archives are listed exactly by GNU cpio -t and bsdtar -tv a
     const rows = bsd.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/));
     // bsdtar -tv: mode links uid gid size month day year name
     assertEquals(rows.map((r) => r[r.length - 1]), names);
-    assertEquals(rows.map((r) => r[0]), records.map((r) => (r.kind === "dir" ? "drwxr-xr-x" : r.perm === 0o444 ? "-r--r--r--" : "-rw-r--r--")));
+    assertEquals(
+      rows.map((r) => r[0]),
+      records.map((r) => (r.kind === "dir" ? "drwxr-xr-x" : r.perm === 0o444 ? "-r--r--r--" : "-rw-r--r--")),
+    );
     assertEquals(rows.map((r) => Number(r[4])), records.map((r) => r.data.length));
     assert(rows.every((r) => r[2] === "0" && r[3] === "0"), "uid/gid 0");
     assert(rows.every((r) => r[7] === "1970"), "mtime 0");
@@ -94,23 +129,38 @@ Deno.test("writeCpio archives are listed exactly by GNU cpio -t and bsdtar -tv a
     await Deno.mkdir(x);
     const ex = await run("cpio", ["-i", "-d", "--quiet", "-F", join(dir, "a.cpio")], { cwd: x });
     assertEquals(ex.code, 0, ex.stderr);
-    for (const r of records.filter((r) => r.kind === "file")) assertEquals(await Deno.readFile(join(x, r.name)), r.data);
+    for (const r of records.filter((r) => r.kind === "file")) {
+      assertEquals(await Deno.readFile(join(x, r.name)), r.data);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("readCpio returns exactly the records writeCpio was given, for any names and contents", () => {
-  const name = fc.stringMatching(/^[a-z0-9_.-]{1,12}(\/[a-z0-9_-]{1,12}){0,2}$/).filter((n) => !n.split("/").some((p) => p === "." || p === ".."));
-  fc.assert(fc.property(fc.uniqueArray(fc.record({ name, data: fc.uint8Array({ maxLength: 300 }) }), { selector: (r) => r.name, maxLength: 8 }), (items) => {
-    const records = items.map((i) => fileRecord(i.name, i.data));
-    const bytes = writeCpio(records);
-    assertEquals(bytes.length % 512, 0);
-    const back = readCpio(bytes);
-    assertEquals(back.map((e) => e.name), records.map((r) => r.name));
-    assertEquals(back.map((e) => [...e.data]), records.map((r) => [...r.data]));
-    assertEquals(back.map((e) => e.mode), records.map(() => 0o100644));
-  }));
+  const name = fc.stringMatching(/^[a-z0-9_.-]{1,12}(\/[a-z0-9_-]{1,12}){0,2}$/).filter((n) =>
+    !n.split("/").some((p) => p === "." || p === "..")
+  );
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.record({ name, data: fc.uint8Array({ maxLength: 300 }) }), {
+        selector: (r) => r.name,
+        maxLength: 8,
+      }),
+      (items) => {
+        const records = items.map((i) => fileRecord(i.name, i.data));
+        const bytes = writeCpio(records);
+        assertEquals(bytes.length % 512, 0);
+        const back = readCpio(bytes);
+        assertEquals(
+          back.map((e) => e.name),
+          records.map((r) => r.name),
+        );
+        assertEquals(back.map((e) => [...e.data]), records.map((r) => [...r.data]));
+        assertEquals(back.map((e) => e.mode), records.map(() => 0o100644));
+      },
+    ),
+  );
 });
 
 Deno.test("readCpio rejects a truncated archive naming the offset", () => {
@@ -122,16 +172,35 @@ Deno.test("readCpio rejects a truncated archive naming the offset", () => {
 });
 
 Deno.test("makeReproducible sorts by name and adds each parent directory once", () => {
-  const out = makeReproducible([fileRecord("b/x", enc.encode("1")), fileRecord("a", enc.encode("2")), fileRecord("b/c/y", enc.encode("3"))]);
-  assertEquals(out.map((r) => `${r.kind}:${r.name}`), ["file:a", "dir:b", "dir:b/c", "file:b/c/y", "file:b/x"]);
-  assertEquals(writeCpio(out), writeCpio(makeReproducible([...out].reverse().filter((r) => r.kind === "file"))));
+  const out = makeReproducible([
+    fileRecord("b/x", enc.encode("1")),
+    fileRecord("a", enc.encode("2")),
+    fileRecord("b/c/y", enc.encode("3")),
+  ]);
+  assertEquals(out.map((r) => `${r.kind}:${r.name}`), [
+    "file:a",
+    "dir:b",
+    "dir:b/c",
+    "file:b/c/y",
+    "file:b/x",
+  ]);
+  assertEquals(
+    writeCpio(out),
+    writeCpio(makeReproducible([...out].reverse().filter((r) => r.kind === "file"))),
+  );
 });
 
 Deno.test("writeCpio refuses unsafe names and duplicates", () => {
   assertThrows(() => writeCpio([fileRecord("/etc/passwd", new Uint8Array(1))]), /relative paths/);
   assertThrows(() => writeCpio([fileRecord("a/../b", new Uint8Array(1))]), /relative paths/);
   assertThrows(() => writeCpio([fileRecord("TRAILER!!!", new Uint8Array(1))]), /end of an archive/);
-  assertThrows(() => makeReproducible([fileRecord("a", new Uint8Array(1)), fileRecord("a", new Uint8Array(2))]), /appears twice/);
-  assertThrows(() => makeReproducible([fileRecord("a", new Uint8Array(1)), fileRecord("a/b", new Uint8Array(2))]), /parent 'a' is a file/);
+  assertThrows(
+    () => makeReproducible([fileRecord("a", new Uint8Array(1)), fileRecord("a", new Uint8Array(2))]),
+    /appears twice/,
+  );
+  assertThrows(
+    () => makeReproducible([fileRecord("a", new Uint8Array(1)), fileRecord("a/b", new Uint8Array(2))]),
+    /parent 'a' is a file/,
+  );
   assertThrows(() => writeCpio([{ ...dirRecord("d"), data: new Uint8Array(1) }]), /with content/);
 });

@@ -71,18 +71,33 @@ Deno.test("FatVolume reads an ESP made by mkfs.vfat and mcopy", async (t) => {
     }
     const vol = new FatVolume(await Deno.readFile(img));
     for (const f of files) assertEquals(vol.read(f.path), f.data, f.path);
-    assertEquals(vol.walk().filter((e) => !e.isDir).map((e) => e.path).sort(), files.map((f) => f.path).sort());
+    assertEquals(
+      vol.walk().filter((e) => !e.isDir).map((e) => e.path).sort(),
+      files.map((f) => f.path).sort(),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("writeFat refuses duplicate names, bad names and content larger than the volume", () => {
-  assertThrows(() => writeFat([{ path: "a.txt", data: new Uint8Array(1) }, { path: "A.TXT", data: new Uint8Array(1) }]), /given twice/);
-  assertThrows(() => writeFat([{ path: "a/b", data: new Uint8Array(1) }, { path: "a", data: new Uint8Array(1) }]), /given twice/);
+  assertThrows(
+    () => writeFat([{ path: "a.txt", data: new Uint8Array(1) }, { path: "A.TXT", data: new Uint8Array(1) }]),
+    /given twice/,
+  );
+  assertThrows(
+    () => writeFat([{ path: "a/b", data: new Uint8Array(1) }, { path: "a", data: new Uint8Array(1) }]),
+    /given twice/,
+  );
   assertThrows(() => writeFat([{ path: "bad:name", data: new Uint8Array(1) }]), /control or/);
-  assertThrows(() => writeFat([{ path: "big", data: new Uint8Array(5 * 1024 * 1024) }], { sizeBytes: 4 * 1024 * 1024 }), /Cannot fit/);
-  assertThrows(() => writeFat([{ path: "x", data: new Uint8Array(1) }], { sizeBytes: 1024 * 1024 }), /at least/);
+  assertThrows(
+    () => writeFat([{ path: "big", data: new Uint8Array(5 * 1024 * 1024) }], { sizeBytes: 4 * 1024 * 1024 }),
+    /Cannot fit/,
+  );
+  assertThrows(
+    () => writeFat([{ path: "x", data: new Uint8Array(1) }], { sizeBytes: 1024 * 1024 }),
+    /at least/,
+  );
 });
 
 Deno.test("writeFat grows the volume and the cluster size for large content and stays fsck-clean", async (t) => {

@@ -6,7 +6,15 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../supp
 import { writeManifest } from "./manifest_fixture.ts";
 import { cohesix, helloRootTask, listDir, REPO, run, SEL4, tempDir } from "./support.ts";
 
-const ALL = ["BOOTAA64.EFI", "attestation.json", "esp.img", "image-manifest.json", "payload.cpio", "rootfs.cpio", "sel4-image.elf"];
+const ALL = [
+  "BOOTAA64.EFI",
+  "attestation.json",
+  "esp.img",
+  "image-manifest.json",
+  "payload.cpio",
+  "rootfs.cpio",
+  "sel4-image.elf",
+];
 
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -20,27 +28,56 @@ Deno.test("cohesix image --uefi with a manifest writes every artifact, listed wi
     const rt = await helloRootTask();
     await Deno.mkdir(join(dir, "tests"));
     await Deno.writeTextFile(join(dir, "tests/boot.coh"), "attach queen\nlog\n");
-    const manifest = await writeManifest(dir, `max_bytes = 4194304
+    const manifest = await writeManifest(
+      dir,
+      `max_bytes = 4194304
 include_manifest = true
 rootfs = [{ src = "tests/boot.coh", dest = "/proc/tests/boot.coh" }]
-esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`);
+esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`,
+    );
     const out = join(dir, "out");
-    const r = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", rt, "--manifest", manifest, "--uefi", "--out", out]);
+    const r = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      rt,
+      "--manifest",
+      manifest,
+      "--uefi",
+      "--out",
+      out,
+    ]);
     assertEquals(r.code, 0, r.stderr);
     const progress = r.stderr.trim().split("\n");
-    assertEquals(progress.map((l) => l.slice(0, 16)), ["[1/5] rootserver", "[2/5] cpio      ", "[3/5] link      ", "[4/5] esp       ", "[5/5] manifest  "]);
+    assertEquals(progress.map((l) => l.slice(0, 16)), [
+      "[1/5] rootserver",
+      "[2/5] cpio      ",
+      "[3/5] link      ",
+      "[4/5] esp       ",
+      "[5/5] manifest  ",
+    ]);
     assertEquals(await listDir(out), ALL);
     const doc = JSON.parse(await Deno.readTextFile(join(out, "image-manifest.json")));
     assertEquals(doc.version, 1);
-    assertEquals(doc.artifacts.map((a: { name: string }) => a.name), ALL.filter((n) => n !== "image-manifest.json"));
+    assertEquals(
+      doc.artifacts.map((a: { name: string }) => a.name),
+      ALL.filter((n) => n !== "image-manifest.json"),
+    );
     for (const a of doc.artifacts) {
       const bytes = await Deno.readFile(join(out, a.name));
       assertEquals([a.size, a.sha256], [bytes.length, sha256Hex(bytes)], a.name);
     }
     // The rootfs holds the manifest's files and the resolved manifest, whose sha256 is the attested fingerprint.
     const rootfs = readCpio(await Deno.readFile(join(out, "rootfs.cpio")));
-    const files = new Map(rootfs.filter((e) => (e.mode & 0o170000) === 0o100000).map((e) => [e.name, e.data]));
-    assertEquals([...files.keys()], ["etc/cohesix/manifest.json", "etc/cohesix/manifest.sha256", "proc/tests/boot.coh"]);
+    const files = new Map(
+      rootfs.filter((e) => (e.mode & 0o170000) === 0o100000).map((e) => [e.name, e.data]),
+    );
+    assertEquals([...files.keys()], [
+      "etc/cohesix/manifest.json",
+      "etc/cohesix/manifest.sha256",
+      "proc/tests/boot.coh",
+    ]);
     assertEquals(new TextDecoder().decode(files.get("proc/tests/boot.coh")), "attach queen\nlog\n");
     const att = JSON.parse(await Deno.readTextFile(join(out, "attestation.json")));
     assertEquals(att.manifest.fingerprint, sha256Hex(files.get("etc/cohesix/manifest.json")!));
@@ -49,7 +86,9 @@ esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`);
     // The payload is kernel.elf, kernel.dtb, rootserver in that order, each attested.
     const payload = readCpio(await Deno.readFile(join(out, "payload.cpio")));
     assertEquals(payload.map((e) => e.name), ["kernel.elf", "kernel.dtb", "rootserver"]);
-    for (const e of payload) assertEquals(att.components.find((c: { name: string }) => c.name === e.name).sha256, sha256Hex(e.data));
+    for (const e of payload) {
+      assertEquals(att.components.find((c: { name: string }) => c.name === e.name).sha256, sha256Hex(e.data));
+    }
     // The ESP carries the boot loader, the attestation, the manifest and the manifest's ESP files.
     const esp = new FatVolume(await Deno.readFile(join(out, "esp.img")));
     assertEquals(esp.read("EFI/BOOT/BOOTAA64.EFI"), await Deno.readFile(join(out, "BOOTAA64.EFI")));
@@ -77,7 +116,19 @@ Deno.test("cohesix image is byte-reproducible across directories, umask and TZ",
       const cwd = join(dir, `tree-${i}-${"x".repeat(i * 7)}`);
       await Deno.mkdir(cwd);
       const script = `umask ${umask} && exec "$0" "$@"`;
-      const r = await run("sh", ["-c", script, join(REPO, "cohesix"), "image", "--sel4-build", SEL4, "--rootserver", rt, "--uefi", "--out", "out"], {
+      const r = await run("sh", [
+        "-c",
+        script,
+        join(REPO, "cohesix"),
+        "image",
+        "--sel4-build",
+        SEL4,
+        "--rootserver",
+        rt,
+        "--uefi",
+        "--out",
+        "out",
+      ], {
         cwd,
         env: { TZ: tz, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
       });
@@ -103,7 +154,11 @@ async function expectRefusal(dir: string, args: string[], message: RegExp): Prom
 Deno.test("cohesix image refuses a missing seL4 export, leaving --out empty", async (t) => {
   const dir = await tempDir(t);
   try {
-    await expectRefusal(dir, ["--sel4-build", join(dir, "no-sel4"), "--rootserver", await helloRootTask()], /Cannot use seL4 export .*no-sel4: no such directory/);
+    await expectRefusal(
+      dir,
+      ["--sel4-build", join(dir, "no-sel4"), "--rootserver", await helloRootTask()],
+      /Cannot use seL4 export .*no-sel4: no such directory/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -112,9 +167,20 @@ Deno.test("cohesix image refuses a missing seL4 export, leaving --out empty", as
 Deno.test("cohesix image refuses a root task that is not an AArch64 ELF, leaving --out empty", async (t) => {
   const dir = await tempDir(t);
   try {
-    await expectRefusal(dir, ["--sel4-build", SEL4, "--rootserver", "/bin/true"], /Cannot use \/bin\/true as the root task: it is built for x86-64, not AArch64/);
-    await Deno.writeTextFile(join(dir, "notes.txt"), "not an ELF at all, just text that is long enough for a header\n");
-    await expectRefusal(dir, ["--sel4-build", SEL4, "--rootserver", join(dir, "notes.txt")], /it is not an ELF file/);
+    await expectRefusal(
+      dir,
+      ["--sel4-build", SEL4, "--rootserver", "/bin/true"],
+      /Cannot use \/bin\/true as the root task: it is built for x86-64, not AArch64/,
+    );
+    await Deno.writeTextFile(
+      join(dir, "notes.txt"),
+      "not an ELF at all, just text that is long enough for a header\n",
+    );
+    await expectRefusal(
+      dir,
+      ["--sel4-build", SEL4, "--rootserver", join(dir, "notes.txt")],
+      /it is not an ELF file/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -129,11 +195,29 @@ Deno.test("cohesix image refuses a payload over the manifest's image.max_bytes, 
     assertEquals(ok.code, 0, ok.stderr);
     const before = await snapshot(out);
     const manifest = await writeManifest(join(dir, "repo"), "max_bytes = 100000\ninclude_manifest = false");
-    const r = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", rt, "--manifest", manifest, "--uefi", "--out", out]);
+    const r = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      rt,
+      "--manifest",
+      manifest,
+      "--uefi",
+      "--out",
+      out,
+    ]);
     assertEquals(r.code, 1, r.stderr);
-    assertMatch(r.stderr, /elfloader payload CPIO is 215040 bytes, over the 100000-byte limit \(image.max_bytes in the manifest\)/);
+    assertMatch(
+      r.stderr,
+      /elfloader payload CPIO is 215040 bytes, over the 100000-byte limit \(image.max_bytes in the manifest\)/,
+    );
     assertEquals(await snapshot(out), before);
-    await expectRefusal(join(dir, "repo"), ["--sel4-build", SEL4, "--rootserver", rt, "--manifest", manifest], /over the 100000-byte limit/);
+    await expectRefusal(
+      join(dir, "repo"),
+      ["--sel4-build", SEL4, "--rootserver", rt, "--manifest", manifest],
+      /over the 100000-byte limit/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -142,10 +226,19 @@ Deno.test("cohesix image refuses a payload over the manifest's image.max_bytes, 
 Deno.test("cohesix image refuses a manifest that names a missing file, leaving --out empty", async (t) => {
   const dir = await tempDir(t);
   try {
-    const manifest = await writeManifest(dir, `max_bytes = 4194304
-rootfs = [{ src = "tests/missing.coh", dest = "/proc/tests/missing.coh" }]`);
-    await expectRefusal(dir, ["--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--manifest", manifest],
-      /lists image.rootfs\[0\].src 'tests\/missing.coh', which is not a file under/);
+    const manifest = await writeManifest(
+      dir,
+      `max_bytes = 4194304
+rootfs = [{ src = "tests/missing.coh", dest = "/proc/tests/missing.coh" }]`,
+    );
+    await expectRefusal(dir, [
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--manifest",
+      manifest,
+    ], /lists image.rootfs\[0\].src 'tests\/missing.coh', which is not a file under/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -155,11 +248,27 @@ Deno.test("cohesix image refuses an --out that is a file or inside the seL4 expo
   const dir = await tempDir(t);
   try {
     await Deno.writeTextFile(join(dir, "file"), "x");
-    const a = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--out", join(dir, "file")]);
+    const a = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--out",
+      join(dir, "file"),
+    ]);
     assertEquals(a.code, 1);
     assertMatch(a.stderr, /exists and is not a directory/);
     assertEquals(await Deno.readTextFile(join(dir, "file")), "x");
-    const b = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--out", join(SEL4, "out")]);
+    const b = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--out",
+      join(SEL4, "out"),
+    ]);
     assertEquals(b.code, 1);
     assertMatch(b.stderr, /inside the seL4 export/);
   } finally {
@@ -170,7 +279,9 @@ Deno.test("cohesix image refuses an --out that is a file or inside the seL4 expo
 Deno.test("cohesix image without --sel4-build or --rootserver says what to pass", async (t) => {
   const dir = await tempDir(t);
   try {
-    const a = await cohesix(["image", "--out", join(dir, "out")], { env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" } });
+    const a = await cohesix(["image", "--out", join(dir, "out")], {
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    });
     assertEquals(a.code, 2);
     assertStringIncludes(a.stderr, "--sel4-build DIR is required");
     await expectRefusal(dir, ["--sel4-build", SEL4], /pass --rootserver ELF/);
@@ -183,7 +294,16 @@ Deno.test("cohesix status --offline verifies an output dir and its ESP, and flag
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--uefi", "--out", out]);
+    const b = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--uefi",
+      "--out",
+      out,
+    ]);
     assertEquals(b.code, 0, b.stderr);
     const good = await cohesix(["status", "--offline", out, "--json"]);
     assertEquals(good.code, 0, good.stdout + good.stderr);
@@ -208,7 +328,11 @@ Deno.test("cohesix status --offline verifies an output dir and its ESP, and flag
 });
 
 function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = hay.indexOf(needle[0]); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(needle[0], i + 1)) {
+  outer: for (
+    let i = hay.indexOf(needle[0]);
+    i >= 0 && i + needle.length <= hay.length;
+    i = hay.indexOf(needle[0], i + 1)
+  ) {
     for (let k = 1; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
     return i;
   }
@@ -219,7 +343,15 @@ Deno.test("cohesix status --offline refuses an image without its attestation and
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--out", out]);
+    const b = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--out",
+      out,
+    ]);
     assertEquals(b.code, 0, b.stderr);
     const ok = await cohesix(["status", "--offline", join(out, "sel4-image.elf")]);
     assertEquals(ok.code, 0, ok.stdout + ok.stderr);

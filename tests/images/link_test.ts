@@ -13,7 +13,11 @@ Deno.test("linkElfImage and linkEfiApp reproduce the CMake-built reference image
     const payload = writeCpio([
       fileRecord("kernel.elf", await stripElf(exp.kernelElf, join(dir, "kernel.elf")), 0o755),
       fileRecord("kernel.dtb", await Deno.readFile(exp.kernelDtb), 0o644),
-      fileRecord("rootserver", await stripElf(join(SEL4, "example/hello-roottask.elf"), join(dir, "rootserver")), 0o755),
+      fileRecord(
+        "rootserver",
+        await stripElf(join(SEL4, "example/hello-roottask.elf"), join(dir, "rootserver")),
+        0o755,
+      ),
     ], { inodes: "zero" });
     await Deno.mkdir(join(dir, "elf"));
     await Deno.mkdir(join(dir, "efi"));
@@ -41,7 +45,10 @@ Deno.test("checkAarch64Exec accepts the seL4 example root task and refuses other
   checkAarch64Exec(await Deno.readFile(join(SEL4, "example/hello-roottask.elf")), "hello");
   const host = await Deno.readFile("/bin/true"); // x86-64 (or the host's) PIE executable
   assertThrows(() => checkAarch64Exec(host, "/bin/true"), /built for x86-64|not a static executable/);
-  assertThrows(() => checkAarch64Exec(new TextEncoder().encode("#!/bin/sh\necho hi\n".padEnd(80)), "script"), /not an ELF file/);
+  assertThrows(
+    () => checkAarch64Exec(new TextEncoder().encode("#!/bin/sh\necho hi\n".padEnd(80)), "script"),
+    /not an ELF file/,
+  );
   const arm32 = (await Deno.readFile(join(SEL4, "example/hello-roottask.elf"))).slice();
   arm32[18] = 40; // e_machine = EM_ARM
   assertThrows(() => checkAarch64Exec(arm32, "arm32"), /ARM \(32-bit\), not AArch64/);

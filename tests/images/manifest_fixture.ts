@@ -12,7 +12,8 @@ export async function writeManifest(dir: string, imageToml: string): Promise<str
   if (start < 0) throw new Error("configs/root_task.toml has no [image] table");
   const rest = text.slice(start + "[image]".length);
   const next = rest.search(/^\[/m);
-  const replaced = text.slice(0, start) + `[image]\n${imageToml.trim()}\n` + (next < 0 ? "" : "\n" + rest.slice(next));
+  const replaced = text.slice(0, start) + `[image]\n${imageToml.trim()}\n` +
+    (next < 0 ? "" : "\n" + rest.slice(next));
   await Deno.mkdir(join(dir, "configs"), { recursive: true });
   await Deno.writeTextFile(join(dir, "deno.json"), "{}\n");
   const path = join(dir, "configs/root_task.toml");

@@ -8,16 +8,28 @@ import { writeManifest } from "./manifest_fixture.ts";
 import { cohesix, HELLO_SRC, run, SEL4, tempDir } from "./support.ts";
 
 const PROBE = fileURLToPath(new URL("./testdata/rootfs_probe.c", import.meta.url));
-const CFLAGS = ["-march=armv8-a", "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-stack-protector", "-mgeneral-regs-only", "-O2", `-I${join(SEL4, "libsel4/include")}`];
+const CFLAGS = [
+  "-march=armv8-a",
+  "-ffreestanding",
+  "-fno-pic",
+  "-fno-pie",
+  "-fno-stack-protector",
+  "-mgeneral-regs-only",
+  "-O2",
+  `-I${join(SEL4, "libsel4/include")}`,
+];
 
 Deno.test("writeRootfsObject carries the manifest's rootfs inside a root task that lists it on seL4's serial", async (t) => {
   const dir = await tempDir(t);
   try {
     await Deno.mkdir(join(dir, "tests"));
     await Deno.writeTextFile(join(dir, "tests/boot.coh"), "attach queen\nlog\n");
-    const manifest = await writeManifest(dir, `max_bytes = 4194304
+    const manifest = await writeManifest(
+      dir,
+      `max_bytes = 4194304
 include_manifest = true
-rootfs = [{ src = "tests/boot.coh", dest = "/proc/tests/boot.coh" }]`);
+rootfs = [{ src = "tests/boot.coh", dest = "/proc/tests/boot.coh" }]`,
+    );
     const layout = await loadLayout(manifest);
     const rootfs = rootfsArchive(layout);
     const obj = await writeRootfsObject(rootfs, dir);
@@ -27,20 +39,48 @@ rootfs = [{ src = "tests/boot.coh", dest = "/proc/tests/boot.coh" }]`);
     }
     const probe = join(dir, "probe.elf");
     const ld = await run("aarch64-linux-gnu-gcc", [
-      "-nostdlib", "-static", "-no-pie", "-Wl,--build-id=none", "-Wl,-e,_sel4_start",
-      join(dir, "crt0.o"), join(dir, "probe.o"), obj, "-o", probe,
+      "-nostdlib",
+      "-static",
+      "-no-pie",
+      "-Wl,--build-id=none",
+      "-Wl,-e,_sel4_start",
+      join(dir, "crt0.o"),
+      join(dir, "probe.o"),
+      obj,
+      "-o",
+      probe,
     ]);
     assertEquals(ld.code, 0, ld.stderr);
     const out = join(dir, "out");
-    const img = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", probe, "--manifest", manifest, "--out", out]);
+    const img = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      probe,
+      "--manifest",
+      manifest,
+      "--out",
+      out,
+    ]);
     assertEquals(img.code, 0, img.stderr);
-    assertEquals(await Deno.readFile(join(out, "rootfs.cpio")), rootfs, "the embedded rootfs is the attested one");
+    assertEquals(
+      await Deno.readFile(join(out, "rootfs.cpio")),
+      rootfs,
+      "the embedded rootfs is the attested one",
+    );
     const boot = await cohesix(["qemu", "--image", out, "--expect", "rootfs: 3 files", "--timeout", "60"]);
     assertEquals(boot.code, 0, boot.stderr);
     const listed = boot.stdout.replaceAll("\r", "").split("\n").filter((l) => l.startsWith("rootfs: "));
-    const sizes = [...layout.rootfs].sort((a, b) => (a.dest < b.dest ? -1 : 1)).map((f) => `rootfs: ${f.dest} ${f.data.length}`);
+    const sizes = [...layout.rootfs].sort((a, b) => (a.dest < b.dest ? -1 : 1)).map((f) =>
+      `rootfs: ${f.dest} ${f.data.length}`
+    );
     assertEquals(listed, [...sizes, "rootfs: 3 files"]);
-    assertEquals(sizes.map((l) => l.split(" ")[1]), ["etc/cohesix/manifest.json", "etc/cohesix/manifest.sha256", "proc/tests/boot.coh"]);
+    assertEquals(sizes.map((l) => l.split(" ")[1]), [
+      "etc/cohesix/manifest.json",
+      "etc/cohesix/manifest.sha256",
+      "proc/tests/boot.coh",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -11,7 +11,16 @@ Deno.test("offlineStatus on a damaged ESP either reports failed checks or refuse
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", await helloRootTask(), "--uefi", "--out", out]);
+    const b = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--uefi",
+      "--out",
+      out,
+    ]);
     assert(b.code === 0, b.stderr);
     const esp = await Deno.readFile(join(out, "esp.img"));
     // Damage lands in the metadata (boot sector, FATs, root directory) and the start of the data area.
@@ -20,19 +29,28 @@ Deno.test("offlineStatus on a damaged ESP either reports failed checks or refuse
     let failedChecks = 0;
     let refused = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ at: fc.nat(hot - 1), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 24 }), async (edits) => {
-        const img = esp.slice();
-        for (const e of edits) img[e.at] = e.value;
-        await Deno.writeFile(target, img);
-        try {
-          const s = await offlineStatus(target);
-          if (!s.ok) failedChecks++;
-          assert(s.checks.every((c: Check) => typeof c.ok === "boolean"));
-        } catch (err) {
-          assert(err instanceof StatusError, `unexpected ${(err as Error).name}: ${(err as Error).message}`);
-          refused++;
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.nat(hot - 1), value: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 24,
+        }),
+        async (edits) => {
+          const img = esp.slice();
+          for (const e of edits) img[e.at] = e.value;
+          await Deno.writeFile(target, img);
+          try {
+            const s = await offlineStatus(target);
+            if (!s.ok) failedChecks++;
+            assert(s.checks.every((c: Check) => typeof c.ok === "boolean"));
+          } catch (err) {
+            assert(
+              err instanceof StatusError,
+              `unexpected ${(err as Error).name}: ${(err as Error).message}`,
+            );
+            refused++;
+          }
+        },
+      ),
       { numRuns: 150 },
     );
     assert(failedChecks + refused > 0, "damage was noticed at least once");

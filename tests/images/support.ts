@@ -5,7 +5,9 @@ import { join } from "node:path";
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 /** The shared seL4 export, mounted at ../shared from the repository (tests and demo only). */
 export const SEL4 = fileURLToPath(new URL("../../../shared/sel4/prebuilt", import.meta.url));
-export const HELLO_SRC = fileURLToPath(new URL("../../../shared/sel4/examples/hello-roottask", import.meta.url));
+export const HELLO_SRC = fileURLToPath(
+  new URL("../../../shared/sel4/examples/hello-roottask", import.meta.url),
+);
 export const HELLO_LINE = "cohesix root task up";
 
 let hello: Promise<string> | undefined;
@@ -20,8 +22,14 @@ export function helloRootTask(): Promise<string> {
   hello ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "cohesix-hello-" });
     helloDir = dir;
-    const out = await new Deno.Command("bash", { args: [join(HELLO_SRC, "build.sh"), dir, "--sdk", SEL4], stdout: "piped", stderr: "piped" }).output();
-    if (!out.success) throw new Error(`hello root task build failed: ${new TextDecoder().decode(out.stderr)}`);
+    const out = await new Deno.Command("bash", {
+      args: [join(HELLO_SRC, "build.sh"), dir, "--sdk", SEL4],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`hello root task build failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
     return join(dir, "hello-roottask.elf");
   })();
   return hello;
@@ -38,19 +46,37 @@ export interface Ran {
 }
 
 /** Runs a command to completion. */
-export async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: Uint8Array } = {}): Promise<Ran> {
-  const child = new Deno.Command(cmd, { args, cwd: opts.cwd, env: opts.env, stdin: opts.stdin ? "piped" : "null", stdout: "piped", stderr: "piped" }).spawn();
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: Uint8Array } = {},
+): Promise<Ran> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: opts.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
   if (opts.stdin) {
     const w = child.stdin.getWriter();
     await w.write(opts.stdin);
     await w.close();
   }
   const out = await child.output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
 }
 
 /** Runs `./cohesix ARGS` from the repository (the launcher users run). */
-export function cohesix(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Ran> {
+export function cohesix(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Ran> {
   return run(join(REPO, "cohesix"), args, opts);
 }
 

@@ -5,7 +5,13 @@
  * stage succeeded, so a failed build leaves no partial files there.
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { type Attestation, ATTESTATION_SCHEMA, type Component, component, jsonText } from "../../../images/attest.ts";
+import {
+  type Attestation,
+  ATTESTATION_SCHEMA,
+  type Component,
+  component,
+  jsonText,
+} from "../../../images/attest.ts";
 import { type CpioRecord, fileRecord, makeReproducible, writeCpio } from "../../../images/cpio.ts";
 import { type FatFile, writeFat } from "../../../images/fat.ts";
 import { linkEfiApp, linkElfImage, stripElf } from "../../../images/link.ts";
@@ -89,17 +95,23 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const sel4 = await openSel4Export(opts.sel4Build);
   const outInfo = await Deno.stat(out).catch(() => undefined);
   if (outInfo && !outInfo.isDirectory) {
-    throw new OutputError(`Cannot write image to ${opts.out}: it exists and is not a directory (pick another --out)`);
+    throw new OutputError(
+      `Cannot write image to ${opts.out}: it exists and is not a directory (pick another --out)`,
+    );
   }
   if (out === sel4.dir || out.startsWith(sel4.dir + "/")) {
-    throw new OutputError(`Cannot write image to ${opts.out}: it is inside the seL4 export, which stays read-only (pick another --out)`);
+    throw new OutputError(
+      `Cannot write image to ${opts.out}: it is inside the seL4 export, which stays read-only (pick another --out)`,
+    );
   }
   const layout = await loadLayout(opts.manifest);
   const rootfs = rootfsArchive(layout);
   if (rootfs.length > layout.limitBytes) {
     throw new SizeLimitError(
       `Cannot build image: the guest rootfs CPIO is ${rootfs.length} bytes, over the ${layout.limitBytes}-byte limit ` +
-        `(${layout.limitFrom === "manifest" ? "image.max_bytes in the manifest" : "default"}); drop image.rootfs entries`,
+        `(${
+          layout.limitFrom === "manifest" ? "image.max_bytes in the manifest" : "default"
+        }); drop image.rootfs entries`,
     );
   }
 
@@ -127,13 +139,19 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     if (payload.length > layout.limitBytes) {
       throw new SizeLimitError(
         `Cannot build image: the elfloader payload CPIO is ${payload.length} bytes, over the ${layout.limitBytes}-byte limit ` +
-          `(${layout.limitFrom === "manifest" ? "image.max_bytes in the manifest" : "default 4 MiB"}); shrink the root task ` +
+          `(${
+            layout.limitFrom === "manifest" ? "image.max_bytes in the manifest" : "default 4 MiB"
+          }); shrink the root task ` +
           `(kernel.elf ${kernelElf.length}, kernel.dtb ${kernelDtb.length}, rootserver ${rootserver.length} bytes)`,
       );
     }
     await Deno.writeFile(join(staging, ARTIFACTS.payload), payload);
     await Deno.writeFile(join(staging, ARTIFACTS.rootfs), rootfs);
-    stage(2, "cpio", `${ARTIFACTS.payload} ${payload.length} bytes, ${ARTIFACTS.rootfs} ${rootfs.length} bytes, limit ${layout.limitBytes}`);
+    stage(
+      2,
+      "cpio",
+      `${ARTIFACTS.payload} ${payload.length} bytes, ${ARTIFACTS.rootfs} ${rootfs.length} bytes, limit ${layout.limitBytes}`,
+    );
 
     // The ELF and EFI links are independent: run them side by side.
     const elfWork = join(work, "link-elf");
@@ -147,8 +165,12 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const efi = efiLink?.bytes;
     await Deno.writeFile(join(staging, ARTIFACTS.elfImage), elf.bytes);
     if (efi) await Deno.writeFile(join(staging, ARTIFACTS.efiApp), efi);
-    stage(3, "link", `${ARTIFACTS.elfImage} ${elf.bytes.length} bytes at ${elf.imageStart ?? "?"}` +
-      (efi ? `, ${ARTIFACTS.efiApp} ${efi.length} bytes` : ""));
+    stage(
+      3,
+      "link",
+      `${ARTIFACTS.elfImage} ${elf.bytes.length} bytes at ${elf.imageStart ?? "?"}` +
+        (efi ? `, ${ARTIFACTS.efiApp} ${efi.length} bytes` : ""),
+    );
 
     const components: Component[] = [
       component("kernel.elf", kernelElf),
@@ -168,7 +190,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       manifest: {
         file: layout.manifestFile,
         fingerprint: layout.fingerprint,
-        fingerprint_of: layout.fingerprint ? "sha256 of the resolved manifest JSON (etc/cohesix/manifest.json in the rootfs)" : null,
+        fingerprint_of: layout.fingerprint
+          ? "sha256 of the resolved manifest JSON (etc/cohesix/manifest.json in the rootfs)"
+          : null,
         limit_bytes: layout.limitBytes,
         limit_from: layout.limitFrom,
       },
@@ -221,6 +245,8 @@ async function commit(staging: string, out: string): Promise<void> {
     if (!made.has(name)) await Deno.remove(join(out, name)).catch(() => {});
   }
   // image-manifest.json goes last: while it is absent or old, the directory is visibly incomplete.
-  const order = [...made].sort((a, b) => Number(a === ARTIFACTS.manifest) - Number(b === ARTIFACTS.manifest) || (a < b ? -1 : 1));
+  const order = [...made].sort((a, b) =>
+    Number(a === ARTIFACTS.manifest) - Number(b === ARTIFACTS.manifest) || (a < b ? -1 : 1)
+  );
   for (const name of order) await Deno.rename(join(staging, name), join(out, name));
 }

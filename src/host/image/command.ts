@@ -1,5 +1,5 @@
 /** `cohesix image`: link the root task with seL4 into a bootable, attested image. */
-import { type Subcommand, parseFlags, UsageError } from "../cli/command.ts";
+import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
 import { buildImage } from "./build.ts";
 import { knownBuildError } from "./errors.ts";
 
@@ -60,9 +60,17 @@ export const imageCommand: Subcommand = {
         progress: (line) => console.error(line),
       });
       if (values.json) {
-        console.log(JSON.stringify({ version: 1, out: values.out, artifacts: result.artifacts, attestation: result.attestation }, null, 2));
+        console.log(
+          JSON.stringify(
+            { version: 1, out: values.out, artifacts: result.artifacts, attestation: result.attestation },
+            null,
+            2,
+          ),
+        );
       } else {
-        for (const a of result.artifacts) console.log(`${a.sha256}  ${a.size.toString().padStart(9)}  ${values.out}/${a.name}`);
+        for (const a of result.artifacts) {
+          console.log(`${a.sha256}  ${a.size.toString().padStart(9)}  ${values.out}/${a.name}`);
+        }
       }
       return 0;
     } catch (err) {

@@ -8,7 +8,17 @@ import { OutputError, SizeLimitError } from "./build.ts";
 import { LayoutError } from "./layout.ts";
 import { RootserverError } from "./rootserver.ts";
 
-const KNOWN = [ElfError, CpioError, FatError, Sel4ExportError, ToolError, SizeLimitError, OutputError, LayoutError, RootserverError];
+const KNOWN = [
+  ElfError,
+  CpioError,
+  FatError,
+  Sel4ExportError,
+  ToolError,
+  SizeLimitError,
+  OutputError,
+  LayoutError,
+  RootserverError,
+];
 
 /** The message to print for an expected failure, or undefined for anything else. */
 export function knownBuildError(err: unknown): string | undefined {

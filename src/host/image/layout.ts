@@ -57,7 +57,12 @@ export function sourceRoot(manifestPath: string): string {
   }
 }
 
-async function readSource(root: string, src: string, label: string, manifestPath: string): Promise<Uint8Array> {
+async function readSource(
+  root: string,
+  src: string,
+  label: string,
+  manifestPath: string,
+): Promise<Uint8Array> {
   const path = join(root, src);
   try {
     const info = await Deno.stat(path);
@@ -76,23 +81,38 @@ async function readSource(root: string, src: string, label: string, manifestPath
 /** Loads the layout; throws LayoutError for an invalid manifest or a missing source file. */
 export async function loadLayout(manifestPath: string | undefined): Promise<ImageLayout> {
   if (manifestPath === undefined) {
-    return { manifestFile: null, fingerprint: null, limitBytes: DEFAULT_LIMIT_BYTES, limitFrom: "default", rootfs: [], esp: [] };
+    return {
+      manifestFile: null,
+      fingerprint: null,
+      limitBytes: DEFAULT_LIMIT_BYTES,
+      limitFrom: "default",
+      rootfs: [],
+      esp: [],
+    };
   }
   let m: ResolvedManifest;
   try {
     m = await loadManifest(manifestPath);
   } catch (err) {
-    if (err instanceof ManifestError) throw new LayoutError(`Cannot build image: the manifest is invalid:\n${err.message}`);
+    if (err instanceof ManifestError) {
+      throw new LayoutError(`Cannot build image: the manifest is invalid:\n${err.message}`);
+    }
     throw err;
   }
   const root = sourceRoot(manifestPath);
   const rootfs: LayoutFile[] = [];
   const esp: LayoutFile[] = [];
   for (const [i, f] of m.image.rootfs.entries()) {
-    rootfs.push({ dest: f.dest.replace(/^\/+/, ""), data: await readSource(root, f.src, `image.rootfs[${i}].src`, manifestPath) });
+    rootfs.push({
+      dest: f.dest.replace(/^\/+/, ""),
+      data: await readSource(root, f.src, `image.rootfs[${i}].src`, manifestPath),
+    });
   }
   for (const [i, f] of m.image.esp.entries()) {
-    esp.push({ dest: f.dest.replace(/^\/+/, ""), data: await readSource(root, f.src, `image.esp[${i}].src`, manifestPath) });
+    esp.push({
+      dest: f.dest.replace(/^\/+/, ""),
+      data: await readSource(root, f.src, `image.esp[${i}].src`, manifestPath),
+    });
   }
   if (m.image.include_manifest) {
     const enc = new TextEncoder();

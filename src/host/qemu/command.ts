@@ -37,7 +37,9 @@ Examples:
 /** Picks the file to boot from --image (file or output directory) and --uefi. */
 export async function resolveImage(path: string, uefi: boolean): Promise<string> {
   const info = await Deno.stat(path).catch(() => undefined);
-  if (!info) throw new UsageError(`qemu: --image ${path} does not exist`, "build one with 'cohesix image --out DIR'");
+  if (!info) {
+    throw new UsageError(`qemu: --image ${path} does not exist`, "build one with 'cohesix image --out DIR'");
+  }
   if (!info.isDirectory) return path;
   const file = join(path, uefi ? "esp.img" : "sel4-image.elf");
   if (!(await Deno.stat(file).catch(() => undefined))) {
@@ -68,9 +70,13 @@ export const qemuCommand: Subcommand = {
     if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
       throw new UsageError(`qemu: --timeout must be a positive number of seconds, got '${values.timeout}'`);
     }
-    const tcpPort = values["serial-tcp"] === undefined ? undefined : parsePort("qemu", "serial-tcp", values["serial-tcp"]);
+    const tcpPort = values["serial-tcp"] === undefined
+      ? undefined
+      : parsePort("qemu", "serial-tcp", values["serial-tcp"]);
     if (tcpPort !== undefined && values.expect !== undefined) {
-      throw new UsageError("qemu: --expect reads serial on stdio, so it cannot be combined with --serial-tcp");
+      throw new UsageError(
+        "qemu: --expect reads serial on stdio, so it cannot be combined with --serial-tcp",
+      );
     }
     const image = await resolveImage(values.image, values.uefi);
     const expect = tcpPort === undefined ? values.expect ?? DEFAULT_EXPECT : undefined;
@@ -90,7 +96,9 @@ export const qemuCommand: Subcommand = {
         tcpPort,
         onStart: (cmd) => {
           console.error(`cohesix qemu: ${cmd.join(" ")}`);
-          if (tcpPort !== undefined) console.error(`cohesix qemu: waiting for a serial client on 127.0.0.1:${tcpPort}`);
+          if (tcpPort !== undefined) {
+            console.error(`cohesix qemu: waiting for a serial client on 127.0.0.1:${tcpPort}`);
+          }
         },
         onSerial: echo ? (text) => Deno.stdout.writeSync(new TextEncoder().encode(text)) : undefined,
       });
@@ -100,12 +108,27 @@ export const qemuCommand: Subcommand = {
       }
       const ok = result.outcome === "expected" || (tcpPort !== undefined && result.outcome === "timeout");
       if (values.json) {
-        console.log(JSON.stringify({ version: 1, image, outcome: result.outcome, expect: expect ?? null, elapsed_ms: result.elapsedMs, last_lines: lastLines(result.serial, 20) }, null, 2));
+        console.log(
+          JSON.stringify(
+            {
+              version: 1,
+              image,
+              outcome: result.outcome,
+              expect: expect ?? null,
+              elapsed_ms: result.elapsedMs,
+              last_lines: lastLines(result.serial, 20),
+            },
+            null,
+            2,
+          ),
+        );
       }
       if (result.outcome === "expected") {
         console.error(`cohesix qemu: '${expect}' seen after ${result.elapsedMs} ms; QEMU stopped`);
       } else if (!ok) {
-        const why = result.outcome === "timeout" ? `not seen within ${timeoutS} s` : "not seen before QEMU exited";
+        const why = result.outcome === "timeout"
+          ? `not seen within ${timeoutS} s`
+          : "not seen before QEMU exited";
         console.error(`cohesix qemu: '${expect}' ${why}; last serial lines:`);
         for (const line of lastLines(result.serial, 20)) console.error(`  | ${line}`);
         console.error("cohesix qemu: check the image was built for this machine, or raise --timeout");

@@ -23,7 +23,9 @@ export function imageKind(head: Uint8Array): ImageKind {
   if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) return "elf";
   if (head[0] === 0x4d && head[1] === 0x5a) return "efi-app";
   if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa) return "esp";
-  throw new QemuError("Cannot boot this file: it is not an ELF image, an EFI application or a FAT ESP (build one with 'cohesix image')");
+  throw new QemuError(
+    "Cannot boot this file: it is not an ELF image, an EFI application or a FAT ESP (build one with 'cohesix image')",
+  );
 }
 
 export interface QemuOptions {
@@ -81,7 +83,9 @@ export interface HostFacts {
 export function chooseAccel(host: HostFacts): Accel {
   if (host.override !== undefined && host.override !== "") {
     if (host.override === "tcg" || host.override === "kvm" || host.override === "hvf") return host.override;
-    throw new QemuError(`Cannot use accelerator '${host.override}' from the environment: use tcg, kvm or hvf`);
+    throw new QemuError(
+      `Cannot use accelerator '${host.override}' from the environment: use tcg, kvm or hvf`,
+    );
   }
   if (host.arch === "aarch64" && host.os === "linux" && host.kvm) return "kvm";
   if (host.arch === "aarch64" && host.os === "darwin") return "hvf";
@@ -110,23 +114,43 @@ export async function qemuArgs(
   tcpPort?: number,
   accel: Accel = "tcg",
 ): Promise<string[]> {
-  const serial = tcpPort === undefined ? ["-serial", "stdio"] : ["-serial", `tcp:127.0.0.1:${tcpPort},server=on,wait=on`];
+  const serial = tcpPort === undefined
+    ? ["-serial", "stdio"]
+    : ["-serial", `tcp:127.0.0.1:${tcpPort},server=on,wait=on`];
   // Under kvm/hvf the CPU model must be the host's; the seL4 build targets any ARMv8-A core.
   const cpu = accel === "tcg" ? "cortex-a53" : "host";
   const base = [
-    "-machine", "virt", "-cpu", cpu, "-smp", "1", "-m", "1024", "-accel", accel,
-    "-display", "none", "-monitor", "none", ...serial,
+    "-machine",
+    "virt",
+    "-cpu",
+    cpu,
+    "-smp",
+    "1",
+    "-m",
+    "1024",
+    "-accel",
+    accel,
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    ...serial,
   ];
   if (kind === "elf") return [...base, "-kernel", image];
   try {
     await Deno.stat(firmware);
   } catch {
-    throw new QemuError(`Cannot boot with UEFI: firmware ${firmware} is missing (install qemu-efi-aarch64, or pass --firmware)`);
+    throw new QemuError(
+      `Cannot boot with UEFI: firmware ${firmware} is missing (install qemu-efi-aarch64, or pass --firmware)`,
+    );
   }
   let drive = `file=${image},format=raw,if=virtio,snapshot=on`;
   if (kind === "efi-app") {
     const esp = join(scratch, "esp.img");
-    await Deno.writeFile(esp, writeFat([{ path: "EFI/BOOT/BOOTAA64.EFI", data: await Deno.readFile(image) }]));
+    await Deno.writeFile(
+      esp,
+      writeFat([{ path: "EFI/BOOT/BOOTAA64.EFI", data: await Deno.readFile(image) }]),
+    );
     drive = `file=${esp},format=raw,if=virtio`;
   }
   return [...base, "-bios", firmware, "-drive", drive, "-net", "none"];
@@ -146,12 +170,21 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
   const kind = imageKind(head);
   const scratch = await Deno.makeTempDir({ prefix: "cohesix-qemu-" });
   try {
-    const argv = await qemuArgs(opts.image, kind, scratch, opts.firmware ?? DEFAULT_FIRMWARE, opts.tcpPort, opts.accel ?? chooseAccel(hostFacts()));
+    const argv = await qemuArgs(
+      opts.image,
+      kind,
+      scratch,
+      opts.firmware ?? DEFAULT_FIRMWARE,
+      opts.tcpPort,
+      opts.accel ?? chooseAccel(hostFacts()),
+    );
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(QEMU, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) throw new QemuError(`Cannot start ${QEMU}: not installed (apt install qemu-system-arm)`);
+      if (err instanceof Deno.errors.NotFound) {
+        throw new QemuError(`Cannot start ${QEMU}: not installed (apt install qemu-system-arm)`);
+      }
       throw err;
     }
     opts.onStart?.([QEMU, ...argv]);

@@ -31,10 +31,16 @@ export const statusCommand: Subcommand = {
       json: { type: "boolean", default: false },
     }, true);
     if (!values.offline) {
-      throw new UsageError("status: only --offline is available (live status: use the console with 'cohesix cohsh')", "run 'cohesix status --help' for usage");
+      throw new UsageError(
+        "status: only --offline is available (live status: use the console with 'cohesix cohsh')",
+        "run 'cohesix status --help' for usage",
+      );
     }
     if (positionals.length !== 1) {
-      throw new UsageError("status: --offline takes exactly one IMAGE, ESP or DIR", "run 'cohesix status --help' for usage");
+      throw new UsageError(
+        "status: --offline takes exactly one IMAGE, ESP or DIR",
+        "run 'cohesix status --help' for usage",
+      );
     }
     try {
       const s = await offlineStatus(positionals[0]);

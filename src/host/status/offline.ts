@@ -35,14 +35,19 @@ export interface OfflineStatus {
 
 function payloadChecks(att: Attestation, binary: Uint8Array, where: string): Check[] {
   const payload = findPayload(binary);
-  if (!payload) return [{ what: `payload in ${where}`, ok: false, detail: "no elfloader CPIO payload found" }];
+  if (!payload) {
+    return [{ what: `payload in ${where}`, ok: false, detail: "no elfloader CPIO payload found" }];
+  }
   const names = payload.map((e) => e.name).join(",");
   const order: Check = {
     what: `payload order in ${where}`,
     ok: names === "kernel.elf,kernel.dtb,rootserver",
     detail: `members ${names}`,
   };
-  return [order, ...checkComponents(att, new Map(payload.map((e) => [e.name, e.data])), `payload in ${where}`)];
+  return [
+    order,
+    ...checkComponents(att, new Map(payload.map((e) => [e.name, e.data])), `payload in ${where}`),
+  ];
 }
 
 function fingerprintCheck(att: Attestation, manifestJson: Uint8Array | undefined, where: string): Check[] {
@@ -52,17 +57,25 @@ function fingerprintCheck(att: Attestation, manifestJson: Uint8Array | undefined
   return [{
     what: `manifest fingerprint (${where})`,
     ok: got === att.manifest.fingerprint,
-    detail: got === att.manifest.fingerprint ? `${got.slice(0, 16)}… matches` : `${got.slice(0, 16)}… != ${att.manifest.fingerprint.slice(0, 16)}…`,
+    detail: got === att.manifest.fingerprint
+      ? `${got.slice(0, 16)}… matches`
+      : `${got.slice(0, 16)}… != ${att.manifest.fingerprint.slice(0, 16)}…`,
   }];
 }
 
-function readEsp(att: Attestation | undefined, img: Uint8Array, where: string): { att: Attestation; checks: Check[] } {
+function readEsp(
+  att: Attestation | undefined,
+  img: Uint8Array,
+  where: string,
+): { att: Attestation; checks: Check[] } {
   const vol = new FatVolume(img);
   let text: string;
   try {
     text = new TextDecoder().decode(vol.read(`${ESP_DIR}/${ARTIFACTS.attestation}`));
   } catch {
-    throw new StatusError(`Cannot check ${where}: it has no ${ESP_DIR}/${ARTIFACTS.attestation} (was it built by 'cohesix image --uefi'?)`);
+    throw new StatusError(
+      `Cannot check ${where}: it has no ${ESP_DIR}/${ARTIFACTS.attestation} (was it built by 'cohesix image --uefi'?)`,
+    );
   }
   const espAtt = parseAttestation(text, `${where}:${ESP_DIR}/${ARTIFACTS.attestation}`);
   const checks: Check[] = [];
@@ -70,7 +83,9 @@ function readEsp(att: Attestation | undefined, img: Uint8Array, where: string): 
     checks.push({
       what: `attestation on ${where}`,
       ok: JSON.stringify(att) === JSON.stringify(espAtt),
-      detail: JSON.stringify(att) === JSON.stringify(espAtt) ? "same as the directory's" : "differs from the directory's",
+      detail: JSON.stringify(att) === JSON.stringify(espAtt)
+        ? "same as the directory's"
+        : "differs from the directory's",
     });
   }
   const efi = vol.read("EFI/BOOT/BOOTAA64.EFI");
@@ -95,7 +110,9 @@ function readEsp(att: Attestation | undefined, img: Uint8Array, where: string): 
 async function readDir(dir: string): Promise<OfflineStatus> {
   const attPath = join(dir, ARTIFACTS.attestation);
   const text = await Deno.readTextFile(attPath).catch(() => {
-    throw new StatusError(`Cannot check ${dir}: no ${ARTIFACTS.attestation} (pass a 'cohesix image' output directory)`);
+    throw new StatusError(
+      `Cannot check ${dir}: no ${ARTIFACTS.attestation} (pass a 'cohesix image' output directory)`,
+    );
   });
   const att = parseAttestation(text, attPath);
   const checks: Check[] = [];
@@ -110,7 +127,11 @@ async function readDir(dir: string): Promise<OfflineStatus> {
       checks.push({
         what: `${a.name} (${ARTIFACTS.manifest})`,
         ok: bytes !== undefined && got === a.sha256 && bytes.length === a.size,
-        detail: !bytes ? "missing" : got === a.sha256 ? `${a.size} bytes, sha256 matches` : `sha256 ${got.slice(0, 16)}… != ${a.sha256.slice(0, 16)}…`,
+        detail: !bytes
+          ? "missing"
+          : got === a.sha256
+          ? `${a.size} bytes, sha256 matches`
+          : `sha256 ${got.slice(0, 16)}… != ${a.sha256.slice(0, 16)}…`,
       });
     }
   }
@@ -137,8 +158,13 @@ export async function offlineStatus(target: string): Promise<OfflineStatus> {
   } catch (err) {
     if (err instanceof StatusError) throw err;
     if (err instanceof AttestationError) throw new StatusError(err.message);
-    if (err instanceof FatError || err instanceof CpioError || err instanceof SyntaxError || err instanceof RangeError) {
-      throw new StatusError(`Cannot check ${target}: ${err.message} (the media may be damaged: rebuild or rewrite it)`);
+    if (
+      err instanceof FatError || err instanceof CpioError || err instanceof SyntaxError ||
+      err instanceof RangeError
+    ) {
+      throw new StatusError(
+        `Cannot check ${target}: ${err.message} (the media may be damaged: rebuild or rewrite it)`,
+      );
     }
     throw err;
   }
@@ -156,11 +182,15 @@ async function inspect(target: string): Promise<OfflineStatus> {
       const { att, checks } = readEsp(undefined, bytes, basename(target));
       return { target, kind: "esp", attestation: att, checks, ok: checks.every((c) => c.ok) };
     }
-    throw new StatusError(`Cannot check ${target}: not an image directory, ESP, ELF image or EFI application`);
+    throw new StatusError(
+      `Cannot check ${target}: not an image directory, ESP, ELF image or EFI application`,
+    );
   }
   const attPath = join(dirname(target), ARTIFACTS.attestation);
   const text = await Deno.readTextFile(attPath).catch(() => {
-    throw new StatusError(`Cannot check ${target}: no ${ARTIFACTS.attestation} beside it to verify against (keep the image with its attestation)`);
+    throw new StatusError(
+      `Cannot check ${target}: no ${ARTIFACTS.attestation} beside it to verify against (keep the image with its attestation)`,
+    );
   });
   const att = parseAttestation(text, attPath);
   const name = isElf ? ARTIFACTS.elfImage : ARTIFACTS.efiApp;
@@ -180,11 +210,17 @@ export function formatStatus(s: OfflineStatus): string {
     `builder    ${a.builder.name} ${a.builder.version}`,
     `seL4       ${a.sel4.version} (kernel ${a.sel4.commit}, tools ${a.sel4.tools_commit})`,
     `manifest   ${a.manifest.file ?? "(none)"} fingerprint ${a.manifest.fingerprint ?? "(none)"}`,
-    `budget     payload ${a.budget.payload_bytes} of ${a.budget.limit_bytes} bytes (${pct(a.budget.payload_bytes)}%), ` +
+    `budget     payload ${a.budget.payload_bytes} of ${a.budget.limit_bytes} bytes (${
+      pct(a.budget.payload_bytes)
+    }%), ` +
     `rootfs ${a.budget.rootfs_bytes} bytes; limit from ${a.manifest.limit_from}`,
     "checks",
     ...s.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}`),
-    s.ok ? `result     ${s.checks.length} checks, all ok` : `result     ${s.checks.filter((c) => !c.ok).length} of ${s.checks.length} checks FAILED: rebuild with 'cohesix image' or replace the media`,
+    s.ok
+      ? `result     ${s.checks.length} checks, all ok`
+      : `result     ${
+        s.checks.filter((c) => !c.ok).length
+      } of ${s.checks.length} checks FAILED: rebuild with 'cohesix image' or replace the media`,
   ];
   return lines.join("\n");
 }
