@@ -30,8 +30,12 @@ export async function openSession(t: CohshTarget): Promise<CohshSession> {
 async function openPlain(t: CohshTarget): Promise<CohshSession> {
   if (t.transport === "9p") return await NinepShell.dial(t.hostname, t.port);
   if (t.transport === "serial") {
-    const transport = t.serialPath !== undefined ? await SerialTransport.connectUnix(t.serialPath) : SerialTransport.spawn(t.serialCmd!);
-    return new Shell(new ConsoleClient(transport, t.timeoutMs));
+    if (t.serialPath !== undefined) {
+      const open = async () => new ConsoleClient(await SerialTransport.connectUnix(t.serialPath!), t.timeoutMs);
+      return new Shell(await open(), open);
+    }
+    return new Shell(new ConsoleClient(SerialTransport.spawn(t.serialCmd!), t.timeoutMs));
   }
-  return new Shell(await ConsoleClient.connectTcp(t.hostname, t.port, t.authToken, t.timeoutMs));
+  const open = () => ConsoleClient.connectTcp(t.hostname, t.port, t.authToken, t.timeoutMs);
+  return new Shell(await open(), open);
 }

@@ -15,6 +15,8 @@ import { TransportError } from "./transport.ts";
 
 export const PROMPT = "coh> ";
 const HISTORY_SIZE = 500;
+/** Idle time after which the prompt sends a heartbeat PING (the reference client's 15 s). */
+export const HEARTBEAT_MS = 15000;
 
 export function historyFile(): string | null {
   const explicit = Deno.env.get("COHSH_HISTORY");
@@ -130,6 +132,17 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
       if (!stopped) process.stdout.write("^C (the command is still running; it ends on its own)\n");
     }, () => {});
   });
+  let idleSince = performance.now();
+  const heartbeat = setInterval(() => {
+    if (busy || raw.heartbeat === undefined || performance.now() - idleSince < HEARTBEAT_MS) return;
+    busy = true;
+    raw.heartbeat().then((ok) => {
+      if (!ok) process.stdout.write("\ncohsh: the hive did not answer the heartbeat; the next command reconnects\n");
+    }, () => {}).finally(() => {
+      busy = false;
+      idleSince = performance.now();
+    });
+  }, 1000);
   let code = 0;
   let last = history[0];
   try {
@@ -161,6 +174,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
         }
       } finally {
         busy = false;
+        idleSince = performance.now();
       }
       prompt();
     }
@@ -169,6 +183,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
     console.error(`cohsh: ${e.message}`);
     code = 1;
   } finally {
+    clearInterval(heartbeat);
     rl.close();
     shell.close();
   }

@@ -5,6 +5,7 @@
  */
 import { MAX_LINE, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
 import type { ConsoleClient, Reply } from "./client.ts";
+import { TransportError } from "./transport.ts";
 
 export type ShellAction =
   | { kind: "empty" }
@@ -72,6 +73,8 @@ export interface CohshSession {
   execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null>;
   /** Stops a running `tail -f` (Ctrl-C); false when nothing is following. */
   cancel(): Promise<boolean>;
+  /** Idle keep-alive (console transports): true when the hive answered. */
+  heartbeat?(): Promise<boolean>;
   close(): void;
 }
 
@@ -79,12 +82,73 @@ export function localError(message: string): ShellReply {
   return { lines: [`cohsh: ${message}`], ack: null, ackLine: "", closed: false, local: message };
 }
 
-/** Runs typed lines against a console client (tcp or serial line transport). */
+/** Reconnect policy (the reference client's): retries with back-off from 200 ms, capped at 2 s. */
+export const RECONNECT_TRIES = 3;
+export const RECONNECT_FIRST_MS = 200;
+export const RECONNECT_MAX_MS = 2000;
+
+/**
+ * Runs typed lines against a console client (tcp or serial line transport). With `reopen`, a
+ * dropped connection is re-established before the next command: new connection (with AUTH),
+ * then the last successful `attach` again; the command that saw the drop is reported, not
+ * silently re-sent (it may have run).
+ */
 export class Shell implements CohshSession {
   quitSeen = false;
   private following = false;
+  private dead = false;
+  private attachWire: string | null = null;
 
-  constructor(readonly client: ConsoleClient) {}
+  constructor(
+    public client: ConsoleClient,
+    private reopen?: () => Promise<ConsoleClient>,
+    private notice: (line: string) => void = (l) => console.error(l),
+    private sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** Reconnects and re-attaches; throws TransportError when every try failed. */
+  private async revive(): Promise<void> {
+    let delay = RECONNECT_FIRST_MS;
+    let last = "";
+    for (let attempt = 1; attempt <= RECONNECT_TRIES; attempt++) {
+      this.notice(`cohsh: connection to the hive lost; reconnecting (try ${attempt} of ${RECONNECT_TRIES}) in ${delay} ms`);
+      await this.sleep(delay);
+      try {
+        const c = await this.reopen!();
+        if (this.attachWire !== null) {
+          const r = await c.request(this.attachWire);
+          if (!r.ack?.ok) {
+            c.close();
+            throw new TransportError(`re-attach was refused: ${r.ackLine || "no reply"}`);
+          }
+        }
+        this.client.close();
+        this.client = c;
+        this.dead = false;
+        this.notice(`cohsh: reconnected to ${c.transport.name}${this.attachWire ? ` (${this.attachWire.toLowerCase()})` : ""}`);
+        return;
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        last = e.message;
+      }
+      delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+    }
+    throw new TransportError(`Cannot reconnect to the hive after ${RECONNECT_TRIES} tries (${last})`);
+  }
+
+  /** Sends a heartbeat PING when idle; a failure marks the connection for reconnection. */
+  async heartbeat(): Promise<boolean> {
+    if (this.dead || this.quitSeen) return false;
+    try {
+      const r = await this.client.request("PING");
+      if (r.closed || !r.ack?.ok) this.dead = this.reopen !== undefined;
+      return r.ack?.ok === true;
+    } catch (e) {
+      if (!(e instanceof TransportError)) throw e;
+      this.dead = this.reopen !== undefined;
+      return false;
+    }
+  }
 
   get transportName(): string {
     return this.client.transport.name;
@@ -98,12 +162,19 @@ export class Shell implements CohshSession {
       r.lines.forEach((l) => onLine?.(l));
       return r;
     }
+    if (this.dead) await this.revive();
     const follow = action.verb === Verb.Tail && /^\S+\s+-f(\s|$)/.test(action.wire);
     this.following = follow;
     try {
       const reply = await this.client.request(action.wire, onLine, follow);
       if (action.verb === Verb.Quit && reply.ack?.ok) this.quitSeen = true;
+      if ((action.verb === Verb.Attach || action.verb === Verb.Login) && reply.ack?.ok) this.attachWire = action.wire;
+      if (action.verb === Verb.Quit) this.attachWire = null;
+      if (reply.closed && !this.quitSeen && this.reopen !== undefined) this.dead = true;
       return reply;
+    } catch (e) {
+      if (e instanceof TransportError && this.reopen !== undefined) this.dead = true;
+      throw e;
     } finally {
       this.following = false;
     }
