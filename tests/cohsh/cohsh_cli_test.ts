@@ -97,3 +97,24 @@ Deno.test("cohesix cohsh refuses a missing script file with exit 2", async () =>
   assertEquals(r.code, 2);
   assertStringIncludes(r.err, "cannot read script '/no/such.coh': no such file");
 });
+
+Deno.test("cohesix cohsh --script --json prints one transcript document with the failure", async () => {
+  const hive = HostedHive.start({ noNinep: true, consolePort: 0 });
+  try {
+    const port = String(hive.consolePort);
+    const ok = await run(["cohsh", "--port", port, "--script", "demo/demo.coh", "--json"]);
+    assertEquals(ok.code, 0, ok.err);
+    const doc = JSON.parse(ok.out);
+    assertEquals([doc.version, doc.ok, doc.transport, doc.failure], [1, true, "tcp", null]);
+    assertEquals(doc.steps.map((s: { command: string }) => s.command), [
+      "attach queen", "cat /proc/boot", "echo hello from the cohesix demo > /log/queen.log", "tail /log/queen.log", "ls /", "quit",
+    ]);
+    const bad = await withScript("attach queen\ncat /missing\n", (p) => run(["cohsh", "--port", port, "--script", p, "--json"]));
+    assertEquals(bad.code, 1);
+    const fail = JSON.parse(bad.out);
+    assertEquals([fail.ok, fail.failure.line, fail.failure.reason], [false, 2, "unexpected ERR"]);
+    assertEquals(fail.steps.at(-1).ok, false);
+  } finally {
+    await hive.stop();
+  }
+});

@@ -40,6 +40,8 @@ Flags:
   --script FILE      run a .coh script, print the transcript, exit 1 on the first ERR the
                      script does not EXPECT (or a failed EXPECT)
   --timeout MS       reply timeout in ms (default ${DEFAULT_TIMEOUT_MS})
+  --json             with --script: print one JSON document instead of the transcript:
+                     {"version":1,"script","transport","ok","steps":[{"line","command","lines","ok"}],"failure"}
   --record FILE      write a trace of the session (commands and replies, with a checksum);
                      replay it with 'cohesix trace replay FILE'
 
@@ -63,6 +65,14 @@ Examples:
   cohesix cohsh --transport serial --serial-cmd 'cohesix dev --serial --ninep-port 0' --script demo/demo.coh
 `;
 
+/** One command of a `--json` transcript. */
+export interface TranscriptStep {
+  line: number;
+  command: string;
+  lines: string[];
+  ok: boolean;
+}
+
 /** Runs a script file's text over a transport; writes the transcript through `out`. Returns the exit code. */
 export async function runScriptText(
   target: CohshTarget | (() => Promise<CohshSession>),
@@ -71,6 +81,7 @@ export async function runScriptText(
   out: (line: string) => void,
   err: (line: string) => void,
   preamble: string[] = [],
+  json = false,
 ): Promise<number> {
   let steps;
   try {
@@ -92,27 +103,40 @@ export async function runScriptText(
     }
     throw e;
   }
+  const done: TranscriptStep[] = [];
+  let failure: { line: number; command: string; reason: string; ack: string } | null = null;
+  const echo = json ? () => {} : out;
+  const finish = (code: number): number => {
+    if (json) out(JSON.stringify({ version: 1, script: name, transport: shell.transportName.split(" ")[0], ok: code === 0, steps: done, failure }));
+    return code;
+  };
   try {
     for (const p of preamble) {
       const r = await shell.execute(p);
-      out(`coh> ${p}`);
-      for (const l of r?.lines ?? []) out(l);
+      echo(`coh> ${p}`);
+      for (const l of r?.lines ?? []) echo(l);
+      done.push({ line: 0, command: p, lines: r?.lines ?? [], ok: r?.ack?.ok === true });
       if (!r?.ack?.ok) {
+        failure = { line: 0, command: p, reason: "failed", ack: r?.ackLine || r?.local || "" };
         err(`cohsh: '${p}' failed: ${r?.ackLine || r?.local || "no reply"}`);
-        return 1;
+        return finish(1);
       }
     }
-    const result = await runSteps(steps, (c) => shell.execute(c), out);
+    const result = await runSteps(steps, (c) => shell.execute(c), echo, undefined, (step, reply, f) => {
+      done.push({ line: step.line, command: step.command, lines: reply?.lines ?? [], ok: f === undefined });
+    });
     if (!result.ok) {
       const f = result.failure!;
+      failure = { line: f.line, command: f.command, reason: f.reason, ack: f.ackLine };
       err(`cohsh: FAIL ${name}:${f.line}: '${f.command}': ${f.reason}${f.ackLine ? ` (reply: ${f.ackLine})` : ""}`);
-      return 1;
+      return finish(1);
     }
-    return 0;
+    return finish(0);
   } catch (e) {
     if (e instanceof TransportError) {
+      failure = { line: 0, command: "", reason: e.message, ack: "" };
       err(`cohsh: ${e.message}`);
-      return 1;
+      return finish(1);
     }
     throw e;
   } finally {
@@ -145,8 +169,11 @@ export const cohshCommand: Subcommand = {
     if (positionals.length > (selftest ? 1 : 0)) {
       throw new UsageError(`cohsh: unexpected argument '${positionals[selftest ? 1 : 0]}'`, "run 'cohesix cohsh --help' for usage");
     }
-    if (!selftest && (values.mode !== undefined || values.json || values["no-mutate"])) {
-      throw new UsageError("cohsh: --mode, --json and --no-mutate belong to 'cohesix cohsh test'");
+    if (!selftest && (values.mode !== undefined || values["no-mutate"])) {
+      throw new UsageError("cohsh: --mode and --no-mutate belong to 'cohesix cohsh test'");
+    }
+    if (!selftest && values.json && values.script === undefined) {
+      throw new UsageError("cohsh: --json needs --script (or 'cohesix cohsh test --json')");
     }
     const transport = (values.transport ?? "tcp") as TransportKind;
     if (!["tcp", "9p", "serial"].includes(transport)) {
@@ -203,7 +230,7 @@ export const cohshCommand: Subcommand = {
         const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
         throw new UsageError(`cohsh: cannot read script '${values.script}': ${why}`, "check the path");
       }
-      return await runScriptText(target, text, values.script, (l) => console.log(l), (l) => console.error(l), preamble);
+      return await runScriptText(target, text, values.script, (l) => console.log(l), (l) => console.error(l), preamble, values.json === true);
     }
     return await interactive(target, preamble);
   },
