@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { NineClient } from "../../src/secure9p/host/client.ts";
 import { O_RDONLY } from "../../src/secure9p/namespace.ts";
 import { benchFile } from "./files.ts";
+import { measureCore } from "./core.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -221,6 +222,11 @@ async function main() {
         );
       }
     }
+    const core = measureCore(SECONDS);
+    console.log(
+      `server core in-process (no sockets, no peer): walk+getattr+clunk ${core.smallOps.toFixed(0)} ops/s, ` +
+        `8 KiB reads ${core.readMBs.toFixed(0)} MB/s`,
+    );
     if (RSS_SESSIONS > 0) {
       for (const t of targets) {
         const r = await rssPerSession(t, RSS_SESSIONS);
