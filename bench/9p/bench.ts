@@ -45,7 +45,7 @@ interface Result {
   secs: number;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -65,7 +65,7 @@ async function waitPort(port: number): Promise<void> {
 }
 
 async function startDiod(dir: string): Promise<Target> {
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command("/usr/sbin/diod", {
     args: ["-f", "-n", "-e", dir, "-l", `127.0.0.1:${port}`, "-L", "/dev/null"],
     stdout: "null",
@@ -112,9 +112,11 @@ type Load = "small" | "read4k" | "stream";
 
 async function runCell(t: Target, load: Load, sessions: number, seconds: number): Promise<Result> {
   const ss = await Promise.all(Array.from({ length: sessions }, () => session(t)));
-  const fids = await Promise.all(ss.map(({ c, root }) =>
-    load === "small" ? Promise.resolve(0) : openFile(c, root, load === "read4k" ? "f4k" : "big")
-  ));
+  const fids = await Promise.all(
+    ss.map(({ c, root }) =>
+      load === "small" ? Promise.resolve(0) : openFile(c, root, load === "read4k" ? "f4k" : "big")
+    ),
+  );
   const lat: number[] = [];
   let ops = 0;
   let bytes = 0;
@@ -197,10 +199,16 @@ async function main() {
   try {
     targets.push(await startOurs());
     targets.push(await startDiod(dir));
-    console.log(`Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod; best of ${REPS} alternating ${SECONDS}s runs per cell, loopback`);
+    console.log(
+      `Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod; best of ${REPS} alternating ${SECONDS}s runs per cell, loopback`,
+    );
     // Warm-up of every load on both servers (JIT, page cache), not measured.
-    for (const t of targets) for (const load of ["small", "read4k", "stream"] as Load[]) await runCell(t, load, 4, 1);
-    console.log("load     sess | ops/s cohesix      diod  ratio |  MB/s cohesix    diod  ratio | p50/p99 ms cohesix     diod");
+    for (const t of targets) {
+      for (const load of ["small", "read4k", "stream"] as Load[]) await runCell(t, load, 4, 1);
+    }
+    console.log(
+      "load     sess | ops/s cohesix      diod  ratio |  MB/s cohesix    diod  ratio | p50/p99 ms cohesix     diod",
+    );
     for (const load of values.only.split(",") as Load[]) {
       for (const sessions of [1, 4, 16]) {
         // REPS alternating runs per server, best kept: the machine is shared, so a run can be
@@ -216,9 +224,17 @@ async function main() {
         const mbO = ours.bytes / ours.secs / 1e6;
         const mbD = diod.bytes / diod.secs / 1e6;
         console.log(
-          `${load.padEnd(8)} ${String(sessions).padStart(4)} |${fmt(opsO)} ${fmt(opsD)} ${fmt(opsO / opsD, 2).slice(3)} |` +
-            `${load === "small" ? "        -         -      -" : `${fmt(mbO, 1)} ${fmt(mbD, 1)} ${fmt(mbO / mbD, 2).slice(3)}`} |` +
-            ` ${pct(ours.lat, 50).toFixed(3)}/${pct(ours.lat, 99).toFixed(3)}  ${pct(diod.lat, 50).toFixed(3)}/${pct(diod.lat, 99).toFixed(3)}`,
+          `${load.padEnd(8)} ${String(sessions).padStart(4)} |${fmt(opsO)} ${fmt(opsD)} ${
+            fmt(opsO / opsD, 2).slice(3)
+          } |` +
+            `${
+              load === "small"
+                ? "        -         -      -"
+                : `${fmt(mbO, 1)} ${fmt(mbD, 1)} ${fmt(mbO / mbD, 2).slice(3)}`
+            } |` +
+            ` ${pct(ours.lat, 50).toFixed(3)}/${pct(ours.lat, 99).toFixed(3)}  ${
+              pct(diod.lat, 50).toFixed(3)
+            }/${pct(diod.lat, 99).toFixed(3)}`,
         );
       }
     }

@@ -11,14 +11,21 @@ export function measureCore(seconds: number): { smallOps: number; readMBs: numbe
   const ns = new StaticNamespace();
   ns.addFile(0, "f4k", new Uint8Array(4096), true);
   ns.addFile(0, "big", new Uint8Array(1 << 20), true);
-  const server = new HostNineServer(ns, { msize: 8192, maxWalk: 8, maxSessions: 1, maxFidsPerSession: 16, maxTagsPerSession: 16 });
+  const server = new HostNineServer(ns, {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 1,
+    maxFidsPerSession: 16,
+    maxTagsPerSession: 16,
+  });
   const s = server.openSession();
   const out = new Uint8Array(16384);
   const feed = (f: Uint8Array) => {
     server.input(s, f, 0, f.length);
     server.output(s, out, 0, out.length);
   };
-  const req = (type: number, nums: number[], strs: string[] = []) => encodeReq(type, 1, { nums, strs }, 8192).slice();
+  const req = (type: number, nums: number[], strs: string[] = []) =>
+    encodeReq(type, 1, { nums, strs }, 8192).slice();
   feed(req(C.Tversion, [8192], ["9P2000.L"]));
   feed(req(C.Tattach, [1, C.NOFID, 0], ["queen", ""]));
   feed(req(C.Twalk, [1, 3, 1], ["big"]));
@@ -51,7 +58,9 @@ export function measureCore(seconds: number): { smallOps: number; readMBs: numbe
     reads += 1000;
   }
   const readMBs = (reads * 8168) / ((performance.now() - t0) / 1000) / 1e6;
-  if (out[4] !== C.Rread || C.getU32(out, 7) !== 8168) throw new Error("Core bench: expected a full Rread");
+  if (out.at(4) !== C.Rread || C.getU32(out, 7) !== 8168) {
+    throw new Error("Core bench: expected a full Rread");
+  }
   server.closeSession(s);
   return { smallOps, readMBs };
 }

@@ -12,7 +12,13 @@ const maxSessions = Number(Deno.args[0] ?? "1100");
 const ns = new StaticNamespace();
 ns.addFile(0, "f4k", benchFile(4096), true);
 ns.addFile(0, "big", benchFile(64 << 20), true);
-const server = new HostNineServer(ns, { msize: 8192, maxWalk: 8, maxSessions, maxFidsPerSession: 16, maxTagsPerSession: 16 });
+const server = new HostNineServer(ns, {
+  msize: 8192,
+  maxWalk: 8,
+  maxSessions,
+  maxFidsPerSession: 16,
+  maxTagsPerSession: 16,
+});
 const h = serveTcp(server, { port: 0 });
 console.log(`PORT ${h.port}`);
 Deno.addSignalListener("SIGTERM", () => {

@@ -12,15 +12,56 @@
  * nor served ends the session (`closed(s)` becomes true). Frame buffers come from a pool and are
  * held only while bytes wait, so idle sessions cost only their fid, tag and retired-fid tables.
  */
-import {
-  EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, ENOTDIR, EOPNOTSUPP, EPROTO,
-} from "./errors.ts";
+import { EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, ENOTDIR, EOPNOTSUPP, EPROTO } from "./errors.ts";
 import { DirEntry, type Namespace, NodeStat, O_ACCMODE, O_RDWR, O_WRONLY, QTDIR } from "./namespace.ts";
 import {
-  DecodeError, decode, Fcall, getU16, getU32, HEADER_SIZE, IO_HEADER, knownType, NOFID, putU16, putU32,
-  Rattach, Rclunk, Rflush, Rfsync, Rgetattr, Rlcreate, Rlerror, Rlopen, Rmkdir, Rread, Rreaddir, Rremove,
-  Rsetattr, Rstatfs, Runlinkat, Rversion, Rwalk, Rwrite, Tattach, Tauth, Tclunk, Tflush, Tfsync, Tgetattr,
-  Tlcreate, Tlopen, Tmkdir, Tread, Treaddir, Tremove, Tsetattr, Tstatfs, Tunlinkat, Tversion, Twalk, Twrite,
+  decode,
+  DecodeError,
+  Fcall,
+  getU16,
+  getU32,
+  HEADER_SIZE,
+  IO_HEADER,
+  knownType,
+  NOFID,
+  putU16,
+  putU32,
+  Rattach,
+  Rclunk,
+  Rflush,
+  Rfsync,
+  Rgetattr,
+  Rlcreate,
+  Rlerror,
+  Rlopen,
+  Rmkdir,
+  Rread,
+  Rreaddir,
+  Rremove,
+  Rsetattr,
+  Rstatfs,
+  Runlinkat,
+  Rversion,
+  Rwalk,
+  Rwrite,
+  Tattach,
+  Tauth,
+  Tclunk,
+  Tflush,
+  Tfsync,
+  Tgetattr,
+  Tlcreate,
+  Tlopen,
+  Tmkdir,
+  Tread,
+  Treaddir,
+  Tremove,
+  Tsetattr,
+  Tstatfs,
+  Tunlinkat,
+  Tversion,
+  Twalk,
+  Twrite,
 } from "./codec.ts";
 import { bytesEqualAscii, utf8Length, utf8ToString, writeUtf8 } from "./text.ts";
 
@@ -1003,7 +1044,14 @@ export class NineServer {
     while (i < this.pkCount[s]) {
       if (this.outRoom(s) < IO_HEADER + this.pkCountReq[base + i]) return;
       const k = base + i;
-      const r = this.doRead(s, this.pkTag[k], this.pkFid[k], this.pkOffLo[k], this.pkOffHi[k], this.pkCountReq[k]);
+      const r = this.doRead(
+        s,
+        this.pkTag[k],
+        this.pkFid[k],
+        this.pkOffLo[k],
+        this.pkOffHi[k],
+        this.pkCountReq[k],
+      );
       if (r === -EAGAIN) i++;
       else this.unpark(s, i);
     }
@@ -1017,7 +1065,15 @@ export class NineServer {
       this.replyError(s, tag, -slot);
       return;
     }
-    const r = this.ns.write(this.fidNs[slot], this.fidNode[slot], n[1], n[2], f.dataBuf, f.dataOff, f.dataLen);
+    const r = this.ns.write(
+      this.fidNs[slot],
+      this.fidNode[slot],
+      n[1],
+      n[2],
+      f.dataBuf,
+      f.dataOff,
+      f.dataLen,
+    );
     if (r < 0) {
       this.replyError(s, tag, -r);
       return;
@@ -1278,4 +1334,3 @@ export class NineServer {
     this.replyEmpty(s, Rflush, f.tag);
   }
 }
-

@@ -7,8 +7,28 @@
  * Node handles encode a generation (`gen * MAX_NODES + index`), so a removed node's old handle
  * answers -EBADF (the `Closed` kind).
  */
-import { EAGAIN, EBADF, EEXIST, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, ENOTEMPTY, EPERM } from "./errors.ts";
-import { DirEntry, type Namespace, NodeStat, O_ACCMODE, O_RDONLY, O_TRUNC, QTDIR, QTFILE } from "./namespace.ts";
+import {
+  EAGAIN,
+  EBADF,
+  EEXIST,
+  EINVAL,
+  EISDIR,
+  ENOENT,
+  ENOSPC,
+  ENOTDIR,
+  ENOTEMPTY,
+  EPERM,
+} from "./errors.ts";
+import {
+  DirEntry,
+  type Namespace,
+  NodeStat,
+  O_ACCMODE,
+  O_RDONLY,
+  O_TRUNC,
+  QTDIR,
+  QTFILE,
+} from "./namespace.ts";
 import { bytesEqualUtf8, utf8ToString } from "./text.ts";
 
 /** Node table size; 1024 keeps every table inside one 16 KiB Porffor allocator page. */
@@ -133,7 +153,9 @@ export class StaticNamespace implements Namespace {
     const kind = this.kind;
     const parent = this.parent;
     const names = this.names;
-    for (let i = 1; i < MAX_NODES; i++) if (kind[i] !== K_FREE && parent[i] === d && names[i] === name) return i;
+    for (let i = 1; i < MAX_NODES; i++) {
+      if (kind[i] !== K_FREE && parent[i] === d && names[i] === name) return i;
+    }
     return -1;
   }
 
@@ -186,7 +208,15 @@ export class StaticNamespace implements Namespace {
     return 0;
   }
 
-  read(_s: number, node: number, offLo: number, offHi: number, dst: Uint8Array, dstOff: number, count: number): number {
+  read(
+    _s: number,
+    node: number,
+    offLo: number,
+    offHi: number,
+    dst: Uint8Array,
+    dstOff: number,
+    count: number,
+  ): number {
     const i = this.index(node);
     if (i < 0) return i;
     const k = this.kind[i];
@@ -210,7 +240,15 @@ export class StaticNamespace implements Namespace {
     return n;
   }
 
-  write(_s: number, node: number, offLo: number, offHi: number, src: Uint8Array, srcOff: number, count: number): number {
+  write(
+    _s: number,
+    node: number,
+    offLo: number,
+    offHi: number,
+    src: Uint8Array,
+    srcOff: number,
+    count: number,
+  ): number {
     const i = this.index(node);
     if (i < 0) return i;
     const k = this.kind[i];
@@ -286,7 +324,15 @@ export class StaticNamespace implements Namespace {
     this.refs--;
   }
 
-  create(_s: number, dir: number, buf: Uint8Array, off: number, len: number, flags: number, _mode: number): number {
+  create(
+    _s: number,
+    dir: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    flags: number,
+    _mode: number,
+  ): number {
     const name = utf8ToString(buf, off, len);
     const h = this.add(dir, name, K_FILE, EMPTY, false);
     if (h < 0) return h;

@@ -13,16 +13,32 @@ function arbMessage(type: number) {
     if (c === "b") parts.push(fc.integer({ min: 0, max: 255 }));
     else if (c === "h") parts.push(fc.integer({ min: 0, max: 0xffff }));
     else if (c === "w") parts.push(fc.integer({ min: 0, max: 0xffffffff }));
-    else if (c === "q") parts.push(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })));
-    else if (c === "s") parts.push(fc.uint8Array({ maxLength: 40 }));
+    else if (c === "q") {
+      parts.push(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })));
+    } else if (c === "s") parts.push(fc.uint8Array({ maxLength: 40 }));
     else if (c === "Q") {
-      parts.push(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 0xffffffff }),
-        fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })));
+      parts.push(
+        fc.tuple(
+          fc.integer({ min: 0, max: 255 }),
+          fc.integer({ min: 0, max: 0xffffffff }),
+          fc.integer({ min: 0, max: 0xffffffff }),
+          fc.integer({ min: 0, max: 0xffffffff }),
+        ),
+      );
     } else if (c === "D") parts.push(fc.uint8Array({ maxLength: 300 }));
     else if (c === "N") parts.push(fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: C.MAX_WELEM }));
     else {
-      parts.push(fc.array(fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 0xffffffff }),
-        fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })), { maxLength: C.MAX_WELEM }));
+      parts.push(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 255 }),
+            fc.integer({ min: 0, max: 0xffffffff }),
+            fc.integer({ min: 0, max: 0xffffffff }),
+            fc.integer({ min: 0, max: 0xffffffff }),
+          ),
+          { maxLength: C.MAX_WELEM },
+        ),
+      );
     }
   }
   return fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.tuple(...parts));
@@ -119,7 +135,10 @@ Deno.test("decode rejects every truncation of a valid frame with a typed error",
         const frame = buf.slice(0, short);
         C.putU32(frame, 0, short); // a consistent size prefix: the body itself is short
         const r = C.decode(frame, 0, short, out);
-        assert(r === C.DecodeError.Truncated || r === C.DecodeError.TooMany, `${C.messageName(type)} cut ${short}: ${r}`);
+        assert(
+          r === C.DecodeError.Truncated || r === C.DecodeError.TooMany,
+          `${C.messageName(type)} cut ${short}: ${r}`,
+        );
       }),
       { numRuns: 20 },
     );
@@ -151,7 +170,9 @@ Deno.test("decode never throws on random or mutated frames", () => {
   );
   const types = C.messageTypes();
   fc.assert(
-    fc.property(fc.constantFrom(...types), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+    fc.property(
+      fc.constantFrom(...types),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
       (type, flips) => {
         const { f } = fill(type, 1, defaults(type));
         const len = C.encode(f, buf, 0, buf.length);
@@ -159,7 +180,8 @@ Deno.test("decode never throws on random or mutated frames", () => {
         for (const [at, v] of flips) frame[4 + (at % Math.max(1, len - 4))] = v;
         const r = C.decode(frame, 0, len, out);
         assert(r === 0 || (r < 0 && r >= -6));
-      }),
+      },
+    ),
     { numRuns: RUNS * 5 },
   );
 });

@@ -33,7 +33,13 @@ function makeNamespace() {
 
 Deno.test("NineServer serves diodls and diodcat byte-exact over TCP", async () => {
   const { ns, big } = makeNamespace();
-  const server = new NineServer(ns, { msize: 8192, maxWalk: 8, maxSessions: 8, maxFidsPerSession: 32, maxTagsPerSession: 16 });
+  const server = new NineServer(ns, {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 8,
+    maxFidsPerSession: 32,
+    maxTagsPerSession: 16,
+  });
   const h = serveTcp(server, { port: 0 });
   const addr = `127.0.0.1:${h.port}`;
   try {
@@ -64,7 +70,12 @@ Deno.test("NineServer serves diodls and diodcat byte-exact over TCP", async () =
 Deno.test("NineServer with allowFidReuse serves diodls -l to a fid-pooling client", async () => {
   const { ns } = makeNamespace();
   const server = new NineServer(ns, {
-    msize: 8192, maxWalk: 8, maxSessions: 4, maxFidsPerSession: 32, maxTagsPerSession: 16, allowFidReuse: true,
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 4,
+    maxFidsPerSession: 32,
+    maxTagsPerSession: 16,
+    allowFidReuse: true,
   });
   const h = serveTcp(server, { port: 0 });
   try {
@@ -80,7 +91,7 @@ Deno.test("NineServer with allowFidReuse serves diodls -l to a fid-pooling clien
   }
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -88,7 +99,7 @@ async function freePort(): Promise<number> {
 }
 
 async function startDiod(dir: string) {
-  const port = await freePort();
+  const port = freePort();
   const child = new Deno.Command(DIOD, {
     args: ["-f", "-n", "-e", dir, "-l", `127.0.0.1:${port}`, "-L", "stderr"],
     stdout: "null",
@@ -128,7 +139,9 @@ Deno.test("NineClient walks, creates, writes 1 MiB, reads back, lists, stats and
     const data = new Uint8Array(1 << 20);
     for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) % 251;
     const writes: Promise<number>[] = [];
-    for (let off = 0; off < data.length; off += c.ioChunk) writes.push(c.write(f, off, data.subarray(off, off + c.ioChunk)));
+    for (let off = 0; off < data.length; off += c.ioChunk) {
+      writes.push(c.write(f, off, data.subarray(off, off + c.ioChunk)));
+    }
     const counts = await Promise.all(writes);
     assertEquals(counts.reduce((a, b) => a + b, 0), data.length);
     assert(counts.every((n) => n <= 8192 - 24));

@@ -20,8 +20,14 @@ Deno.test("NineServer replay transcript is identical under Deno and porf", async
   try {
     const js = `${dir}/replay.js`;
     // ESM output keeps module constants global: an IIFE bundle would turn them into closure captures.
-    await run(`${ROOT}node_modules/.bin/esbuild`, [FIXTURE, "--bundle", "--format=esm", "--target=es2022",
-      `--outfile=${js}`, "--log-level=warning"]);
+    await run(`${ROOT}node_modules/.bin/esbuild`, [
+      FIXTURE,
+      "--bundle",
+      "--format=esm",
+      "--target=es2022",
+      `--outfile=${js}`,
+      "--log-level=warning",
+    ]);
     const deno = await run(Deno.execPath(), ["run", "--quiet", FIXTURE]);
     const porf = await run(`${ROOT}node_modules/.bin/porf`, [js]);
     const lines = deno.trim().split("\n");

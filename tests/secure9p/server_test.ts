@@ -10,7 +10,13 @@ import { encodeReq } from "../../src/secure9p/host/client.ts";
 import { O_RDONLY, O_RDWR, O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { assert, assertEquals, assertRejects } from "../support/assert.ts";
 
-const LIMITS: ServerLimits = { msize: 8192, maxWalk: 8, maxSessions: 4, maxFidsPerSession: 32, maxTagsPerSession: 4 };
+const LIMITS: ServerLimits = {
+  msize: 8192,
+  maxWalk: 8,
+  maxSessions: 4,
+  maxFidsPerSession: 32,
+  maxTagsPerSession: 4,
+};
 const text = new TextEncoder();
 
 function fixture(limits: ServerLimits = LIMITS) {
@@ -100,7 +106,10 @@ Deno.test("NineServer walks, opens, reads, writes, stats and lists the namespace
   const dir = c.newFid();
   await c.walk(root, dir, []);
   await c.open(dir, O_RDONLY);
-  assertEquals((await c.readdirAll(dir)).map((e) => [e.name, e.type]), [["etc", 4], ["rw", 8], ["events", 8]]);
+  assertEquals((await c.readdirAll(dir)).map((e) => [e.name, e.type]), [["etc", 4], ["rw", 8], [
+    "events",
+    8,
+  ]]);
   const fs = await c.statfs(root);
   assertEquals([fs.type, fs.namelen], [0x01021997, 255]);
   for (const fid of [motd, rw, dir, root]) await c.clunk(fid);
@@ -261,7 +270,10 @@ Deno.test("NineServer parks EAGAIN reads, serves them on poll and cancels them o
   assertEquals(raw.req(C.Tread, 24, [2, 0, 100]), [[C.Rlerror, 24, E.EBUSY]]);
   // Clunking the fid answers every waiting read with EBADF, in arrival order.
   assertEquals(raw.req(C.Tclunk, 25, [2]), [
-    [C.Rlerror, 20, E.EBADF], [C.Rlerror, 21, E.EBADF], [C.Rlerror, 22, E.EBADF], [C.Rlerror, 23, E.EBADF],
+    [C.Rlerror, 20, E.EBADF],
+    [C.Rlerror, 21, E.EBADF],
+    [C.Rlerror, 22, E.EBADF],
+    [C.Rlerror, 23, E.EBADF],
     [C.Rclunk, 25, 0],
   ]);
   assertEquals(server.parked(raw.s), 0);
@@ -271,10 +283,14 @@ Deno.test("NineServer pipelines replies in request order for a batch of frames",
   const { server } = fixture();
   const { c, root } = await client(server);
   const fids = Array.from({ length: 12 }, () => c.newFid());
-  const results = await Promise.all(fids.map((f, i) => c.walk(root, f, i % 2 ? ["etc", "motd"] : ["nope"]).then(
-    (q) => q.length,
-    (e) => -(e as NineError).errno,
-  )));
+  const results = await Promise.all(
+    fids.map((f, i) =>
+      c.walk(root, f, i % 2 ? ["etc", "motd"] : ["nope"]).then(
+        (q) => q.length,
+        (e) => -(e as NineError).errno,
+      )
+    ),
+  );
   assertEquals(results, fids.map((_, i) => (i % 2 ? 2 : -E.ENOENT)));
   c.close();
 });
@@ -392,8 +408,16 @@ Deno.test("NineServer serves a large pipelined chunk fed past inputSpace when it
   raw.req(C.Twalk, 2, [1, 2, 1], ["rw"]);
   raw.req(C.Tlopen, 3, [2, O_RDWR]);
   // Eight 4 KiB Twrites in one 32 KiB chunk: more than the input buffer, small replies.
-  const frames = Array.from({ length: 8 }, (_, i) =>
-    encodeReq(C.Twrite, 10 + i, { nums: [2, i * 4096, 4096], data: new Uint8Array(4096).fill(i + 1) }, 8192));
+  const frames = Array.from(
+    { length: 8 },
+    (_, i) =>
+      encodeReq(
+        C.Twrite,
+        10 + i,
+        { nums: [2, i * 4096, 4096], data: new Uint8Array(4096).fill(i + 1) },
+        8192,
+      ),
+  );
   const chunk = new Uint8Array(frames.reduce((a, f) => a + f.length, 0));
   let off = 0;
   for (const f of frames) {

@@ -11,7 +11,13 @@ Deno.test("serveTcp serves pipelined sessions and answers parked reads when data
   const data = new Uint8Array(200_000).map((_, i) => i % 253);
   ns.addFile(0, "data", data, true);
   const pipe = ns.addPipe(0, "events");
-  const server = new NineServer(ns, { msize: 8192, maxWalk: 8, maxSessions: 8, maxFidsPerSession: 16, maxTagsPerSession: 8 });
+  const server = new NineServer(ns, {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 8,
+    maxFidsPerSession: 16,
+    maxTagsPerSession: 8,
+  });
   const h = serveTcp(server, { port: 0, pollMs: 2 });
   try {
     const clients = await Promise.all([0, 1, 2].map(() => NineClient.dial("127.0.0.1", h.port)));
@@ -42,7 +48,13 @@ Deno.test("serveTcp serves pipelined sessions and answers parked reads when data
 });
 
 Deno.test("serveTcp close ends connected clients with a TransportError", async () => {
-  const server = new NineServer(new StaticNamespace(), { msize: 8192, maxWalk: 8, maxSessions: 2, maxFidsPerSession: 8, maxTagsPerSession: 4 });
+  const server = new NineServer(new StaticNamespace(), {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 2,
+    maxFidsPerSession: 8,
+    maxTagsPerSession: 4,
+  });
   const h = serveTcp(server, { port: 0 });
   const c = await NineClient.dial("127.0.0.1", h.port);
   await h.close();

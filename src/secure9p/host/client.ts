@@ -140,7 +140,13 @@ export class NineClient {
   }
 
   attach(fid: number, uname: string, aname = "", nUname = 0xffffffff): Promise<Qid> {
-    return this.#rpc("attach", C.Tattach, C.Rattach, { nums: [fid, C.NOFID, nUname], strs: [uname, aname] }, qidAt0);
+    return this.#rpc(
+      "attach",
+      C.Tattach,
+      C.Rattach,
+      { nums: [fid, C.NOFID, nUname], strs: [uname, aname] },
+      qidAt0,
+    );
   }
 
   /**
@@ -160,8 +166,20 @@ export class NineClient {
     return this.#rpc("lopen", C.Tlopen, C.Rlopen, { nums: [fid, flags] }, qidIounit);
   }
 
-  create(fid: number, name: string, flags: number, mode: number, gid = 0): Promise<{ qid: Qid; iounit: number }> {
-    return this.#rpc("lcreate", C.Tlcreate, C.Rlcreate, { nums: [fid, flags, mode, gid], strs: [name] }, qidIounit);
+  create(
+    fid: number,
+    name: string,
+    flags: number,
+    mode: number,
+    gid = 0,
+  ): Promise<{ qid: Qid; iounit: number }> {
+    return this.#rpc(
+      "lcreate",
+      C.Tlcreate,
+      C.Rlcreate,
+      { nums: [fid, flags, mode, gid], strs: [name] },
+      qidIounit,
+    );
   }
 
   mkdir(dfid: number, name: string, mode: number, gid = 0): Promise<Qid> {
@@ -223,7 +241,13 @@ export class NineClient {
   statfs(fid: number): Promise<StatFs> {
     return this.#rpc("statfs", C.Tstatfs, C.Rstatfs, { nums: [fid] }, (f) => {
       const n = f.n;
-      return { type: n[0], bsize: n[1], blocks: n[2] + n[3] * TWO32, bfree: n[4] + n[5] * TWO32, namelen: n[14] };
+      return {
+        type: n[0],
+        bsize: n[1],
+        blocks: n[2] + n[3] * TWO32,
+        bfree: n[4] + n[5] * TWO32,
+        namelen: n[14],
+      };
     });
   }
 
@@ -235,11 +259,17 @@ export class NineClient {
       const out: DirEnt[] = [];
       let p = f.dataOff;
       while (p + 24 <= end) {
-        const qid = { type: b[p], version: C.getU32(b, p + 1), path: C.getU32(b, p + 5) + C.getU32(b, p + 9) * TWO32 };
+        const qid = {
+          type: b[p],
+          version: C.getU32(b, p + 1),
+          path: C.getU32(b, p + 5) + C.getU32(b, p + 9) * TWO32,
+        };
         const offset = BigInt(C.getU32(b, p + 13)) + (BigInt(C.getU32(b, p + 17)) << 32n);
         const type = b[p + 21];
         const nl = C.getU16(b, p + 22);
-        if (p + 24 + nl > end) throw new TransportError("Cannot decode Rreaddir: an entry runs past the data");
+        if (p + 24 + nl > end) {
+          throw new TransportError("Cannot decode Rreaddir: an entry runs past the data");
+        }
         out.push({ qid, offset, type, name: dec.decode(b.subarray(p + 24, p + 24 + nl)) });
         p += 24 + nl;
       }
@@ -295,7 +325,14 @@ export class NineClient {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  async #rpc<T>(op: string, type: number, expect: number, req: Req, parse: (f: C.Fcall) => T, fixedTag?: number): Promise<T> {
+  async #rpc<T>(
+    op: string,
+    type: number,
+    expect: number,
+    req: Req,
+    parse: (f: C.Fcall) => T,
+    fixedTag?: number,
+  ): Promise<T> {
     if (this.#failure) throw this.#failure;
     while (this.#pending.size >= this.maxInflight) await new Promise<void>((r) => this.#waiters.push(r));
     if (this.#failure) throw this.#failure;

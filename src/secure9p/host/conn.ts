@@ -97,7 +97,9 @@ export class InProcessConn implements ByteConn {
       if (room <= 0) {
         if (this.server.closed(this.session) || this.server.pendingOutput(this.session) === 0) {
           // Ended by the server, or input it can never take: fail loudly rather than drop bytes.
-          return Promise.reject(new TransportError(`Cannot write: the session took ${off} of ${data.length} bytes`));
+          return Promise.reject(
+            new TransportError(`Cannot write: the session took ${off} of ${data.length} bytes`),
+          );
         }
         this.#drain();
         continue;
