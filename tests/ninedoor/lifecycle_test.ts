@@ -127,3 +127,12 @@ Deno.test("NineDoor workers see only their own telemetry and may append to it", 
   assertStringIncludes(log, "deny op=walk role=worker-heartbeat subject=worker-1 path=/worker/worker-2 reason=role\n");
   assertStringIncludes(log, "deny op=walk role=worker-heartbeat subject=worker-1 path=/queen reason=role\n");
 });
+
+Deno.test("NineDoor read never writes past the caller's buffer and write refuses a range beyond its source", () => {
+  const { queen, nd } = hive();
+  const node = queen.open("/proc/boot");
+  const dst = new Uint8Array(16);
+  assertEquals(nd.read(queen.session, node, 0, 0, dst, 10, 4096), 6);
+  const w = queen.open("/log/queen.log", O_WRONLY);
+  assertEquals(nd.write(queen.session, w, 0, 0, new Uint8Array(4), 2, 8), -EINVAL);
+});

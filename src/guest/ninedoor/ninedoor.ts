@@ -489,6 +489,9 @@ export class NineDoor implements Namespace {
       }
       if (count > left) count = left;
     }
+    // Never write past the caller's buffer: under Porffor that corrupts whatever follows it.
+    if (count > dst.length - dstOff) count = dst.length - dstOff;
+    if (count < 0) count = 0;
     const offset = offLo + offHi * TWO32;
     const n = this.readNode(slot, kind, offset, dst, dstOff, count);
     if (n > 0) this.chargeBytes(s, Op.Read, slot, n);
@@ -659,6 +662,7 @@ export class NineDoor implements Namespace {
     if (access === Access.Dir) return -EISDIR;
     if (access === Access.ReadOnly) return -EROFS;
     if (!this.allowed(s, slot, Want.Write, Op.Write)) return -EPERM;
+    if (count < 0 || srcOff < 0 || count > src.length - srcOff) return -EINVAL;
     if (!this.chargeBytes(s, Op.Write, slot, count)) return -EMSGSIZE;
     // Append-only and control files ignore the offset: every write lands at the end.
     const arg = this.tree.arg[slot];
