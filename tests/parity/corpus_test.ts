@@ -28,3 +28,21 @@ Deno.test("extractTranscript returns null without an end line and renderTranscri
   assertEquals(t, "=== replay begin\n<0\n41\n0a\n00\n=== replay end\n");
   assertEquals(renderTranscript(t), "=== replay begin\n<0\n  | A\n  | \\x00\n=== replay end\n");
 });
+
+Deno.test("compileCorpus builds TCP console frames and 9P T-messages by name", () => {
+  const ops = compileCorpus('target hive\nopen c console tcp\nin c frame "ab"\nin c 9p Tclunk tag=1 fid=2\n', "t");
+  assertEquals(toHex(ops).slice(24), "03000600000006000000" + "6162" + "03000b0000000b000000" + "780100" + "02000000" + "00");
+  const walk = compileCorpus("target hive\nopen n ninep\nin n 9p Twalk tag=3 fid=1 newfid=2 names=a,bc\n", "t");
+  // size 24 = 7 header + fid 4 + newfid 4 + nwname 2 + (2+1) + (2+2)
+  assertEquals(toHex(walk).slice(-50), "180000006e030001000000020000000200" + "010061" + "02006263" + "00");
+  const forged = compileCorpus("target hive\nopen n ninep\nin n 9p Tclunk tag=1 fid=2 size=99\n", "t");
+  assertEquals(toHex(forged).slice(-24), "63000000780100" + "02000000" + "00");
+});
+
+Deno.test("compileCorpus refuses unknown 9P messages and fields with file:line", () => {
+  const pre = "target hive\nopen n ninep\n";
+  assertThrows(() => compileCorpus(pre + "in n 9p Tfoo tag=1\n", "f"), /f:3: unknown 9P message 'Tfoo'/);
+  assertThrows(() => compileCorpus(pre + "in n 9p Tclunk tag=1\n", "f"), /f:3: Tclunk needs fid=/);
+  assertThrows(() => compileCorpus(pre + "in n 9p Tclunk tag=1 fid=2 colour=red\n", "f"), /f:3: Tclunk has no field 'colour'/);
+  assertThrows(() => compileCorpus(pre + "in n 9p Tclunk tag=70000 fid=2\n", "f"), /f:3: tag must be an integer 0\.\.65535/);
+});

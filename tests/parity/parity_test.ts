@@ -1,45 +1,55 @@
 /**
- * Parity: every corpus in tests/parity/corpus runs under Deno and under Porffor's own engine
- * (`porf`), and the two transcripts must be byte-identical. The native runs (qemu-aarch64 and
- * seL4 under qemu-system-aarch64) are in tests/native/.
+ * Parity: the corpus suite (every tests/parity/corpus/*.replay, in one bundle) runs under Deno and
+ * under Porffor's own engine (`porf`); the transcripts must be byte-identical. The native runs
+ * (qemu-aarch64 and seL4 under qemu-system-aarch64) are in tests/native/.
  */
-import { assert, assertEquals } from "../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { bundleReplay } from "../../src/host/guest_build/bundle.ts";
 import { runUnderDeno, runUnderPorf } from "../../src/host/guest_build/run.ts";
 import { extractTranscript, renderTranscript } from "../../src/host/guest_build/transcript.ts";
-import { join } from "node:path";
+import { blocks, corpusFiles, firstDifference } from "./suite.ts";
 
-const CORPUS_DIR = join(import.meta.dirname!, "corpus");
+const files = corpusFiles();
+const js = bundleReplay(...files);
+const denoRun = js.then(runUnderDeno);
 
-function corpusFiles(): string[] {
-  const names: string[] = [];
-  for (const e of Deno.readDirSync(CORPUS_DIR)) if (e.isFile && e.name.endsWith(".replay")) names.push(e.name);
-  return names.sort();
-}
-
-for (const name of corpusFiles()) {
-  Deno.test(`replayMain ${name} gives byte-identical transcripts under Deno and porf`, async () => {
-    const js = await bundleReplay(join(CORPUS_DIR, name));
-    const [deno, porf] = await Promise.all([runUnderDeno(js), runUnderPorf(js)]);
-    const a = extractTranscript(deno);
-    const b = extractTranscript(porf);
-    assert(a !== null, `Deno run printed no complete transcript:\n${deno.slice(-400)}`);
-    assert(b !== null, `porf run printed no complete transcript:\n${porf.slice(-400)}`);
-    assert(!a.includes("@bad-corpus"), "the corpus did not decode");
-    // Compare the rendered text first: a mismatch then shows as a readable diff.
-    assertEquals(renderTranscript(b), renderTranscript(a));
-    assertEquals(b, a);
-  });
-}
+Deno.test("replayMain corpus suite gives byte-identical transcripts under Deno and porf", async () => {
+  const [deno, porf] = await Promise.all([denoRun, runUnderPorf(await js)]);
+  const a = extractTranscript(deno);
+  const b = extractTranscript(porf);
+  assert(a !== null, `Deno run printed no complete transcript:\n${deno.slice(-400)}`);
+  assert(b !== null, `porf run printed no complete transcript:\n${porf.slice(-400)}`);
+  assertEquals(blocks(a).length, files.length, "one transcript block per corpus");
+  assert(!a.includes("@bad-corpus"), "a corpus did not decode");
+  assertEquals(firstDifference(files, a, b), "");
+  assertEquals(deno.split("\n")[0], porf.split("\n")[0], "the boot banners match");
+});
 
 Deno.test("replayMain probe corpus answers every line and digests the bulk part", async () => {
-  const js = await bundleReplay(join(CORPUS_DIR, "00-probe.replay"));
-  const text = renderTranscript(extractTranscript(await runUnderDeno(js))!);
+  const text = renderTranscript(blocks(extractTranscript(await denoRun)!)[0]);
   // The probe's answers are computed by the byte helpers: 2v+1 for numbers, UTF-8 round trips.
-  assert(text.includes("  | kw n=1 n=15 n=8589934591 s=9007199254740991 len=37"), text);
-  assert(text.includes("  | s=split s=across s=inputs len=19"), "input split across two ops is one line");
-  assert(text.includes("  | ERR too long"), "an over-long line is refused");
-  assert(text.includes("@repeat\n  | 10000\n"), "the bulk op ran");
-  assert(text.includes("@digest\n  | 210000\n"), "10,000 answers of 21 bytes went to the digest");
-  assert(text.includes("@closed 0"), "quit closes the connection");
+  assertStringIncludes(text, "  | kw n=1 n=15 n=8589934591 s=9007199254740991 len=37");
+  assertStringIncludes(text, "  | s=split s=across s=inputs len=19");
+  assertStringIncludes(text, "  | ERR too long");
+  assertStringIncludes(text, "@repeat\n  | 10000\n");
+  assertStringIncludes(text, "@digest\n  | 200000\n");
+  assertStringIncludes(text, "@closed 0");
+});
+
+Deno.test("replayMain hive corpora reach the console, 9P and worker paths they were written for", async () => {
+  const [, consoleBlock, ninep, bulk] = blocks(extractTranscript(await denoRun)!).map(renderTranscript);
+  assertStringIncludes(consoleBlock, "  | OK ATTACH role=queen");
+  assertStringIncludes(consoleBlock, "  | OK SPAWN");
+  assertStringIncludes(consoleBlock, "  | OK KILL id=worker-1");
+  assertStringIncludes(consoleBlock, "error=EROFS");
+  assertStringIncludes(consoleBlock, "ERR FRAME reason=invalid-length");
+  assertStringIncludes(ninep, "9P2000.L");
+  assertStringIncludes(ninep, "Cohesix boot: root-task online");
+  assertStringIncludes(bulk, "@mark\n  | warm\n");
+  assertStringIncludes(bulk, "@mark\n  | after\n");
+});
+
+Deno.test("bundleReplay embeds the manifest fingerprint banner", async () => {
+  const { MANIFEST_FINGERPRINT } = await import("../../src/guest/generated/bootstrap.ts");
+  assertEquals((await denoRun).split("\n")[0], `cohesix: guest up, manifest ${MANIFEST_FINGERPRINT}`);
 });

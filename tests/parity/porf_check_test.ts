@@ -97,3 +97,21 @@ Deno.test("guestFiles guest tree passes the Porffor check", () => {
   const findings = checkFiles(files);
   assertEquals(findings.map(formatFinding), []);
 });
+
+Deno.test("checkSource flags typed arrays that outgrow Porffor's one-page allocation unless sized by an ArrayBuffer", () => {
+  const src = [
+    "const SMALL = 1000;",
+    "const BIG = 4096 * 2;",
+    "export const a = new Uint8Array(SMALL);",
+    "export const b = new Float64Array(BIG);",
+    "export const c = new Float64Array(new ArrayBuffer(BIG * 8));",
+    "export function f(n: number) { return new Int32Array(n); }",
+    "export const d = new Uint8Array(LIMIT);",
+  ].join("\n");
+  assertEquals(rulesAt(src), ["4:typed-array-size", "6:typed-array-size", "7:typed-array-size"]);
+  // LIMIT exported by another module and small enough: no finding on line 7.
+  assertEquals(
+    checkSource(src, "x.ts", new Map([["LIMIT", 64]])).map((f) => f.line),
+    [4, 6],
+  );
+});

@@ -3,18 +3,44 @@
  * and prints the transcript between "=== replay begin" and "=== replay end". The host bundles
  * it with the corpus as a literal (`src/host/guest_build/bundle.ts`); the same bundle runs under
  * Deno, under Porffor's engine, and natively (Linux user mode and seL4).
+ *
+ * The hive is booted from the generated manifest tables with no ticket verifier: Ed25519 cannot
+ * run under Porffor, so signed tickets are refused and only the manifest's ticketless roles attach.
  */
+import { BOOT_CONFIG, MANIFEST_FINGERPRINT } from "../generated/bootstrap.ts";
+import { Hive } from "../hive.ts";
 import { LibProbe } from "./lib_probe.ts";
 import { TARGET } from "./ops.ts";
 import { Replayer } from "./replayer.ts";
+
+/** The boot banner: the manifest fingerprint ties the transcript to the tables it ran on. */
+export function printBanner(): void {
+  console.log("cohesix: guest up, manifest", MANIFEST_FINGERPRINT);
+}
+
+/**
+ * One guest of each kind for the whole run, created on first use: a hive's tables cost megabytes
+ * of never-freed Wasm memory, so corpora replayed one after another share it (its state carries
+ * over, deterministically, from one corpus to the next).
+ */
+class Guests {
+  hive: Hive | null = null;
+  probe: LibProbe | null = null;
+}
+const guests = new Guests();
 
 export function replayMain(corpusHex: string): number {
   console.log("=== replay begin");
   const r = new Replayer(corpusHex);
   const kind = r.readTarget();
   let rc = 1;
-  if (kind === TARGET.PROBE) rc = r.run(new LibProbe());
-  else console.log("@unknown-target");
+  if (kind === TARGET.PROBE) {
+    if (guests.probe === null) guests.probe = new LibProbe();
+    rc = r.run(guests.probe);
+  } else if (kind === TARGET.HIVE) {
+    if (guests.hive === null) guests.hive = new Hive(BOOT_CONFIG, { verifier: null });
+    rc = r.run(guests.hive);
+  } else console.log("@unknown-target");
   console.log("=== replay end");
   return rc;
 }

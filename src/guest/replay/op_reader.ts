@@ -22,7 +22,8 @@ export class OpReader {
 
   constructor(hex: string) {
     const n = Math.floor(hex.length / 2);
-    const bytes = new Uint8Array(n);
+    // Sized through an ArrayBuffer: Porffor gives `new Uint8Array(n)` one 16 KiB page whatever n is.
+    const bytes = new Uint8Array(new ArrayBuffer(n));
     if (hex.length % 2 !== 0) this.bad = true;
     for (let i = 0; i < n; i++) {
       const hi = hexValue(hex.charCodeAt(2 * i));

@@ -133,14 +133,34 @@ export class Replayer {
     this.drainAll(t, false);
   }
 
-  /** Feeds bytes to one connection, then drains every open slot. */
+  /**
+   * Feeds bytes to one connection, draining every open slot after each offer. The target may take
+   * fewer bytes than offered (flow control): the rest is offered again after the drain, until it
+   * takes everything, refuses (-errno), or takes nothing twice in a row ("@input-stalled").
+   */
   feed(t: ReplayTarget, id: number, off: number, len: number, quiet: boolean): void {
-    const r = t.input(id, this.ops.bytes, off, len);
-    if (r < 0 && !quiet) {
-      this.out.line("@input-error");
-      this.out.uint(-r);
+    let done = 0;
+    let idle = 0;
+    while (done < len) {
+      const r = t.input(id, this.ops.bytes, off + done, len - done);
+      if (r < 0) {
+        if (!quiet) {
+          this.out.line("@input-error");
+          this.out.uint(-r);
+        }
+        break;
+      }
+      done = done + r;
+      this.drainAll(t, quiet);
+      if (r === 0) {
+        idle = idle + 1;
+        if (idle >= 2) {
+          if (!quiet) this.out.line("@input-stalled");
+          break;
+        }
+      } else idle = 0;
     }
-    this.drainAll(t, quiet);
+    if (len === 0) this.drainAll(t, quiet);
   }
 
   repeat(t: ReplayTarget): void {

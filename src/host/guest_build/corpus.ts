@@ -4,7 +4,8 @@
  *
  *   target hive|probe                   which guest to drive (first line)
  *   open SLOT console KIND | open SLOT ninep
- *   in SLOT DATA                        DATA: "text with \n \r \t \\ \" \xNN escapes" or hex 0a1b...
+ *   in SLOT DATA                        DATA: "text with \n \r \t \\ \" \xNN escapes", hex 0a1b...,
+ *                                       frame DATA (TCP console frame), or 9p Tname tag=N k=v ...
  *   tick MS                             advance the injected clock
  *   close SLOT
  *   mark NAME                           arena mark (printed; native builds record memory there)
@@ -51,8 +52,16 @@ function words(line: string, where: string): string[] {
       out.push(line.slice(i, j + 1));
       i = j + 1;
     } else {
+      // A bare word may hold a quoted part (key="a b"): spaces inside quotes do not end it.
       let j = i;
-      while (j < line.length && line[j] !== " " && line[j] !== "\t") j++;
+      while (j < line.length && line[j] !== " " && line[j] !== "\t") {
+        if (line[j] === '"') {
+          j++;
+          while (j < line.length && line[j] !== '"') j += line[j] === "\\" ? 2 : 1;
+          if (j >= line.length) throw new CorpusError(`${where}: unterminated string`);
+        }
+        j++;
+      }
       out.push(line.slice(i, j));
       i = j;
     }
@@ -83,8 +92,92 @@ function unescape(q: string, where: string): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** Field kinds of the 9P T-messages a corpus can build by name. */
+type FieldKind = "u16" | "u32" | "u64" | "s" | "names" | "data";
+const NOFID = "4294967295";
+const NINEP_MESSAGES: Record<string, { type: number; fields: [string, FieldKind, string?][] }> = {
+  Tstatfs: { type: 8, fields: [["fid", "u32"]] },
+  Tlopen: { type: 12, fields: [["fid", "u32"], ["flags", "u32"]] },
+  Tlcreate: { type: 14, fields: [["fid", "u32"], ["name", "s"], ["flags", "u32"], ["mode", "u32", "420"], ["gid", "u32", "0"]] },
+  Tgetattr: { type: 24, fields: [["fid", "u32"], ["mask", "u64", "2047"]] },
+  Treaddir: { type: 40, fields: [["fid", "u32"], ["offset", "u64", "0"], ["count", "u32"]] },
+  Tversion: { type: 100, fields: [["msize", "u32"], ["version", "s", "9P2000.L"]] },
+  Tattach: {
+    type: 104,
+    fields: [["fid", "u32"], ["afid", "u32", NOFID], ["uname", "s"], ["aname", "s", ""], ["n_uname", "u32", NOFID]],
+  },
+  Tflush: { type: 108, fields: [["oldtag", "u16"]] },
+  Twalk: { type: 110, fields: [["fid", "u32"], ["newfid", "u32"], ["names", "names", ""]] },
+  Tread: { type: 116, fields: [["fid", "u32"], ["offset", "u64", "0"], ["count", "u32"]] },
+  Twrite: { type: 118, fields: [["fid", "u32"], ["offset", "u64", "0"], ["data", "data"]] },
+  Tclunk: { type: 120, fields: [["fid", "u32"]] },
+  Tremove: { type: 122, fields: [["fid", "u32"]] },
+};
+
+/** Builds a 9P2000.L T-message: `9p Tname tag=N field=value ... [size=N to forge the size field]`. */
+function ninep(ws: string[], where: string): Uint8Array {
+  const spec = NINEP_MESSAGES[ws[0] ?? ""];
+  if (!spec) throw new CorpusError(`${where}: unknown 9P message '${ws[0] ?? ""}' (${Object.keys(NINEP_MESSAGES).join(" ")})`);
+  const kv = new Map<string, string>();
+  for (const w of ws.slice(1)) {
+    const eq = w.indexOf("=");
+    if (eq <= 0) throw new CorpusError(`${where}: expected key=value, got '${w}'`);
+    let v = w.slice(eq + 1);
+    if (v.startsWith('"')) v = new TextDecoder().decode(unescape(v, where));
+    kv.set(w.slice(0, eq), v);
+  }
+  const body: number[] = [];
+  const num = (name: string, v: string, max: number) => {
+    if (!/^\d+$/.test(v) || Number(v) > max) throw new CorpusError(`${where}: ${name} must be an integer 0..${max}, got '${v}'`);
+    return Number(v);
+  };
+  const le = (v: number, bytes: number) => {
+    for (let i = 0; i < bytes; i++) {
+      body.push(v % 256);
+      v = Math.floor(v / 256);
+    }
+  };
+  const str = (b: Uint8Array) => {
+    le(b.length, 2);
+    for (const x of b) body.push(x);
+  };
+  const known = new Set(["tag", "size"]);
+  for (const [name, kind, dflt] of spec.fields) {
+    known.add(name);
+    const v = kv.get(name) ?? dflt;
+    if (v === undefined) throw new CorpusError(`${where}: ${ws[0]} needs ${name}=`);
+    if (kind === "u16") le(num(name, v, 0xffff), 2);
+    else if (kind === "u32") le(num(name, v, 0xffffffff), 4);
+    else if (kind === "u64") le(num(name, v, Number.MAX_SAFE_INTEGER), 8);
+    else if (kind === "s") str(new TextEncoder().encode(v));
+    else if (kind === "names") {
+      const names = v === "" ? [] : v.split(",");
+      le(names.length, 2);
+      for (const n of names) str(new TextEncoder().encode(n));
+    } else {
+      const b = new TextEncoder().encode(v);
+      le(b.length, 4);
+      for (const x of b) body.push(x);
+    }
+  }
+  for (const k of kv.keys()) if (!known.has(k)) throw new CorpusError(`${where}: ${ws[0]} has no field '${k}'`);
+  const tag = num("tag", kv.get("tag") ?? "", 0xffff);
+  const size = kv.has("size") ? num("size", kv.get("size")!, 0xffffffff) : body.length + 7;
+  const out: number[] = [];
+  for (let i = 0, v = size; i < 4; i++, v = Math.floor(v / 256)) out.push(v % 256);
+  out.push(spec.type, tag % 256, Math.floor(tag / 256));
+  return new Uint8Array([...out, ...body]);
+}
+
 function data(ws: string[], where: string): Uint8Array {
-  if (ws.length === 0) throw new CorpusError(`${where}: missing data (a "quoted string" or hex BYTES)`);
+  if (ws.length === 0) throw new CorpusError(`${where}: missing data (a "quoted string", hex BYTES, frame "...", or 9p Tmsg ...)`);
+  if (ws[0] === "9p") return ninep(ws.slice(1), where);
+  if (ws[0] === "frame") {
+    // TCP console framing: u32 little-endian total length (header included), then the line.
+    const line = data(ws.slice(1), where);
+    const total = line.length + 4;
+    return new Uint8Array([total % 256, Math.floor(total / 256) % 256, Math.floor(total / 65536) % 256, Math.floor(total / 16777216), ...line]);
+  }
   if (ws[0].startsWith('"')) {
     if (ws.length !== 1) throw new CorpusError(`${where}: unexpected '${ws[1]}' after the string`);
     return unescape(ws[0], where);

@@ -5,13 +5,17 @@
 export const BEGIN = "=== replay begin";
 export const END = "=== replay end";
 
-/** The transcript lines between BEGIN and END (inclusive), or null when either is missing. */
+/**
+ * The transcript: every line from the first BEGIN to the last END (inclusive), so several corpora
+ * replayed in one run form one transcript; null when either line is missing. Text outside it
+ * (kernel boot log, banner, arena report) is not part of the comparison.
+ */
 export function extractTranscript(output: string): string | null {
   const text = output.replaceAll("\r\n", "\n");
   const b = text.indexOf(BEGIN + "\n");
   if (b < 0) return null;
-  const e = text.indexOf(END + "\n", b);
-  if (e < 0) return null;
+  const e = text.lastIndexOf(END + "\n");
+  if (e < b) return null;
   return text.slice(b, e + END.length + 1);
 }
 

@@ -1,7 +1,7 @@
 /** The files the Porffor check covers: guest code (src/guest, src/secure9p without its host/ part). */
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "../guest_build/tools.ts";
-import { checkSource, type Finding } from "./rules.ts";
+import { checkSource, exportedConstants, type Finding } from "./rules.ts";
 
 export const GUEST_ROOTS = ["src/guest", "src/secure9p"];
 const EXCLUDED = ["src/secure9p/host"];
@@ -30,9 +30,33 @@ export function guestFiles(roots: string[] = GUEST_ROOTS): string[] {
   return out.sort();
 }
 
+/**
+ * Exported numeric constants of every guest module. A name exported with different values by two
+ * modules is left out (it cannot size an array reliably). Two passes resolve constants built from
+ * other modules' constants.
+ */
+export function guestConstants(files: string[] = guestFiles()): Map<string, number> {
+  const sources = files.map((f) => Deno.readTextFileSync(f));
+  let known = new Map<string, number>();
+  for (let pass = 0; pass < 2; pass++) {
+    const next = new Map<string, number>();
+    const clash = new Set<string>();
+    for (const src of sources) {
+      for (const [k, v] of exportedConstants(src, known)) {
+        if (next.has(k) && next.get(k) !== v) clash.add(k);
+        next.set(k, v);
+      }
+    }
+    for (const k of clash) next.delete(k);
+    known = next;
+  }
+  return known;
+}
+
 /** Checks every file; findings name repository-relative paths. */
 export function checkFiles(files: string[]): Finding[] {
+  const constants = guestConstants();
   const findings: Finding[] = [];
-  for (const f of files) findings.push(...checkSource(Deno.readTextFileSync(f), relative(REPO_ROOT, f)));
+  for (const f of files) findings.push(...checkSource(Deno.readTextFileSync(f), relative(REPO_ROOT, f), constants));
   return findings;
 }

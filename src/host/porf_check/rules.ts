@@ -26,6 +26,8 @@ export const RULES: Record<string, string> = {
   "erasable-ts": "only erasable TypeScript is allowed (no enum, namespace, parameter properties, decorators)",
   "sans-io": "guest code is sans-IO: no async/await, Promise, timers, Date, Math.random, Deno or process",
   "try-catch": "try/catch never catches in the native build (throws trap): return error codes",
+  "typed-array-size":
+    "new <TypedArray>(n) gets one 16 KiB page under Porffor whatever n is; a larger array overwrites the next allocation: use new <TypedArray>(new ArrayBuffer(bytes))",
   "parse": "the file does not parse",
 };
 
@@ -42,6 +44,21 @@ const TYPED_ARRAYS = new Set([
   "BigInt64Array",
   "BigUint64Array",
 ]);
+const ELEMENT_BYTES: Record<string, number> = {
+  Uint8Array: 1,
+  Int8Array: 1,
+  Uint8ClampedArray: 1,
+  Uint16Array: 2,
+  Int16Array: 2,
+  Uint32Array: 4,
+  Int32Array: 4,
+  Float32Array: 4,
+  Float64Array: 8,
+  BigInt64Array: 8,
+  BigUint64Array: 8,
+};
+/** Largest `new <TypedArray>(n)` payload, in bytes, that fits Porffor's one-page allocation. */
+export const PAGE_SAFE_BYTES = 16000;
 const BIT_BINARY = new Set(["|", "&", "^", "<<", ">>", ">>>"]);
 const BIT_ASSIGN = new Set(["|=", "&=", "^=", "<<=", ">>=", ">>>="]);
 const IO_GLOBALS = new Set(["Promise", "setTimeout", "setInterval", "queueMicrotask", "Date", "Deno", "process"]);
@@ -70,6 +87,8 @@ class Checker {
   /** Typed-array field names of the classes being walked, innermost last. */
   classFields: Set<string>[] = [];
   waivers = new Map<number, Set<string>>();
+  /** Module-level `const NAME = <number>` values, for sizing typed arrays. */
+  constants = new Map<string, number>();
 
   constructor(readonly file: string, source: string) {
     const lines = source.split("\n");
@@ -250,6 +269,32 @@ class Checker {
     }
   }
 
+  /** Value of a numeric expression built from literals and module constants, or undefined. */
+  constValue(e: Node): number | undefined {
+    if (!e) return undefined;
+    if (e.type === "NumericLiteral") return e.value;
+    if (e.type === "Identifier") return this.constants.get(e.name);
+    if (e.type === "BinaryExpression" && (e.operator === "*" || e.operator === "+")) {
+      const a = this.constValue(e.left);
+      const b = this.constValue(e.right);
+      if (a === undefined || b === undefined) return undefined;
+      return e.operator === "*" ? a * b : a + b;
+    }
+    return undefined;
+  }
+
+  checkTypedArraySize(n: Node, name: string) {
+    const arg = n.arguments[0];
+    if (arg.type === "NewExpression" && arg.callee?.name === "ArrayBuffer") return; // sized exactly
+    if (arg.type === "ArrayExpression" || arg.type === "SpreadElement") return;
+    const count = this.constValue(arg);
+    if (count === undefined) {
+      this.report(n, "typed-array-size", `new ${name}(n) with a size not known statically`);
+    } else if (count * ELEMENT_BYTES[name] > PAGE_SAFE_BYTES) {
+      this.report(n, "typed-array-size", `new ${name}(${count}) is ${count * ELEMENT_BYTES[name]} bytes`);
+    }
+  }
+
   walk(n: Node) {
     if (!n || typeof n.type !== "string") return;
     switch (n.type) {
@@ -295,6 +340,13 @@ class Checker {
         this.checkTypedFieldWrite(n.argument, n);
         this.walk(n.argument);
         return;
+      case "NewExpression": {
+        const name = n.callee.type === "Identifier" ? n.callee.name : "";
+        if (ELEMENT_BYTES[name] !== undefined && n.arguments.length === 1) this.checkTypedArraySize(n, name);
+        this.walk(n.callee);
+        n.arguments.forEach((a: Node) => this.walk(a));
+        return;
+      }
       case "BigIntLiteral":
         this.report(n, "bigint", "BigInt literal");
         return;
@@ -359,16 +411,61 @@ class Checker {
   }
 }
 
-/** Checks one TypeScript source text; `file` names it in the findings. */
-export function checkSource(source: string, file: string): Finding[] {
+function parseModule(source: string): Node {
+  return parse(source, { sourceType: "module", plugins: ["typescript"] });
+}
+
+/** Collects module-level numeric constants (`const N = 4096`, `const M = N * 2`) into `into`. */
+function collectConstants(ast: Node, c: Checker, exportedOnly: boolean, into: Map<string, number>) {
+  for (const stmt of ast.program.body) {
+    const exported = stmt.type === "ExportNamedDeclaration";
+    if (exportedOnly && !exported) continue;
+    const decl = exported ? stmt.declaration : stmt;
+    if (decl?.type !== "VariableDeclaration" || decl.kind !== "const") continue;
+    for (const d of decl.declarations) {
+      if (d.id.type !== "Identifier") continue;
+      const v = c.constValue(d.init);
+      if (v !== undefined) {
+        into.set(d.id.name, v);
+        c.constants.set(d.id.name, v);
+      }
+    }
+  }
+}
+
+/**
+ * Exported numeric constants of a module, so another module's `new Uint8Array(MAX_LINE)` can be
+ * sized. `known` (constants of modules already read) resolves constants built from imports.
+ */
+export function exportedConstants(source: string, known: Map<string, number> = new Map()): Map<string, number> {
+  const out = new Map<string, number>();
   let ast: Node;
   try {
-    ast = parse(source, { sourceType: "module", plugins: ["typescript"] });
+    ast = parseModule(source);
+  } catch {
+    return out;
+  }
+  const c = new Checker("", source);
+  for (const [k, v] of known) c.constants.set(k, v);
+  collectConstants(ast, c, true, out);
+  return out;
+}
+
+/**
+ * Checks one TypeScript source text; `file` names it in the findings. `imported` holds numeric
+ * constants other modules export (see `exportedConstants`); the module's own take precedence.
+ */
+export function checkSource(source: string, file: string, imported: Map<string, number> = new Map()): Finding[] {
+  let ast: Node;
+  try {
+    ast = parseModule(source);
   } catch (err) {
     const e = err as { message: string; loc?: { line: number; column: number } };
     return [{ file, line: e.loc?.line ?? 0, col: (e.loc?.column ?? 0) + 1, rule: "parse", message: e.message }];
   }
   const c = new Checker(file, source);
+  for (const [k, v] of imported) c.constants.set(k, v);
+  collectConstants(ast, c, false, new Map());
   for (const stmt of ast.program.body) c.walk(stmt);
   return c.findings.sort((a, b) => a.line - b.line || a.col - b.col);
 }

@@ -1,0 +1,173 @@
+/* Cohesix guest native main: instantiates the wasm2c-translated Porffor module, implements its
+ * two imports (print a JS number, print one UTF-16 code unit), watches the output for "@mark"
+ * lines to sample the arena, and reports traps with the stage they happened in.
+ * Build-time macros (set by `cohesix guest build`):
+ *   COH_MODULE_H         the wasm2c header, e.g. "guest.h"
+ *   COH_ARENA_PTR_FIELD  the instance field holding Porffor's allocator bump pointer, e.g. w2c_g0 */
+#include <stdint.h>
+#include <string.h>
+#include "wasm-rt.h"
+#include COH_MODULE_H
+#include "platform.h"
+
+struct w2c_ { int unused; };
+
+const char* coh_stage = "boot";
+static w2c_guest instance;
+static struct w2c_ imports;
+
+uint64_t coh_arena_used(void) { return instance.COH_ARENA_PTR_FIELD; }
+
+/* ---- output helpers ---------------------------------------------------------------------- */
+
+static void put_u64(void (*put)(int), uint64_t v) {
+  char d[24];
+  int n = 0;
+  do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v != 0);
+  while (n > 0) put(d[--n]);
+}
+void coh_diag_str(const char* s) { while (*s) coh_plat_diag((unsigned char)*s++); }
+void coh_diag_u64(uint64_t v) { put_u64(coh_plat_diag, v); }
+void coh_out_str(const char* s) { while (*s) coh_plat_putc((unsigned char)*s++); }
+void coh_out_u64(uint64_t v) { put_u64(coh_plat_putc, v); }
+
+/* ---- arena marks ------------------------------------------------------------------------- */
+
+#define MAX_MARKS 16
+static uint64_t mark_used[MAX_MARKS], mark_pages[MAX_MARKS];
+static int marks;
+static char line[8];
+static int line_len; /* -1 once the current line is longer than `line` */
+
+static void watch(int c) {
+  if (c == '\n') {
+    if (line_len == 5 && memcmp(line, "@mark", 5) == 0 && marks < MAX_MARKS) {
+      mark_used[marks] = coh_arena_used();
+      mark_pages[marks] = coh_arena_pages();
+      marks++;
+    }
+    line_len = 0;
+  } else if (line_len >= 0) {
+    if (line_len < (int)sizeof line) line[line_len++] = (char)c;
+    else line_len = -1;
+  }
+}
+
+static void out_byte(int c) {
+  watch(c);
+  coh_plat_putc(c);
+}
+
+/* ---- Porffor imports --------------------------------------------------------------------- */
+
+static void out_utf8(uint32_t cp) {
+  if (cp < 0x80) out_byte((int)cp);
+  else if (cp < 0x800) { out_byte(0xc0 + (int)(cp >> 6)); out_byte(0x80 + (int)(cp & 63)); }
+  else if (cp < 0x10000) {
+    out_byte(0xe0 + (int)(cp >> 12)); out_byte(0x80 + (int)((cp >> 6) & 63)); out_byte(0x80 + (int)(cp & 63));
+  } else {
+    out_byte(0xf0 + (int)(cp >> 18)); out_byte(0x80 + (int)((cp >> 12) & 63));
+    out_byte(0x80 + (int)((cp >> 6) & 63)); out_byte(0x80 + (int)(cp & 63));
+  }
+}
+
+static uint32_t high_surrogate;
+
+/* import "b": one UTF-16 code unit of a printed string, sent as UTF-8. */
+void w2c__b(struct w2c_* env, f64 unit) {
+  (void)env;
+  uint32_t u = (uint32_t)unit & 0xffff;
+  if (u >= 0xd800 && u < 0xdc00) { high_surrogate = u; return; }
+  if (u >= 0xdc00 && u < 0xe000 && high_surrogate) {
+    out_utf8(0x10000 + ((high_surrogate - 0xd800) << 10) + (u - 0xdc00));
+  } else out_utf8(u);
+  high_surrogate = 0;
+}
+
+/* import "a": a printed JS number. Integers print exactly; other finite values print with up to
+ * 17 significant digits, trimmed, in plain decimal (the guest prints numbers through its own byte
+ * writers, so this path only serves diagnostics). */
+void w2c__a(struct w2c_* env, f64 x) {
+  (void)env;
+  if (x != x) { coh_out_str("NaN"); return; }
+  if (x < 0) { out_byte('-'); x = -x; }
+  if (x > 1.7976931348623157e308) { coh_out_str("Infinity"); return; }
+  if (x < 9007199254740992.0 && x == (f64)(uint64_t)x) {
+    uint64_t v = (uint64_t)x;
+    char d[24]; int n = 0;
+    do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n > 0) out_byte(d[--n]);
+    return;
+  }
+  if (x >= 9007199254740992.0) {
+    /* Large integers: scale to 17 digits and an exponent. */
+    int e = 0;
+    while (x >= 1e17) { x /= 10; e++; }
+    uint64_t v = (uint64_t)x;
+    char d[24]; int n = 0;
+    do { d[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n > 0) out_byte(d[--n]);
+    if (e) { out_byte('e'); out_byte('+'); coh_out_u64((uint64_t)e); }
+    return;
+  }
+  uint64_t ip = (uint64_t)x;
+  f64 frac = x - (f64)ip;
+  coh_out_u64(ip);
+  out_byte('.');
+  char d[17]; int n = 0;
+  for (int i = 0; i < 17 && (n == 0 || frac > 0); i++) {
+    frac *= 10;
+    int digit = (int)frac;
+    d[n++] = (char)('0' + digit);
+    frac -= digit;
+  }
+  while (n > 1 && d[n - 1] == '0') n--;
+  for (int i = 0; i < n; i++) out_byte(d[i]);
+}
+
+/* ---- run --------------------------------------------------------------------------------- */
+
+__attribute__((noreturn)) void coh_trap(const char* reason) {
+  coh_plat_flush();
+  coh_diag_str("\n*** cohesix guest trap: stage=");
+  coh_diag_str(coh_stage);
+  coh_diag_str(" reason=");
+  coh_diag_str(reason);
+  coh_diag_str(" arena_used=");
+  coh_diag_u64(coh_arena_used());
+  coh_diag_str("\n");
+  coh_plat_flush();
+  coh_plat_exit(3);
+}
+
+static void report_arena(void) {
+  for (int i = 0; i < marks; i++) {
+    coh_diag_str("arena: mark ");
+    coh_diag_u64((uint64_t)i);
+    coh_diag_str(" used=");
+    coh_diag_u64(mark_used[i]);
+    coh_diag_str(" pages=");
+    coh_diag_u64(mark_pages[i]);
+    coh_diag_str("\n");
+  }
+  coh_diag_str("arena: end used=");
+  coh_diag_u64(coh_arena_used());
+  coh_diag_str(" pages=");
+  coh_diag_u64(coh_arena_pages());
+  coh_diag_str(" capacity=");
+  coh_diag_u64(coh_arena_capacity());
+  coh_diag_str("\n");
+}
+
+int coh_guest_run(void) {
+  coh_stage = "boot";
+  wasm_rt_init();
+  wasm2c_guest_instantiate(&instance, &imports);
+  coh_stage = "run";
+  w2c_guest_m(&instance);
+  coh_stage = "done";
+  coh_plat_flush();
+  report_arena();
+  coh_plat_flush();
+  return 0;
+}

@@ -1,0 +1,67 @@
+/* Cohesix guest native platform for Linux user mode (the qemu-aarch64 test ELF): the same guest
+ * runtime as the seL4 root task, with output on stdout, diagnostics on stderr, and exactly three
+ * raw syscalls (write, exit_group, none other). */
+#include <stdint.h>
+#include "platform.h"
+
+static long syscall3(long nr, long a, long b, long c) {
+  register long x8 __asm__("x8") = nr;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  return x0;
+}
+#define SYS_WRITE 64
+#define SYS_EXIT_GROUP 94
+
+static void write_all(int fd, const char* p, unsigned long n) {
+  while (n > 0) {
+    long w = syscall3(SYS_WRITE, fd, (long)p, (long)n);
+    if (w <= 0) return;
+    p += w;
+    n -= (unsigned long)w;
+  }
+}
+
+static char out_buf[8192];
+static unsigned out_len;
+
+void coh_plat_flush(void) {
+  write_all(1, out_buf, out_len);
+  out_len = 0;
+}
+void coh_plat_putc(int c) {
+  if (out_len == sizeof out_buf) coh_plat_flush();
+  out_buf[out_len++] = (char)c;
+}
+void coh_plat_diag(int c) {
+  char b = (char)c;
+  write_all(2, &b, 1);
+}
+__attribute__((noreturn)) void coh_plat_exit(int code) {
+  coh_plat_flush();
+  for (;;) syscall3(SYS_EXIT_GROUP, code, 0, 0);
+}
+
+static uint8_t arena[COH_ARENA_BYTES] __attribute__((aligned(65536)));
+uint8_t* coh_plat_arena(uint64_t* bytes) {
+  *bytes = sizeof arena;
+  return arena;
+}
+
+/* A zeroed thread block for TPIDR_EL0: libc's thread-local errno lands here (single thread). */
+static uint8_t tls_block[4096] __attribute__((aligned(64)));
+
+__attribute__((noreturn, used)) void coh_linux_main(void) {
+  __asm__ volatile("msr tpidr_el0, %0" ::"r"(tls_block));
+  coh_plat_exit(coh_guest_run());
+}
+
+/* Linux enters with sp valid and 16-byte aligned. */
+__asm__(".section .text.coh_start,\"ax\"\n"
+        ".global _start\n"
+        "_start:\n"
+        "  mov x29, #0\n"
+        "  mov x30, #0\n"
+        "  b coh_linux_main\n");

@@ -1,0 +1,158 @@
+/* Cohesix guest native platform for the seL4 root task (QEMU virt, AArch64).
+ * - serial output through seL4_DebugPutChar (the debug kernel's PL011 driver at 0x09000000);
+ * - bootinfo parsing: the untyped list, the empty slot range, and the device untyped that covers
+ *   the PL011 (the frame a user-level UART driver maps for the receive path);
+ * - the Wasm arena: 2 MiB frames retyped from the boot untypeds and mapped at ARENA_VADDR (kept
+ *   out of the ELF image: the kernel makes a cap per 4 KiB image frame, and the root CNode has 4096);
+ * - traps and the end of the guest suspend the root thread after a report, never a silent hang. */
+#include <stdint.h>
+#include <sel4/sel4.h>
+#include "platform.h"
+
+seL4_IPCBuffer* __sel4_ipc_buffer;
+
+#define PL011_PADDR 0x09000000ul
+/* Inside the first GiB, whose level-2 table the image mapping already created: 2 MiB frames map
+ * straight into it, no new paging objects needed. */
+#define ARENA_VADDR 0x10000000ul
+#define LARGE_BITS 21
+
+static const seL4_BootInfo* bootinfo;
+static seL4_CPtr next_slot;
+static uint8_t* arena_base;
+
+void coh_plat_putc(int c) { seL4_DebugPutChar((char)c); }
+void coh_plat_diag(int c) { seL4_DebugPutChar((char)c); }
+void coh_plat_flush(void) {}
+
+__attribute__((noreturn)) void coh_plat_exit(int code) {
+  coh_diag_str("cohesix: root task stopped, code=");
+  coh_diag_u64((uint64_t)code);
+  coh_diag_str("\n");
+  seL4_TCB_Suspend(seL4_CapInitThreadTCB);
+  for (;;) seL4_Yield();
+}
+
+static void diag_hex(uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  coh_diag_str("0x");
+  int shift = 60;
+  while (shift > 0 && ((v >> shift) & 15) == 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) coh_plat_diag(digits[(v >> shift) & 15]);
+}
+
+/* Prints what the root task learns from bootinfo; returns the cap slot of the device untyped that
+ * covers the PL011, or 0 when none does. */
+static seL4_CPtr parse_bootinfo(const seL4_BootInfo* bi) {
+  seL4_Word n = bi->untyped.end - bi->untyped.start;
+  seL4_Word devices = 0;
+  seL4_CPtr uart = 0;
+  seL4_Word uart_paddr = 0, uart_bits = 0;
+  for (seL4_Word i = 0; i < n && i < CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS; i++) {
+    const seL4_UntypedDesc* d = &bi->untypedList[i];
+    if (!d->isDevice) continue;
+    devices++;
+    seL4_Word end = d->paddr + ((seL4_Word)1 << d->sizeBits);
+    if (d->paddr <= PL011_PADDR && PL011_PADDR < end && (uart == 0 || d->sizeBits < uart_bits)) {
+      uart = bi->untyped.start + i;
+      uart_paddr = d->paddr;
+      uart_bits = d->sizeBits;
+    }
+  }
+  coh_diag_str("cohesix: bootinfo untyped=");
+  coh_diag_u64(n);
+  coh_diag_str(" device=");
+  coh_diag_u64(devices);
+  coh_diag_str(" empty=[");
+  coh_diag_u64(bi->empty.start);
+  coh_diag_str(",");
+  coh_diag_u64(bi->empty.end);
+  coh_diag_str(") ipcbuf=");
+  diag_hex((uint64_t)(uintptr_t)bi->ipcBuffer);
+  coh_diag_str(" extra=");
+  coh_diag_u64(bi->extraLen);
+  coh_diag_str("\n");
+  if (uart) {
+    coh_diag_str("cohesix: pl011 untyped slot=");
+    coh_diag_u64(uart);
+    coh_diag_str(" paddr=");
+    diag_hex(uart_paddr);
+    coh_diag_str(" bits=");
+    coh_diag_u64(uart_bits);
+    coh_diag_str("\n");
+  } else {
+    coh_diag_str("cohesix: no device untyped covers the pl011\n");
+  }
+  return uart;
+}
+
+static void diag_error(const char* what, seL4_Error err) {
+  coh_diag_str("cohesix: ");
+  coh_diag_str(what);
+  coh_diag_str(" failed, seL4 error ");
+  coh_diag_u64((uint64_t)err);
+  coh_diag_str("\n");
+}
+
+/* Retypes enough 2 MiB frames from the non-device untypeds and maps them contiguously. */
+static uint8_t* map_arena(void) {
+  const seL4_BootInfo* bi = bootinfo;
+  seL4_Word need = (COH_ARENA_BYTES + (1ul << LARGE_BITS) - 1) >> LARGE_BITS;
+  seL4_Word mapped = 0;
+  seL4_Word n = bi->untyped.end - bi->untyped.start;
+  for (seL4_Word i = 0; i < n && mapped < need; i++) {
+    const seL4_UntypedDesc* d = &bi->untypedList[i];
+    if (d->isDevice || d->sizeBits < LARGE_BITS) continue;
+    seL4_Word fit = (seL4_Word)1 << (d->sizeBits - LARGE_BITS);
+    seL4_Word take = need - mapped < fit ? need - mapped : fit;
+    if (next_slot + take > bi->empty.end) {
+      coh_diag_str("cohesix: arena: out of empty cap slots\n");
+      return 0;
+    }
+    seL4_Error err = seL4_Untyped_Retype(bi->untyped.start + i, seL4_ARM_LargePageObject, 0, seL4_CapInitThreadCNode, 0, 0,
+                                         next_slot, take);
+    if (err != seL4_NoError) {
+      diag_error("arena: Untyped_Retype", err);
+      return 0;
+    }
+    for (seL4_Word k = 0; k < take; k++) {
+      err = seL4_ARM_Page_Map(next_slot + k, seL4_CapInitThreadVSpace, ARENA_VADDR + ((mapped + k) << LARGE_BITS),
+                              seL4_AllRights, seL4_ARM_Default_VMAttributes);
+      if (err != seL4_NoError) {
+        diag_error("arena: Page_Map", err);
+        return 0;
+      }
+    }
+    next_slot += take;
+    mapped += take;
+  }
+  if (mapped < need) {
+    coh_diag_str("cohesix: arena: not enough untyped memory\n");
+    return 0;
+  }
+  coh_diag_str("cohesix: arena ");
+  coh_diag_u64(mapped << LARGE_BITS);
+  coh_diag_str(" bytes at ");
+  diag_hex(ARENA_VADDR);
+  coh_diag_str("\n");
+  return (uint8_t*)ARENA_VADDR;
+}
+
+uint8_t* coh_plat_arena(uint64_t* bytes) {
+  if (!arena_base) arena_base = map_arena();
+  *bytes = arena_base ? COH_ARENA_BYTES : 0;
+  return arena_base;
+}
+
+/* A zeroed thread block for TPIDR_EL0: libc's thread-local errno lands here (single thread). */
+static uint8_t tls_block[4096] __attribute__((aligned(64)));
+
+__attribute__((noreturn, used)) void coh_sel4_main(seL4_BootInfo* bi) {
+  __asm__ volatile("msr tpidr_el0, %0" ::"r"(tls_block));
+  seL4_SetIPCBuffer(bi->ipcBuffer);
+  bootinfo = bi;
+  next_slot = bi->empty.start;
+  coh_diag_str("cohesix: seL4 root task up\n");
+  parse_bootinfo(bi);
+  coh_plat_exit(coh_guest_run());
+}

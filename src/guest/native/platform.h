@@ -1,0 +1,40 @@
+/* Cohesix guest native platform: what a platform (Linux user mode for tests, the seL4 root task)
+ * provides to the shared guest runtime, and what the runtime offers back. */
+#ifndef COH_PLATFORM_H
+#define COH_PLATFORM_H
+#include <stdint.h>
+
+#ifndef COH_ARENA_BYTES
+#define COH_ARENA_BYTES (32ull << 20)
+#endif
+
+/* --- provided by the platform (plat_linux.c, plat_sel4.c) --- */
+/* One byte of guest output (the transcript / console serial). */
+void coh_plat_putc(int c);
+/* One byte of diagnostics (arena report, trap report): stderr on Linux, the serial line on seL4. */
+void coh_plat_diag(int c);
+/* Flush buffered output. */
+void coh_plat_flush(void);
+/* The zeroed memory for the Wasm linear memory: sets *bytes (COH_ARENA_BYTES), returns the base
+ * or NULL when the platform cannot provide it. Called once, at instantiation. */
+uint8_t* coh_plat_arena(uint64_t* bytes);
+/* Stop for good with an exit code (Linux: exit_group; seL4: suspend the root thread). */
+__attribute__((noreturn)) void coh_plat_exit(int code);
+
+/* --- provided by the runtime (guest_main.c, runtime.c) --- */
+/* Instantiates the Wasm guest and runs its main to completion; returns 0, or traps (does not return). */
+int coh_guest_run(void);
+/* Where the guest is: "boot" (instantiation), "run" (main), "done". Named in trap reports. */
+extern const char* coh_stage;
+/* Trap report on the diagnostics channel, then coh_plat_exit(3). */
+__attribute__((noreturn)) void coh_trap(const char* reason);
+/* Diagnostics helpers. */
+void coh_diag_str(const char* s);
+void coh_diag_u64(uint64_t v);
+void coh_out_str(const char* s);
+void coh_out_u64(uint64_t v);
+/* Arena (Wasm linear memory) statistics. */
+uint64_t coh_arena_used(void);     /* the guest allocator's bump pointer: bytes handed out so far */
+uint64_t coh_arena_pages(void);    /* Wasm pages grown so far */
+uint64_t coh_arena_capacity(void); /* bytes reserved for the linear memory */
+#endif

@@ -1,0 +1,112 @@
+/**
+ * Runs native guest builds: the Linux user-mode ELF under qemu-aarch64, and the seL4 rootserver
+ * linked into an elfloader image (the SDK's link recipe) and booted under qemu-system-aarch64
+ * (QEMU virt, cortex-a53, 1 GiB, 1 core, serial on stdout). QEMU is stopped by its own pid.
+ */
+import { join, resolve } from "node:path";
+import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
+
+export const DEFAULT_SEL4_DIR = resolve(REPO_ROOT, "..", "shared", "sel4");
+
+export interface UserRun {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs the Linux user-mode test ELF; a non-zero exit is returned, not thrown (traps exit 3). */
+export async function runUnderQemuUser(elf: string, timeoutMs = 120_000): Promise<UserRun> {
+  const r = await runTool("run-qemu-user", TOOLS.qemuUser, [elf], { allowFailure: true, timeoutMs });
+  return { stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr, code: r.code };
+}
+
+/** Links a rootserver ELF into a bootable elfloader image with the SDK's link-image.sh. */
+export async function linkSel4Image(rootserver: string, image: string, sel4Dir = DEFAULT_SEL4_DIR): Promise<void> {
+  await runTool("link-image", join(sel4Dir, "link-image.sh"), [rootserver, image]);
+}
+
+export interface BootOptions {
+  /** Stop once this text shows up on serial. */
+  until: string;
+  timeoutMs?: number;
+  /** Called with each chunk of serial output (progress). */
+  onSerial?: (chunk: string) => void;
+  /** Texts whose first appearance on serial is timed (e.g. the boot banner). */
+  watch?: string[];
+}
+
+export interface BootResult {
+  /** Serial output with CR LF turned into LF. */
+  serial: string;
+  /** Milliseconds from QEMU start until `until` appeared. */
+  ms: number;
+  /** Milliseconds from QEMU start until each `watch` text first appeared. */
+  seenMs: Record<string, number>;
+}
+
+/**
+ * Boots an elfloader image and collects serial output until `until` appears.
+ * Throws StageError("boot-sel4") on timeout or when QEMU exits first, with the serial tail.
+ */
+export async function bootSel4(image: string, opts: BootOptions): Promise<BootResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(TOOLS.qemuSystem, {
+      args: ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024", "-nographic", "-serial", "mon:stdio", "-kernel", image],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new StageError("boot-sel4", `cannot start ${TOOLS.qemuSystem}: ${(err as Error).message} (install qemu-system-arm)`);
+  }
+  const t0 = performance.now();
+  const decoder = new TextDecoder();
+  let serial = "";
+  let found = false;
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, timeoutMs);
+  const stderrText = new Response(child.stderr).text();
+  let ms = 0;
+  const seenMs: Record<string, number> = {};
+  try {
+    for await (const chunk of child.stdout) {
+      const text = decoder.decode(chunk, { stream: true });
+      serial += text.replaceAll("\r\n", "\n").replaceAll("\r", "");
+      opts.onSerial?.(text);
+      for (const w of opts.watch ?? []) {
+        if (seenMs[w] === undefined && serial.includes(w)) seenMs[w] = Math.round(performance.now() - t0);
+      }
+      if (serial.includes(opts.until)) {
+        found = true;
+        ms = performance.now() - t0;
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await child.stdin.close().catch(() => {});
+    await stderrText.catch(() => "");
+  }
+  if (!found) {
+    const tail = serial.trim().split("\n").slice(-10).join("\n");
+    throw new StageError("boot-sel4", `'${opts.until}' did not appear on serial within ${timeoutMs} ms; serial tail:\n${tail}`);
+  }
+  return { serial, ms: Math.round(ms), seenMs };
+}
+
+/** Reads the arena report lines the native runtime prints after the guest's main returns. */
+export function arenaMarks(diag: string): { marks: number[]; end: number } {
+  const marks: number[] = [];
+  for (const m of diag.matchAll(/^arena: mark (\d+) used=(\d+)/gm)) marks[Number(m[1])] = Number(m[2]);
+  const end = /^arena: end used=(\d+)/m.exec(diag);
+  return { marks, end: end ? Number(end[1]) : -1 };
+}
