@@ -13,7 +13,11 @@ import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { workers: { type: "string", default: "1000" }, ticks: { type: "string", default: "1000" }, rounds: { type: "string", default: "5" } },
+  options: {
+    workers: { type: "string", default: "1000" },
+    ticks: { type: "string", default: "1000" },
+    rounds: { type: "string", default: "5" },
+  },
 });
 const ROUNDS = Number(values.rounds);
 const WORKERS = Number(values.workers);
@@ -79,7 +83,9 @@ function runOurs(measureMem: boolean): { spawnUs: number; tickUs: number[]; byte
     batches.push(enc.encode(lines.slice(i, i + boot.limits.maxCtlCommands).join("")));
   }
   const t0 = performance.now();
-  for (const b of batches) if (nd.write(s, ctl, 0, 0, b, 0, b.length) !== b.length) throw new Error("spawn refused");
+  for (const b of batches) {
+    if (nd.write(s, ctl, 0, 0, b, 0, b.length) !== b.length) throw new Error("spawn refused");
+  }
   const spawnUs = ((performance.now() - t0) * 1000) / WORKERS;
   const tickUs: number[] = [];
   for (let t = 1; t <= TICKS; t++) {
@@ -120,7 +126,9 @@ for (let r = 0; r < ROUNDS; r++) {
 const oursMem = [runOurs(true), runOurs(true)].map((x) => x.bytes);
 const peerMem = [runPeer(true), runPeer(true)].map((x) => x.bytes);
 const keep = <T>(xs: T[]) => xs.slice(1);
-if (ours[0].check !== peer[0].check) throw new Error(`the two runs disagree: ${ours[0].check} vs ${peer[0].check}`);
+if (ours[0].check !== peer[0].check) {
+  throw new Error(`the two runs disagree: ${ours[0].check} vs ${peer[0].check}`);
+}
 const o = {
   spawn: median(keep(ours).map((x) => x.spawnUs)),
   tick: median(keep(ours).flatMap((x) => x.tickUs.slice(10))),
@@ -132,9 +140,25 @@ const p = {
   bytes: Math.min(...peerMem),
 };
 const f = (n: number, d = 3) => n.toFixed(d);
-console.log(`hive bench: ${WORKERS} heartbeat workers, ${TICKS} ticks, ${RING}-byte telemetry rings (Deno ${Deno.version.deno})`);
+console.log(
+  `hive bench: ${WORKERS} heartbeat workers, ${TICKS} ticks, ${RING}-byte telemetry rings (Deno ${Deno.version.deno})`,
+);
 console.log(`                      ninedoor     peer (Map + string lines)   peer/ours`);
-console.log(`spawn  µs/worker   ${f(o.spawn).padStart(10)}   ${f(p.spawn).padStart(10)}                  ${f(p.spawn / o.spawn, 2)}`);
-console.log(`tick   µs/worker   ${f(o.tick).padStart(10)}   ${f(p.tick).padStart(10)}                  ${f(p.tick / o.tick, 2)}`);
-console.log(`memory B/worker    ${f(o.bytes, 0).padStart(10)}   ${f(p.bytes, 0).padStart(10)}                  ${f(p.bytes / o.bytes, 2)}`);
-console.log(`(ninedoor memory is its boot-time tables: rings, node/session/worker columns; the peer's grows with line churn until GC)`);
+console.log(
+  `spawn  µs/worker   ${f(o.spawn).padStart(10)}   ${f(p.spawn).padStart(10)}                  ${
+    f(p.spawn / o.spawn, 2)
+  }`,
+);
+console.log(
+  `tick   µs/worker   ${f(o.tick).padStart(10)}   ${f(p.tick).padStart(10)}                  ${
+    f(p.tick / o.tick, 2)
+  }`,
+);
+console.log(
+  `memory B/worker    ${f(o.bytes, 0).padStart(10)}   ${f(p.bytes, 0).padStart(10)}                  ${
+    f(p.bytes / o.bytes, 2)
+  }`,
+);
+console.log(
+  `(ninedoor memory is its boot-time tables: rings, node/session/worker columns; the peer's grows with line churn until GC)`,
+);

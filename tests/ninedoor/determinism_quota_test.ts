@@ -10,8 +10,15 @@ const KEY = keyPair(new Uint8Array(32).fill(11));
 
 function workerTicket(over: Partial<Claims> = {}): string {
   return mintTicket({
-    role: "worker-heartbeat", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "00000000000000dd",
-    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [], ...over,
+    role: "worker-heartbeat",
+    subject: "worker-1",
+    issuedAtMs: 0,
+    expiresAtMs: 0,
+    nonce: "00000000000000dd",
+    budget: { ticks: 0, ops: 0, ttlS: 0 },
+    quota: { ops: 0, bytes: 0, fids: 0 },
+    scopes: [],
+    ...over,
   }, KEY.secretKey);
 }
 
@@ -27,7 +34,10 @@ function hive() {
 /** One scripted run; `step` is the clock increment between events. */
 function script(step: number): string {
   const { nd, queen } = hive();
-  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":7}\n{"spawn":"heartbeat","ticks":30,"budget":{"ttl_s":9}}');
+  queen.write(
+    "/queen/ctl",
+    '{"spawn":"heartbeat","ticks":7}\n{"spawn":"heartbeat","ticks":30,"budget":{"ttl_s":9}}',
+  );
   const w = new NsClient(nd, nd.attach("worker-heartbeat", workerTicket()));
   let now = 0;
   for (let i = 0; i < 12; i++) {
@@ -37,7 +47,9 @@ function script(step: number): string {
     w.walk("/queen/ctl");
   }
   queen.write("/queen/ctl", '{"kill":"worker-2"}\n{"bogus":1}');
-  return [queen.read("/log/queen.log"), queen.read("/trace/events"), queen.read("/proc/pressure")].join("\n--\n");
+  return [queen.read("/log/queen.log"), queen.read("/trace/events"), queen.read("/proc/pressure")].join(
+    "\n--\n",
+  );
 }
 
 Deno.test("NineDoor logs are byte-identical for the same events and clock, and follow the clock", () => {
@@ -51,17 +63,26 @@ Deno.test("NineDoor logs are byte-identical for the same events and clock, and f
 Deno.test("NineDoor enforces a ticket's op quota with TooBig and an audit line", () => {
   const { nd, queen } = hive();
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}');
-  const w = new NsClient(nd, nd.attach("worker-heartbeat", workerTicket({ quota: { ops: 3, bytes: 0, fids: 0 } })));
+  const w = new NsClient(
+    nd,
+    nd.attach("worker-heartbeat", workerTicket({ quota: { ops: 3, bytes: 0, fids: 0 } })),
+  );
   assert(w.walk("/proc/boot") >= 0); // 2 ops
   assert(w.walk("/log") >= 0); // 3 ops
   assertEquals(w.walk("/log"), -EMSGSIZE);
-  assertStringIncludes(queen.read("/log/queen.log") as string, "deny op=walk role=worker-heartbeat subject=worker-1 path=/ reason=quota-ops\n");
+  assertStringIncludes(
+    queen.read("/log/queen.log") as string,
+    "deny op=walk role=worker-heartbeat subject=worker-1 path=/ reason=quota-ops\n",
+  );
 });
 
 Deno.test("NineDoor enforces a ticket's byte and open-node quotas", () => {
   const { nd, queen } = hive();
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}');
-  const w = new NsClient(nd, nd.attach("worker-heartbeat", workerTicket({ quota: { ops: 0, bytes: 40, fids: 2 } })));
+  const w = new NsClient(
+    nd,
+    nd.attach("worker-heartbeat", workerTicket({ quota: { ops: 0, bytes: 40, fids: 2 } })),
+  );
   const a = w.open("/proc/boot");
   const b = w.open("/log/queen.log");
   assert(a >= 0 && b >= 0);
@@ -80,10 +101,16 @@ Deno.test("NineDoor enforces a ticket's byte and open-node quotas", () => {
 Deno.test("NineDoor narrows a session to its ticket scopes and refuses quotas above the role ceiling", () => {
   const { nd, queen } = hive();
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}');
-  const w = new NsClient(nd, nd.attach("worker-heartbeat", workerTicket({ scopes: [{ path: "/worker", mode: "rw" }] })));
+  const w = new NsClient(
+    nd,
+    nd.attach("worker-heartbeat", workerTicket({ scopes: [{ path: "/worker", mode: "rw" }] })),
+  );
   assert(w.session >= 0);
   assertEquals(w.write("/worker/worker-1/telemetry", "ok\n"), 3);
   // The role allows /proc/boot, the ticket's scopes do not.
   assertEquals(w.walk("/proc"), -EPERM);
-  assertEquals(nd.attach("worker-heartbeat", workerTicket({ quota: { ops: 0, bytes: 10 ** 9, fids: 0 } })), -EPERM);
+  assertEquals(
+    nd.attach("worker-heartbeat", workerTicket({ quota: { ops: 0, bytes: 10 ** 9, fids: 0 } })),
+    -EPERM,
+  );
 });

@@ -23,7 +23,13 @@ async function until(ok: () => Promise<boolean>, what: string): Promise<void> {
 
 Deno.test("HostedHive serves NineDoor over 9P: heartbeat lifecycle with Closed reader and revocation", async () => {
   let now = 0;
-  const hive = HostedHive.start({ ninepPort: 0, noConsole: true, boot: defaultBootConfig(), clock: () => now, tickMs: 5 });
+  const hive = HostedHive.start({
+    ninepPort: 0,
+    noConsole: true,
+    boot: defaultBootConfig(),
+    clock: () => now,
+    tickMs: 5,
+  });
   const c = await NineClient.dial("127.0.0.1", hive.ninepPort);
   try {
     const root = c.newFid();
@@ -36,7 +42,10 @@ Deno.test("HostedHive serves NineDoor over 9P: heartbeat lifecycle with Closed r
     await c.walk(root, tel, ["worker", "worker-1", "telemetry"]);
     await c.open(tel, O_RDONLY);
     now = 2000; // the runtime's timer hands this to Hive.advance
-    await until(async () => dec.decode(await c.read(tel, 0, 4096)) === "heartbeat 1\nheartbeat 2\n", "two heartbeats");
+    await until(
+      async () => dec.decode(await c.read(tel, 0, 4096)) === "heartbeat 1\nheartbeat 2\n",
+      "two heartbeats",
+    );
     await c.write(ctl, 0, enc.encode('{"kill":"worker-1"}\n'));
     let errno = 0;
     try {
@@ -52,7 +61,10 @@ Deno.test("HostedHive serves NineDoor over 9P: heartbeat lifecycle with Closed r
     const log = c.newFid();
     await c.walk(root, log, ["log", "queen.log"]);
     await c.open(log, O_RDONLY);
-    assertStringIncludes(dec.decode(await c.readAll(log)), "revoke worker=worker-1 reason=killed tick=2 ops=0\n");
+    assertStringIncludes(
+      dec.decode(await c.readAll(log)),
+      "revoke worker=worker-1 reason=killed tick=2 ops=0\n",
+    );
   } finally {
     c.close();
     await hive.stop();

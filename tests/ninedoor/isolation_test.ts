@@ -15,26 +15,48 @@ const KEY = keyPair(new Uint8Array(32).fill(5));
 
 function ticket(role: string, subject: string): string {
   return mintTicket({
-    role, subject, issuedAtMs: 0, expiresAtMs: 0, nonce: "00000000000000aa",
-    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
+    role,
+    subject,
+    issuedAtMs: 0,
+    expiresAtMs: 0,
+    nonce: "00000000000000aa",
+    budget: { ticks: 0, ops: 0, ttlS: 0 },
+    quota: { ops: 0, bytes: 0, fids: 0 },
+    scopes: [],
   }, KEY.secretKey);
 }
 
 /** Glob of a rule → regex over absolute paths, for the session's subject and leased GPU. */
 function ruleRegex(path: string, self: string, gpu: string): { exact: RegExp; ancestor: RegExp } {
   const segs = path.split("/").filter(Boolean).map((s) =>
-    s === "**" ? "**" : s === "*" ? "[^/]+" : s === "$self" ? self : s === "$gpu" ? gpu : s.replace(/[.]/g, "\\.")
+    s === "**"
+      ? "**"
+      : s === "*"
+      ? "[^/]+"
+      : s === "$self"
+      ? self
+      : s === "$gpu"
+      ? gpu
+      : s.replace(/[.]/g, "\\.")
   );
   const tail = segs[segs.length - 1] === "**";
   const body = (tail ? segs.slice(0, -1) : segs).map((s) => "/" + s).join("");
   const exact = new RegExp("^" + body + (tail ? "(/.*)?" : "") + "$");
   // Ancestors of the rule path may be walked through.
   const prefixes = segs.filter((s) => s !== "**").map((_, i) => "/" + segs.slice(0, i).join("/"));
-  const ancestor = new RegExp("^(" + prefixes.map((p) => (p === "/" ? "" : p.replace(/[.]/g, "\\."))).join("|") + ")$");
+  const ancestor = new RegExp(
+    "^(" + prefixes.map((p) => (p === "/" ? "" : p.replace(/[.]/g, "\\."))).join("|") + ")$",
+  );
   return { exact, ancestor };
 }
 
-function roleAllows(role: RoleSpec, path: string, want: "r" | "w" | "walk", self: string, gpu: string): boolean {
+function roleAllows(
+  role: RoleSpec,
+  path: string,
+  want: "r" | "w" | "walk",
+  self: string,
+  gpu: string,
+): boolean {
   return role.rules.some((r) => {
     const { exact, ancestor } = ruleRegex(r.path, self, gpu);
     if (want === "walk") return exact.test(path) || ancestor.test(path) || (path === "/");
@@ -59,7 +81,10 @@ Deno.test("NineDoor role table yields allowed or Permission plus one audit line 
   const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
   nd.advance(0);
   const queen = new NsClient(nd, nd.attach("queen", ""));
-  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}\n{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":512,"streams":1,"ttl_s":60},"budget":{"ops":100000}}\n');
+  queen.write(
+    "/queen/ctl",
+    '{"spawn":"heartbeat","ticks":100}\n{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":512,"streams":1,"ttl_s":60},"budget":{"ops":100000}}\n',
+  );
   const subjects: Record<string, [string, string]> = {
     "worker-heartbeat": ["worker-1", ""],
     "worker-gpu": ["worker-2", "GPU-0"],
@@ -77,7 +102,9 @@ Deno.test("NineDoor role table yields allowed or Permission plus one audit line 
         const readOnly = ((queen.stat(path) as NodeStat).mode & 0o222) === 0;
         // The first component the role may not walk into is where the denial happens.
         const parts = path.split("/").filter(Boolean);
-        const walkable = parts.every((_, i) => roleAllows(role, "/" + parts.slice(0, i + 1).join("/"), "walk", self, gpu));
+        const walkable = parts.every((_, i) =>
+          roleAllows(role, "/" + parts.slice(0, i + 1).join("/"), "walk", self, gpu)
+        );
         let expected: number;
         if (!walkable) expected = -EPERM;
         else if (want === "w" && readOnly) expected = -EROFS;
@@ -95,7 +122,9 @@ Deno.test("NineDoor role table yields allowed or Permission plus one audit line 
         );
         const lines = added.split("\n").filter(Boolean);
         assertEquals(lines.length, expected === -EPERM ? 1 : 0, `${role.name} ${want} ${path}: ${added}`);
-        if (expected === -EPERM) assertEquals(lines[0].startsWith(`deny op=`) && lines[0].includes(`role=${role.name}`), true);
+        if (expected === -EPERM) {
+          assertEquals(lines[0].startsWith(`deny op=`) && lines[0].includes(`role=${role.name}`), true);
+        }
         if (node >= 0) nd.clunk(session, node);
         rows++;
       }

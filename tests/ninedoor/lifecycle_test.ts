@@ -40,7 +40,10 @@ Deno.test("NineDoor spawn creates telemetry that gains one heartbeat line per ti
   assertEquals(queen.readNode(reader), -EBADF);
   assertEquals(queen.walk("/worker/worker-1"), -ENOENT);
   assertEquals(queen.walk("/proc/worker-1/trace"), -ENOENT);
-  assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=killed tick=3 ops=0\n");
+  assertStringIncludes(
+    queen.read("/log/queen.log") as string,
+    "revoke worker=worker-1 reason=killed tick=3 ops=0\n",
+  );
   assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}'), -ENOENT);
 });
 
@@ -73,8 +76,14 @@ Deno.test("NineDoor revokes a worker and closes its session when its ops budget 
   const queen = new NsClient(nd, nd.attach("queen", ""));
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100,"budget":{"ops":3}}');
   const ticket = mintTicket({
-    role: "worker-heartbeat", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "0000000000000001",
-    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
+    role: "worker-heartbeat",
+    subject: "worker-1",
+    issuedAtMs: 0,
+    expiresAtMs: 0,
+    nonce: "0000000000000001",
+    budget: { ticks: 0, ops: 0, ttlS: 0 },
+    quota: { ops: 0, bytes: 0, fids: 0 },
+    scopes: [],
   }, key.secretKey);
   const worker = new NsClient(nd, nd.attach("worker-heartbeat", ticket));
   assert(worker.session >= 0);
@@ -82,7 +91,10 @@ Deno.test("NineDoor revokes a worker and closes its session when its ops budget 
   assert(worker.walk("/proc/boot") >= 0); // ops 2, 3: the budget is spent
   assertEquals(queen.list("/worker"), []);
   assertEquals(worker.walk("/proc"), -EBADF);
-  assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ops tick=0 ops=3");
+  assertStringIncludes(
+    queen.read("/log/queen.log") as string,
+    "revoke worker=worker-1 reason=ops tick=0 ops=3",
+  );
 });
 
 Deno.test("NineDoor telemetry ring is bounded, counts overflow and refuses stale cursors", () => {
@@ -114,8 +126,14 @@ Deno.test("NineDoor workers see only their own telemetry and may append to it", 
   const queen = new NsClient(nd, nd.attach("queen", ""));
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}\n{"spawn":"heartbeat","ticks":100}\n');
   const ticket = mintTicket({
-    role: "worker-heartbeat", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "0000000000000002",
-    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
+    role: "worker-heartbeat",
+    subject: "worker-1",
+    issuedAtMs: 0,
+    expiresAtMs: 0,
+    nonce: "0000000000000002",
+    budget: { ticks: 0, ops: 0, ttlS: 0 },
+    quota: { ops: 0, bytes: 0, fids: 0 },
+    scopes: [],
   }, key.secretKey);
   const w1 = new NsClient(nd, nd.attach("worker-heartbeat", ticket));
   assertEquals(w1.write("/worker/worker-1/telemetry", "status ok\n"), 10);
@@ -124,7 +142,10 @@ Deno.test("NineDoor workers see only their own telemetry and may append to it", 
   assertEquals(w1.open("/queen/ctl", O_WRONLY), -EPERM);
   assertEquals(queen.read("/worker/worker-1/telemetry"), "status ok\n");
   const log = queen.read("/log/queen.log") as string;
-  assertStringIncludes(log, "deny op=walk role=worker-heartbeat subject=worker-1 path=/worker/worker-2 reason=role\n");
+  assertStringIncludes(
+    log,
+    "deny op=walk role=worker-heartbeat subject=worker-1 path=/worker/worker-2 reason=role\n",
+  );
   assertStringIncludes(log, "deny op=walk role=worker-heartbeat subject=worker-1 path=/queen reason=role\n");
 });
 

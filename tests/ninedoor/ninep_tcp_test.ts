@@ -28,7 +28,13 @@ async function errnoOf(p: Promise<unknown>): Promise<number> {
 Deno.test("NineDoor over 9P TCP: spawn, telemetry, kill, Closed reader and revocation line", async () => {
   const nd = new NineDoor(defaultBootConfig());
   nd.advance(0);
-  const server = new NineServer(nd, { msize: 8192, maxWalk: 8, maxSessions: 4, maxFidsPerSession: 32, maxTagsPerSession: 8 });
+  const server = new NineServer(nd, {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 4,
+    maxFidsPerSession: 32,
+    maxTagsPerSession: 8,
+  });
   const tcp = serveTcp(server, { port: 0 });
   const c = await NineClient.dial("127.0.0.1", tcp.port);
   try {
@@ -60,7 +66,10 @@ Deno.test("NineDoor over 9P TCP: spawn, telemetry, kill, Closed reader and revoc
     const log = c.newFid();
     await c.walk(root, log, ["log", "queen.log"]);
     await c.open(log, O_RDONLY);
-    assertStringIncludes(dec.decode(await c.readAll(log)), "revoke worker=worker-1 reason=killed tick=3 ops=0\n");
+    assertStringIncludes(
+      dec.decode(await c.readAll(log)),
+      "revoke worker=worker-1 reason=killed tick=3 ops=0\n",
+    );
 
     assertEquals(await errnoOf(c.attach(c.newFid(), "worker-heartbeat", "")), EPERM);
   } finally {
@@ -71,7 +80,13 @@ Deno.test("NineDoor over 9P TCP: spawn, telemetry, kill, Closed reader and revoc
 
 Deno.test("NineDoor over 9P TCP refuses an unknown role at attach", async () => {
   const nd = new NineDoor(defaultBootConfig());
-  const server = new NineServer(nd, { msize: 8192, maxWalk: 8, maxSessions: 2, maxFidsPerSession: 8, maxTagsPerSession: 4 });
+  const server = new NineServer(nd, {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 2,
+    maxFidsPerSession: 8,
+    maxTagsPerSession: 4,
+  });
   const tcp = serveTcp(server, { port: 0 });
   const c = await NineClient.dial("127.0.0.1", tcp.port);
   try {

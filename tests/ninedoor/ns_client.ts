@@ -32,7 +32,15 @@ export class NsClient {
     const chunks: Uint8Array[] = [];
     let off = offset;
     for (;;) {
-      const n = this.ns.read(this.session, node, off % 2 ** 32, Math.floor(off / 2 ** 32), buf, 0, buf.length);
+      const n = this.ns.read(
+        this.session,
+        node,
+        off % 2 ** 32,
+        Math.floor(off / 2 ** 32),
+        buf,
+        0,
+        buf.length,
+      );
       if (n < 0) return n;
       if (n === 0) break;
       chunks.push(buf.slice(0, n));
@@ -67,7 +75,7 @@ export class NsClient {
     if (node < 0) return node;
     const out: string[] = [];
     const e = new DirEntry();
-    for (let i = 0; ; i++) {
+    for (let i = 0;; i++) {
       const r = this.ns.readdir(this.session, node, i, e);
       if (r < 0) return r;
       if (r === 0) break;

@@ -27,7 +27,14 @@ Deno.test("NineDoor scripted run prints identical bytes under Deno twice and und
   const dir = await Deno.makeTempDir({ prefix: "ninedoor-parity-" });
   try {
     const js = `${dir}/hive_script.js`;
-    await run(ROOT + "node_modules/.bin/esbuild", [SCRIPT, "--bundle", "--format=esm", "--target=es2022", `--outfile=${js}`, "--log-level=warning"]);
+    await run(ROOT + "node_modules/.bin/esbuild", [
+      SCRIPT,
+      "--bundle",
+      "--format=esm",
+      "--target=es2022",
+      `--outfile=${js}`,
+      "--log-level=warning",
+    ]);
     const porf = await run(ROOT + "node_modules/.bin/porf", [js]);
     assert(porf.length > 1000);
     assertEquals(porf, first);

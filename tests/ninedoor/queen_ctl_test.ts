@@ -15,7 +15,13 @@ function hive() {
 /** Everything a refused command must leave untouched. */
 function state(nd: NineDoor, q: NsClient): string {
   const mounts = (q.read("/proc/sessions") as string).match(/mounts=\d+/g);
-  return [q.read("/proc/workers"), mounts, q.list("/worker"), q.read("/gpu/GPU-0/info"), q.read("/gpu/GPU-1/info")]
+  return [
+    q.read("/proc/workers"),
+    mounts,
+    q.list("/worker"),
+    q.read("/gpu/GPU-0/info"),
+    q.read("/gpu/GPU-1/info"),
+  ]
     .join("|") + nd.workers.seq;
 }
 
@@ -47,7 +53,11 @@ Deno.test("NineDoor /queen/ctl refuses malformed commands with Invalid, a logged
   for (const [line, errno, reason] of bad) {
     assertEquals(queen.write("/queen/ctl", line + "\n"), -errno, line);
     const log = queen.read("/log/queen.log") as string;
-    assertEquals(log.trimEnd().split("\n").at(-1)!.endsWith(`reason=${reason}`), true, `${line}: ${log.split("\n").at(-2)}`);
+    assertEquals(
+      log.trimEnd().split("\n").at(-1)!.endsWith(`reason=${reason}`),
+      true,
+      `${line}: ${log.split("\n").at(-2)}`,
+    );
   }
   assertEquals(state(nd, queen), before);
   assertStringIncludes(queen.read("/proc/pressure") as string, `ctl_rejected=${bad.length} `);
@@ -59,7 +69,10 @@ Deno.test("NineDoor /queen/ctl applies a multi-line write only when every line i
   const write = '{"spawn":"heartbeat","ticks":5}\n{"spawn":"heartbeat","ticks":5}\n{"kill":"nobody"}\n';
   assertEquals(queen.write("/queen/ctl", write), -ENOENT);
   assertEquals(state(nd, queen), before);
-  assertStringIncludes(queen.read("/log/queen.log") as string, "queen-ctl outcome=reject line=3 error=ENOENT reason=unknown-worker\n");
+  assertStringIncludes(
+    queen.read("/log/queen.log") as string,
+    "queen-ctl outcome=reject line=3 error=ENOENT reason=unknown-worker\n",
+  );
   // Two leases of one GPU in the same write: the second conflicts with the first, nothing happens.
   const lease = '{"spawn":"gpu","lease":{"gpu_id":"GPU-1","mem_mb":1,"streams":1,"ttl_s":9}}\n';
   assertEquals(queen.write("/queen/ctl", lease + lease), -EBUSY);
@@ -67,8 +80,14 @@ Deno.test("NineDoor /queen/ctl applies a multi-line write only when every line i
   const ok = '{"spawn":"heartbeat","ticks":5}\n{"spawn":"heartbeat","ticks":5}\n';
   assertEquals(queen.write("/queen/ctl", ok), ok.length);
   // Lines are checked against the state before the write: a worker spawned by it is not yet known.
-  assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}\n{"spawn":"heartbeat","ticks":5}\n{"kill":"worker-4"}'), -ENOENT);
-  assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}\n{"budget":{"ops":5},"worker":"worker-2"}'), 60);
+  assertEquals(
+    queen.write("/queen/ctl", '{"kill":"worker-1"}\n{"spawn":"heartbeat","ticks":5}\n{"kill":"worker-4"}'),
+    -ENOENT,
+  );
+  assertEquals(
+    queen.write("/queen/ctl", '{"kill":"worker-1"}\n{"budget":{"ops":5},"worker":"worker-2"}'),
+    60,
+  );
   assertEquals(queen.list("/worker"), ["worker-2"]);
 });
 
@@ -88,7 +107,10 @@ Deno.test("NineDoor budget command sets the default budget or lowers one worker'
   const { nd, queen } = hive();
   assertEquals(queen.write("/queen/ctl", '{"budget":{"ttl_s":7,"ops":9}}'), 30);
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":50}');
-  assertStringIncludes(queen.read("/log/queen.log") as string, "spawn worker=worker-1 kind=heartbeat ticks=50 ops=9 ttl_s=7\n");
+  assertStringIncludes(
+    queen.read("/log/queen.log") as string,
+    "spawn worker=worker-1 kind=heartbeat ticks=50 ops=9 ttl_s=7\n",
+  );
   nd.advance(3000);
   assertEquals(queen.write("/queen/ctl", '{"budget":{"ticks":2},"worker":"worker-1"}'), 42);
   // Three ticks already ran, so the lowered tick budget is spent at once.
@@ -109,7 +131,10 @@ Deno.test("NineDoor bind and mount change only the calling session's view", () =
   assertEquals(other.list("/gpu"), ["queen.log"]);
   assertEquals(queen.list("/gpu"), ["GPU-0", "GPU-1"]);
   assertStringIncludes(queen.read("/log/queen.log") as string, "bind session=0 from=/trace to=/queen\n");
-  assertStringIncludes(queen.read("/proc/sessions") as string, "session id=1 role=queen subject=- state=active");
+  assertStringIncludes(
+    queen.read("/proc/sessions") as string,
+    "session id=1 role=queen subject=- state=active",
+  );
 });
 
 Deno.test("NineDoor refuses a worker's bind with Permission and an audit line", () => {
@@ -119,11 +144,26 @@ Deno.test("NineDoor refuses a worker's bind with Permission and an audit line", 
   const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
   const queen = new NsClient(nd, nd.attach("queen", ""));
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":50}');
-  const worker = new NsClient(nd, nd.attach("worker-heartbeat", mintTicket({
-    role: "worker-heartbeat", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "00000000000000bb",
-    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
-  }, key.secretKey)));
+  const worker = new NsClient(
+    nd,
+    nd.attach(
+      "worker-heartbeat",
+      mintTicket({
+        role: "worker-heartbeat",
+        subject: "worker-1",
+        issuedAtMs: 0,
+        expiresAtMs: 0,
+        nonce: "00000000000000bb",
+        budget: { ticks: 0, ops: 0, ttlS: 0 },
+        quota: { ops: 0, bytes: 0, fids: 0 },
+        scopes: [],
+      }, key.secretKey),
+    ),
+  );
   assertEquals(worker.write("/queen/ctl", '{"bind":{"from":"/proc","to":"/log"}}'), -EPERM);
-  assertStringIncludes(queen.read("/log/queen.log") as string, "deny op=walk role=worker-heartbeat subject=worker-1 path=/queen reason=role\n");
+  assertStringIncludes(
+    queen.read("/log/queen.log") as string,
+    "deny op=walk role=worker-heartbeat subject=worker-1 path=/queen reason=role\n",
+  );
   assertEquals((queen.read("/proc/sessions") as string).match(/mounts=\d+/g), ["mounts=0", "mounts=0"]);
 });

@@ -50,7 +50,11 @@ Deno.test("RingSet keeps the newest whole lines of the stream at their absolute 
 Deno.test("JsonTokens accepts exactly the texts JSON.parse accepts", () => {
   const t = new JsonTokens(256);
   const valid = fc.json({ maxDepth: 4 });
-  const mutated = fc.tuple(fc.json({ maxDepth: 3 }), fc.nat(), fc.constantFrom("", "{", "}", ",", '"', ":", "\\", "-", "0", "e", "]", " "))
+  const mutated = fc.tuple(
+    fc.json({ maxDepth: 3 }),
+    fc.nat(),
+    fc.constantFrom("", "{", "}", ",", '"', ":", "\\", "-", "0", "e", "]", " "),
+  )
     .map(([s, at, ch]) => s.slice(0, at % (s.length + 1)) + ch + s.slice((at % (s.length + 1)) + 1));
   fc.assert(
     fc.property(fc.oneof(valid, mutated), (text) => {

@@ -29,7 +29,15 @@ Deno.test("NineDoor /trace/ctl filter changes what /trace/events yields and sequ
   assertEquals(JSON.parse(q.read("/trace/ctl") as string).cats, ["worker"]);
   // The per-worker trace holds that worker's events only.
   assertEquals(events(q.read("/proc/worker-2/trace") as string).map((e) => e.msg), ["tick 1"]);
-  for (const bad of ['{"set":{"level":"loud"}}', '{"set":{"cats":["nope"]}}', '{"reset":{}}', '{"set":{"level":"info","x":1}}', "set"]) {
+  for (
+    const bad of [
+      '{"set":{"level":"loud"}}',
+      '{"set":{"cats":["nope"]}}',
+      '{"reset":{}}',
+      '{"set":{"level":"info","x":1}}',
+      "set",
+    ]
+  ) {
     assertEquals(q.write("/trace/ctl", bad), -EINVAL, bad);
   }
   assertEquals(JSON.parse(q.read("/trace/ctl") as string).level, "debug");
@@ -61,13 +69,26 @@ Deno.test("NineDoor simulated GPU leases to one worker, runs jobs in order on th
   const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
   nd.advance(0);
   const q = new NsClient(nd, nd.attach("queen", ""));
-  const lease = '{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":2048,"streams":2,"ttl_s":60,"priority":3},"budget":{"ops":100}}';
+  const lease =
+    '{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":2048,"streams":2,"ttl_s":60,"priority":3},"budget":{"ops":100}}';
   assertEquals(q.write("/queen/ctl", lease), lease.length);
   assertEquals(q.write("/queen/ctl", lease), -EBUSY);
-  const g = new NsClient(nd, nd.attach("worker-gpu", mintTicket({
-    role: "worker-gpu", subject: "worker-1", issuedAtMs: 0, expiresAtMs: 0, nonce: "00000000000000cc",
-    budget: { ticks: 0, ops: 0, ttlS: 0 }, quota: { ops: 0, bytes: 0, fids: 0 }, scopes: [],
-  }, key.secretKey)));
+  const g = new NsClient(
+    nd,
+    nd.attach(
+      "worker-gpu",
+      mintTicket({
+        role: "worker-gpu",
+        subject: "worker-1",
+        issuedAtMs: 0,
+        expiresAtMs: 0,
+        nonce: "00000000000000cc",
+        budget: { ticks: 0, ops: 0, ttlS: 0 },
+        quota: { ops: 0, bytes: 0, fids: 0 },
+        scopes: [],
+      }, key.secretKey),
+    ),
+  );
   assert(g.session >= 0);
   const info = JSON.parse(g.read("/gpu/GPU-0/info") as string);
   assertEquals(info.lease, { worker: "worker-1", mem_mb: 2048, streams: 2, priority: 3 });
@@ -79,11 +100,17 @@ Deno.test("NineDoor simulated GPU leases to one worker, runs jobs in order on th
   assertEquals(g.write("/gpu/GPU-0/job", '{"id":"c d","ms":1}'), -EINVAL);
   nd.advance(300);
   nd.advance(350);
-  assertEquals(g.read("/gpu/GPU-0/status"), [
-    "lease state=ACTIVE worker=worker-1 mem_mb=2048 streams=2 ttl_s=60 priority=3",
-    "job=a state=QUEUED", "job=a state=RUNNING", "job=b state=QUEUED",
-    "job=a state=OK exit_code=0", "job=b state=RUNNING",
-  ].join("\n") + "\n");
+  assertEquals(
+    g.read("/gpu/GPU-0/status"),
+    [
+      "lease state=ACTIVE worker=worker-1 mem_mb=2048 streams=2 ttl_s=60 priority=3",
+      "job=a state=QUEUED",
+      "job=a state=RUNNING",
+      "job=b state=QUEUED",
+      "job=a state=OK exit_code=0",
+      "job=b state=RUNNING",
+    ].join("\n") + "\n",
+  );
   assertEquals(q.write("/queen/ctl", '{"kill":"worker-1"}'), 19);
   const status = q.read("/gpu/GPU-0/status") as string;
   assertStringIncludes(status, "job=b state=CANCELLED\nlease state=RELEASED reason=killed\n");

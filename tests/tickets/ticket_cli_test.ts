@@ -30,14 +30,49 @@ Deno.test("ticketCommand mints a ticket that inspect decodes and verify accepts 
     assertEquals(kg.code, 0);
     assertMatch(kg.out, /^kid=[0-9a-f]{8} publicKey=[0-9a-f]{64}\n/);
     const mint = await capture([
-      "mint", "--key", key, "--role", "worker-heartbeat", "--subject", "worker-1", "--ttl-s", "60",
-      "--issued-at", String(T0), "--nonce", "0102030405060708", "--quota-ops", "50", "--scope", "/worker:rw",
+      "mint",
+      "--key",
+      key,
+      "--role",
+      "worker-heartbeat",
+      "--subject",
+      "worker-1",
+      "--ttl-s",
+      "60",
+      "--issued-at",
+      String(T0),
+      "--nonce",
+      "0102030405060708",
+      "--quota-ops",
+      "50",
+      "--scope",
+      "/worker:rw",
     ]);
     assertEquals(mint.code, 0);
     const ticket = mint.out.trim();
     // Same key, claims and nonce: the same ticket (Ed25519 is deterministic).
-    assertEquals((await capture(["mint", "--key", key, "--role", "worker-heartbeat", "--subject", "worker-1", "--ttl-s", "60",
-      "--issued-at", String(T0), "--nonce", "0102030405060708", "--quota-ops", "50", "--scope", "/worker:rw"])).out.trim(), ticket);
+    assertEquals(
+      (await capture([
+        "mint",
+        "--key",
+        key,
+        "--role",
+        "worker-heartbeat",
+        "--subject",
+        "worker-1",
+        "--ttl-s",
+        "60",
+        "--issued-at",
+        String(T0),
+        "--nonce",
+        "0102030405060708",
+        "--quota-ops",
+        "50",
+        "--scope",
+        "/worker:rw",
+      ])).out.trim(),
+      ticket,
+    );
     const ins = await capture(["inspect", ticket, "--json"]);
     const doc = JSON.parse(ins.out);
     assertEquals(doc.version, 1);
@@ -69,10 +104,19 @@ Deno.test("ticketCommand refuses bad input with a usage error and writes nothing
     const before = await Deno.readTextFile(key);
     await assertRejects(() => capture(["keygen", "--out", key]), /already exists/);
     assertEquals(await Deno.readTextFile(key), before);
-    await assertRejects(() => capture(["mint", "--key", key, "--role", "worker-heartbeat"]), /needs --subject/);
+    await assertRejects(
+      () => capture(["mint", "--key", key, "--role", "worker-heartbeat"]),
+      /needs --subject/,
+    );
     await assertRejects(() => capture(["mint", "--key", key, "--role", "king"]), /--role must be one of/);
-    await assertRejects(() => capture(["mint", "--key", key, "--role", "queen", "--scope", "proc:r"]), /--scope must be/);
-    await assertRejects(() => capture(["mint", "--key", key, "--role", "queen", "--ttl-s", "5s"]), /non-negative integer/);
+    await assertRejects(
+      () => capture(["mint", "--key", key, "--role", "queen", "--scope", "proc:r"]),
+      /--scope must be/,
+    );
+    await assertRejects(
+      () => capture(["mint", "--key", key, "--role", "queen", "--ttl-s", "5s"]),
+      /non-negative integer/,
+    );
     await assertRejects(() => capture(["verify", "x"]), /exactly one of --key/);
     await assertRejects(() => capture(["frobnicate"]), /unknown verb/);
     const e = await assertRejects(() => capture(["mint", "--bogus"]));

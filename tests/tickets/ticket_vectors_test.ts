@@ -41,9 +41,17 @@ function status(ticket: string, keys = [HIVE]): number {
 function tamper(ticket: string, part: number, at: number): string {
   const [, body, seal] = ticket.split(".");
   const parts = [body, seal];
-  const bytes = Uint8Array.from(atob(parts[part].replaceAll("-", "+").replaceAll("_", "/") + "==".slice(0, (4 - parts[part].length % 4) % 4)), (c) => c.charCodeAt(0));
+  const bytes = Uint8Array.from(
+    atob(
+      parts[part].replaceAll("-", "+").replaceAll("_", "/") + "==".slice(0, (4 - parts[part].length % 4) % 4),
+    ),
+    (c) => c.charCodeAt(0),
+  );
   bytes[at] ^= 1;
-  parts[part] = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  parts[part] = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
+    /=+$/,
+    "",
+  );
   return `cht1.${parts[0]}.${parts[1]}`;
 }
 
@@ -92,13 +100,25 @@ Deno.test("NineDoor.attach refuses expired, not-yet-valid, wrong-role and wrong-
   const cases: [string, string, number][] = [
     ["worker-heartbeat", mintTicket(claims(), HIVE.secretKey), TicketStatus.Ok],
     ["worker-heartbeat", mintTicket(claims({ expiresAtMs: T0 + 500 }), HIVE.secretKey), TicketStatus.Expired],
-    ["worker-heartbeat", mintTicket(claims({ issuedAtMs: T0 + 5000 }), HIVE.secretKey), TicketStatus.NotYetValid],
+    [
+      "worker-heartbeat",
+      mintTicket(claims({ issuedAtMs: T0 + 5000 }), HIVE.secretKey),
+      TicketStatus.NotYetValid,
+    ],
     ["worker-gpu", mintTicket(claims(), HIVE.secretKey), TicketStatus.RoleMismatch],
-    ["worker-heartbeat", mintTicket(claims({ subject: "worker-9" }), HIVE.secretKey), TicketStatus.BadSubject],
+    [
+      "worker-heartbeat",
+      mintTicket(claims({ subject: "worker-9" }), HIVE.secretKey),
+      TicketStatus.BadSubject,
+    ],
     ["worker-heartbeat", tamper(mintTicket(claims(), HIVE.secretKey), 0, 2), TicketStatus.TamperedClaims],
     ["worker-heartbeat", mintTicket(claims(), OTHER.secretKey), TicketStatus.UnknownKey],
     ["worker-heartbeat", "", TicketStatus.Missing],
-    ["worker-heartbeat", mintTicket(claims({ quota: { ops: 0, bytes: 0, fids: 999 } }), HIVE.secretKey), TicketStatus.OverLimit],
+    [
+      "worker-heartbeat",
+      mintTicket(claims({ quota: { ops: 0, bytes: 0, fids: 999 } }), HIVE.secretKey),
+      TicketStatus.OverLimit,
+    ],
   ];
   const logBefore = (queen.read("/log/queen.log") as string).split("\n").length;
   for (const [role, ticket, want] of cases) {
@@ -111,6 +131,10 @@ Deno.test("NineDoor.attach refuses expired, not-yet-valid, wrong-role and wrong-
   // One audit line per refusal, naming its reason.
   assertEquals(log.length - logBefore, cases.length - 1);
   for (const [, , want] of cases.slice(1)) {
-    assertEquals(log.some((l) => l.endsWith(`reason=${ticketStatusName(want)}`)), true, ticketStatusName(want));
+    assertEquals(
+      log.some((l) => l.endsWith(`reason=${ticketStatusName(want)}`)),
+      true,
+      ticketStatusName(want),
+    );
   }
 });

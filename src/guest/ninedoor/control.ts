@@ -97,12 +97,10 @@ export class CtlParser {
   tokens: JsonTokens;
   /** Value token per top-level key, -1 when absent. */
   keyTok: Int32Array;
-  sub: Int32Array;
 
   constructor() {
     this.tokens = new JsonTokens(64);
     this.keyTok = allocI32(TOP_KEYS.length);
-    this.sub = allocI32(5);
   }
 
   /** Parses buf[off..off+len) into `out`. Returns true, or false with out.errno/out.reason set. */

@@ -86,7 +86,15 @@ export class GpuSim {
     if (!w.overflow) this.status.append(g, w.buf, 0, w.len);
   }
 
-  lease(g: number, worker: number, workerId: string, memMb: number, streams: number, ttlS: number, prio: number): void {
+  lease(
+    g: number,
+    worker: number,
+    workerId: string,
+    memMb: number,
+    streams: number,
+    ttlS: number,
+    prio: number,
+  ): void {
     const lessee = this.lessee;
     const lm = this.leaseMemMb;
     const ls = this.leaseStreams;

@@ -49,7 +49,8 @@ export class JsonTokens {
 
   /** True when string token `t` is exactly the ASCII text `s`. */
   is(t: number, s: string): boolean {
-    return this.type[t] === JsonType.String && equalsAscii(this.buf, this.start[t], this.end[t] - this.start[t], s);
+    return this.type[t] === JsonType.String &&
+      equalsAscii(this.buf, this.start[t], this.end[t] - this.start[t], s);
   }
 
   /** The value of a non-negative integer token below 2^53, or -1 for anything else. */
@@ -192,7 +193,9 @@ export class JsonTokens {
           p += 6;
           continue;
         }
-        if (e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) {
+        if (
+          e !== 34 && e !== 92 && e !== 47 && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116
+        ) {
           return false;
         }
         p += 2;

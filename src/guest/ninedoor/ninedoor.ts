@@ -20,8 +20,22 @@ import {
   EROFS,
   errnoName,
 } from "../../secure9p/errors.ts";
-import { type DirEntry, type Namespace, type NodeStat, QTAPPEND, QTDIR, QTFILE } from "../../secure9p/namespace.ts";
-import { checkClaims, MAX_SCOPES, TicketClaims, TicketStatus, ticketStatusName, type TicketVerifier } from "../tickets/ticket.ts";
+import {
+  type DirEntry,
+  type Namespace,
+  type NodeStat,
+  QTAPPEND,
+  QTDIR,
+  QTFILE,
+} from "../../secure9p/namespace.ts";
+import {
+  checkClaims,
+  MAX_SCOPES,
+  TicketClaims,
+  TicketStatus,
+  ticketStatusName,
+  type TicketVerifier,
+} from "../tickets/ticket.ts";
 import { CtlCommand, CtlOp, CtlParser, Reason, SpawnKind } from "./control.ts";
 import { GpuSim, MAX_JOB_ID, MAX_JOB_MS } from "./gpu.ts";
 import { JsonType } from "./json.ts";
@@ -472,7 +486,15 @@ export class NineDoor implements Namespace {
     return this.done(s, 0);
   }
 
-  read(session: number, node: number, offLo: number, offHi: number, dst: Uint8Array, dstOff: number, count: number): number {
+  read(
+    session: number,
+    node: number,
+    offLo: number,
+    offHi: number,
+    dst: Uint8Array,
+    dstOff: number,
+    count: number,
+  ): number {
     const slot = this.enter(session, node, Op.Read);
     if (slot < 0) return slot;
     const s = this.cur;
@@ -498,16 +520,29 @@ export class NineDoor implements Namespace {
     return this.done(s, n);
   }
 
-  private readNode(slot: number, kind: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
+  private readNode(
+    slot: number,
+    kind: number,
+    offset: number,
+    dst: Uint8Array,
+    dstOff: number,
+    count: number,
+  ): number {
     const arg = this.tree.arg[slot];
     switch (kind) {
-      case NodeKind.QueenLog: return this.log.read(0, offset, dst, dstOff, count);
-      case NodeKind.Telemetry: return this.telemetry.read(arg, offset, dst, dstOff, count);
-      case NodeKind.WorkerTrace: return this.trace.perWorker.read(arg, offset, dst, dstOff, count);
-      case NodeKind.TraceEvents: return this.trace.events.read(0, offset, dst, dstOff, count);
-      case NodeKind.GpuStatus: return this.gpus.status.read(arg, offset, dst, dstOff, count);
+      case NodeKind.QueenLog:
+        return this.log.read(0, offset, dst, dstOff, count);
+      case NodeKind.Telemetry:
+        return this.telemetry.read(arg, offset, dst, dstOff, count);
+      case NodeKind.WorkerTrace:
+        return this.trace.perWorker.read(arg, offset, dst, dstOff, count);
+      case NodeKind.TraceEvents:
+        return this.trace.events.read(0, offset, dst, dstOff, count);
+      case NodeKind.GpuStatus:
+        return this.gpus.status.read(arg, offset, dst, dstOff, count);
       case NodeKind.QueenCtl:
-      case NodeKind.GpuJob: return 0;
+      case NodeKind.GpuJob:
+        return 0;
     }
     const w = this.render(slot, kind);
     if (w.overflow) return -EMSGSIZE;
@@ -521,11 +556,21 @@ export class NineDoor implements Namespace {
     w.reset();
     const arg = this.tree.arg[slot];
     switch (kind) {
-      case NodeKind.ProcSessions: this.renderSessions(w); break;
-      case NodeKind.ProcWorkers: this.renderWorkers(w); break;
-      case NodeKind.ProcPressure: this.renderPressure(w); break;
-      case NodeKind.ProcFids: this.renderFids(w); break;
-      case NodeKind.TraceCtl: this.trace.describe(w); break;
+      case NodeKind.ProcSessions:
+        this.renderSessions(w);
+        break;
+      case NodeKind.ProcWorkers:
+        this.renderWorkers(w);
+        break;
+      case NodeKind.ProcPressure:
+        this.renderPressure(w);
+        break;
+      case NodeKind.ProcFids:
+        this.renderFids(w);
+        break;
+      case NodeKind.TraceCtl:
+        this.trace.describe(w);
+        break;
       case NodeKind.GpuInfo: {
         const lessee = this.gpus.lessee[arg];
         this.gpus.info(arg, w, lessee >= 0 ? this.workers.ids.get(lessee) : "");
@@ -653,7 +698,15 @@ export class NineDoor implements Namespace {
     w.byte(10);
   }
 
-  write(session: number, node: number, offLo: number, offHi: number, src: Uint8Array, srcOff: number, count: number): number {
+  write(
+    session: number,
+    node: number,
+    _offLo: number,
+    _offHi: number,
+    src: Uint8Array,
+    srcOff: number,
+    count: number,
+  ): number {
     const slot = this.enter(session, node, Op.Write);
     if (slot < 0) return slot;
     const s = this.cur;
@@ -734,12 +787,24 @@ export class NineDoor implements Namespace {
     else out.mode = 0o100220;
     const arg = tree.arg[slot];
     switch (kind) {
-      case NodeKind.QueenLog: size = this.log.end[0]; break;
-      case NodeKind.Telemetry: size = this.telemetry.end[arg]; break;
-      case NodeKind.WorkerTrace: size = this.trace.perWorker.end[arg]; break;
-      case NodeKind.TraceEvents: size = this.trace.events.end[0]; break;
-      case NodeKind.GpuStatus: size = this.gpus.status.end[arg]; break;
-      case NodeKind.ProcBoot: size = this.bootText.len; break;
+      case NodeKind.QueenLog:
+        size = this.log.end[0];
+        break;
+      case NodeKind.Telemetry:
+        size = this.telemetry.end[arg];
+        break;
+      case NodeKind.WorkerTrace:
+        size = this.trace.perWorker.end[arg];
+        break;
+      case NodeKind.TraceEvents:
+        size = this.trace.events.end[0];
+        break;
+      case NodeKind.GpuStatus:
+        size = this.gpus.status.end[arg];
+        break;
+      case NodeKind.ProcBoot:
+        size = this.bootText.len;
+        break;
     }
     out.sizeLo = size % TWO32;
     out.sizeHi = Math.floor(size / TWO32);
@@ -800,7 +865,14 @@ export class NineDoor implements Namespace {
   }
 
   /** State checks for command `k` of a batch, counting what earlier commands of it will take. */
-  private checkCmd(s: number, src: Uint8Array, cmd: CtlCommand, k: number, spawns: number, mounts: number): number {
+  private checkCmd(
+    s: number,
+    src: Uint8Array,
+    cmd: CtlCommand,
+    k: number,
+    spawns: number,
+    mounts: number,
+  ): number {
     const ws = this.workers;
     switch (cmd.op) {
       case CtlOp.Spawn: {
@@ -811,8 +883,13 @@ export class NineDoor implements Namespace {
         }
         const g = this.gpus.indexOf(src, cmd.gpu.off, cmd.gpu.len);
         if (g < 0) return this.cmdErr(cmd, ENOENT, "unknown-gpu");
-        if (this.gpus.lessee[g] >= 0 || this.batchLeases(src, g, k)) return this.cmdErr(cmd, EBUSY, "gpu-leased");
-        if (cmd.leaseMemMb > this.gpus.memMb[g] || cmd.leaseStreams < 1 || cmd.leaseStreams > this.gpus.streams[g]) {
+        if (this.gpus.lessee[g] >= 0 || this.batchLeases(src, g, k)) {
+          return this.cmdErr(cmd, EBUSY, "gpu-leased");
+        }
+        if (
+          cmd.leaseMemMb > this.gpus.memMb[g] || cmd.leaseStreams < 1 ||
+          cmd.leaseStreams > this.gpus.streams[g]
+        ) {
           return this.cmdErr(cmd, EINVAL, "lease-exceeds-gpu");
         }
         return 0;
@@ -823,7 +900,9 @@ export class NineDoor implements Namespace {
         return 0;
       }
       case CtlOp.Budget: {
-        if (cmd.hasWorker && (ws.find(src, cmd.worker.off, cmd.worker.len) < 0 || this.batchKills(src, cmd, k))) {
+        if (
+          cmd.hasWorker && (ws.find(src, cmd.worker.off, cmd.worker.len) < 0 || this.batchKills(src, cmd, k))
+        ) {
           return this.cmdErr(cmd, ENOENT, "unknown-worker");
         }
         return 0;
@@ -833,12 +912,16 @@ export class NineDoor implements Namespace {
         if (this.sessions.mountCount[s] + mounts >= this.sessions.maxMounts) {
           return this.cmdErr(cmd, EBUSY, "mount-table-full");
         }
-        if (cmd.op === CtlOp.Mount && this.serviceIndex(src, cmd) < 0) return this.cmdErr(cmd, ENOENT, "unknown-service");
+        if (cmd.op === CtlOp.Mount && this.serviceIndex(src, cmd) < 0) {
+          return this.cmdErr(cmd, ENOENT, "unknown-service");
+        }
         if (cmd.op === CtlOp.Bind && this.resolve(src, cmd.from.off, cmd.from.len) < 0) {
           return this.cmdErr(cmd, ENOENT, "no-such-path");
         }
         const at = this.resolve(src, cmd.to.off, cmd.to.len);
-        if (at <= 0) return this.cmdErr(cmd, at === 0 ? EINVAL : ENOENT, at === 0 ? "cannot-bind-root" : "no-such-path");
+        if (at <= 0) {
+          return this.cmdErr(cmd, at === 0 ? EINVAL : ENOENT, at === 0 ? "cannot-bind-root" : "no-such-path");
+        }
         return 0;
       }
     }
@@ -855,7 +938,10 @@ export class NineDoor implements Namespace {
   private batchLeases(src: Uint8Array, g: number, k: number): boolean {
     for (let j = 0; j < k; j++) {
       const c = this.cmds[j];
-      if (c.op === CtlOp.Spawn && c.spawnKind === SpawnKind.Gpu && this.gpus.indexOf(src, c.gpu.off, c.gpu.len) === g) {
+      if (
+        c.op === CtlOp.Spawn && c.spawnKind === SpawnKind.Gpu &&
+        this.gpus.indexOf(src, c.gpu.off, c.gpu.len) === g
+      ) {
         return true;
       }
     }
@@ -868,14 +954,18 @@ export class NineDoor implements Namespace {
       const c = this.cmds[j];
       if (c.op !== CtlOp.Kill || c.worker.len !== cmd.worker.len) continue;
       let same = true;
-      for (let i = 0; i < c.worker.len; i++) if (src[c.worker.off + i] !== src[cmd.worker.off + i]) same = false;
+      for (let i = 0; i < c.worker.len; i++) {
+        if (src[c.worker.off + i] !== src[cmd.worker.off + i]) same = false;
+      }
       if (same) return true;
     }
     return false;
   }
 
   private serviceIndex(src: Uint8Array, cmd: CtlCommand): number {
-    for (let i = 0; i < SERVICES.length; i++) if (equalsAscii(src, cmd.from.off, cmd.from.len, SERVICES[i])) return i;
+    for (let i = 0; i < SERVICES.length; i++) {
+      if (equalsAscii(src, cmd.from.off, cmd.from.len, SERVICES[i])) return i;
+    }
     return -1;
   }
 
@@ -1308,7 +1398,8 @@ function blank(buf: Uint8Array, off: number, len: number): boolean {
 }
 
 function isSafe(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95 ||
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 ||
+    c === 95 ||
     c === 58;
 }
 

@@ -133,7 +133,9 @@ export class RoleTable {
       for (let k = 0; k < spec.rules.length; k++) {
         const rule = spec.rules[k];
         const mode = parseMode(rule.mode);
-        if (mode < 0 || rule.path.charAt(0) !== "/") return "Cannot load role " + spec.name + ": bad rule " + rule.path;
+        if (mode < 0 || rule.path.charAt(0) !== "/") {
+          return "Cannot load role " + spec.name + ": bad rule " + rule.path;
+        }
         list.add(rule.path, mode);
       }
       this.names.push(spec.name);

@@ -31,13 +31,16 @@ export const Access = { Dir: 0, ReadOnly: 1, AppendOnly: 2, Control: 3 } as cons
 
 export function kindAccess(kind: number): number {
   switch (kind) {
-    case NodeKind.Dir: return Access.Dir;
+    case NodeKind.Dir:
+      return Access.Dir;
     case NodeKind.QueenLog:
     case NodeKind.Telemetry:
-    case NodeKind.GpuJob: return Access.AppendOnly;
+    case NodeKind.GpuJob:
+      return Access.AppendOnly;
     case NodeKind.QueenCtl:
     case NodeKind.TraceCtl:
-    case NodeKind.GpuCtl: return Access.Control;
+    case NodeKind.GpuCtl:
+      return Access.Control;
   }
   return Access.ReadOnly;
 }
@@ -89,7 +92,14 @@ export class NodeTree {
     this.initNode(0, 0, "", NodeKind.Dir, 0, 0);
   }
 
-  private initNode(slot: number, parent: number, name: string, kind: number, arg: number, mtime: number): void {
+  private initNode(
+    slot: number,
+    parent: number,
+    name: string,
+    kind: number,
+    arg: number,
+    mtime: number,
+  ): void {
     const p = this.parent;
     const fc = this.firstChild;
     const lc = this.lastChild;

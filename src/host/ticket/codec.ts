@@ -13,7 +13,12 @@ import * as ed from "@noble/ed25519";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { Decoder, Encoder } from "cbor-x";
-import { MAX_SCOPES, type TicketClaims, TicketStatus, type TicketVerifier } from "../../guest/tickets/ticket.ts";
+import {
+  MAX_SCOPES,
+  type TicketClaims,
+  TicketStatus,
+  type TicketVerifier,
+} from "../../guest/tickets/ticket.ts";
 import type { TicketKeySpec } from "../../guest/boot.ts";
 
 ed.hashes.sha512 = sha512;
@@ -68,8 +73,17 @@ export class TicketError extends Error {
   }
 }
 
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: false, variableMapSize: true, tagUint8Array: false });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: false,
+  variableMapSize: true,
+  tagUint8Array: false,
+});
+const decoder = new Decoder(
+  { useRecords: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<
+    typeof Decoder
+  >[0],
+);
 
 export function keyId(publicKey: Uint8Array): string {
   return bytesToHex(sha256(publicKey).slice(0, KID_BYTES));
@@ -89,7 +103,9 @@ export function base64url(bytes: Uint8Array): string {
 }
 
 export function fromBase64url(text: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) throw new TicketError(TicketStatus.Malformed, "Cannot decode ticket: not base64url");
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
+    throw new TicketError(TicketStatus.Malformed, "Cannot decode ticket: not base64url");
+  }
   const b64 = text.replaceAll("-", "+").replaceAll("_", "/") + "===".slice((text.length + 3) % 4);
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
@@ -98,22 +114,39 @@ export function fromBase64url(text: string): Uint8Array {
 }
 
 function uint(v: number, what: string): bigint | number {
-  if (!Number.isSafeInteger(v) || v < 0) throw new TicketError(TicketStatus.Malformed, `Cannot encode ticket: ${what} must be a non-negative integer`);
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new TicketError(
+      TicketStatus.Malformed,
+      `Cannot encode ticket: ${what} must be a non-negative integer`,
+    );
+  }
   return v > 0xffffffff ? BigInt(v) : v;
 }
 
 /** Deterministic CBOR of the claims (fixed key order, minimal integers). */
 export function encodeClaims(c: Claims): Uint8Array {
-  if (c.scopes.length > MAX_SCOPES) throw new TicketError(TicketStatus.OverLimit, `Cannot encode ticket: at most ${MAX_SCOPES} scopes`);
-  if (!/^[0-9a-f]{16}$/.test(c.nonce)) throw new TicketError(TicketStatus.Malformed, "Cannot encode ticket: nonce must be 16 hex digits");
+  if (c.scopes.length > MAX_SCOPES) {
+    throw new TicketError(TicketStatus.OverLimit, `Cannot encode ticket: at most ${MAX_SCOPES} scopes`);
+  }
+  if (!/^[0-9a-f]{16}$/.test(c.nonce)) {
+    throw new TicketError(TicketStatus.Malformed, "Cannot encode ticket: nonce must be 16 hex digits");
+  }
   const m = new Map<number, unknown>();
   m.set(CLAIM_KEYS.role, c.role);
   if (c.subject !== "") m.set(CLAIM_KEYS.subject, c.subject);
   m.set(CLAIM_KEYS.issuedAtMs, uint(c.issuedAtMs, "issued-at"));
   m.set(CLAIM_KEYS.expiresAtMs, uint(c.expiresAtMs, "expiry"));
   m.set(CLAIM_KEYS.nonce, hexToBytes(c.nonce));
-  m.set(CLAIM_KEYS.budget, [uint(c.budget.ticks, "ticks"), uint(c.budget.ops, "ops"), uint(c.budget.ttlS, "ttl")]);
-  m.set(CLAIM_KEYS.quota, [uint(c.quota.ops, "quota ops"), uint(c.quota.bytes, "quota bytes"), uint(c.quota.fids, "quota fids")]);
+  m.set(CLAIM_KEYS.budget, [
+    uint(c.budget.ticks, "ticks"),
+    uint(c.budget.ops, "ops"),
+    uint(c.budget.ttlS, "ttl"),
+  ]);
+  m.set(CLAIM_KEYS.quota, [
+    uint(c.quota.ops, "quota ops"),
+    uint(c.quota.bytes, "quota bytes"),
+    uint(c.quota.fids, "quota fids"),
+  ]);
   if (c.scopes.length > 0) m.set(CLAIM_KEYS.scopes, c.scopes.map((s) => [s.path, s.mode]));
   return new Uint8Array(encoder.encode(m));
 }
@@ -123,7 +156,9 @@ function malformed(detail: string): never {
 }
 
 function num(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) malformed(`${what} is not an unsigned integer`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    malformed(`${what} is not an unsigned integer`);
+  }
   return v;
 }
 
@@ -154,7 +189,9 @@ export function decodeClaims(bytes: Uint8Array): Claims {
   const budget = m.has(CLAIM_KEYS.budget) ? triple(m.get(CLAIM_KEYS.budget), "budget") : [0, 0, 0];
   const quota = m.has(CLAIM_KEYS.quota) ? triple(m.get(CLAIM_KEYS.quota), "quota") : [0, 0, 0];
   const rawScopes = m.get(CLAIM_KEYS.scopes) ?? [];
-  if (!Array.isArray(rawScopes) || rawScopes.length > MAX_SCOPES) malformed("scopes must be an array of at most 8");
+  if (!Array.isArray(rawScopes) || rawScopes.length > MAX_SCOPES) {
+    malformed("scopes must be an array of at most 8");
+  }
   const scopes = rawScopes.map((s: unknown) => {
     if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== "string" || !["r", "w", "rw"].includes(s[1])) {
       malformed("scope must be [path, r|w|rw]");
@@ -204,13 +241,24 @@ export interface OpenedTicket {
 
 /** Splits a ticket into its parts without checking the signature. */
 export function openTicket(ticket: string): OpenedTicket {
-  if (ticket.length > MAX_TICKET_CHARS) throw new TicketError(TicketStatus.Malformed, "Cannot decode ticket: too long");
-  if (!ticket.startsWith(TICKET_PREFIX)) throw new TicketError(TicketStatus.Malformed, `Cannot decode ticket: missing '${TICKET_PREFIX}' prefix`);
+  if (ticket.length > MAX_TICKET_CHARS) {
+    throw new TicketError(TicketStatus.Malformed, "Cannot decode ticket: too long");
+  }
+  if (!ticket.startsWith(TICKET_PREFIX)) {
+    throw new TicketError(TicketStatus.Malformed, `Cannot decode ticket: missing '${TICKET_PREFIX}' prefix`);
+  }
   const parts = ticket.slice(TICKET_PREFIX.length).split(".");
-  if (parts.length !== 2) throw new TicketError(TicketStatus.Malformed, "Cannot decode ticket: expected <claims>.<seal>");
+  if (parts.length !== 2) {
+    throw new TicketError(TicketStatus.Malformed, "Cannot decode ticket: expected <claims>.<seal>");
+  }
   const body = fromBase64url(parts[0]);
   const seal = fromBase64url(parts[1]);
-  if (seal.length !== SEAL_BYTES) throw new TicketError(TicketStatus.Malformed, `Cannot decode ticket: seal is ${seal.length} bytes, expected ${SEAL_BYTES}`);
+  if (seal.length !== SEAL_BYTES) {
+    throw new TicketError(
+      TicketStatus.Malformed,
+      `Cannot decode ticket: seal is ${seal.length} bytes, expected ${SEAL_BYTES}`,
+    );
+  }
   return {
     body,
     kid: bytesToHex(seal.slice(0, KID_BYTES)),
@@ -226,7 +274,9 @@ export function openTicket(ticket: string): OpenedTicket {
 export function verifySeal(ticket: string, keys: readonly TicketKeySpec[]): Claims {
   const t = openTicket(ticket);
   const key = keys.find((k) => k.kid === t.kid);
-  if (!key) throw new TicketError(TicketStatus.UnknownKey, `Cannot verify ticket: key ${t.kid} is not trusted`);
+  if (!key) {
+    throw new TicketError(TicketStatus.UnknownKey, `Cannot verify ticket: key ${t.kid} is not trusted`);
+  }
   let ok = false;
   try {
     ok = ed.verify(t.sig, sealMessage(hexToBytes(t.kid), t.digest), hexToBytes(key.publicKey));
@@ -236,7 +286,10 @@ export function verifySeal(ticket: string, keys: readonly TicketKeySpec[]): Clai
   if (!ok) throw new TicketError(TicketStatus.BadSignature, "Cannot verify ticket: signature does not match");
   const digest = sha256(t.body).slice(0, DIGEST_BYTES);
   if (bytesToHex(digest) !== bytesToHex(t.digest)) {
-    throw new TicketError(TicketStatus.TamperedClaims, "Cannot verify ticket: claims do not match the signed digest");
+    throw new TicketError(
+      TicketStatus.TamperedClaims,
+      "Cannot verify ticket: claims do not match the signed digest",
+    );
   }
   return decodeClaims(t.body);
 }

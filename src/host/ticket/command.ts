@@ -3,7 +3,16 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
 import { checkClaims, TicketClaims, TicketStatus, ticketStatusName } from "../../guest/tickets/ticket.ts";
 import { defaultRoles } from "../../guest/boot.ts";
-import { type Claims, decodeClaims, keyId, keyPair, mintTicket, openTicket, TicketError, verifySeal } from "./codec.ts";
+import {
+  type Claims,
+  decodeClaims,
+  keyId,
+  keyPair,
+  mintTicket,
+  openTicket,
+  TicketError,
+  verifySeal,
+} from "./codec.ts";
 
 const HELP = `cohesix ticket: Ed25519-signed capability tickets for NineDoor sessions
 
@@ -79,7 +88,9 @@ async function readKeyFile(path: string): Promise<KeyFile> {
 async function keygen(argv: string[]): Promise<number> {
   const { values } = parseFlags("ticket keygen", argv, { out: { type: "string" }, seed: { type: "string" } });
   if (!values.out) usage("keygen needs --out FILE");
-  if (values.seed !== undefined && !/^[0-9a-f]{64}$/.test(values.seed)) usage("--seed must be 64 lowercase hex digits");
+  if (values.seed !== undefined && !/^[0-9a-f]{64}$/.test(values.seed)) {
+    usage("--seed must be 64 lowercase hex digits");
+  }
   const pair = keyPair(values.seed ? hexToBytes(values.seed) : undefined);
   const body = JSON.stringify({ version: 1, ...pair }, null, 2) + "\n";
   try {
@@ -112,8 +123,12 @@ async function mint(argv: string[]): Promise<number> {
   });
   if (!values.key) usage("mint needs --key FILE");
   if (!values.role || !ROLES.includes(values.role)) usage(`--role must be one of ${ROLES.join(", ")}`);
-  if (WORKER_ROLES.includes(values.role) && values.subject === "") usage(`a ${values.role} ticket needs --subject <worker id>`);
-  if (values.nonce !== undefined && !/^[0-9a-f]{16}$/.test(values.nonce)) usage("--nonce must be 16 lowercase hex digits");
+  if (WORKER_ROLES.includes(values.role) && values.subject === "") {
+    usage(`a ${values.role} ticket needs --subject <worker id>`);
+  }
+  if (values.nonce !== undefined && !/^[0-9a-f]{16}$/.test(values.nonce)) {
+    usage("--nonce must be 16 lowercase hex digits");
+  }
   const scopes = (values.scope as string[]).map((s) => {
     const m = /^(\/[^:]*):(r|w|rw)$/.exec(s);
     if (!m) usage(`--scope must be /PATH:r|w|rw, got '${s}'`);
@@ -146,13 +161,18 @@ async function mint(argv: string[]): Promise<number> {
 }
 
 function inspect(argv: string[]): number {
-  const { values, positionals } = parseFlags("ticket inspect", argv, { json: { type: "boolean", default: false } }, true);
+  const { values, positionals } = parseFlags("ticket inspect", argv, {
+    json: { type: "boolean", default: false },
+  }, true);
   if (positionals.length !== 1) usage("inspect takes exactly one TICKET");
   try {
     const t = openTicket(positionals[0]);
     const claims = decodeClaims(t.body);
-    if (values.json) console.log(JSON.stringify({ version: 1, kid: t.kid, verified: false, claims }, null, 2));
-    else console.log(`kid=${t.kid} (signature not checked; use 'cohesix ticket verify')\n${JSON.stringify(claims)}`);
+    if (values.json) {
+      console.log(JSON.stringify({ version: 1, kid: t.kid, verified: false, claims }, null, 2));
+    } else {console.log(
+        `kid=${t.kid} (signature not checked; use 'cohesix ticket verify')\n${JSON.stringify(claims)}`,
+      );}
     return 0;
   } catch (err) {
     if (err instanceof TicketError) {
@@ -172,7 +192,9 @@ async function verify(argv: string[]): Promise<number> {
     json: { type: "boolean", default: false },
   }, true);
   if (positionals.length !== 1) usage("verify takes exactly one TICKET");
-  if ((values.key === undefined) === (values["public-key"] === undefined)) usage("verify needs exactly one of --key FILE or --public-key HEX");
+  if ((values.key === undefined) === (values["public-key"] === undefined)) {
+    usage("verify needs exactly one of --key FILE or --public-key HEX");
+  }
   let publicKey = values["public-key"] ?? "";
   if (values.key) publicKey = (await readKeyFile(values.key)).publicKey;
   if (!/^[0-9a-f]{64}$/.test(publicKey)) usage("--public-key must be 64 lowercase hex digits");
@@ -189,16 +211,22 @@ async function verify(argv: string[]): Promise<number> {
     g.issuedAtMs = claims.issuedAtMs;
     g.expiresAtMs = claims.expiresAtMs;
     status = checkClaims(g, roleWanted, at);
-    if (status !== TicketStatus.Ok) detail = `claims say role=${claims.role} expires=${claims.expiresAtMs}, checked at ${at}`;
+    if (status !== TicketStatus.Ok) {
+      detail = `claims say role=${claims.role} expires=${claims.expiresAtMs}, checked at ${at}`;
+    }
   } catch (err) {
     if (!(err instanceof TicketError)) throw err;
     status = err.status;
     detail = err.message;
   }
   const name = ticketStatusName(status);
-  if (values.json) console.log(JSON.stringify({ version: 1, status: name, ok: status === TicketStatus.Ok, detail, claims }, null, 2));
-  else if (status === TicketStatus.Ok) console.log(`ok role=${claims!.role} subject=${claims!.subject || "-"} kid=${kid}`);
-  else console.log(`refused: ${name}: ${detail}`);
+  if (values.json) {
+    console.log(
+      JSON.stringify({ version: 1, status: name, ok: status === TicketStatus.Ok, detail, claims }, null, 2),
+    );
+  } else if (status === TicketStatus.Ok) {
+    console.log(`ok role=${claims!.role} subject=${claims!.subject || "-"} kid=${kid}`);
+  } else console.log(`refused: ${name}: ${detail}`);
   return status === TicketStatus.Ok ? 0 : 1;
 }
 
@@ -209,10 +237,14 @@ export const ticketCommand: Subcommand = {
   async run(argv: string[]): Promise<number> {
     const [verb, ...rest] = argv;
     switch (verb) {
-      case "keygen": return await keygen(rest);
-      case "mint": return await mint(rest);
-      case "inspect": return inspect(rest);
-      case "verify": return await verify(rest);
+      case "keygen":
+        return await keygen(rest);
+      case "mint":
+        return await mint(rest);
+      case "inspect":
+        return inspect(rest);
+      case "verify":
+        return await verify(rest);
     }
     usage(verb === undefined ? "missing verb (keygen, mint, inspect, verify)" : `unknown verb '${verb}'`);
   },
