@@ -114,6 +114,7 @@ Deno.test("NineDoor telemetry ring is bounded, counts overflow and refuses stale
   const node = queen.open("/worker/worker-1/telemetry");
   assertEquals(queen.readNode(node, start), lines.slice(start));
   assertEquals(queen.readNode(node, 0), -EINVAL);
+  assertEquals(nd.retainedStart(queen.session, node), start);
   assertEquals(lines[start - 1], "\n");
 });
 

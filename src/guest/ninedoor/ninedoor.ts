@@ -811,6 +811,28 @@ export class NineDoor implements Namespace {
     return this.done(s, 0);
   }
 
+  /**
+   * Oldest offset still readable in a ring-backed file (telemetry, log, trace, GPU status); 0 for
+   * other files. A reader whose cursor fell behind (read gave -EINVAL) resumes here; the gap is the
+   * overflow, also counted in /proc/workers and /trace/ctl. Not a 9P operation: console helper.
+   */
+  retainedStart(session: number, node: number): number {
+    const s = this.sessions.slotOf(session);
+    if (s < 0) return -EINVAL;
+    if (this.sessions.revoked[s] !== 0) return -EBADF;
+    const slot = this.tree.slotOf(node);
+    if (slot < 0) return -EBADF;
+    const arg = this.tree.arg[slot];
+    switch (this.tree.kind[slot]) {
+      case NodeKind.QueenLog: return this.log.start[0];
+      case NodeKind.Telemetry: return this.telemetry.start[arg];
+      case NodeKind.WorkerTrace: return this.trace.perWorker.start[arg];
+      case NodeKind.TraceEvents: return this.trace.events.start[0];
+      case NodeKind.GpuStatus: return this.gpus.status.start[arg];
+    }
+    return 0;
+  }
+
   clunk(session: number, node: number): void {
     const s = this.sessions.slotOf(session);
     if (s >= 0) this.sessions.dropOpen(s, node);
