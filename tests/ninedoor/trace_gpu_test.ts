@@ -117,3 +117,20 @@ Deno.test("NineDoor simulated GPU leases to one worker, runs jobs in order on th
   assertEquals(JSON.parse(q.read("/gpu/GPU-0/info") as string).lease, null);
   assertEquals(q.write("/queen/ctl", lease), lease.length);
 });
+
+Deno.test("NineDoor ends a GPU lease when the lease ttl revokes its worker, cancelling queued jobs", () => {
+  const nd = new NineDoor(defaultBootConfig());
+  nd.advance(0);
+  const q = new NsClient(nd, nd.attach("queen", ""));
+  const lease = '{"spawn":"gpu","lease":{"gpu_id":"GPU-1","mem_mb":64,"streams":1,"ttl_s":2}}';
+  assertEquals(q.write("/queen/ctl", lease), lease.length);
+  assertEquals(q.write("/gpu/GPU-1/job", '{"id":"long","ms":5000}'), 23);
+  nd.advance(1999);
+  assertEquals(JSON.parse(q.read("/gpu/GPU-1/info") as string).lease.worker, "worker-1");
+  nd.advance(2000);
+  assertEquals(JSON.parse(q.read("/gpu/GPU-1/info") as string).lease, null);
+  assertStringIncludes(q.read("/gpu/GPU-1/status") as string, "job=long state=CANCELLED\nlease state=RELEASED reason=ttl\n");
+  assertStringIncludes(q.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ttl");
+  // A job without a lease is refused.
+  assertEquals(q.write("/gpu/GPU-1/job", '{"id":"x","ms":1}'), -EINVAL);
+});
