@@ -67,7 +67,11 @@ export interface AttachStatusSource {
   lastAttachStatus: number;
 }
 
-const OUT_CAP = 16384;
+/**
+ * Output buffer bytes. ByteWriter sizes its array at run time, and Porffor gives such an array one
+ * 16 KiB page whatever its size (porf-check rule typed-array-size): stay well inside it.
+ */
+const OUT_CAP = 12288;
 /** Room needed before a line is executed: the help text is the largest non-streamed reply. */
 const EXEC_ROOM = 4096;
 /** Room needed to emit one more stream line (frame header + line + newline). */
