@@ -12,6 +12,7 @@
  * nor served ends the session (`closed(s)` becomes true). Frame buffers come from a pool and are
  * held only while bytes wait, so idle sessions cost only their fid, tag and retired-fid tables.
  */
+import { newF64, newI32, newU8 } from "./alloc.ts";
 import { EAGAIN, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, ENOTDIR, EOPNOTSUPP, EPROTO } from "./errors.ts";
 import { DirEntry, type Namespace, NodeStat, O_ACCMODE, O_RDWR, O_WRONLY, QTDIR } from "./namespace.ts";
 import {
@@ -65,11 +66,7 @@ import {
 } from "./codec.ts";
 import { bytesEqualAscii, utf8Length, utf8ToString, writeUtf8 } from "./text.ts";
 
-/**
- * Under Porffor every typed array must fit one 16 KiB allocator page (larger ones overrun their
- * neighbours, measured with porffor 0.61.13), so a guest keeps maxSessions * maxFidsPerSession
- * <= 2048 and maxSessions * maxTagsPerSession <= 2048. The host (Deno) has no such limit.
- */
+/** Tables are sized from these limits at construction (over explicit ArrayBuffers: alloc.ts). */
 export interface ServerLimits {
   /** Largest msize granted (capped at 8192). */
   msize: number;
@@ -188,31 +185,30 @@ export class NineServer {
     this.maxAttach = limits.maxAttachesPerSession === undefined ? 4 : limits.maxAttachesPerSession;
     this.allowFidReuse = limits.allowFidReuse === true;
     const S = this.maxSessions;
-    this.state = new Uint8Array(S);
-    this.msize = new Float64Array(S);
-    this.inLen = new Int32Array(S);
-    this.outStart = new Int32Array(S);
-    this.outEnd = new Int32Array(S);
-    this.drain = new Float64Array(S);
-    this.attachNs = new Int32Array(S * this.maxAttach);
-    this.fidNum = new Float64Array(S * this.maxFids);
-    this.fidState = new Uint8Array(S * this.maxFids);
-    this.fidNode = new Int32Array(S * this.maxFids);
-    this.fidNs = new Int32Array(S * this.maxFids);
-    this.fidFlags = new Float64Array(S * this.maxFids);
-    this.retiredRingPos = new Int32Array(S);
-    this.poolFree = new Int32Array(S);
-    this.bufIdx = new Int32Array(S);
+    this.state = newU8(S);
+    this.msize = newF64(S);
+    this.inLen = newI32(S);
+    this.outStart = newI32(S);
+    this.outEnd = newI32(S);
+    this.drain = newF64(S);
+    this.attachNs = newI32(S * this.maxAttach);
+    this.fidNum = newF64(S * this.maxFids);
+    this.fidState = newU8(S * this.maxFids);
+    this.fidNode = newI32(S * this.maxFids);
+    this.fidNs = newI32(S * this.maxFids);
+    this.fidFlags = newF64(S * this.maxFids);
+    this.retiredRingPos = newI32(S);
+    this.poolFree = newI32(S);
+    this.bufIdx = newI32(S);
     // One whole frame plus the start of the next in; one reply (or a clunk's EBADF answers) out.
-    // Porffor: a typed array must stay within one 16 KiB allocator page, so no double buffers.
     this.inCap = this.msizeCap + 1024;
     this.outCap = this.msizeCap + 11 * (this.maxTags + 1) + 64;
-    this.pkCount = new Int32Array(S);
-    this.pkTag = new Int32Array(S * this.maxTags);
-    this.pkFid = new Int32Array(S * this.maxTags);
-    this.pkOffLo = new Float64Array(S * this.maxTags);
-    this.pkOffHi = new Float64Array(S * this.maxTags);
-    this.pkCountReq = new Float64Array(S * this.maxTags);
+    this.pkCount = newI32(S);
+    this.pkTag = newI32(S * this.maxTags);
+    this.pkFid = newI32(S * this.maxTags);
+    this.pkOffLo = newF64(S * this.maxTags);
+    this.pkOffHi = newF64(S * this.maxTags);
+    this.pkCountReq = newF64(S * this.maxTags);
     for (let i = 0; i < S; i++) {
       this.inBufs.push(EMPTY);
       this.outBufs.push(EMPTY);
@@ -235,8 +231,8 @@ export class NineServer {
         // Allocated once per slot and reused by every later session in it.
         const bits = this.retiredBits;
         const ring = this.retiredRing;
-        bits[s] = new Uint8Array(RETIRED_EXACT / 8);
-        ring[s] = new Float64Array(RETIRED_RING);
+        bits[s] = newU8(RETIRED_EXACT / 8);
+        ring[s] = newF64(RETIRED_RING);
       } else {
         this.retiredBits[s].fill(0);
         this.retiredRing[s].fill(0);
@@ -288,8 +284,8 @@ export class NineServer {
       idx = this.poolFree[this.poolFreeCount];
     } else {
       idx = this.poolIn.length;
-      this.poolIn.push(new Uint8Array(this.inCap));
-      this.poolOut.push(new Uint8Array(this.outCap));
+      this.poolIn.push(newU8(this.inCap));
+      this.poolOut.push(newU8(this.outCap));
     }
     const bi = this.bufIdx;
     bi[s] = idx;

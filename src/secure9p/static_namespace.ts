@@ -7,6 +7,7 @@
  * Node handles encode a generation (`gen * MAX_NODES + index`), so a removed node's old handle
  * answers -EBADF (the `Closed` kind).
  */
+import { newF64, newI32, newU8 } from "./alloc.ts";
 import {
   EAGAIN,
   EBADF,
@@ -31,7 +32,7 @@ import {
 } from "./namespace.ts";
 import { bytesEqualUtf8, utf8ToString } from "./text.ts";
 
-/** Node table size; 1024 keeps every table inside one 16 KiB Porffor allocator page. */
+/** Node table size. */
 export const MAX_NODES = 1024;
 
 const K_FREE = 0;
@@ -42,7 +43,7 @@ const K_PIPE = 3;
 const EMPTY = new Uint8Array(0);
 
 export class StaticNamespace implements Namespace {
-  // Sized in the constructor: Porffor cannot see module constants from field initializers.
+  // Tables sized in the constructor.
   kind: Uint8Array;
   gen: Int32Array;
   parent: Int32Array;
@@ -60,13 +61,13 @@ export class StaticNamespace implements Namespace {
   nextSession = 1;
 
   constructor() {
-    this.kind = new Uint8Array(MAX_NODES);
-    this.gen = new Int32Array(MAX_NODES);
-    this.parent = new Int32Array(MAX_NODES);
-    this.version = new Float64Array(MAX_NODES);
-    this.size = new Float64Array(MAX_NODES);
-    this.mtime = new Float64Array(MAX_NODES);
-    this.readOnly = new Uint8Array(MAX_NODES);
+    this.kind = newU8(MAX_NODES);
+    this.gen = newI32(MAX_NODES);
+    this.parent = newI32(MAX_NODES);
+    this.version = newF64(MAX_NODES);
+    this.size = newF64(MAX_NODES);
+    this.mtime = newF64(MAX_NODES);
+    this.readOnly = newU8(MAX_NODES);
     for (let i = 0; i < MAX_NODES; i++) {
       this.names.push("");
       this.data.push(EMPTY);
@@ -116,7 +117,7 @@ export class StaticNamespace implements Namespace {
 
   /** A pipe: reads return pushed bytes once, or -EAGAIN while none are queued. */
   addPipe(dir: number, name: string): number {
-    return this.add(dir, name, K_PIPE, new Uint8Array(4096), true);
+    return this.add(dir, name, K_PIPE, newU8(4096), true);
   }
 
   /** Queues bytes on a pipe; returns the count queued or -errno. */
@@ -260,7 +261,7 @@ export class StaticNamespace implements Namespace {
     if (end > buf.length) {
       let cap = buf.length < 4096 ? 4096 : buf.length;
       while (cap < end) cap = cap * 2;
-      const grown = new Uint8Array(cap);
+      const grown = newU8(cap);
       grown.set(buf.subarray(0, this.size[i]));
       const data = this.data;
       data[i] = grown;
