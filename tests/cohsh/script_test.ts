@@ -65,3 +65,9 @@ Deno.test("toWire turns shell forms into console wire lines", () => {
   assertEquals(toWire("attach").kind, "local-error");
   assertEquals(toWire("attach a b c").kind, "local-error");
 });
+
+Deno.test("toWire refuses a malformed ticket before it reaches the wire", () => {
+  const r = toWire("attach worker-heartbeat not-a-ticket");
+  assertEquals(r.kind, "local-error");
+  assertEquals(toWire("attach worker-heartbeat cht1.abc.def"), { kind: "wire", verb: 2, wire: "ATTACH worker-heartbeat cht1.abc.def" });
+});

@@ -3,6 +3,8 @@ import { ByteWriter } from "../../src/guest/lib/bytes.ts";
 import {
   Command,
   errnoDetail,
+  attachBackoffMs,
+  ticketShapeOk,
   errnoReason,
   MAX_LINE,
   parseAck,
@@ -73,4 +75,19 @@ Deno.test("parseAck reads OK and ERR lines and ignores payload lines", () => {
   assertEquals(parseAck("END"), null);
   assertEquals(parseAck("OK not-a-verb"), null);
   assertEquals(parseAck("Cohesix boot: root-task online"), null);
+});
+
+Deno.test("attachBackoffMs doubles from 250 ms and stops growing after eight doublings", () => {
+  assertEquals([0, 1, 2, 3, 7, 8, 9, 20].map(attachBackoffMs), [250, 500, 1000, 2000, 32000, 64000, 64000, 64000]);
+});
+
+Deno.test("ticketShapeOk accepts cht1 tickets and refuses other text", () => {
+  const ok = (s: string) => ticketShapeOk(enc.encode(s), 0, enc.encode(s).length);
+  assertEquals(ok("cht1.pwFwd29y_a-2.NHUPmDZ6"), true);
+  assertEquals(ok("cht1.abc"), false);
+  assertEquals(ok("cht1..abc"), false);
+  assertEquals(ok("cht1.abc.def.ghi"), false);
+  assertEquals(ok("cht2.abc.def"), false);
+  assertEquals(ok("cht1.ab c.def"), false);
+  assertEquals(ok("cht1.abc.de="), false);
 });

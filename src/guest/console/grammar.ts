@@ -295,6 +295,50 @@ export function lookupRole(buf: Uint8Array, off: number, len: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Login throttling and ticket shape (shared by the console and cohsh).
+
+/**
+ * Failed attaches back off: the n-th failure (from 0) blocks attach for BASE * 2^min(n, MAX_SHIFT) ms;
+ * after RETRY_QUOTA failures the session is cut. Module constants, not object fields: Porffor
+ * 0.61.13 lost one field of a five-field config object in the full guest bundle (measured).
+ */
+export const ATTACH_BASE_DELAY_MS = 250;
+export const ATTACH_MAX_SHIFT = 8;
+export const ATTACH_RETRY_QUOTA = 5;
+
+/** Back-off after the n-th failed attach (n from 0): BASE * 2^min(n, MAX_SHIFT) ms. */
+export function attachBackoffMs(n: number): number {
+  return ATTACH_BASE_DELAY_MS * Math.pow(2, n < ATTACH_MAX_SHIFT ? n : ATTACH_MAX_SHIFT);
+}
+
+/** The ticket prefix (`cht1.<claims>.<seal>`, base64url parts). */
+export const TICKET_PREFIX = "cht1.";
+
+/**
+ * True when buf[off..off+len) has the shape of a ticket: the prefix, then two non-empty base64url
+ * parts separated by one dot. Says nothing about the signature or the claims.
+ */
+export function ticketShapeOk(buf: Uint8Array, off: number, len: number): boolean {
+  if (len <= TICKET_PREFIX.length + 2) return false;
+  for (let i = 0; i < TICKET_PREFIX.length; i++) if (buf[off + i] !== TICKET_PREFIX.charCodeAt(i)) return false;
+  let dots = 0;
+  let part = 0;
+  for (let i = off + TICKET_PREFIX.length; i < off + len; i++) {
+    const b = buf[i];
+    if (b === 46) {
+      if (part === 0) return false;
+      dots++;
+      part = 0;
+      continue;
+    }
+    const ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 45 || b === 95;
+    if (!ok) return false;
+    part++;
+  }
+  return dots === 1 && part > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Line model writers (guest side; no allocation).
 
 /** Writes `OK <LABEL>`. */

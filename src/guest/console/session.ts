@@ -21,6 +21,8 @@ import {
   CatSummary,
   Command,
   HELP_LINES,
+  ATTACH_RETRY_QUOTA,
+  attachBackoffMs,
   lookupRole,
   MAX_LINE,
   needsAttach,
@@ -51,16 +53,6 @@ export class ConsoleConfig {
   /** A TCP client must authenticate within this many ms of the injected clock. */
   authTimeoutMs = 5000;
 }
-
-/**
- * Failed attaches back off: the n-th failure (from 0) blocks attach for BASE * 2^min(n, MAX_SHIFT) ms;
- * after RETRY_QUOTA failures the session is disconnected (TCP) and audited. Module constants, not
- * config fields: Porffor 0.61.13 lost one field of a five-field config object in the full guest
- * bundle (measured; see tests/console/porffor_parity_test.ts).
- */
-export const ATTACH_BASE_DELAY_MS = 250;
-export const ATTACH_MAX_SHIFT = 8;
-export const ATTACH_RETRY_QUOTA = 5;
 
 /** Where the console reads why the namespace refused an attach (NineDoor's ticket status). */
 export interface AttachStatusSource {
@@ -99,6 +91,7 @@ export class ConsoleSession {
   kind = 0;
   /** The injected clock, as last told by the hive. */
   nowMs = 0;
+  /** Attach back-off (see attachBackoffMs): failures so far and the end of the current window. */
   attachFailures = 0;
   attachBlockedUntilMs = 0;
   follow = false;
@@ -449,15 +442,16 @@ export class ConsoleSession {
       this.endLine();
       return;
     }
-    if (this.nowMs < this.attachBlockedUntilMs) {
+    const wait = this.nowMs < this.attachBlockedUntilMs ? this.attachBlockedUntilMs - this.nowMs : 0;
+    if (wait > 0) {
       w.ascii(" reason=quota detail=throttled delay_ms=");
-      w.uint(this.attachBlockedUntilMs - this.nowMs);
+      w.uint(wait);
       this.endLine();
       const a = this.auditor.begin();
       a.ascii("outcome=throttled verb=attach failures=");
       a.uint(this.attachFailures);
       a.ascii(" delay_ms=");
-      a.uint(this.attachBlockedUntilMs - this.nowMs);
+      a.uint(wait);
       this.auditor.commit();
       return;
     }
@@ -512,8 +506,7 @@ export class ConsoleSession {
 
   /** Counts a failed attach: exponential back-off, and a disconnect at the retry quota. */
   attachFailed(): void {
-    const shift = this.attachFailures < ATTACH_MAX_SHIFT ? this.attachFailures : ATTACH_MAX_SHIFT;
-    this.attachBlockedUntilMs = this.nowMs + ATTACH_BASE_DELAY_MS * Math.pow(2, shift);
+    this.attachBlockedUntilMs = this.nowMs + attachBackoffMs(this.attachFailures);
     this.attachFailures = this.attachFailures + 1;
     if (this.attachFailures < ATTACH_RETRY_QUOTA) return;
     const a = this.auditor.begin();

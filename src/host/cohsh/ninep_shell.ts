@@ -10,6 +10,8 @@
 import { ByteWriter } from "../../guest/lib/bytes.ts";
 import {
   CatSummary,
+  ATTACH_RETRY_QUOTA,
+  attachBackoffMs,
   Command,
   HELP_LINES,
   lookupRole,
@@ -35,6 +37,28 @@ import { O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts
 import { NineClient, NineError } from "../../secure9p/host/client.ts";
 import { type CohshSession, localError, type ShellReply, toWire } from "./shell.ts";
 import { TransportError } from "./transport.ts";
+
+/** The console's attach back-off, kept on the host clock (the guest keeps the same two numbers inline). */
+export class LoginThrottle {
+  failures = 0;
+  blockedUntilMs = 0;
+
+  clearFailures(): void {
+    this.failures = 0;
+    this.blockedUntilMs = 0;
+  }
+
+  waitMs(nowMs: number): number {
+    return nowMs < this.blockedUntilMs ? this.blockedUntilMs - nowMs : 0;
+  }
+
+  /** Records a failure; true when the retry quota is used up. */
+  recordFailure(nowMs: number): boolean {
+    this.blockedUntilMs = nowMs + attachBackoffMs(this.failures);
+    this.failures++;
+    return this.failures >= ATTACH_RETRY_QUOTA;
+  }
+}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -69,6 +93,9 @@ export class NinepShell implements CohshSession {
   private role = -1;
   private w = new ByteWriter(1024);
   private summary = new CatSummary();
+  /** The console's attach back-off, applied here on the host clock so both transports answer alike. */
+  private throttle = new LoginThrottle();
+  private t0 = performance.now();
 
   constructor(readonly client: NineClient, readonly transportName: string) {}
 
@@ -179,18 +206,26 @@ export class NinepShell implements CohshSession {
   private async attach(v: number, roleBytes: Uint8Array, ticket: Uint8Array): Promise<string> {
     const head = (w: ByteWriter) => writeErr(w, v);
     if (this.rootFid >= 0) return this.line((w) => (head(w), w.ascii(" reason=policy detail=already-attached")));
+    const now = Math.floor(performance.now() - this.t0);
+    const wait = this.throttle.waitMs(now);
+    if (wait > 0) return this.line((w) => (head(w), w.ascii(" reason=quota detail=throttled delay_ms="), w.uint(wait)));
     const role = lookupRole(roleBytes, 0, roleBytes.length);
-    if (role < 0) return this.line((w) => (head(w), w.ascii(" reason=policy detail=invalid-role")));
+    if (role < 0) {
+      this.throttle.recordFailure(now);
+      return this.line((w) => (head(w), w.ascii(" reason=policy detail=invalid-role")));
+    }
     const fid = this.client.newFid();
     try {
       await this.client.attach(fid, ROLE_NAMES[role], dec.decode(ticket));
     } catch (e) {
       if (!(e instanceof NineError)) throw e;
+      this.throttle.recordFailure(now);
       const busy = e.errno === EBUSY;
       return this.line((w) => (head(w), w.ascii(busy ? " reason=busy detail=busy" : " reason=policy detail=denied")));
     }
     this.rootFid = fid;
     this.role = role;
+    this.throttle.clearFailures();
     return this.line((w) => (writeOk(w, v), writeKv(w, "role", ROLE_NAMES[role])));
   }
 

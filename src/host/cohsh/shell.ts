@@ -3,7 +3,7 @@
  * tokens), plus the few shell-only forms (`echo <text> > <path>`). Unknown verbs are passed
  * through unchanged so the hive answers them (one source of truth for errors).
  */
-import { MAX_LINE, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
+import { MAX_LINE, ticketShapeOk, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
 import type { ConsoleClient, Reply } from "./client.ts";
 import { TransportError } from "./transport.ts";
 
@@ -46,6 +46,12 @@ export function toWire(input: string): ShellAction {
     if (args.length === 0) return { kind: "local-error", message: "attach requires a role, e.g. attach queen" };
     if (args.length > 2) {
       return { kind: "local-error", message: "attach takes at most two arguments: role and optional ticket" };
+    }
+    if (args.length === 2) {
+      const t = utf8.encode(args[1]);
+      if (!ticketShapeOk(t, 0, t.length)) {
+        return { kind: "local-error", message: `'${args[1].slice(0, 24)}…' is not a ticket (cht1.<claims>.<seal>); mint one with 'cohesix ticket mint'` };
+      }
     }
     return checkLength({ kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` });
   }
