@@ -3,8 +3,8 @@
  * framing is the guest's own (`FrameDecoder` / `encodeFrameHeader` from the shared console
  * module), so client and hive cannot drift apart.
  */
-import { encodeFrameHeader, Frame, FrameDecoder } from "../../guest/console/framing.ts";
-import { MAX_LINE } from "../../guest/console/grammar.ts";
+import { encodeFrameHeader } from "../../guest/console/framing.ts";
+import { MAX_FRAME, MAX_LINE } from "../../guest/console/grammar.ts";
 
 /** A transport failure; `message` says what happened and what to do next. */
 export class TransportError extends Error {
@@ -27,30 +27,51 @@ export interface LineTransport {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Reads lines from a byte source through a push decoder. */
+/** Reads lines from a byte source: bytes are buffered, and a subclass cuts one line at a time. */
 abstract class ByteLineTransport implements LineTransport {
   abstract readonly name: string;
   private eof = false;
-  private buf = new Uint8Array(16384);
-  private bufOff = 0;
-  private bufLen = 0;
+  private chunk = new Uint8Array(65536);
+  /** Received bytes not yet cut into lines: buffered[start..end). */
+  private buffered = new Uint8Array(65536);
+  private start = 0;
+  private end = 0;
   private reading: Promise<number | null> | null = null;
 
   protected abstract readBytes(buf: Uint8Array): Promise<number | null>;
   protected abstract writeBytes(data: Uint8Array): Promise<void>;
-  /** Pushes one byte; returns a finished line or null. */
-  protected abstract push(b: number): string | null;
+  /**
+   * Cuts one line from buf[off..end): returns the line and the bytes it used, or null when the
+   * bytes hold no complete line yet.
+   */
+  protected abstract cut(buf: Uint8Array, off: number, end: number): [string, number] | null;
   abstract send(line: string): Promise<void>;
   abstract close(): void;
 
+  private append(data: Uint8Array): void {
+    const have = this.end - this.start;
+    if (this.end + data.length > this.buffered.length) {
+      const size = Math.max(this.buffered.length, (have + data.length) * 2);
+      const next = size > this.buffered.length ? new Uint8Array(size) : this.buffered;
+      next.set(this.buffered.subarray(this.start, this.end), 0);
+      this.buffered = next;
+      this.start = 0;
+      this.end = have;
+    }
+    this.buffered.set(data, this.end);
+    this.end += data.length;
+  }
+
   async recv(timeoutMs: number): Promise<string | null> {
     for (;;) {
-      while (this.bufOff < this.bufLen) {
-        const l = this.push(this.buf[this.bufOff++]);
-        if (l !== null) return l;
+      const got = this.cut(this.buffered, this.start, this.end);
+      if (got !== null) {
+        this.start += got[1];
+        if (this.start === this.end) this.start = this.end = 0;
+        return got[0];
       }
       if (this.eof) return null;
-      this.reading ??= this.readBytes(this.buf).catch(() => null);
+      this.reading ??= this.readBytes(this.chunk).catch(() => null);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), timeoutMs);
@@ -67,8 +88,7 @@ abstract class ByteLineTransport implements LineTransport {
         this.eof = true;
         continue;
       }
-      this.bufOff = 0;
-      this.bufLen = r;
+      this.append(this.chunk.subarray(0, r));
     }
   }
 
@@ -85,7 +105,6 @@ abstract class ByteLineTransport implements LineTransport {
 /** The TCP console: length-prefixed frames (u32 LE total, header included). */
 export class TcpTransport extends ByteLineTransport {
   readonly name: string;
-  private decoder = new FrameDecoder();
 
   private constructor(private conn: Deno.TcpConn, name: string) {
     super();
@@ -115,13 +134,15 @@ export class TcpTransport extends ByteLineTransport {
     while (off < data.length) off += await this.conn.write(data.subarray(off));
   }
 
-  protected push(b: number): string | null {
-    const ev = this.decoder.push(b);
-    if (ev === Frame.More) return null;
-    if (ev === Frame.Line || ev === Frame.Control) {
-      return dec.decode(this.decoder.line.subarray(0, this.decoder.lineLen));
+  /** One frame: u32 LE total (header included, 4..MAX_FRAME), then at most MAX_LINE bytes of line. */
+  protected cut(buf: Uint8Array, off: number, end: number): [string, number] | null {
+    if (end - off < 4) return null;
+    const total = buf[off] + buf[off + 1] * 256 + buf[off + 2] * 65536 + buf[off + 3] * 16777216;
+    if (total < 4 || total > MAX_FRAME || total - 4 > MAX_LINE) {
+      throw new TransportError(`The hive sent a malformed console frame (length ${total}) on ${this.name}; reconnect`);
     }
-    throw new TransportError(`The hive sent a malformed console frame on ${this.name}; reconnect`);
+    if (end - off < total) return null;
+    return [dec.decode(buf.subarray(off + 4, off + total)), total];
   }
 
   async send(line: string): Promise<void> {
@@ -151,8 +172,6 @@ export class TcpTransport extends ByteLineTransport {
  * (`--serial-path`, e.g. QEMU `-serial unix:PATH,server`).
  */
 export class SerialTransport extends ByteLineTransport {
-  private partial: number[] = [];
-
   private constructor(
     readonly name: string,
     private reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -220,15 +239,12 @@ export class SerialTransport extends ByteLineTransport {
     return this.writer.write(data);
   }
 
-  protected push(b: number): string | null {
-    if (b === 13) return null;
-    if (b !== 10) {
-      this.partial.push(b);
-      return null;
-    }
-    const line = dec.decode(new Uint8Array(this.partial));
-    this.partial = [];
-    return line;
+  /** One newline-terminated line (a `\r` before the newline is dropped). */
+  protected cut(buf: Uint8Array, off: number, end: number): [string, number] | null {
+    const nl = buf.subarray(off, end).indexOf(10);
+    if (nl < 0) return null;
+    const stop = nl > 0 && buf[off + nl - 1] === 13 ? off + nl - 1 : off + nl;
+    return [dec.decode(buf.subarray(off, stop)), nl + 1];
   }
 
   send(line: string): Promise<void> {
