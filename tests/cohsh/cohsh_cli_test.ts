@@ -118,3 +118,14 @@ Deno.test("cohesix cohsh --script --json prints one transcript document with the
     await hive.stop();
   }
 });
+
+Deno.test("cohesix cohsh --transport serial drives cohesix dev --serial through its stdin and stdout", async () => {
+  const r = await run(["cohsh", "--transport", "serial", "--serial-cmd", `${COHESIX} dev --serial --ninep-port 0`, "--script", "demo/demo.coh"]);
+  assertEquals(r.code, 0, r.err);
+  const demo = await run(["demo"]);
+  // Same transcript as the demo over tcp (the demo adds a header and a footer line).
+  assertEquals(r.out, demo.out.split("\n").slice(1, -2).join("\n") + "\n");
+  const bad = await run(["cohsh", "--transport", "serial", "--script", "demo/demo.coh"]);
+  assertEquals(bad.code, 2);
+  assertStringIncludes(bad.err, "--transport serial needs exactly one of --serial-cmd or --serial-path");
+});
