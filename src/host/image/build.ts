@@ -119,7 +119,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const staging = await Deno.makeTempDir({ dir: dirname(out), prefix: `.${basename(out)}.partial-` });
   const work = await Deno.makeTempDir({ prefix: "cohesix-image-" });
   try {
-    const rs = await resolveRootserver({ explicit: opts.rootserver, work, rootfs });
+    const rs = await resolveRootserver({ explicit: opts.rootserver, work, rootfs, sel4Dir: sel4.dir, progress: say });
     stage(1, "rootserver", `${rs.path} (${rs.bytes.length} bytes, ${rs.origin})`);
 
     const [kernelElf, kernelDtb, rootserver] = await Promise.all([

@@ -16,7 +16,8 @@ Nothing is written to --out unless every stage succeeds.
 
 Flags:
   --sel4-build DIR   seL4 build export (sdk.json, kernel/, elfloader/, tools/); default $COHESIX_SEL4_BUILD
-  --rootserver ELF   static AArch64 root task ELF (default: the native guest build)
+  --rootserver ELF   static AArch64 root task ELF (default: build the native guest, as
+                     'cohesix guest build --platform sel4' does; minutes on a cold cache)
   --manifest FILE    coh-rtc manifest (configs/*.toml): size limit image.max_bytes, image.rootfs, image.esp
                      (without it the limit is 4 MiB and the rootfs is empty)
   --uefi             also link the EFI application and write the FAT ESP

@@ -1,9 +1,13 @@
 /**
  * Stage 1 of `cohesix image`: where the root task comes from. `--rootserver` takes any static
- * AArch64 ELF. Without it, `defaultRootserver` is the single hook for the native guest build
- * (`cohesix guest build`); until that builder is wired here it refuses with what to do instead.
+ * AArch64 ELF. Without it, `defaultRootserver` (the single hook) runs the native guest build
+ * (`buildGuest` from src/host/guest_build, the same pipeline as `cohesix guest build`).
  */
+import { join } from "node:path";
 import { checkAarch64Exec } from "../../../images/elf.ts";
+import { buildGuest } from "../guest_build/build.ts";
+import { bootEntrySource } from "../guest_build/bundle.ts";
+import { StageError } from "../guest_build/tools.ts";
 
 export class RootserverError extends Error {
   constructor(message: string) {
@@ -17,8 +21,12 @@ export interface RootserverRequest {
   explicit?: string;
   /** Scratch directory the default builder may write into (deleted after the build). */
   work: string;
-  /** The guest root filesystem (newc) that a native guest build embeds. */
+  /** The guest root filesystem (newc); images/embed.ts makes it an object a root-task link can take. */
   rootfs: Uint8Array;
+  /** The seL4 export the guest compiles against (libsel4 headers). */
+  sel4Dir: string;
+  /** Progress lines for long-running builders. */
+  progress?: (line: string) => void;
 }
 
 export interface Rootserver {
@@ -45,17 +53,30 @@ export async function resolveRootserver(req: RootserverRequest): Promise<Rootser
 }
 
 /**
- * The native guest root task. This is the one place to call the guest builder from
- * src/host/guest_build once it exports one: build into `req.work`, link the object from
- * `writeRootfsObject(req.rootfs, req.work)` (images/embed.ts) so the rootfs travels inside the
- * root task, and return the ELF path.
+ * The native guest root task: `buildGuest` with the boot entry (banner with the manifest
+ * fingerprint, then the boot self-check), seL4 platform only, built in `req.work`.
+ * It does not link `req.rootfs` yet: the guest build takes no extra objects.
  */
-export function defaultRootserver(_req: RootserverRequest): Promise<string> {
-  return Promise.reject(
-    new RootserverError(
-      "Cannot pick a root task: the native guest build is not available to `cohesix image` yet; pass " +
-        "--rootserver ELF (for example the seL4 example: ../shared/sel4/examples/hello-roottask/build.sh out/rt, " +
-        "then --rootserver out/rt/hello-roottask.elf)",
-    ),
-  );
+export async function defaultRootserver(req: RootserverRequest): Promise<string> {
+  req.progress?.("      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)");
+  try {
+    const result = await buildGuest({
+      outDir: join(req.work, "guest"),
+      entrySource: bootEntrySource(),
+      platforms: ["sel4"],
+      sel4Sdk: req.sel4Dir,
+      onProgress: (e) => {
+        if (e.state === "done") req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
+      },
+    });
+    if (!result.elf) throw new RootserverError("Cannot build the native guest: the guest build produced no seL4 root task");
+    return result.elf;
+  } catch (err) {
+    if (err instanceof StageError) {
+      throw new RootserverError(
+        `Cannot build the native guest (${err.message}); fix the guest build ('cohesix guest build') or pass --rootserver ELF`,
+      );
+    }
+    throw err;
+  }
 }
