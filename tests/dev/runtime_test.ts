@@ -89,3 +89,19 @@ Deno.test("HostedHive.serveSerial runs the console over a byte stream pair", asy
     await hive.stop();
   }
 });
+
+Deno.test("HostedHive tells a console client why it is turned away when every console is taken", async () => {
+  const hive = HostedHive.start({ noNinep: true, consolePort: 0 });
+  const clients: ConsoleClient[] = [];
+  try {
+    for (let i = 0; i < 8; i++) clients.push(await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme"));
+    const err = await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme").then(() => null, (e) => e as Error);
+    assertMatch(err?.message ?? "", /^The hive's console is full \(reason=busy detail=console-table-full\); close another cohsh session/);
+    clients.pop()!.close();
+    await new Promise((r) => setTimeout(r, 50));
+    clients.push(await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme"));
+  } finally {
+    for (const c of clients) c.close();
+    await hive.stop();
+  }
+});

@@ -47,6 +47,9 @@ export class ConsoleClient {
       }
       if (line === "OK AUTH") return;
       if (line.startsWith("OK AUTH ")) continue; // unsolicited notice, not the answer
+      if (line.startsWith("ERR AUTH reason=busy")) {
+        throw new TransportError(`The hive's console is full (${line.slice(9)}); close another cohsh session or try again later`);
+      }
       if (line.startsWith("ERR AUTH")) {
         throw new TransportError(
           `The hive refused the console token (${line.slice(9) || "no reason"}); pass the right --auth-token or set COHSH_AUTH_TOKEN`,

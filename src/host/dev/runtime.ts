@@ -6,6 +6,7 @@
 import type { BootConfig } from "../../guest/boot.ts";
 import { BOOT_CONFIG } from "../../guest/generated/bootstrap.ts";
 import { Hive } from "../../guest/hive.ts";
+import { encodeFrameHeader } from "../../guest/console/framing.ts";
 import { HostTicketVerifier } from "../ticket/codec.ts";
 import type { Namespace } from "../../secure9p/namespace.ts";
 
@@ -143,6 +144,14 @@ export class HostedHive {
         const peer = conn.remoteAddr as Deno.NetAddr;
         if (id < 0) {
           this.log(`${kind}: refused ${peer.hostname}:${peer.port}: connection table full`);
+          if (kind === "console") {
+            // Say why before closing, in the console's own framing, so the client can tell the user.
+            const text = new TextEncoder().encode("ERR AUTH reason=busy detail=console-table-full");
+            const frame = new Uint8Array(text.length + 4);
+            encodeFrameHeader(frame, 0, text.length);
+            frame.set(text, 4);
+            await conn.write(frame).catch(() => 0);
+          }
           conn.close();
           continue;
         }
