@@ -102,6 +102,22 @@ esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`,
     assertStringIncludes(status.stdout, `manifest   root_task.toml fingerprint ${att.manifest.fingerprint}`);
     assertMatch(status.stdout, /ok {3}manifest fingerprint \(esp.img\)/);
     assertMatch(status.stdout, /budget {5}payload 215040 of 4194304 bytes \(5.1%\)/);
+    const baseline = await cohesix([
+      "status",
+      "--offline",
+      out,
+      "--fingerprint",
+      att.manifest.fingerprint.toUpperCase(),
+    ]);
+    assertEquals(baseline.code, 0, baseline.stdout + baseline.stderr);
+    assertMatch(baseline.stdout, /ok {3}manifest fingerprint \(baseline\)/);
+    const other = "0".repeat(64);
+    const wrong = await cohesix(["status", "--offline", join(out, "esp.img"), "--fingerprint", other]);
+    assertEquals(wrong.code, 1, wrong.stdout);
+    assertStringIncludes(
+      wrong.stdout,
+      `FAIL manifest fingerprint (baseline): attested ${att.manifest.fingerprint} != expected ${other}`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -13,13 +13,15 @@ Every component's sha256 is checked against the attestation. Exit 0 when all che
 1 when any fails.
 
 Flags:
-  --offline    inspect a built image (the only mode so far; live status goes over the console)
-  --json       print the report as JSON ("version": 1)
+  --offline            inspect a built image (the only mode so far; live status goes over the console)
+  --fingerprint HEX    also require this manifest fingerprint (the CI baseline) in the attestation
+  --json               print the report as JSON ("version": 1)
 
 Examples:
   cohesix status --offline out/img              # an 'cohesix image' output directory
   cohesix status --offline out/img/esp.img      # the ESP as written to a USB stick
-  cohesix status --offline /dev/sdb1 --json     # the ESP partition of a device, for scripts`;
+  cohesix status --offline /dev/sdb1 --json     # the ESP partition of a device, for scripts
+  cohesix status --offline esp.img --fingerprint 3193cc5d…   # compare with the CI baseline`;
 
 export const statusCommand: Subcommand = {
   name: "status",
@@ -28,6 +30,7 @@ export const statusCommand: Subcommand = {
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseFlags("status", argv, {
       offline: { type: "boolean", default: false },
+      fingerprint: { type: "string" },
       json: { type: "boolean", default: false },
     }, true);
     if (!values.offline) {
@@ -43,7 +46,13 @@ export const statusCommand: Subcommand = {
       );
     }
     try {
-      const s = await offlineStatus(positionals[0]);
+      const want = values.fingerprint?.toLowerCase();
+      if (want !== undefined && !/^[0-9a-f]{64}$/.test(want)) {
+        throw new UsageError(
+          `status: --fingerprint must be 64 hex digits (a sha256), got '${values.fingerprint}'`,
+        );
+      }
+      const s = await offlineStatus(positionals[0], want);
       if (values.json) console.log(JSON.stringify({ version: 1, ...s }, null, 2));
       else console.log(formatStatus(s));
       return s.ok ? 0 : 1;

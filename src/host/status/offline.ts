@@ -149,12 +149,25 @@ async function readDir(dir: string): Promise<OfflineStatus> {
 }
 
 /**
- * Inspects an output directory, an ESP image, or an ELF image / EFI application. Damaged media
+ * Inspects an output directory, an ESP image, or an ELF image / EFI application; with `baseline`,
+ * the attested manifest fingerprint must also equal it. Damaged media
  * (bad FAT, truncated archives, broken JSON) become a StatusError naming the target, never a crash.
  */
-export async function offlineStatus(target: string): Promise<OfflineStatus> {
+export async function offlineStatus(target: string, baseline?: string): Promise<OfflineStatus> {
   try {
-    return await inspect(target);
+    const s = await inspect(target);
+    if (baseline !== undefined) {
+      const got = s.attestation.manifest.fingerprint;
+      s.checks.push({
+        what: "manifest fingerprint (baseline)",
+        ok: got === baseline,
+        detail: got === baseline
+          ? `${baseline.slice(0, 16)}… as expected`
+          : `attested ${got ?? "(none)"} != expected ${baseline}`,
+      });
+      s.ok = s.checks.every((c) => c.ok);
+    }
+    return s;
   } catch (err) {
     if (err instanceof StatusError) throw err;
     if (err instanceof AttestationError) throw new StatusError(err.message);
