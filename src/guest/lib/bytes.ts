@@ -14,7 +14,8 @@ export class ByteWriter {
   overflow = false;
 
   constructor(capacity: number) {
-    this.buf = new Uint8Array(capacity);
+    // An explicit ArrayBuffer: Porffor sizes `new Uint8Array(n)` as one 16 KiB page whatever n is.
+    this.buf = new Uint8Array(new ArrayBuffer(capacity));
   }
 
   reset(): void {
