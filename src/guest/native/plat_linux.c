@@ -1,6 +1,6 @@
 /* Cohesix guest native platform for Linux user mode (the qemu-aarch64 test ELF): the same guest
- * runtime as the seL4 root task, with output on stdout, diagnostics on stderr, and exactly three
- * raw syscalls (write, exit_group, none other). */
+ * runtime as the seL4 root task, with output on stdout, diagnostics on stderr, serial input on
+ * stdin, and raw syscalls only: read, write, ppoll, clock_gettime, exit_group. */
 #include <stdint.h>
 #include "platform.h"
 
@@ -12,8 +12,11 @@ static long syscall3(long nr, long a, long b, long c) {
   __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
   return x0;
 }
+#define SYS_READ 63
 #define SYS_WRITE 64
+#define SYS_PPOLL 73
 #define SYS_EXIT_GROUP 94
+#define SYS_CLOCK_GETTIME 113
 
 static void write_all(int fd, const char* p, unsigned long n) {
   while (n > 0) {
@@ -44,6 +47,46 @@ __attribute__((noreturn)) void coh_plat_exit(int code) {
   for (;;) syscall3(SYS_EXIT_GROUP, code, 0, 0);
 }
 
+struct timespec64 { long sec; long nsec; };
+struct pollfd64 { int fd; short events; short revents; };
+
+static long syscall5(long nr, long a, long b, long c, long d) {
+  register long x8 __asm__("x8") = nr;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+  return x0;
+}
+
+static uint64_t start_ms;
+static int stdin_done;
+
+static uint64_t monotonic_ms(void) {
+  struct timespec64 ts = {0, 0};
+  syscall3(SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, (long)&ts, 0);
+  return (uint64_t)ts.sec * 1000u + (uint64_t)ts.nsec / 1000000u;
+}
+
+uint64_t coh_plat_now_ms(void) { return monotonic_ms() - start_ms; }
+
+uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint32_t wait_ms, int* eof) {
+  *eof = stdin_done;
+  if (stdin_done || cap == 0) return 0;
+  struct pollfd64 p = {0, 1 /* POLLIN */, 0};
+  struct timespec64 t = {(long)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000L};
+  long r = syscall5(SYS_PPOLL, (long)&p, 1, (long)&t, 0);
+  if (r <= 0) return 0;
+  long n = syscall3(SYS_READ, 0, (long)buf, cap);
+  if (n <= 0) {
+    stdin_done = 1;
+    *eof = 1;
+    return 0;
+  }
+  return (uint32_t)n;
+}
+
 static uint8_t arena[COH_ARENA_BYTES] __attribute__((aligned(65536)));
 uint8_t* coh_plat_arena(uint64_t* bytes) {
   *bytes = sizeof arena;
@@ -55,6 +98,7 @@ static uint8_t tls_block[4096] __attribute__((aligned(64)));
 
 __attribute__((noreturn, used)) void coh_linux_main(void) {
   __asm__ volatile("msr tpidr_el0, %0" ::"r"(tls_block));
+  start_ms = monotonic_ms();
   coh_plat_exit(coh_guest_run());
 }
 

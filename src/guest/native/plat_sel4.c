@@ -21,7 +21,50 @@ static const seL4_BootInfo* bootinfo;
 static seL4_CPtr next_slot;
 static uint8_t* arena_base;
 
-void coh_plat_putc(int c) { seL4_DebugPutChar((char)c); }
+/* ---- devices: PL011 UART and PL031 RTC, mapped from the device untyped that covers them ---- */
+
+#define PL031_PADDR 0x09010000ul
+#define DEV_VADDR 0x0fe00000ul /* a 2 MiB slot below the arena, first GiB */
+#define PL011_DR 0x000
+#define PL011_FR 0x018
+#define PL011_FR_RXFE (1u << 4)
+#define PL011_FR_TXFF (1u << 5)
+#define PL031_DR 0x000
+
+static volatile uint32_t* pl011;
+static volatile uint32_t* pl031;
+static uint32_t rtc_start;
+
+/* Guest serial output: seL4_DebugPutChar until the PL011 is mapped, then the PL011 itself. */
+void coh_plat_putc(int c) {
+  if (!pl011) {
+    seL4_DebugPutChar((char)c);
+    return;
+  }
+  while (pl011[PL011_FR / 4] & PL011_FR_TXFF) {
+  }
+  pl011[PL011_DR / 4] = (uint32_t)(uint8_t)c;
+}
+
+uint64_t coh_plat_now_ms(void) {
+  if (!pl031) return 0;
+  return (uint64_t)(pl031[PL031_DR / 4] - rtc_start) * 1000u;
+}
+
+/* Polls the PL011 receive FIFO. Without a user-level sub-second timer the wait ends at input or at
+ * the next PL031 second, the guest's tick (the manifest's tick_ms is 1000). */
+uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint32_t wait_ms, int* eof) {
+  *eof = 0;
+  if (!pl011 || cap == 0) return 0;
+  uint32_t second = pl031 ? pl031[PL031_DR / 4] : 0;
+  uint32_t n = 0;
+  for (;;) {
+    while (n < cap && !(pl011[PL011_FR / 4] & PL011_FR_RXFE)) buf[n++] = (uint8_t)pl011[PL011_DR / 4];
+    if (n > 0 || wait_ms == 0) return n;
+    if (pl031 && pl031[PL031_DR / 4] != second) return 0;
+    seL4_Yield();
+  }
+}
 void coh_plat_diag(int c) { seL4_DebugPutChar((char)c); }
 void coh_plat_flush(void) {}
 
@@ -43,7 +86,7 @@ static void diag_hex(uint64_t v) {
 
 /* Prints what the root task learns from bootinfo; returns the cap slot of the device untyped that
  * covers the PL011, or 0 when none does. */
-static seL4_CPtr parse_bootinfo(const seL4_BootInfo* bi) {
+static seL4_CPtr parse_bootinfo(const seL4_BootInfo* bi, seL4_Word* uart_paddr_out) {
   seL4_Word n = bi->untyped.end - bi->untyped.start;
   seL4_Word devices = 0;
   seL4_CPtr uart = 0;
@@ -72,6 +115,7 @@ static seL4_CPtr parse_bootinfo(const seL4_BootInfo* bi) {
   coh_diag_str(" extra=");
   coh_diag_u64(bi->extraLen);
   coh_diag_str("\n");
+  *uart_paddr_out = uart_paddr;
   if (uart) {
     coh_diag_str("cohesix: pl011 untyped slot=");
     coh_diag_u64(uart);
@@ -144,6 +188,64 @@ uint8_t* coh_plat_arena(uint64_t* bytes) {
   return arena_base;
 }
 
+static seL4_CPtr retype(seL4_CPtr untyped, seL4_Word type, seL4_Word count, const char* what) {
+  if (next_slot + count > bootinfo->empty.end) {
+    coh_diag_str("cohesix: out of empty cap slots for ");
+    coh_diag_str(what);
+    coh_diag_str("\n");
+    return 0;
+  }
+  seL4_Error err = seL4_Untyped_Retype(untyped, type, 0, seL4_CapInitThreadCNode, 0, 0, next_slot, count);
+  if (err != seL4_NoError) {
+    diag_error(what, err);
+    return 0;
+  }
+  seL4_CPtr first = next_slot;
+  next_slot += count;
+  return first;
+}
+
+/* Maps the PL011 (serial in and out) and the PL031 (the tick) from the device untyped at
+ * uart_untyped, whose first frame is the PL011 (the PL031 is 16 frames on). */
+static void map_devices(seL4_CPtr uart_untyped, seL4_Word uart_paddr) {
+  const seL4_BootInfo* bi = bootinfo;
+  if (!uart_untyped || uart_paddr != PL011_PADDR) {
+    coh_diag_str("cohesix: serial input unavailable (no device untyped starting at the pl011)\n");
+    return;
+  }
+  seL4_CPtr pt = 0;
+  seL4_Word n = bi->untyped.end - bi->untyped.start;
+  for (seL4_Word i = 0; i < n && !pt; i++) {
+    const seL4_UntypedDesc* d = &bi->untypedList[i];
+    if (!d->isDevice && d->sizeBits >= seL4_PageTableBits) pt = retype(bi->untyped.start + i, seL4_ARM_PageTableObject, 1, "device page table");
+  }
+  if (!pt) return;
+  seL4_Error err = seL4_ARM_PageTable_Map(pt, seL4_CapInitThreadVSpace, DEV_VADDR, seL4_ARM_Default_VMAttributes);
+  if (err != seL4_NoError) {
+    diag_error("device PageTable_Map", err);
+    return;
+  }
+  seL4_Word frames = (PL031_PADDR - PL011_PADDR) / 4096 + 1;
+  seL4_CPtr f = retype(uart_untyped, seL4_ARM_SmallPageObject, frames, "device frames");
+  if (!f) return;
+  err = seL4_ARM_Page_Map(f, seL4_CapInitThreadVSpace, DEV_VADDR, seL4_ReadWrite, seL4_ARM_ExecuteNever);
+  if (err == seL4_NoError) {
+    err = seL4_ARM_Page_Map(f + frames - 1, seL4_CapInitThreadVSpace, DEV_VADDR + 4096, seL4_ReadWrite, seL4_ARM_ExecuteNever);
+  }
+  if (err != seL4_NoError) {
+    diag_error("device Page_Map", err);
+    return;
+  }
+  pl011 = (volatile uint32_t*)DEV_VADDR;
+  pl031 = (volatile uint32_t*)(DEV_VADDR + 4096);
+  rtc_start = pl031[PL031_DR / 4];
+  coh_diag_str("cohesix: pl011 mapped at ");
+  diag_hex(DEV_VADDR);
+  coh_diag_str(", pl031 tick at ");
+  diag_hex(DEV_VADDR + 4096);
+  coh_diag_str("\n");
+}
+
 /* A zeroed thread block for TPIDR_EL0: libc's thread-local errno lands here (single thread). */
 static uint8_t tls_block[4096] __attribute__((aligned(64)));
 
@@ -153,6 +255,8 @@ __attribute__((noreturn, used)) void coh_sel4_main(seL4_BootInfo* bi) {
   bootinfo = bi;
   next_slot = bi->empty.start;
   coh_diag_str("cohesix: seL4 root task up\n");
-  parse_bootinfo(bi);
+  seL4_Word uart_paddr = 0;
+  seL4_CPtr uart = parse_bootinfo(bi, &uart_paddr);
+  map_devices(uart, uart_paddr);
   coh_plat_exit(coh_guest_run());
 }

@@ -96,3 +96,4 @@ void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* t) { t->data = NULL; t-
 
 uint64_t coh_arena_pages(void) { return arena_memory ? arena_memory->pages : 0; }
 uint64_t coh_arena_capacity(void) { return arena_bytes; }
+uint8_t* coh_arena_base(void) { return arena; }

@@ -29,6 +29,12 @@ class Guests {
 }
 const guests = new Guests();
 
+/** The run's hive (created on first use), shared by the replays and the native event pump. */
+export function sharedHive(): Hive {
+  if (guests.hive === null) guests.hive = new Hive(BOOT_CONFIG, { verifier: null });
+  return guests.hive;
+}
+
 export function replayMain(corpusHex: string): number {
   console.log("=== replay begin");
   const r = new Replayer(corpusHex);
@@ -38,8 +44,7 @@ export function replayMain(corpusHex: string): number {
     if (guests.probe === null) guests.probe = new LibProbe();
     rc = r.run(guests.probe);
   } else if (kind === TARGET.HIVE) {
-    if (guests.hive === null) guests.hive = new Hive(BOOT_CONFIG, { verifier: null });
-    rc = r.run(guests.hive);
+    rc = r.run(sharedHive());
   } else console.log("@unknown-target");
   console.log("=== replay end");
   return rc;

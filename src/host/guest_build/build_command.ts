@@ -11,9 +11,11 @@ Compiles the guest to native AArch64: esbuild bundle -> porf wasm -> wasm2c -> a
 picolibc and SIMDe -> linked with src/guest/native (entry, serial, bootinfo, traps, arena report).
 Writes DIR/rootserver.elf (seL4 root task) and DIR/guest-linux.elf (Linux user mode, for
 qemu-aarch64). Progress per stage goes to stderr; a failed stage is named with the tool's message.
-Without --replay the guest is the boot entry: banner with the manifest fingerprint, then the hive.
-With --replay the guest replays the given parity corpora (tests/parity/corpus/*.replay) and prints
-the transcript. Signed tickets are refused natively (no Ed25519 under Porffor): ticketless roles only.
+Without --replay the guest is the boot entry: the banner with the manifest fingerprint, then the
+hive's serial console (PL011 on seL4, stdin/stdout under qemu-aarch64) until the input ends.
+With --replay the guest first replays the given parity corpora (tests/parity/corpus/*.replay),
+printing the transcript, then serves the serial console. Signed tickets are refused natively
+(no Ed25519 under Porffor): only the manifest's ticketless roles attach.
 
 Flags:
   --out DIR         output directory (default out/guest)
@@ -24,7 +26,8 @@ Flags:
 Examples:
   cohesix guest build
   cohesix guest build --out out/replay --replay tests/parity/corpus/10-console.replay --platform linux
-  qemu-aarch64 out/replay/guest-linux.elf
+  qemu-aarch64 out/replay/guest-linux.elf < /dev/null
+  printf 'attach queen\\ncat /proc/boot\\n' | qemu-aarch64 out/guest/guest-linux.elf
 `;
 
 export async function runBuild(argv: string[]): Promise<number> {
@@ -61,7 +64,7 @@ export async function runBuild(argv: string[]): Promise<number> {
         throw new UsageError(`guest build: cannot read corpus '${f}'`);
       }
     }
-    entrySource = replayEntrySource(corpora);
+    entrySource = replayEntrySource(corpora, { pump: true });
   } else entrySource = bootEntrySource();
   const outDir = resolve(values.out ?? "out/guest");
   try {

@@ -3,7 +3,6 @@
  * from src/guest) into one flat ES2022 script with types stripped. Flat ESM output (no IIFE
  * wrapper) keeps module constants at the top level, where Porffor allows inner functions to see them.
  */
-import { join } from "node:path";
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 import { compileCorpus, toHex } from "./corpus.ts";
 
@@ -35,9 +34,12 @@ export interface CorpusSource {
  * The entry source of a replay build: the boot banner, then each compiled corpus (embedded as a
  * hex literal) replayed in order, each between its own begin/end lines.
  */
-export function replayEntrySource(corpora: CorpusSource[]): string {
+export function replayEntrySource(corpora: CorpusSource[], opts: { pump?: boolean } = {}): string {
   const calls = corpora.map((c) => `replayMain(${JSON.stringify(toHex(compileCorpus(c.text, c.name)))});`);
-  return `import { printBanner, replayMain } from "./src/guest/replay/main.ts";\nprintBanner();\n${calls.join("\n")}\n`;
+  // With `pump`, the serial console follows the replays natively (it returns at once under Deno/porf).
+  const pump = opts.pump ? `import { pumpMain } from "./src/guest/native/pump.ts";\n` : "";
+  const tail = opts.pump ? "pumpMain(sharedHive());\n" : "";
+  return `import { printBanner, replayMain, sharedHive } from "./src/guest/replay/main.ts";\n${pump}printBanner();\n${calls.join("\n")}\n${tail}`;
 }
 
 /** Reads corpus files and bundles one replay entry that runs them in order. */
@@ -47,25 +49,14 @@ export async function bundleReplay(...corpusFiles: string[]): Promise<string> {
   return await bundleEntry(replayEntrySource(corpora));
 }
 
-/** The boot self-check the default guest runs: the manifest's generated cohsh script. */
-export const BOOT_SCRIPT = join(REPO_ROOT, "configs", "generated", "boot_v0.coh");
-
 /**
- * Turns a cohsh script into a replay corpus for the serial console: each command line becomes
- * console input; comments and EXPECT lines (checked host-side by cohsh) are left out.
+ * The default guest entry (the rootserver): the banner, then the hive's serial console driven by
+ * the native event pump (src/guest/native/pump.ts) until the input ends.
  */
-export function cohScriptCorpus(script: string): string {
-  const lines = ["target hive", "open s1 console serial"];
-  for (const raw of script.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#") || /^EXPECT\b/.test(line)) continue;
-    lines.push(`in s1 ${JSON.stringify(line + "\n")}`);
-  }
-  lines.push("close s1");
-  return lines.join("\n") + "\n";
-}
-
-/** The default guest entry: banner, then the boot self-check through the serial console. */
-export function bootEntrySource(script = Deno.readTextFileSync(BOOT_SCRIPT)): string {
-  return replayEntrySource([{ name: BOOT_SCRIPT, text: cohScriptCorpus(script) }]);
+export function bootEntrySource(): string {
+  return `import { printBanner, sharedHive } from "./src/guest/replay/main.ts";
+import { pumpMain } from "./src/guest/native/pump.ts";
+printBanner();
+pumpMain(sharedHive());
+`;
 }

@@ -14,9 +14,12 @@ export interface UserRun {
   code: number;
 }
 
-/** Runs the Linux user-mode test ELF; a non-zero exit is returned, not thrown (traps exit 3). */
-export async function runUnderQemuUser(elf: string, timeoutMs = 120_000): Promise<UserRun> {
-  const r = await runTool("run-qemu-user", TOOLS.qemuUser, [elf], { allowFailure: true, timeoutMs });
+/**
+ * Runs the Linux user-mode test ELF; a non-zero exit is returned, not thrown (traps exit 3).
+ * `stdin` is the serial input of the guest's event pump (none: the input has ended).
+ */
+export async function runUnderQemuUser(elf: string, timeoutMs = 300_000, stdin?: Uint8Array): Promise<UserRun> {
+  const r = await runTool("run-qemu-user", TOOLS.qemuUser, [elf], { allowFailure: true, timeoutMs, stdin });
   return { stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr, code: r.code };
 }
 
@@ -33,6 +36,8 @@ export interface BootOptions {
   onSerial?: (chunk: string) => void;
   /** Texts whose first appearance on serial is timed (e.g. the boot banner). */
   watch?: string[];
+  /** Serial input: written to the guest's serial port once `after` shows up on serial. */
+  input?: { after: string; bytes: Uint8Array };
 }
 
 export interface BootResult {
@@ -73,11 +78,18 @@ export async function bootSel4(image: string, opts: BootOptions): Promise<BootRe
   const stderrText = new Response(child.stderr).text();
   let ms = 0;
   const seenMs: Record<string, number> = {};
+  let pendingInput = opts.input;
   try {
     for await (const chunk of child.stdout) {
       const text = decoder.decode(chunk, { stream: true });
       serial += text.replaceAll("\r\n", "\n").replaceAll("\r", "");
       opts.onSerial?.(text);
+      if (pendingInput && serial.includes(pendingInput.after)) {
+        const w = child.stdin.getWriter();
+        await w.write(pendingInput.bytes);
+        w.releaseLock();
+        pendingInput = undefined;
+      }
       for (const w of opts.watch ?? []) {
         if (seenMs[w] === undefined && serial.includes(w)) seenMs[w] = Math.round(performance.now() - t0);
       }

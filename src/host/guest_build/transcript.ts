@@ -8,10 +8,12 @@ export const END = "=== replay end";
 /**
  * The transcript: every line from the first BEGIN to the last END (inclusive), so several corpora
  * replayed in one run form one transcript; null when either line is missing. Text outside it
- * (kernel boot log, banner, arena report) is not part of the comparison.
+ * (kernel boot log, banner, arena report) is not part of the comparison, and `arena: ` lines are
+ * dropped wherever they are.
  */
 export function extractTranscript(output: string): string | null {
-  const text = output.replaceAll("\r\n", "\n");
+  // The native runtime's arena lines may interleave (seL4 prints them on the same serial line).
+  const text = output.replaceAll("\r\n", "\n").replace(/^arena: [^\n]*\n/gm, "");
   const b = text.indexOf(BEGIN + "\n");
   if (b < 0) return null;
   const e = text.lastIndexOf(END + "\n");
