@@ -48,7 +48,11 @@ export async function runTool(cmd: string, args: string[], opts: RunOptions = {}
   }
   if (!out.success) {
     const stderr = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-8).join("\n");
-    throw new ToolError(`Cannot complete ${cmd} ${args.slice(0, 3).join(" ")}…: exit ${out.code}\n${stderr}`);
+    const tool = cmd.split("/").pop();
+    throw new ToolError(
+      `Cannot complete the ${tool} step (exit ${out.code}); check that the seL4 export and the root task were ` +
+        `built for this toolchain (sdk.json "toolchain"). ${tool} said:\n${stderr}`,
+    );
   }
   return new TextDecoder().decode(out.stdout);
 }

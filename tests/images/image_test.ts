@@ -260,6 +260,25 @@ rootfs = [{ src = "tests/missing.coh", dest = "/proc/tests/missing.coh" }]`,
   }
 });
 
+Deno.test("cohesix image reports a failing link step with the tool's message, leaving --out empty", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const copy = join(dir, "sel4");
+    const cp = await run("cp", ["-r", SEL4, copy]);
+    assertEquals(cp.code, 0, cp.stderr);
+    await run("chmod", ["-R", "u+w", copy]);
+    const obj = join(copy, "elfloader/elf/obj/src/common.c.obj");
+    await Deno.writeTextFile(obj, "not an object file\n");
+    await expectRefusal(
+      dir,
+      ["--sel4-build", copy, "--rootserver", await helloRootTask()],
+      /Cannot complete the aarch64-linux-gnu-gcc step \(exit 1\); check that the seL4 export[^]*common\.c\.obj/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("cohesix image refuses an --out that is a file or inside the seL4 export", async (t) => {
   const dir = await tempDir(t);
   try {
