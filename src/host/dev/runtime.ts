@@ -43,7 +43,7 @@ export class ListenError extends Error {
   }
 }
 
-const IO_BUF = 16384;
+const IO_BUF = 65536;
 
 /** One open connection: a byte stream both ways plus the hive's connection id. */
 interface Link {
@@ -260,7 +260,13 @@ export class HostedHive {
         link.again = false;
         for (;;) {
           if (link.done) return;
-          const m = this.hive.output(link.id, link.out, 0, link.out.length);
+          // Gather as much as the hive has (it refills as it is drained) into one socket write.
+          let m = 0;
+          for (;;) {
+            const k = this.hive.output(link.id, link.out, m, link.out.length - m);
+            if (k === 0) break;
+            m += k;
+          }
           if (m === 0) break;
           await link.write(link.out.subarray(0, m));
         }
