@@ -35,7 +35,10 @@ async function qemuList(): Promise<string[]> {
     if (!/^\d+$/.test(e.name)) continue;
     const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
     const argv0 = cmd.split("\0")[0];
-    if ((argv0 === "qemu-system-aarch64" || argv0.endsWith("/qemu-system-aarch64")) && cmd.includes(builtDir ?? "\0")) {
+    if (
+      (argv0 === "qemu-system-aarch64" || argv0.endsWith("/qemu-system-aarch64")) &&
+      cmd.includes(builtDir ?? "\0")
+    ) {
       const stat = await Deno.readTextFile(`/proc/${e.name}/stat`).catch(() => "");
       const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       found.push(`pid ${e.name} state ${state[0]} ppid ${state[1]}`);
@@ -80,6 +83,43 @@ Deno.test("cohesix qemu --uefi boots the ESP through AAVMF firmware until the ro
     /-bios \/usr\/share\/qemu-efi-aarch64\/QEMU_EFI.fd -drive file=.*esp.img,format=raw,if=virtio,snapshot=on/,
   );
   assertEquals(await qemuList(), [], "QEMU is gone");
+});
+
+Deno.test("cohesix image --esp-fat 32 writes a FAT32 ESP that status verifies and UEFI boots to the root task's line", async (t) => {
+  const dir = await tempDir(t);
+  try {
+    const out = join(dir, "out");
+    const b = await cohesix([
+      "image",
+      "--sel4-build",
+      SEL4,
+      "--rootserver",
+      await helloRootTask(),
+      "--uefi",
+      "--esp-fat",
+      "32",
+      "--out",
+      out,
+    ]);
+    assertEquals(b.code, 0, b.stderr);
+    assertEquals(new FatVolume(await Deno.readFile(join(out, "esp.img"))).type, 32);
+    const s = await cohesix(["status", "--offline", join(out, "esp.img")]);
+    assertEquals(s.code, 0, s.stdout + s.stderr);
+    const r = await cohesix([
+      "qemu",
+      "--image",
+      out,
+      "--uefi",
+      "--expect",
+      HELLO_LINE,
+      "--timeout",
+      "90",
+      "--quiet",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("cohesix qemu exits 1 with the last serial lines when the text never appears", async () => {

@@ -18,37 +18,41 @@ function sampleFiles(): FatFile[] {
   ];
 }
 
-Deno.test("writeFat image passes fsck.vfat -n and mdir/mcopy read every file back byte-exact", async (t) => {
-  const dir = await tempDir(t);
-  try {
-    const files = sampleFiles();
-    const img = join(dir, "esp.img");
-    await Deno.writeFile(img, writeFat(files));
-    const fsck = await run("/usr/sbin/fsck.vfat", ["-n", "-v", img]);
-    assertEquals(fsck.code, 0, fsck.stdout + fsck.stderr);
-    assert(!/differ|invalid|bad|corrupt|free cluster summary wrong/i.test(fsck.stdout), fsck.stdout);
-    assert(fsck.stdout.includes("16 bit entries"), "FAT16");
-    for (const f of files) {
-      const listed = await run("mdir", ["-b", "-i", img, `::/${f.path}`], { env: MTOOLS_ENV });
-      assertEquals(listed.code, 0, listed.stderr);
-      assertEquals(listed.stdout.trim(), `::/${f.path}`);
-      const out = join(dir, "back");
-      const copy = await run("mcopy", ["-n", "-o", "-i", img, `::/${f.path}`, out], { env: MTOOLS_ENV });
-      assertEquals(copy.code, 0, copy.stderr);
-      assertEquals(await Deno.readFile(out), f.data, f.path);
+for (const fat of [16, 32] as const) {
+  Deno.test(`writeFat FAT${fat} image passes fsck.vfat -n and mdir/mcopy read every file back byte-exact`, async (t) => {
+    const dir = await tempDir(t);
+    try {
+      const files = sampleFiles();
+      const img = join(dir, "esp.img");
+      await Deno.writeFile(img, writeFat(files, { fat }));
+      const fsck = await run("/usr/sbin/fsck.vfat", ["-n", "-v", img]);
+      assertEquals(fsck.code, 0, fsck.stdout + fsck.stderr);
+      assert(!/differ|invalid|bad|corrupt|free cluster summary wrong/i.test(fsck.stdout), fsck.stdout);
+      assert(fsck.stdout.includes(`${fat} bit entries`), `FAT${fat}`);
+      if (fat === 32) assert(fsck.stdout.includes("Checking free cluster summary"), "FSInfo checked");
+      for (const f of files) {
+        const listed = await run("mdir", ["-b", "-i", img, `::/${f.path}`], { env: MTOOLS_ENV });
+        assertEquals(listed.code, 0, listed.stderr);
+        assertEquals(listed.stdout.trim(), `::/${f.path}`);
+        const out = join(dir, "back");
+        const copy = await run("mcopy", ["-n", "-o", "-i", img, `::/${f.path}`, out], { env: MTOOLS_ENV });
+        assertEquals(copy.code, 0, copy.stderr);
+        assertEquals(await Deno.readFile(out), f.data, f.path);
+      }
+      const all = await run("mdir", ["-/", "-b", "-i", img, "::/"], { env: MTOOLS_ENV });
+      assertEquals(
+        all.stdout.trim().split("\n").filter((l) => !l.endsWith("/.") && !l.endsWith("/..")).sort(),
+        ["::/EFI/", "::/EFI/BOOT/", "::/cohesix/", ...files.map((f) => `::/${f.path}`)].sort(),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const all = await run("mdir", ["-/", "-b", "-i", img, "::/"], { env: MTOOLS_ENV });
-    assertEquals(
-      all.stdout.trim().split("\n").filter((l) => !l.endsWith("/.") && !l.endsWith("/..")).sort(),
-      ["::/EFI/", "::/EFI/BOOT/", "::/cohesix/", ...files.map((f) => `::/${f.path}`)].sort(),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("writeFat gives the same bytes for the same files in any order", () => {
   const files = sampleFiles();
+  assertEquals(writeFat(files, { fat: 32 }), writeFat([...files].reverse(), { fat: 32 }));
   const a = writeFat(files);
   const b = writeFat([...files].reverse());
   assertEquals(a, b);
@@ -56,29 +60,42 @@ Deno.test("writeFat gives the same bytes for the same files in any order", () =>
   assert(a.length === c.length && a.some((x, i) => x !== c[i]), "different content gives a different image");
 });
 
-Deno.test("FatVolume reads an ESP made by mkfs.vfat and mcopy", async (t) => {
-  const dir = await tempDir(t);
-  try {
-    const img = join(dir, "esp.img");
-    const mk = await run("/usr/sbin/mkfs.vfat", ["-C", "-i", "5e140000", "-n", "SEL4ESP", img, "32768"]);
-    assertEquals(mk.code, 0, mk.stderr);
-    const files = sampleFiles();
-    await run("mmd", ["-i", img, "::/EFI", "::/EFI/BOOT", "::/cohesix"], { env: MTOOLS_ENV });
-    for (const f of files) {
-      await Deno.writeFile(join(dir, "f"), f.data);
-      const r = await run("mcopy", ["-i", img, join(dir, "f"), `::/${f.path}`], { env: MTOOLS_ENV });
-      assertEquals(r.code, 0, r.stderr);
+for (const fat of [16, 32] as const) {
+  Deno.test(`FatVolume reads a FAT${fat} ESP made by mkfs.vfat and mcopy`, async (t) => {
+    const dir = await tempDir(t);
+    try {
+      const img = join(dir, "esp.img");
+      const mk = await run("/usr/sbin/mkfs.vfat", [
+        "-C",
+        "-F",
+        String(fat),
+        "-i",
+        "5e140000",
+        "-n",
+        "SEL4ESP",
+        img,
+        fat === 32 ? "65536" : "32768",
+      ]);
+      assertEquals(mk.code, 0, mk.stderr);
+      const files = sampleFiles();
+      await run("mmd", ["-i", img, "::/EFI", "::/EFI/BOOT", "::/cohesix"], { env: MTOOLS_ENV });
+      for (const f of files) {
+        await Deno.writeFile(join(dir, "f"), f.data);
+        const r = await run("mcopy", ["-i", img, join(dir, "f"), `::/${f.path}`], { env: MTOOLS_ENV });
+        assertEquals(r.code, 0, r.stderr);
+      }
+      const vol = new FatVolume(await Deno.readFile(img));
+      assertEquals(vol.type, fat);
+      for (const f of files) assertEquals(vol.read(f.path), f.data, f.path);
+      assertEquals(
+        vol.walk().filter((e) => !e.isDir).map((e) => e.path).sort(),
+        files.map((f) => f.path).sort(),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
-    const vol = new FatVolume(await Deno.readFile(img));
-    for (const f of files) assertEquals(vol.read(f.path), f.data, f.path);
-    assertEquals(
-      vol.walk().filter((e) => !e.isDir).map((e) => e.path).sort(),
-      files.map((f) => f.path).sort(),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("writeFat refuses duplicate names, bad names and content larger than the volume", () => {
   assertThrows(

@@ -39,6 +39,8 @@ export interface BuildOptions {
   sel4Build: string;
   rootserver?: string;
   uefi: boolean;
+  /** FAT type of the ESP: 16 (default; removable media, QEMU) or 32 (fixed disks). */
+  espFat?: 16 | 32;
   out: string;
   /** One line per stage. */
   progress?: (line: string) => void;
@@ -119,7 +121,13 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const staging = await Deno.makeTempDir({ dir: dirname(out), prefix: `.${basename(out)}.partial-` });
   const work = await Deno.makeTempDir({ prefix: "cohesix-image-" });
   try {
-    const rs = await resolveRootserver({ explicit: opts.rootserver, work, rootfs, sel4Dir: sel4.dir, progress: say });
+    const rs = await resolveRootserver({
+      explicit: opts.rootserver,
+      work,
+      rootfs,
+      sel4Dir: sel4.dir,
+      progress: say,
+    });
     stage(1, "rootserver", `${rs.path} (${rs.bytes.length} bytes, ${rs.origin})`);
 
     const [kernelElf, kernelDtb, rootserver] = await Promise.all([
@@ -213,9 +221,9 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
         })),
         ...layout.esp.map((f) => ({ path: f.dest, data: f.data })),
       ];
-      const esp = writeFat(files);
+      const esp = writeFat(files, { fat: opts.espFat ?? 16 });
       await Deno.writeFile(join(staging, ARTIFACTS.esp), esp);
-      stage(4, "esp", `${ARTIFACTS.esp} ${esp.length} bytes, ${files.length} files`);
+      stage(4, "esp", `${ARTIFACTS.esp} ${esp.length} bytes, FAT${opts.espFat ?? 16}, ${files.length} files`);
     } else {
       stage(4, "esp", "skipped (no --uefi)");
     }

@@ -21,6 +21,7 @@ Flags:
   --manifest FILE    coh-rtc manifest (configs/*.toml): size limit image.max_bytes, image.rootfs, image.esp
                      (without it the limit is 4 MiB and the rootfs is empty)
   --uefi             also link the EFI application and write the FAT ESP
+  --esp-fat 16|32    FAT type of the ESP (default 16: removable media and QEMU; 32 for fixed disks)
   --out DIR          output directory (default: out)
   --json             print the result as JSON on stdout ("version": 1)
 
@@ -28,6 +29,7 @@ Examples:
   ../shared/sel4/examples/hello-roottask/build.sh out/rt
   cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver out/rt/hello-roottask.elf --out out/img
   cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver out/rt/hello-roottask.elf --uefi --out out/img
+  cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver rt.elf --uefi --esp-fat 32   # for a fixed disk
   cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver rt.elf --manifest configs/root_task.toml --uefi
   cohesix qemu --image out/img --expect "cohesix root task up"     # boot what was built`;
 
@@ -41,6 +43,7 @@ export const imageCommand: Subcommand = {
       "sel4-build": { type: "string" },
       rootserver: { type: "string" },
       uefi: { type: "boolean", default: false },
+      "esp-fat": { type: "string", default: "16" },
       out: { type: "string", default: "out" },
       json: { type: "boolean", default: false },
     });
@@ -51,8 +54,16 @@ export const imageCommand: Subcommand = {
         "run 'cohesix image --help' for usage",
       );
     }
+    const espFat = values["esp-fat"];
+    if (espFat !== "16" && espFat !== "32") {
+      throw new UsageError(
+        `image: --esp-fat must be 16 or 32, got '${espFat}'`,
+        "run 'cohesix image --help' for usage",
+      );
+    }
     try {
       const result = await buildImage({
+        espFat: espFat === "32" ? 32 : 16,
         manifest: values.manifest,
         sel4Build,
         rootserver: values.rootserver,

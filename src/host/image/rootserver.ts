@@ -58,7 +58,9 @@ export async function resolveRootserver(req: RootserverRequest): Promise<Rootser
  * It does not link `req.rootfs` yet: the guest build takes no extra objects.
  */
 export async function defaultRootserver(req: RootserverRequest): Promise<string> {
-  req.progress?.("      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)");
+  req.progress?.(
+    "      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)",
+  );
   try {
     const result = await buildGuest({
       outDir: join(req.work, "guest"),
@@ -66,10 +68,14 @@ export async function defaultRootserver(req: RootserverRequest): Promise<string>
       platforms: ["sel4"],
       sel4Sdk: req.sel4Dir,
       onProgress: (e) => {
-        if (e.state === "done") req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
+        if (e.state === "done") {
+          req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
+        }
       },
     });
-    if (!result.elf) throw new RootserverError("Cannot build the native guest: the guest build produced no seL4 root task");
+    if (!result.elf) {
+      throw new RootserverError("Cannot build the native guest: the guest build produced no seL4 root task");
+    }
     return result.elf;
   } catch (err) {
     if (err instanceof StageError) {
