@@ -570,7 +570,7 @@ export class ConsoleSession {
     return node;
   }
 
-  release_node(node: number): void {
+  releaseNode(node: number): void {
     if (node >= 0 && node !== this.rootNode) this.ns.clunk(this.nsSession, node);
   }
 
@@ -595,7 +595,7 @@ export class ConsoleSession {
     if (r >= 0) r = ns.stat(s, node, this.stat);
     if (r >= 0 && this.stat.qidType >= QTDIR) r = -EISDIR;
     if (r < 0) {
-      this.release_node(node);
+      this.releaseNode(node);
       this.refusal(v, -r);
       this.follow = false;
       return;
@@ -706,7 +706,7 @@ export class ConsoleSession {
 
   endStream(): void {
     this.follow = false;
-    if (this.stream !== STREAM_NONE && this.streamNode >= 0) this.release_node(this.streamNode);
+    if (this.stream !== STREAM_NONE && this.streamNode >= 0) this.releaseNode(this.streamNode);
     this.stream = STREAM_NONE;
     this.streamNode = -1;
   }
@@ -732,7 +732,7 @@ export class ConsoleSession {
       count++;
     }
     if (r < 0) {
-      this.release_node(node);
+      this.releaseNode(node);
       this.refusal(v, -r);
       return;
     }
@@ -822,7 +822,7 @@ export class ConsoleSession {
       const st = this.stat;
       r = ns.write(s, node, st.sizeLo, st.sizeHi, this.scratch, 0, this.scratchLen);
     }
-    this.release_node(node);
+    this.releaseNode(node);
     if (r < 0) {
       this.refusal(v, -r);
       return false;

@@ -19,7 +19,7 @@ export function toWire(input: string): ShellAction {
   const line = input.trim();
   if (line === "") return { kind: "empty" };
   // Checked here so every transport refuses the same lines the same way.
-  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(line)) {
+  if (hasControl(line)) {
     return { kind: "local-error", message: "the line contains control characters; remove them" };
   }
   const verb = verbOfText(line);
@@ -56,6 +56,15 @@ export function toWire(input: string): ShellAction {
     return checkLength({ kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` });
   }
   return checkLength({ kind: "wire", verb, wire: rest === "" ? label : `${label} ${rest}` });
+}
+
+/** Control characters other than TAB (the console refuses them). */
+function hasControl(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return true;
+  }
+  return false;
 }
 
 function checkLength(a: ShellAction & { kind: "wire" }): ShellAction {
