@@ -5,7 +5,7 @@ import { knownBuildError } from "./errors.ts";
 
 const HELP = `cohesix image: link a root task with seL4 into a bootable, byte-reproducible image
 
-Usage: cohesix image --sel4-build DIR [--rootserver ELF] [--manifest FILE] [--uefi] [--out DIR] [--json]
+Usage: cohesix image --sel4-build DIR [--rootserver ELF] [--manifest FILE] [--uefi [--esp-fat 16|32]] [--out DIR] [--json]
 
 Stages (one progress line each on stderr): rootserver, cpio (size guard), link, esp, manifest.
 Writes to --out: payload.cpio (elfloader payload: kernel.elf, kernel.dtb, rootserver), rootfs.cpio

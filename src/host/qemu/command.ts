@@ -11,7 +11,7 @@ Usage: cohesix qemu [--image PATH] [--uefi] [--expect TEXT] [--timeout S] [--ser
 
 Machine: virt, cortex-a53, 1 core, -m 1024 (the kernel's memory map requires exactly 1 GiB).
 Accelerator: tcg, or kvm/hvf on an AArch64 host that has it; override with $COHESIX_QEMU_ACCEL.
---image takes an 'cohesix image' output directory (sel4-image.elf, or esp.img with --uefi), an
+--image takes a 'cohesix image' output directory (sel4-image.elf, or esp.img with --uefi), an
 elfloader ELF (-kernel), an EFI application (booted from a temporary ESP) or a FAT ESP image
 (opened snapshot=on). UEFI boots use the AAVMF/EDK2 firmware (${DEFAULT_FIRMWARE}).
 Exit 0 once TEXT appears on serial; exit 1 with the last serial lines on timeout or if QEMU

@@ -18,7 +18,7 @@ Flags:
   --json               print the report as JSON ("version": 1)
 
 Examples:
-  cohesix status --offline out/img              # an 'cohesix image' output directory
+  cohesix status --offline out/img              # a 'cohesix image' output directory
   cohesix status --offline out/img/esp.img      # the ESP as written to a USB stick
   cohesix status --offline /dev/sdb1 --json     # the ESP partition of a device, for scripts
   cohesix status --offline esp.img --fingerprint 3193cc5d…   # compare with the CI baseline`;
