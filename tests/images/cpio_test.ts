@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { join } from "node:path";
 import {
+  CpioError,
   type CpioRecord,
   dirRecord,
   fileRecord,
@@ -203,4 +204,35 @@ Deno.test("writeCpio refuses unsafe names and duplicates", () => {
     /parent 'a' is a file/,
   );
   assertThrows(() => writeCpio([{ ...dirRecord("d"), data: new Uint8Array(1) }]), /with content/);
+});
+
+Deno.test("readCpio on mutated or truncated archives returns entries or throws CpioError, never anything else", () => {
+  const base = writeCpio(makeReproducible([
+    fileRecord("proc/tests/a.coh", enc.encode("attach queen\n")),
+    fileRecord("etc/cohesix/manifest.json", new Uint8Array(700).fill(0x7b)),
+  ]));
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ at: fc.nat(base.length - 1), value: fc.integer({ min: 0, max: 255 }) }), {
+        maxLength: 16,
+      }),
+      fc.nat(base.length),
+      (edits, cut) => {
+        const bytes = base.slice(0, Math.max(cut, 1));
+        for (const e of edits) if (e.at < bytes.length) bytes[e.at] = e.value;
+        try {
+          const entries = readCpio(bytes);
+          for (const e of entries) {
+            assert(
+              e.offset + 110 + e.data.length <= bytes.length,
+              "entry within the input",
+            );
+          }
+        } catch (err) {
+          assert(err instanceof CpioError, `unexpected ${(err as Error).name}: ${(err as Error).message}`);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
