@@ -4,8 +4,8 @@
  * the console prints: same parse errors, same `OK`/`ERR` lines, same errno → reason mapping, same
  * CAT summary, same 256-byte payload lines.
  *
- * Differences, by design: there is no AUTH token and no console back-off over 9P (the 9P server
- * applies its own limits); `tail -f` is refused (9P reads do not block).
+ * Differences, by design: there is no AUTH token over 9P; `tail -f` polls (9P reads do not block)
+ * every FOLLOW_POLL_MS until `cancel()`.
  */
 import { ByteWriter } from "../../guest/lib/bytes.ts";
 import {
@@ -32,7 +32,7 @@ import {
   writeParseError,
   writeRefusal,
 } from "../../guest/console/grammar.ts";
-import { EBUSY, EINVAL, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP } from "../../secure9p/errors.ts";
+import { EBUSY, EINVAL, EISDIR, ENOENT, ENOTDIR } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts";
 import { NineClient, NineError } from "../../secure9p/host/client.ts";
 import { type CohshSession, localError, type ShellReply, toWire } from "./shell.ts";
@@ -63,25 +63,53 @@ export class LoginThrottle {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Splits file bytes into console payload lines exactly as the guest streams them. */
-export function payloadLines(data: Uint8Array): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  let split = false;
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] === 10) {
-      if (!(split && i === start)) lines.push(dec.decode(data.subarray(start, i)));
-      start = i + 1;
-      split = false;
-    } else if (i + 1 - start === MAX_LINE) {
-      lines.push(dec.decode(data.subarray(start, i + 1)));
-      start = i + 1;
-      split = true;
+/**
+ * Cuts file bytes into console payload lines exactly as the guest streams them: one line per
+ * `\n`, lines longer than 256 bytes cut into 256-byte pieces (a newline right after a cut ends no
+ * extra line), a final unterminated line emitted at the end.
+ */
+export class LineSplitter {
+  private carry: number[] = [];
+  private split = false;
+
+  push(data: Uint8Array): string[] {
+    const lines: string[] = [];
+    for (const b of data) {
+      if (b === 10) {
+        if (!(this.split && this.carry.length === 0)) lines.push(this.take());
+        this.split = false;
+        continue;
+      }
+      this.carry.push(b);
+      this.split = false;
+      if (this.carry.length === MAX_LINE) {
+        lines.push(this.take());
+        this.split = true;
+      }
     }
+    return lines;
   }
-  if (start < data.length) lines.push(dec.decode(data.subarray(start)));
-  return lines;
+
+  /** The unterminated rest, if any. */
+  end(): string[] {
+    return this.carry.length > 0 ? [this.take()] : [];
+  }
+
+  private take(): string {
+    const s = dec.decode(new Uint8Array(this.carry));
+    this.carry = [];
+    return s;
+  }
 }
+
+/** All payload lines of a file's bytes. */
+export function payloadLines(data: Uint8Array): string[] {
+  const sp = new LineSplitter();
+  return [...sp.push(data), ...sp.end()];
+}
+
+/** How often a followed file is read again over 9P (reads do not block). */
+export const FOLLOW_POLL_MS = 100;
 
 class Refusal {
   constructor(readonly errno: number) {}
@@ -109,8 +137,14 @@ export class NinepShell implements CohshSession {
     }
   }
 
+  private following = false;
+  private stopFollow: (() => void) | null = null;
+
   cancel(): Promise<boolean> {
-    return Promise.resolve(false);
+    if (!this.following) return Promise.resolve(false);
+    this.following = false;
+    this.stopFollow?.();
+    return Promise.resolve(true);
   }
 
   async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
@@ -121,11 +155,15 @@ export class NinepShell implements CohshSession {
       r.lines.forEach((l) => onLine?.(l));
       return r;
     }
-    const lines = await this.run(action.wire).catch((e) => {
+    let streamed = false;
+    const lines = await this.run(action.wire, (l) => {
+      streamed = true;
+      onLine?.(l);
+    }).catch((e) => {
       if (e instanceof NineError) throw new TransportError(`The 9P server failed a request (${e.message}); reconnect`);
       throw e;
     });
-    for (const l of lines) onLine?.(l);
+    if (!streamed) for (const l of lines) onLine?.(l);
     const ackLine = lines.find((l) => parseAck(l) !== null) ?? "";
     return { lines, ack: parseAck(ackLine), ackLine, closed: this.quitSeen };
   }
@@ -145,7 +183,7 @@ export class NinepShell implements CohshSession {
     return this.line((w) => writeRefusal(w, v, errno, path, 0, path.length));
   }
 
-  private async run(wire: string): Promise<string[]> {
+  private async run(wire: string, emit: (line: string) => void): Promise<string[]> {
     const bytes = enc.encode(wire);
     const cmd = new Command();
     const v = parseCommand(bytes, 0, bytes.length, cmd);
@@ -185,7 +223,7 @@ export class NinepShell implements CohshSession {
         return [await this.attach(v, a1, a2)];
       case Verb.Cat:
       case Verb.Tail:
-        if (cmd.follow) return [this.refusal(v, EOPNOTSUPP, a1)];
+        if (cmd.follow) return await this.follow(a1, emit);
         return await this.readFile(v, a1);
       case Verb.Log:
         return await this.readFile(v, enc.encode("/log/queen.log"));
@@ -294,6 +332,60 @@ export class NinepShell implements CohshSession {
       return [ack, ...payloadLines(await this.client.readAll(fid)), "END"];
     });
     return typeof r === "string" ? [r] : r;
+  }
+
+  /** `tail -f` over 9P: read to the end, then poll for appends until `cancel()`; then `END`. */
+  private async follow(path: Uint8Array, emit: (line: string) => void): Promise<string[]> {
+    const v = Verb.Tail;
+    let fid: number;
+    try {
+      fid = await this.walk(path);
+    } catch (e) {
+      if (e instanceof Refusal) return [this.refusal(v, e.errno, path)];
+      throw e;
+    }
+    const r = await this.guard(v, path, fid, async () => {
+      await this.client.open(fid, O_RDONLY);
+      const attr = await this.client.getattr(fid);
+      if (attr.qid.type >= QTDIR) throw new Refusal(EISDIR);
+      const out: string[] = [];
+      const put = (l: string) => {
+        out.push(l);
+        emit(l);
+      };
+      put(this.line((w) => (writeOk(w, v), writeKey(w, "path"), w.bytes(path, 0, path.length))));
+      const splitter = new LineSplitter();
+      let offset = 0;
+      this.following = true;
+      try {
+        while (this.following) {
+          const data = await this.client.read(fid, offset, this.client.ioChunk);
+          if (data.length > 0) {
+            offset += data.length;
+            splitter.push(data).forEach(put);
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, FOLLOW_POLL_MS);
+            this.stopFollow = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      } finally {
+        this.following = false;
+        this.stopFollow = null;
+      }
+      splitter.end().forEach(put);
+      put("END");
+      return out;
+    });
+    if (typeof r === "string") {
+      emit(r);
+      return [r];
+    }
+    return r;
   }
 
   private async list(path: Uint8Array): Promise<string[]> {
