@@ -18,7 +18,8 @@ export interface Component {
 export interface Attestation {
   version: 1;
   schema: string;
-  builder: { name: "cohesix"; version: string };
+  /** `linker`: the cross gcc that linked the image (first line of `gcc --version`). */
+  builder: { name: "cohesix"; version: string; linker: string };
   sel4: { version: string; commit: string; tools_commit: string };
   manifest: {
     file: string | null;

@@ -14,6 +14,11 @@ const ARCH_FLAGS = ["-march=armv8-a", "-D__KERNEL_64__"];
 const ARCHIVE_CPIO = "archive.archive.o.cpio";
 const ARCHIVE_S = "archive.o.S";
 
+/** The cross compiler's version line, recorded in the attestation. */
+export async function linkerVersion(): Promise<string> {
+  return (await runTool(`${crossPrefix()}gcc`, ["--version"])).split("\n")[0].trim();
+}
+
 /** Strips an ELF with the cross strip (as the recipe does for kernel.elf and the root task). */
 export async function stripElf(input: string, output: string): Promise<Uint8Array> {
   await runTool(`${crossPrefix()}strip`, [input, "-o", output]);

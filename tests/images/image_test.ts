@@ -83,6 +83,7 @@ esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`,
     assertEquals(att.manifest.fingerprint, sha256Hex(files.get("etc/cohesix/manifest.json")!));
     assertEquals([att.manifest.limit_bytes, att.manifest.limit_from], [4194304, "manifest"]);
     assertEquals(att.sel4.commit, "1326364bc9135d9445d936ebc01e38a402c1f4c6");
+    assertMatch(att.builder.linker, /^aarch64-linux-gnu-gcc .*\d+\.\d+/);
     // The payload is kernel.elf, kernel.dtb, rootserver in that order, each attested.
     const payload = readCpio(await Deno.readFile(join(out, "payload.cpio")));
     assertEquals(payload.map((e) => e.name), ["kernel.elf", "kernel.dtb", "rootserver"]);

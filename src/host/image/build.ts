@@ -14,7 +14,7 @@ import {
 } from "../../../images/attest.ts";
 import { type CpioRecord, fileRecord, makeReproducible, writeCpio } from "../../../images/cpio.ts";
 import { type FatFile, writeFat } from "../../../images/fat.ts";
-import { linkEfiApp, linkElfImage, stripElf } from "../../../images/link.ts";
+import { linkEfiApp, linkElfImage, linkerVersion, stripElf } from "../../../images/link.ts";
 import { openSel4Export } from "../../../images/sel4_export.ts";
 import { COHESIX_VERSION } from "../../guest/version.ts";
 import { type ImageLayout, loadLayout } from "./layout.ts";
@@ -193,7 +193,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     const attestation: Attestation = {
       version: 1,
       schema: ATTESTATION_SCHEMA,
-      builder: { name: "cohesix", version: COHESIX_VERSION },
+      builder: { name: "cohesix", version: COHESIX_VERSION, linker: await linkerVersion() },
       sel4: { version: sel4.version, commit: sel4.commit, tools_commit: sel4.toolsCommit },
       manifest: {
         file: layout.manifestFile,

@@ -220,7 +220,9 @@ export function formatStatus(s: OfflineStatus): string {
   const pct = (n: number) => ((100 * n) / a.budget.limit_bytes).toFixed(1);
   const lines = [
     `image      ${s.target} (${s.kind})`,
-    `builder    ${a.builder.name} ${a.builder.version}`,
+    `builder    ${a.builder.name} ${a.builder.version}${
+      a.builder.linker ? `, linked by ${a.builder.linker}` : ""
+    }`,
     `seL4       ${a.sel4.version} (kernel ${a.sel4.commit}, tools ${a.sel4.tools_commit})`,
     `manifest   ${a.manifest.file ?? "(none)"} fingerprint ${a.manifest.fingerprint ?? "(none)"}`,
     `budget     payload ${a.budget.payload_bytes} of ${a.budget.limit_bytes} bytes (${
