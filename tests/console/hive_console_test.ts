@@ -167,3 +167,20 @@ Deno.test("Hive console ls lists entries in lexicographic order with a count", (
   assertEquals([...entries].sort(), entries);
   assert(entries.includes("proc") && entries.includes("log") && entries.includes("queen"));
 });
+
+Deno.test("Hive console closes an authenticated TCP session idle for 5 minutes, not a busy one", () => {
+  const hive = newHive();
+  const idle = attached("tcp", hive);
+  const busy = attached("tcp", hive);
+  hive.advance(299_000);
+  assertEquals(busy.request("ping"), ["PONG", "OK PING reply=pong"]);
+  hive.advance(300_000);
+  idle.drain();
+  assertEquals(idle.take(), ["ERR AUTH reason=idle-timeout"]);
+  assert(idle.closed());
+  idle.close();
+  hive.advance(500_000);
+  busy.drain();
+  assertEquals(busy.take(), [], "a session that spoke at 299 s has until 599 s");
+  assertEquals(busy.request("ping"), ["PONG", "OK PING reply=pong"]);
+});

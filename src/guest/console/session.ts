@@ -64,6 +64,8 @@ export interface AttachStatusSource {
  * 16 KiB page whatever its size (porf-check rule typed-array-size): stay well inside it.
  */
 const OUT_CAP = 12288;
+/** An authenticated TCP session idle this long (ms, injected clock) is closed. */
+const IDLE_TIMEOUT_MS = 300000;
 /** Room needed before a line is executed: the help text is the largest non-streamed reply. */
 const EXEC_ROOM = 4096;
 /** Room needed to emit one more stream line (frame header + line + newline). */
@@ -97,6 +99,8 @@ export class ConsoleSession {
   follow = false;
   state = S_FREE;
   openedAtMs = 0;
+  /** Injected-clock time of the last complete input line (idle timeout). */
+  lastLineMs = 0;
   nsSession = -1;
   rootNode = -1;
   role = -1;
@@ -147,6 +151,7 @@ export class ConsoleSession {
     this.kind = kind;
     this.state = kind === ConsoleKind.Tcp ? S_AUTH : S_READY;
     this.openedAtMs = nowMs;
+    this.lastLineMs = nowMs;
     this.nowMs = nowMs;
     this.attachFailures = 0;
     this.attachBlockedUntilMs = 0;
@@ -187,6 +192,16 @@ export class ConsoleSession {
       this.out.ascii("ERR AUTH reason=timeout");
       this.endLine();
       this.state = S_CLOSING;
+    } else if (
+      this.state === S_READY && this.kind === ConsoleKind.Tcp && this.stream === STREAM_NONE &&
+      nowMs - this.lastLineMs >= IDLE_TIMEOUT_MS
+    ) {
+      // An authenticated TCP client that sent nothing for 5 minutes is let go (cohsh pings every 15 s).
+      this.beginLine();
+      this.out.ascii("ERR AUTH reason=idle-timeout");
+      this.endLine();
+      this.detach();
+      this.state = S_CLOSING;
     }
   }
 
@@ -206,6 +221,7 @@ export class ConsoleSession {
       i++;
       const ev = this.kind === ConsoleKind.Tcp ? this.framer.push(b) : this.editor.push(b);
       if (ev !== Frame.More) {
+        this.lastLineMs = this.nowMs;
         this.pendingEvent = ev;
         this.pump();
         if (this.state === S_CLOSING) return len;
