@@ -188,18 +188,14 @@ export class ConsoleSession {
   tick(nowMs: number): void {
     this.nowMs = nowMs;
     if (this.state === S_AUTH && nowMs - this.openedAtMs >= this.cfg.authTimeoutMs) {
-      this.beginLine();
-      this.out.ascii("ERR AUTH reason=timeout");
-      this.endLine();
+      if (this.room() >= LINE_ROOM) this.textLine("ERR AUTH reason=timeout");
       this.state = S_CLOSING;
     } else if (
       this.state === S_READY && this.kind === ConsoleKind.Tcp && this.stream === STREAM_NONE &&
       nowMs - this.lastLineMs >= IDLE_TIMEOUT_MS
     ) {
       // An authenticated TCP client that sent nothing for 5 minutes is let go (cohsh pings every 15 s).
-      this.beginLine();
-      this.out.ascii("ERR AUTH reason=idle-timeout");
-      this.endLine();
+      if (this.room() >= LINE_ROOM) this.textLine("ERR AUTH reason=idle-timeout");
       this.detach();
       this.state = S_CLOSING;
     }
