@@ -5,7 +5,7 @@ import { HostedHive, ListenError } from "./runtime.ts";
 
 const HELP = `cohesix dev: run a hosted hive on this machine
 
-Usage: cohesix dev [--host H] [--ninep-port P] [--console-port P] [--auth-token T] [--serial] [--json]
+Usage: cohesix dev [--host H] [--ninep-port P] [--console-port P] [--auth-token T] [--serial] [--json] [-v]
 
 Starts the sans-IO guest (NineDoor namespace, Secure9P server, console) under Deno and serves:
   - 9P2000.L on H:5640 (the NineDoor namespace: /proc/boot, /log/queen.log, /queen/ctl, …)
@@ -20,6 +20,7 @@ Flags:
   --serial            serve the console on stdin/stdout (newline lines, no AUTH) instead of TCP;
                       the hive stops when stdin ends
   --json              print the bound addresses as one JSON line ({"version":1,…}) instead of text
+  -v, --verbose       log each connection opened and closed (stderr)
 
 Examples:
   cohesix dev                                     # 9P :5640, console :31337
@@ -40,6 +41,7 @@ export const devCommand: Subcommand = {
       "auth-token": { type: "string" },
       serial: { type: "boolean" },
       json: { type: "boolean" },
+      verbose: { type: "boolean", short: "v" },
     });
     const serial = values.serial === true;
     const say = (line: string) => (serial ? console.error(line) : console.log(line));
@@ -51,6 +53,7 @@ export const devCommand: Subcommand = {
         consolePort: values["console-port"] === undefined ? 31337 : parsePort("dev", "console-port", values["console-port"]),
         noConsole: serial,
         authToken: values["auth-token"] ?? DEFAULT_AUTH_TOKEN,
+        log: values.verbose ? (line) => console.error(`cohesix dev: ${line}`) : undefined,
       });
     } catch (err) {
       if (err instanceof ListenError) {
