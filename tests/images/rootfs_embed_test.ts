@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { writeRootfsObject } from "../../images/embed.ts";
-import { rootfsArchive } from "../../src/host/image/build.ts";
+import { rootfsArchive } from "../../src/host/image/artifacts.ts";
 import { loadLayout } from "../../src/host/image/layout.ts";
 import { assertEquals } from "../support/assert.ts";
 import { writeManifest } from "./manifest_fixture.ts";

@@ -5,19 +5,13 @@
  * stage succeeded, so a failed build leaves no partial files there.
  */
 import { basename, dirname, join, resolve } from "node:path";
-import {
-  type Attestation,
-  ATTESTATION_SCHEMA,
-  type Component,
-  component,
-  jsonText,
-} from "../../../images/attest.ts";
-import { type CpioRecord, fileRecord, makeReproducible, writeCpio } from "../../../images/cpio.ts";
-import { type FatFile, writeFat } from "../../../images/fat.ts";
+import { type Attestation, component, jsonText } from "../../../images/attest.ts";
+import { type CpioRecord, fileRecord, writeCpio } from "../../../images/cpio.ts";
+import { writeFat } from "../../../images/fat.ts";
 import { linkEfiApp, linkElfImage, linkerVersion, stripElf } from "../../../images/link.ts";
 import { openSel4Export } from "../../../images/sel4_export.ts";
 import { COHESIX_VERSION } from "../../guest/version.ts";
-import { type ImageLayout, loadLayout } from "./layout.ts";
+import { loadLayout } from "./layout.ts";
 import { resolveRootserver } from "./rootserver.ts";
 
 export class SizeLimitError extends Error {
@@ -58,30 +52,9 @@ export interface BuildResult {
   attestation: Attestation;
 }
 
-/** File names in --out. */
-export const ARTIFACTS = {
-  payload: "payload.cpio",
-  rootfs: "rootfs.cpio",
-  elfImage: "sel4-image.elf",
-  efiApp: "BOOTAA64.EFI",
-  esp: "esp.img",
-  attestation: "attestation.json",
-  manifest: "image-manifest.json",
-} as const;
-
-/** ESP paths (besides EFI/BOOT/BOOTAA64.EFI). */
-export const ESP_DIR = "cohesix";
+import { ARTIFACTS, espFiles, makeAttestation, rootfsArchive } from "./artifacts.ts";
 
 const STAGES = 5;
-
-/**
- * The guest root filesystem: the manifest's image.rootfs files and the resolved manifest as a
- * reproducible newc archive (read-only files, sorted, parent directories included). The same
- * bytes go to out/rootfs.cpio, the ESP, and (through images/embed.ts) into a native root task.
- */
-export function rootfsArchive(layout: ImageLayout): Uint8Array {
-  return writeCpio(makeReproducible(layout.rootfs.map((f) => fileRecord(f.dest, f.data, 0o444))));
-}
 
 export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   const say = opts.progress ?? (() => {});
@@ -180,47 +153,23 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
         (efi ? `, ${ARTIFACTS.efiApp} ${efi.length} bytes` : ""),
     );
 
-    const components: Component[] = [
-      component("kernel.elf", kernelElf),
-      component("kernel.dtb", kernelDtb),
-      component("rootserver", rootserver),
-      component(ARTIFACTS.payload, payload),
-      component(ARTIFACTS.rootfs, rootfs),
-      component(ARTIFACTS.elfImage, elf.bytes),
-      ...(efi ? [component(ARTIFACTS.efiApp, efi)] : []),
-      ...layout.esp.map((f) => component(`esp:${f.dest}`, f.data)),
-    ];
-    const attestation: Attestation = {
-      version: 1,
-      schema: ATTESTATION_SCHEMA,
-      builder: { name: "cohesix", version: COHESIX_VERSION, linker: await linkerVersion() },
-      sel4: { version: sel4.version, commit: sel4.commit, tools_commit: sel4.toolsCommit },
-      manifest: {
-        file: layout.manifestFile,
-        fingerprint: layout.fingerprint,
-        fingerprint_of: layout.fingerprint
-          ? "sha256 of the resolved manifest JSON (etc/cohesix/manifest.json in the rootfs)"
-          : null,
-        limit_bytes: layout.limitBytes,
-        limit_from: layout.limitFrom,
-      },
-      budget: { payload_bytes: payload.length, rootfs_bytes: rootfs.length, limit_bytes: layout.limitBytes },
-      components,
-    };
+    const attestation = makeAttestation({
+      sel4,
+      layout,
+      kernelElf,
+      kernelDtb,
+      rootserver,
+      payload,
+      rootfs,
+      elf: elf.bytes,
+      efi,
+    });
+    attestation.builder.linker = await linkerVersion();
     const attText = new TextEncoder().encode(jsonText(attestation));
     await Deno.writeFile(join(staging, ARTIFACTS.attestation), attText);
 
     if (efi) {
-      const files: FatFile[] = [
-        { path: "EFI/BOOT/BOOTAA64.EFI", data: efi },
-        { path: `${ESP_DIR}/${ARTIFACTS.attestation}`, data: attText },
-        { path: `${ESP_DIR}/${ARTIFACTS.rootfs}`, data: rootfs },
-        ...layout.rootfs.filter((f) => f.dest.startsWith("etc/cohesix/")).map((f) => ({
-          path: `${ESP_DIR}/${f.dest.slice("etc/cohesix/".length)}`,
-          data: f.data,
-        })),
-        ...layout.esp.map((f) => ({ path: f.dest, data: f.data })),
-      ];
+      const files = espFiles(efi, attText, rootfs, layout);
       const esp = writeFat(files, { fat: opts.espFat ?? 16 });
       await Deno.writeFile(join(staging, ARTIFACTS.esp), esp);
       stage(4, "esp", `${ARTIFACTS.esp} ${esp.length} bytes, FAT${opts.espFat ?? 16}, ${files.length} files`);

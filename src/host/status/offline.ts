@@ -16,7 +16,7 @@ import {
 import { CpioError } from "../../../images/cpio.ts";
 import { FatError } from "../../../images/fat.ts";
 import { FatVolume } from "../../../images/fat_read.ts";
-import { ARTIFACTS, ESP_DIR } from "../image/build.ts";
+import { ARTIFACTS, ESP_DIR } from "../image/artifacts.ts";
 
 export class StatusError extends Error {
   constructor(message: string) {
