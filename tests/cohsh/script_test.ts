@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "../support/assert.ts";
 import { parseScript, runSteps, ScriptError } from "../../src/host/cohsh/script.ts";
 import type { ShellReply } from "../../src/host/cohsh/shell.ts";
-import { toWire } from "../../src/host/cohsh/shell.ts";
+import { spawnJson, toWire } from "../../src/host/cohsh/shell.ts";
 import { parseAck } from "../../src/guest/console/grammar.ts";
 
 function reply(...lines: string[]): ShellReply {
@@ -70,4 +70,20 @@ Deno.test("toWire refuses a malformed ticket before it reaches the wire", () => 
   const r = toWire("attach worker-heartbeat not-a-ticket");
   assertEquals(r.kind, "local-error");
   assertEquals(toWire("attach worker-heartbeat cht1.abc.def"), { kind: "wire", verb: 2, wire: "ATTACH worker-heartbeat cht1.abc.def" });
+});
+
+Deno.test("spawnJson builds the /queen/ctl JSON of the shell spawn forms in reference key order", () => {
+  assertEquals(spawnJson(["heartbeat", "ticks=3"]), '{"spawn":"heartbeat","ticks":3}');
+  assertEquals(spawnJson(["heartbeat", "ticks=1", "ttl_s=30"]), '{"spawn":"heartbeat","ticks":1,"budget":{"ttl_s":30}}');
+  assertEquals(spawnJson(["heartbeat", "ops=5", "ticks=2", "ttl_s=9"]), '{"spawn":"heartbeat","ticks":2,"budget":{"ttl_s":9,"ops":5}}');
+  assertEquals(
+    spawnJson(["gpu", "gpu_id=GPU-0", "mem_mb=1024", "streams=2", "ttl_s=60", "priority=3"]),
+    '{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":1024,"streams":2,"ttl_s":60,"priority":3}}',
+  );
+  assertEquals(spawnJson(["heartbeat"]), { error: "spawn heartbeat: ticks= is required (spawn heartbeat ticks=N [ttl_s=T] [ops=O] | spawn gpu gpu_id=ID mem_mb=M streams=S ttl_s=T [priority=P] [budget_ttl_s=T] [budget_ops=O] | spawn <json>)" });
+  assertEquals((spawnJson(["heartbeat", "ticks=x"]) as { error: string }).error, "spawn: ticks must be a non-negative integer, got 'x'");
+  assertEquals((spawnJson(["heartbeat", "ticks=1", "color=red"]) as { error: string }).error.startsWith("spawn heartbeat: unknown key color"), true);
+  assertEquals((spawnJson(["robot"]) as { error: string }).error.startsWith("spawn: unknown worker kind 'robot'"), true);
+  assertEquals(toWire("spawn heartbeat ticks=4"), { kind: "wire", verb: 10, wire: 'SPAWN {"spawn":"heartbeat","ticks":4}' });
+  assertEquals(toWire('spawn {"spawn":"heartbeat","ticks":4}'), { kind: "wire", verb: 10, wire: 'SPAWN {"spawn":"heartbeat","ticks":4}' });
 });

@@ -23,7 +23,9 @@ Connects to a hive and runs console commands. Transports (same transcript on eac
            'cohesix dev --serial') or --serial-path SOCKET (e.g. QEMU -serial unix:SOCKET,server)
 Commands:
   help | attach <role> [ticket] | ping | ls <path> | cat <path> | tail <path>
-  echo <text> > <path> | log | spawn <json> | kill <worker> | bind <from> <to>
+  echo <text> > <path> | log | kill <worker> | bind <from> <to>
+  spawn heartbeat ticks=N [ttl_s=T] [ops=O] | spawn gpu gpu_id=ID mem_mb=M streams=S ttl_s=T [priority=P]
+  spawn <json>
   mount <service> <path> | quit
 Each command gets one 'OK <VERB> …' or 'ERR <VERB> reason=…' line; cat/tail/ls/log stream
 lines after their OK and end with END. Grammar: docs/console-grammar.md.

@@ -55,7 +55,72 @@ export function toWire(input: string): ShellAction {
     }
     return checkLength({ kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` });
   }
+  if (verb === Verb.Spawn && rest !== "" && !rest.startsWith("{")) {
+    const json = spawnJson(rest.split(/\s+/));
+    if (typeof json !== "string") return { kind: "local-error", message: json.error };
+    return checkLength({ kind: "wire", verb, wire: `SPAWN ${json}` });
+  }
   return checkLength({ kind: "wire", verb, wire: rest === "" ? label : `${label} ${rest}` });
+}
+
+const SPAWN_USAGE = "spawn heartbeat ticks=N [ttl_s=T] [ops=O] | spawn gpu gpu_id=ID mem_mb=M streams=S ttl_s=T " +
+  "[priority=P] [budget_ttl_s=T] [budget_ops=O] | spawn <json>";
+
+/**
+ * The shell form of spawn → the /queen/ctl JSON (keys in the reference order):
+ * `{"spawn":"heartbeat","ticks":N[,"budget":{"ttl_s":T,"ops":O}]}` or
+ * `{"spawn":"gpu","lease":{"gpu_id":…,"mem_mb":…,"streams":…,"ttl_s":…[,"priority":…]}[,"budget":{…}]}`.
+ */
+export function spawnJson(words: string[]): string | { error: string } {
+  const [kind, ...pairs] = words;
+  const kv = new Map<string, string>();
+  for (const p of pairs) {
+    const m = /^([a-z_]+)=(\S+)$/.exec(p);
+    if (!m) return { error: `spawn: '${p}' is not key=value (${SPAWN_USAGE})` };
+    if (kv.has(m[1])) return { error: `spawn: ${m[1]} given twice` };
+    kv.set(m[1], m[2]);
+  }
+  const num = (k: string, required: boolean): number | undefined | { error: string } => {
+    const v = kv.get(k);
+    kv.delete(k);
+    if (v === undefined) return required ? { error: `spawn ${kind}: ${k}= is required (${SPAWN_USAGE})` } : undefined;
+    if (!/^\d{1,15}$/.test(v)) return { error: `spawn: ${k} must be a non-negative integer, got '${v}'` };
+    return Number(v);
+  };
+  const budget = (ttlKey: string, opsKey: string): string | { error: string } => {
+    const t = num(ttlKey, false);
+    const o = num(opsKey, false);
+    if (typeof t === "object") return t;
+    if (typeof o === "object") return o;
+    const parts = [t === undefined ? "" : `"ttl_s":${t}`, o === undefined ? "" : `"ops":${o}`].filter((x) => x !== "");
+    return parts.length === 0 ? "" : `,"budget":{${parts.join(",")}}`;
+  };
+  let json: string;
+  if (kind === "heartbeat") {
+    const ticks = num("ticks", true);
+    if (typeof ticks === "object") return ticks;
+    const b = budget("ttl_s", "ops");
+    if (typeof b === "object") return b;
+    json = `{"spawn":"heartbeat","ticks":${ticks}${b}}`;
+  } else if (kind === "gpu") {
+    const id = kv.get("gpu_id");
+    kv.delete("gpu_id");
+    if (id === undefined || !/^[A-Za-z0-9_.-]{1,32}$/.test(id)) return { error: `spawn gpu: gpu_id= is required, e.g. gpu_id=GPU-0` };
+    const lease: string[] = [`"gpu_id":"${id}"`];
+    for (const k of ["mem_mb", "streams", "ttl_s"]) {
+      const v = num(k, true);
+      if (typeof v === "object") return v;
+      lease.push(`"${k}":${v}`);
+    }
+    const pr = num("priority", false);
+    if (typeof pr === "object") return pr;
+    if (pr !== undefined) lease.push(`"priority":${pr}`);
+    const b = budget("budget_ttl_s", "budget_ops");
+    if (typeof b === "object") return b;
+    json = `{"spawn":"gpu","lease":{${lease.join(",")}}${b}}`;
+  } else return { error: `spawn: unknown worker kind '${kind ?? ""}' (${SPAWN_USAGE})` };
+  if (kv.size > 0) return { error: `spawn ${kind}: unknown key ${[...kv.keys()].join(", ")} (${SPAWN_USAGE})` };
+  return json;
 }
 
 /** Control characters other than TAB (the console refuses them). */
