@@ -22,7 +22,7 @@ Connects to a hive and runs console commands. Transports (same transcript on eac
   serial   a newline console on a byte stream: --serial-cmd CMD (its stdin/stdout, e.g.
            'cohesix dev --serial') or --serial-path SOCKET (e.g. QEMU -serial unix:SOCKET,server)
 Commands:
-  help | attach <role> [ticket] | ping | ls <path> | cat <path> | tail <path>
+  help | attach <role> [ticket] | ping | ls <path> | cat <path> | tail [-f] <path> | test …
   echo <text> > <path> | log | kill <worker> | bind <from> <to>
   spawn heartbeat ticks=N [ttl_s=T] [ops=O] | spawn gpu gpu_id=ID mem_mb=M streams=S ttl_s=T [priority=P]
   spawn <json>
