@@ -6,7 +6,7 @@ const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 const dec = new TextDecoder();
 
 async function run(args: string[], stdin?: string): Promise<{ code: number; out: string; err: string }> {
-  const child = new Deno.Command(COHESIX, { args, stdin: stdin === undefined ? "null" : "piped", stdout: "piped", stderr: "piped" }).spawn();
+  const child = new Deno.Command(COHESIX, { args, stdin: stdin === undefined ? "null" : "piped", stdout: "piped", stderr: "piped", env: { COHSH_HISTORY: "" } }).spawn();
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(stdin));
