@@ -1,7 +1,5 @@
 /** `cohesix image`: link the root task with seL4 into a bootable, attested image. */
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
-import { buildImage } from "./build.ts";
-import { knownBuildError } from "./errors.ts";
 
 const HELP = `cohesix image: link a root task with seL4 into a bootable, byte-reproducible image
 
@@ -61,6 +59,10 @@ export const imageCommand: Subcommand = {
         "run 'cohesix image --help' for usage",
       );
     }
+    // The pipeline (linker driver, manifest compiler, guest build) loads only when an image is built,
+    // so every other cohesix command starts without it.
+    const { buildImage } = await import("./build.ts");
+    const { knownBuildError } = await import("./errors.ts");
     try {
       const result = await buildImage({
         espFat: espFat === "32" ? 32 : 16,
