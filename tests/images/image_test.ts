@@ -3,6 +3,8 @@ import { sha256Hex } from "../../images/attest.ts";
 import { readCpio } from "../../images/cpio.ts";
 import { FatVolume } from "../../images/fat_read.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { LIMITS } from "../../src/codegen/schema.ts";
+import { DEFAULT_LIMIT_BYTES } from "../../src/host/image/layout.ts";
 import { writeManifest } from "./manifest_fixture.ts";
 import { cohesix, helloRootTask, listDir, REPO, run, SEL4, tempDir } from "./support.ts";
 
@@ -310,6 +312,10 @@ Deno.test("cohesix image refuses an --out that is a file or inside the seL4 expo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("DEFAULT_LIMIT_BYTES is the manifest schema's image limit", () => {
+  assertEquals(DEFAULT_LIMIT_BYTES, LIMITS.imageBytesMax);
 });
 
 Deno.test("cohesix image without --sel4-build says what to pass", async (t) => {

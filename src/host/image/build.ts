@@ -93,6 +93,18 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
   await Deno.mkdir(dirname(out), { recursive: true });
   const staging = await Deno.makeTempDir({ dir: dirname(out), prefix: `.${basename(out)}.partial-` });
   const work = await Deno.makeTempDir({ prefix: "cohesix-image-" });
+  // Ctrl-C or SIGTERM mid-build: remove the staging and scratch directories, then exit 130.
+  const interrupted = () => {
+    for (const dir of [staging, work]) {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    }
+    console.error("cohesix image: interrupted; nothing was written to --out");
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  Deno.addSignalListener("SIGTERM", interrupted);
   try {
     const rs = await resolveRootserver({
       explicit: opts.rootserver,
@@ -188,6 +200,8 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
     stage(5, "manifest", `${join(opts.out, ARTIFACTS.manifest)}: ${artifacts.length} artifacts`);
     return { out, artifacts, attestation };
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
+    Deno.removeSignalListener("SIGTERM", interrupted);
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }

@@ -4,12 +4,10 @@
  * Without --manifest the limit is the schema's maximum (4 MiB) and the rootfs is empty.
  */
 import { dirname, join, resolve } from "node:path";
-import { ManifestError } from "../../codegen/errors.ts";
-import { loadManifest, type ResolvedManifest } from "../../codegen/load.ts";
-import { LIMITS } from "../../codegen/schema.ts";
+import type { ResolvedManifest } from "../../codegen/load.ts";
 
 /** Default payload limit when no manifest is given (the manifest schema's own maximum). */
-export const DEFAULT_LIMIT_BYTES = LIMITS.imageBytesMax;
+export const DEFAULT_LIMIT_BYTES = 4 * 1024 * 1024; // = LIMITS.imageBytesMax (tests/images checks they agree)
 
 /** Where the resolved manifest and its fingerprint go in the guest rootfs (and on the ESP under /cohesix). */
 export const MANIFEST_JSON = "etc/cohesix/manifest.json";
@@ -90,6 +88,9 @@ export async function loadLayout(manifestPath: string | undefined): Promise<Imag
       esp: [],
     };
   }
+  // The manifest compiler (zod, smol-toml) loads only when a manifest is given.
+  const { loadManifest } = await import("../../codegen/load.ts");
+  const { ManifestError } = await import("../../codegen/errors.ts");
   let m: ResolvedManifest;
   try {
     m = await loadManifest(manifestPath);

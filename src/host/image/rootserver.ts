@@ -5,9 +5,6 @@
  */
 import { join } from "node:path";
 import { checkAarch64Exec } from "../../../images/elf.ts";
-import { buildGuest } from "../guest_build/build.ts";
-import { bootEntrySource } from "../guest_build/bundle.ts";
-import { StageError } from "../guest_build/tools.ts";
 
 export class RootserverError extends Error {
   constructor(message: string) {
@@ -61,6 +58,10 @@ export async function defaultRootserver(req: RootserverRequest): Promise<string>
   req.progress?.(
     "      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)",
   );
+  // The guest toolchain loads only on this path, so `--rootserver` builds never pay for it.
+  const { buildGuest } = await import("../guest_build/build.ts");
+  const { bootEntrySource } = await import("../guest_build/bundle.ts");
+  const { StageError } = await import("../guest_build/tools.ts");
   try {
     const result = await buildGuest({
       outDir: join(req.work, "guest"),
