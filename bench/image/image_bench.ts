@@ -155,16 +155,26 @@ try {
   if (!payloadSame) {
     throw new Error("bench/image: our payload CPIO differs from GNU cpio's; the comparison would be unfair");
   }
-  const o = median(ours), b = median(inproc), p = median(peer), ow = median(oursW), pw = median(peerW);
-  const line = (what: string, ms: number, peerWhat: string, peerMs: number) =>
+  const min = (xs: number[]) => Math.min(...xs);
+  const line = (what: string, ours: number[], peerWhat: string, peerRuns: number[]) => {
+    const [m, pm] = [median(ours), median(peerRuns)];
     console.log(
-      `${what.padEnd(44)} median ${ms.toFixed(1).padStart(7)} ms | ${peerWhat.padEnd(44)} median ${
-        peerMs.toFixed(1).padStart(7)
-      } ms | peer/ours ${(peerMs / ms).toFixed(2)}`,
+      `${what.padEnd(44)} median ${m.toFixed(1).padStart(7)} ms (min ${min(ours).toFixed(1)}) | ` +
+        `${peerWhat.padEnd(42)} median ${pm.toFixed(1).padStart(7)} ms (min ${min(peerRuns).toFixed(1)}) | ` +
+        `peer/ours ${(pm / m).toFixed(2)} (min ${(min(peerRuns) / min(ours)).toFixed(2)})`,
     );
-  line("cohesix image --uefi (CLI, incl. Deno start)", o, "peer.sh (cpio+mkfs.vfat+mtools, same link)", p);
-  line("buildImage({uefi}) in-process", b, "peer.sh (cpio+mkfs.vfat+mtools, same link)", p);
-  line("writeCpio + writeFat (in-process)", ow, "cpio x4 + mkfs.vfat + mmd + mcopy x2", pw);
+  };
+  console.log(
+    `bench/image: ${runs} runs per side, alternating; machine load ${Deno.loadavg()[0].toFixed(1)}`,
+  );
+  line(
+    "cohesix image --uefi (CLI, incl. Deno start)",
+    ours,
+    "peer.sh (cpio+mkfs.vfat+mtools, same link)",
+    peer,
+  );
+  line("buildImage({uefi}) in-process", inproc, "peer.sh (cpio+mkfs.vfat+mtools, same link)", peer);
+  line("writeCpio + writeFat (in-process)", oursW, "cpio x4 + mkfs.vfat + mmd + mcopy x2", peerW);
 } finally {
   await Deno.remove(work, { recursive: true });
 }
