@@ -1,6 +1,6 @@
 /** The hosted runtime over real loopback sockets: console + 9P on one hive, port errors, shutdown. */
 import { assert, assertEquals, assertMatch, assertThrows } from "../support/assert.ts";
-import { HostedHive, ListenError } from "../../src/host/dev/runtime.ts";
+import { HostedHive, ListenError, unixClock } from "../../src/host/dev/runtime.ts";
 import { ConsoleClient } from "../../src/host/cohsh/client.ts";
 import { NineClient } from "../../src/secure9p/host/client.ts";
 
@@ -103,5 +103,26 @@ Deno.test("HostedHive tells a console client why it is turned away when every co
   } finally {
     for (const c of clients) c.close();
     await hive.stop();
+  }
+});
+
+Deno.test("unixClock gives Unix milliseconds that never go backwards", async () => {
+  const clock = unixClock();
+  const a = clock();
+  assert(Math.abs(a - Date.now()) < 1000, `${a} is Unix ms (Date.now() ${Date.now()})`);
+  await new Promise((r) => setTimeout(r, 30));
+  const b = clock();
+  assert(b >= a + 25 && Number.isInteger(b), `advanced from ${a} to ${b}`);
+});
+
+Deno.test("HostedHive injects Unix milliseconds by default and a given clock when asked", async () => {
+  const live = HostedHive.start({ noNinep: true, noConsole: true });
+  const fixed = HostedHive.start({ noNinep: true, noConsole: true, clock: () => 0 });
+  try {
+    assert(Math.abs(live.hive.nowMs - Date.now()) < 1000, `default clock ${live.hive.nowMs} is Unix ms`);
+    assertEquals(fixed.hive.nowMs, 0);
+  } finally {
+    await live.stop();
+    await fixed.stop();
   }
 });

@@ -1,7 +1,7 @@
 /** `cohesix dev`: a hosted hive on loopback (9P2000.L + TCP console, or the console on stdin/stdout). */
 import { parseFlags, parsePort, type Subcommand } from "../cli/command.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
-import { HostedHive, ListenError } from "./runtime.ts";
+import { HostedHive, ListenError, unixClock } from "./runtime.ts";
 
 const HELP = `cohesix dev: run a hosted hive on this machine
 
@@ -10,6 +10,8 @@ Usage: cohesix dev [--host H] [--ninep-port P] [--console-port P] [--auth-token 
 Starts the sans-IO guest (NineDoor namespace, Secure9P server, console) under Deno and serves:
   - 9P2000.L on H:5640 (the NineDoor namespace: /proc/boot, /log/queen.log, /queen/ctl, …)
   - the TCP console on H:31337 (length-prefixed lines, AUTH <token> first; see docs/console-grammar.md)
+The hive's injected clock is Unix milliseconds, so tickets from 'cohesix ticket mint' are
+checked against real time (the dev manifest's keys: configs/root_task.toml [[tickets]]).
 Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
 
 Flags:
@@ -53,6 +55,8 @@ export const devCommand: Subcommand = {
         consolePort: values["console-port"] === undefined ? 31337 : parsePort("dev", "console-port", values["console-port"]),
         noConsole: serial,
         authToken: values["auth-token"] ?? DEFAULT_AUTH_TOKEN,
+        // Unix ms, the time base of `cohesix ticket mint` (iat/exp), so minted tickets are accepted.
+        clock: unixClock(),
         log: values.verbose ? (line) => console.error(`cohesix dev: ${line}`) : undefined,
       });
     } catch (err) {

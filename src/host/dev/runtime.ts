@@ -27,7 +27,11 @@ export interface HostedHiveOptions {
   boot?: BootConfig;
   /** Namespace override (tests); default NineDoor. */
   namespace?: Namespace;
-  /** Milliseconds for the injected clock (default: ms since start, monotonic). */
+  /**
+   * Milliseconds for the injected clock (default: `unixClock()`, so CLI-minted tickets, whose
+   * iat/exp are Unix ms, are checked against the same time base). Pass a fixed clock for
+   * deterministic transcripts (`cohesix demo`, goldens).
+   */
   clock?: () => number;
   /** How often the clock is advanced and idle connections are pumped (ms, default 20). */
   tickMs?: number;
@@ -44,6 +48,16 @@ export class ListenError extends Error {
 }
 
 const IO_BUF = 65536;
+
+/**
+ * Unix wall-clock milliseconds that never go backwards: read `Date.now()` once, then advance by the
+ * monotonic `performance.now()`, so a system clock step does not rewind the hive's clock.
+ */
+export function unixClock(): () => number {
+  const epoch0 = Date.now();
+  const t0 = performance.now();
+  return () => epoch0 + Math.floor(performance.now() - t0);
+}
 
 /** One open connection: a byte stream both ways plus the hive's connection id. */
 interface Link {
@@ -79,8 +93,7 @@ export class HostedHive {
       verifier: new HostTicketVerifier(boot.ticketKeys),
     });
     this.hostname = opts.hostname ?? "127.0.0.1";
-    const t0 = performance.now();
-    this.clock = opts.clock ?? (() => Math.floor(performance.now() - t0));
+    this.clock = opts.clock ?? unixClock();
     this.log = opts.log ?? (() => {});
   }
 
