@@ -15,6 +15,7 @@ import { corpusFiles, firstDifference } from "../parity/suite.ts";
 import { BOOT_CONFIG, MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
 import { Hive } from "../../src/guest/hive.ts";
 import { join } from "node:path";
+import { REPO_ROOT } from "../../src/host/guest_build/tools.ts";
 
 const files = corpusFiles();
 /** Typed on the guest's serial console after the replays (stdin under qemu-aarch64, the PL011 on seL4). */
@@ -109,4 +110,26 @@ Deno.test("pumpMain serves the serial console from stdin under qemu-aarch64 like
   const expected = hostedSerial(SERIAL_INPUT);
   assertStringIncludes(expected, "OK ATTACH role=queen");
   assertEquals(afterReplays, expected);
+});
+
+async function cohshScript(serialCmd: string, script: string): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/main.ts", "cohsh", "--transport", "serial", "--serial-cmd", serialCmd, "--timeout", "600000", "--script", script],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: r.code, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
+}
+
+Deno.test("cohsh --transport serial runs selftest_quick.coh on the native console with the hosted hive's transcript", async () => {
+  const { r } = await built();
+  const script = "demo/selftest_quick.coh";
+  const hosted = await cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial`, script);
+  assertEquals(hosted.code, 0, hosted.out);
+  const native = await cohshScript(`qemu-aarch64 ${r.linuxElf} --serial-only`, script);
+  assertEquals(native.code, 0, native.out);
+  assertStringIncludes(native.out, "OK ATTACH role=queen");
+  assertEquals(native.out, hosted.out);
 });

@@ -115,7 +115,7 @@ static void poll(void) {
   mb[MB_ACK] = 1;
   uint32_t tx = get_u32(mb + MB_TX_LEN), keep = get_u32(mb + MB_RX_KEEP);
   if (tx > TX_CAP || keep > RX_CAP) coh_trap("event pump: mailbox lengths out of range");
-  for (uint32_t i = 0; i < tx; i++) coh_plat_putc(mb[MB_TX + i]);
+  for (uint32_t i = 0; i < tx; i++) coh_plat_serial_write(mb[MB_TX + i]);
   coh_plat_flush();
   int eof = 0;
   uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, tx > 0 || keep > 0 ? 0 : IDLE_WAIT_MS, &eof);

@@ -29,14 +29,25 @@ static void write_all(int fd, const char* p, unsigned long n) {
 
 static char out_buf[8192];
 static unsigned out_len;
+/* --serial-only: stdout carries only the serial console (what cohsh --serial-cmd talks to); the
+ * guest's other lines (banner, replay transcript) go to stderr. */
+static int serial_only;
 
 void coh_plat_flush(void) {
   write_all(1, out_buf, out_len);
   out_len = 0;
 }
-void coh_plat_putc(int c) {
+void coh_plat_serial_write(int c) {
   if (out_len == sizeof out_buf) coh_plat_flush();
   out_buf[out_len++] = (char)c;
+}
+void coh_plat_putc(int c) {
+  if (serial_only) {
+    char b = (char)c;
+    write_all(2, &b, 1);
+    return;
+  }
+  coh_plat_serial_write(c);
 }
 void coh_plat_diag(int c) {
   char b = (char)c;
@@ -96,8 +107,26 @@ uint8_t* coh_plat_arena(uint64_t* bytes) {
 /* A zeroed thread block for TPIDR_EL0: libc's thread-local errno lands here (single thread). */
 static uint8_t tls_block[4096] __attribute__((aligned(64)));
 
-__attribute__((noreturn, used)) void coh_linux_main(void) {
+static int same(const char* a, const char* b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+/* sp: the initial process stack, argc then argv[]. */
+__attribute__((noreturn, used)) void coh_linux_main(const long* sp) {
   __asm__ volatile("msr tpidr_el0, %0" ::"r"(tls_block));
+  long argc = sp[0];
+  const char* const* argv = (const char* const*)(sp + 1);
+  for (long i = 1; i < argc; i++) {
+    if (same(argv[i], "--serial-only")) serial_only = 1;
+    else {
+      const char* msg = "usage: guest-linux.elf [--serial-only]\n";
+      unsigned n = 0;
+      while (msg[n]) n++;
+      write_all(2, msg, n);
+      coh_plat_exit(2);
+    }
+  }
   start_ms = monotonic_ms();
   coh_plat_exit(coh_guest_run());
 }
@@ -106,6 +135,7 @@ __attribute__((noreturn, used)) void coh_linux_main(void) {
 __asm__(".section .text.coh_start,\"ax\"\n"
         ".global _start\n"
         "_start:\n"
+        "  mov x0, sp\n"
         "  mov x29, #0\n"
         "  mov x30, #0\n"
         "  b coh_linux_main\n");

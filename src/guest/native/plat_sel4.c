@@ -46,6 +46,9 @@ void coh_plat_putc(int c) {
   pl011[PL011_DR / 4] = (uint32_t)(uint8_t)c;
 }
 
+/* The console and the guest's own lines share the one serial port. */
+void coh_plat_serial_write(int c) { coh_plat_putc(c); }
+
 uint64_t coh_plat_now_ms(void) {
   if (!pl031) return 0;
   return (uint64_t)(pl031[PL031_DR / 4] - rtc_start) * 1000u;

@@ -11,6 +11,8 @@
 /* --- provided by the platform (plat_linux.c, plat_sel4.c) --- */
 /* One byte of guest output (the transcript / console serial). */
 void coh_plat_putc(int c);
+/* One byte of serial console output from the event pump (the console the operator talks to). */
+void coh_plat_serial_write(int c);
 /* One byte of diagnostics (arena report, trap report): stderr on Linux, the serial line on seL4. */
 void coh_plat_diag(int c);
 /* Flush buffered output. */

@@ -29,7 +29,12 @@ class Guests {
 }
 const guests = new Guests();
 
-/** The run's hive (created on first use), shared by the replays and the native event pump. */
+/** A hive of its own, booted from the generated manifest tables (the serial console after replays). */
+export function newHive(): Hive {
+  return new Hive(BOOT_CONFIG, { verifier: null });
+}
+
+/** The run's hive (created on first use), shared by the replays. */
 export function sharedHive(): Hive {
   if (guests.hive === null) guests.hive = new Hive(BOOT_CONFIG, { verifier: null });
   return guests.hive;

@@ -63,7 +63,8 @@ export interface GuestBuildOptions {
 
 export interface StageEvent {
   stage: string;
-  state: "start" | "done";
+  /** "progress" events come between start and done of a long stage (compile: one per object). */
+  state: "start" | "progress" | "done";
   ms?: number;
   detail?: string;
 }
@@ -219,7 +220,14 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
       () => compileOne(join(NATIVE_DIR, "guest_main.c"), join(out, "guest_main.o"), strict),
       () => compileOne(join(NATIVE_DIR, "libc_glue.c"), join(out, "libc_glue.o"), strict),
     ];
-    return await runLimited(jobs, navigator.hardwareConcurrency || 2);
+    let finished = 0;
+    const counted = jobs.map((job) => async () => {
+      const obj = await job();
+      finished++;
+      opts.onProgress?.({ stage: "compile", state: "progress", detail: `${obj.slice(out.length + 1)} (${finished}/${jobs.length})` });
+      return obj;
+    });
+    return await runLimited(counted, navigator.hardwareConcurrency || 2);
   }, (o) => `${o.length} objects`);
 
   const libs = [join(PICOLIBC, "lib", "libc.a"), "-lgcc"];

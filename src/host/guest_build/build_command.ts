@@ -75,6 +75,7 @@ export async function runBuild(argv: string[]): Promise<number> {
       arenaBytes,
       onProgress: (e) => {
         if (e.state === "start") console.error(`guest build: ${e.stage} ...`);
+        else if (e.state === "progress") console.error(`guest build: ${e.stage}: ${e.detail}`);
         else console.error(`guest build: ${e.stage} done in ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
       },
     });

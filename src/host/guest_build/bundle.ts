@@ -36,10 +36,11 @@ export interface CorpusSource {
  */
 export function replayEntrySource(corpora: CorpusSource[], opts: { pump?: boolean } = {}): string {
   const calls = corpora.map((c) => `replayMain(${JSON.stringify(toHex(compileCorpus(c.text, c.name)))});`);
-  // With `pump`, the serial console follows the replays natively (it returns at once under Deno/porf).
+  // With `pump`, the serial console of a fresh hive follows the replays natively (so a session sees
+  // what it would see on a hosted hive); it returns at once under Deno and porf.
   const pump = opts.pump ? `import { pumpMain } from "./src/guest/native/pump.ts";\n` : "";
-  const tail = opts.pump ? "pumpMain(sharedHive());\n" : "";
-  return `import { printBanner, replayMain, sharedHive } from "./src/guest/replay/main.ts";\n${pump}printBanner();\n${calls.join("\n")}\n${tail}`;
+  const tail = opts.pump ? "pumpMain(newHive());\n" : "";
+  return `import { newHive, printBanner, replayMain } from "./src/guest/replay/main.ts";\n${pump}printBanner();\n${calls.join("\n")}\n${tail}`;
 }
 
 /** Reads corpus files and bundles one replay entry that runs them in order. */
@@ -54,9 +55,9 @@ export async function bundleReplay(...corpusFiles: string[]): Promise<string> {
  * the native event pump (src/guest/native/pump.ts) until the input ends.
  */
 export function bootEntrySource(): string {
-  return `import { printBanner, sharedHive } from "./src/guest/replay/main.ts";
+  return `import { newHive, printBanner } from "./src/guest/replay/main.ts";
 import { pumpMain } from "./src/guest/native/pump.ts";
 printBanner();
-pumpMain(sharedHive());
+pumpMain(newHive());
 `;
 }
