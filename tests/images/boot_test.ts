@@ -21,8 +21,11 @@ function image(): Promise<string> {
       "--out",
       dir,
     ]);
+    if (r.code !== 0) {
+      await Deno.remove(dir, { recursive: true });
+      throw new Error(`cohesix image failed: ${r.stderr}`);
+    }
     builtDir = dir;
-    if (r.code !== 0) throw new Error(`cohesix image failed: ${r.stderr}`);
     return dir;
   })();
   return built;

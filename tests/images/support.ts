@@ -21,15 +21,16 @@ globalThis.addEventListener("unload", () => {
 export function helloRootTask(): Promise<string> {
   hello ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "cohesix-hello-" });
-    helloDir = dir;
     const out = await new Deno.Command("bash", {
       args: [join(HELLO_SRC, "build.sh"), dir, "--sdk", SEL4],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!out.success) {
+      await Deno.remove(dir, { recursive: true });
       throw new Error(`hello root task build failed: ${new TextDecoder().decode(out.stderr)}`);
     }
+    helloDir = dir;
     return join(dir, "hello-roottask.elf");
   })();
   return hello;
