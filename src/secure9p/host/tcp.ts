@@ -1,7 +1,9 @@
 /**
  * TCP transport for a `NineServer`: one session per connection. Reads are bounded by the
- * session's input space (so the server never buffers beyond its fixed tables); replies are
- * written as soon as they exist. A timer calls `server.poll()` for parked reads.
+ * session's input space (so the server never buffers beyond its fixed tables). Replies are
+ * written as soon as they exist, without holding up the next read: a session's reply write runs
+ * beside its pending read, so a request/reply round trip costs one event-loop turn, not two.
+ * Parked reads are retried by a timer that runs only while some session has one parked.
  */
 import type { NineServer } from "../server.ts";
 
@@ -24,7 +26,8 @@ export interface TcpServerHandle {
 class Link {
   conn: Deno.Conn;
   session: number;
-  writing = false;
+  /** The running reply writer, or null when none runs. */
+  flushing: Promise<void> | null = null;
   done = false;
 
   constructor(conn: Deno.Conn, session: number) {
@@ -40,17 +43,17 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
   const listener = Deno.listen({ hostname: opts.hostname ?? "127.0.0.1", port: opts.port ?? 0 });
   const links = new Set<Link>();
   const tasks = new Set<Promise<void>>();
+  const pollMs = opts.pollMs ?? 5;
   let closing = false;
+  let timer: ReturnType<typeof setInterval> | null = null;
 
   const pool: Uint8Array[] = [];
 
-  async function flush(link: Link): Promise<void> {
-    if (link.writing || server.pendingOutput(link.session) === 0) return;
-    link.writing = true;
+  /** Writes every queued reply of the link; several queued replies go out in one write. */
+  async function writeOut(link: Link): Promise<void> {
     const out = pool.pop() ?? new Uint8Array(WRITE_BUF);
     try {
       while (!link.done) {
-        // Several queued replies go out in one write.
         let n = 0;
         while (n < out.length) {
           const got = server.output(link.session, out, n, out.length - n);
@@ -61,10 +64,44 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
         let off = 0;
         while (off < n) off += await link.conn.write(out.subarray(off, n));
       }
+    } catch {
+      // The peer went away mid-write: end the connection; the reader sees it and closes the session.
+      link.done = true;
+      try {
+        link.conn.close();
+      } catch { /* already closed */ }
     } finally {
-      link.writing = false;
       pool.push(out);
+      link.flushing = null;
+      // Draining output may have served buffered frames, some of which parked.
+      watchParked(link.session);
     }
+  }
+
+  /** Starts the link's writer when replies are queued and none runs; returns the running one. */
+  function kick(link: Link): Promise<void> | null {
+    if (link.flushing === null && !link.done && server.pendingOutput(link.session) > 0) {
+      link.flushing = writeOut(link);
+    }
+    return link.flushing;
+  }
+
+  function tick(): void {
+    server.poll();
+    let parked = false;
+    for (const link of links) {
+      kick(link);
+      if (server.parked(link.session) > 0) parked = true;
+    }
+    if (!parked && timer !== null) {
+      clearInterval(timer);
+      timer = null;
+    }
+  }
+
+  /** Runs the poll timer while session s has parked requests. */
+  function watchParked(s: number): void {
+    if (timer === null && !closing && server.parked(s) > 0) timer = setInterval(tick, pollMs);
   }
 
   async function serveConn(conn: Deno.Conn): Promise<void> {
@@ -82,24 +119,34 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
     links.add(link);
     const inBuf = new Uint8Array(8192);
     try {
-      while (!closing) {
-        await flush(link);
+      while (!closing && !link.done) {
         if (server.closed(session)) break;
         const room = Math.min(server.inputSpace(session), inBuf.length);
         if (room <= 0) {
-          // Output is still being written by a poll-triggered flush; let it finish.
-          await new Promise((r) => setTimeout(r, 1));
+          // Input waits for replies to drain: wait for the writer (or briefly, for parked reads).
+          const w = kick(link);
+          if (w) await w;
+          else await new Promise((r) => setTimeout(r, 1));
           continue;
         }
         const n = await conn.read(room === inBuf.length ? inBuf : inBuf.subarray(0, room));
         if (n === null) break;
         server.input(session, inBuf, 0, n);
+        kick(link);
+        watchParked(session);
       }
-      await flush(link);
+      // Replies to what was read before the peer half-closed still go out.
+      while (!link.done && server.pendingOutput(session) > 0) {
+        const w = kick(link);
+        if (w) await w;
+        else break;
+      }
+      await link.flushing;
     } catch {
-      // The peer went away mid-read or mid-write: the session ends like a hang-up.
+      // The peer went away mid-read: the session ends like a hang-up.
     } finally {
       link.done = true;
+      await link.flushing;
       links.delete(link);
       server.closeSession(session);
       try {
@@ -107,11 +154,6 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
       } catch { /* already closed */ }
     }
   }
-
-  const timer = setInterval(() => {
-    server.poll();
-    for (const link of links) if (server.pendingOutput(link.session) > 0) flush(link).catch(() => {});
-  }, opts.pollMs ?? 5);
 
   const acceptLoop = (async () => {
     try {
@@ -132,7 +174,8 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
     sessions: () => links.size,
     async close() {
       closing = true;
-      clearInterval(timer);
+      if (timer !== null) clearInterval(timer);
+      timer = null;
       try {
         listener.close();
       } catch { /* already closed */ }
