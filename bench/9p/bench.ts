@@ -1,12 +1,17 @@
 /**
  * Secure9P benchmark: our server (a separate Deno process, bench/9p/serve.ts) against Debian's
- * diod exporting the same files, on loopback, driven by the same client and the same load:
+ * diod (its default 16 worker threads) exporting the same files, on loopback, driven by the same
+ * client code in this process (the load generator is identical for both):
  *   small   walk + getattr + clunk, one at a time per session
  *   read4k  4 KiB Tread of an open file, one at a time per session
  *   stream  64 MiB file read in 8 KiB Treads at msize 8192, 4 in flight per session
- * each with 1, 4 and 16 sessions, for --seconds per run, best of --reps alternating runs per cell. Then 1,000 attached sessions: RSS growth
- * of each server process per session. Prints ops/s, MB/s, p50/p99 and ours/diod ratios.
- * Usage: deno task bench:9p [--seconds 1.5] [--reps 3] [--sessions-rss 1000] [--only small,read4k,stream]
+ * each with 1, 4 and 16 sessions, for --seconds per run, --reps runs per cell alternating between
+ * the servers (the one going first alternates too). Per cell it prints the median ops/s and MB/s,
+ * the spread of the runs (half the min..max range, in % of the median), p50/p99 latency of the
+ * median run, the ours/diod ratio of the medians, and the server's CPU time per op (user+system
+ * of the whole server process from /proc, all threads): the row least disturbed by other load on
+ * a shared machine. Then 1,000 attached sessions: RSS growth of each server process per session.
+ * Usage: deno task bench:9p [--seconds 1.5] [--reps 5] [--sessions-rss 1000] [--only small,read4k,stream]
  */
 import { parseArgs } from "node:util";
 import { NineClient } from "../../src/secure9p/host/client.ts";
@@ -18,7 +23,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     seconds: { type: "string", default: "1.5" },
-    reps: { type: "string", default: "3" },
+    reps: { type: "string", default: "5" },
     "sessions-rss": { type: "string", default: "1000" },
     only: { type: "string", default: "small,read4k,stream" },
   },
@@ -43,6 +48,16 @@ interface Result {
   bytes: number;
   lat: number[];
   secs: number;
+  /** Server CPU seconds (user + system, all threads) spent during the run. */
+  cpu: number;
+}
+
+/** CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat. */
+async function cpuSecs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 (utime, stime) are 12 and 13 after the command name; USER_HZ is 100 on Linux.
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function freePort(): number {
@@ -120,6 +135,7 @@ async function runCell(t: Target, load: Load, sessions: number, seconds: number)
   const lat: number[] = [];
   let ops = 0;
   let bytes = 0;
+  const cpu0 = await cpuSecs(t.pid);
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   await Promise.all(ss.map(async ({ c, root }, i) => {
@@ -159,8 +175,9 @@ async function runCell(t: Target, load: Load, sessions: number, seconds: number)
     }
   }));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = (await cpuSecs(t.pid)) - cpu0;
   for (const { c } of ss) c.close();
-  return { ops, bytes, lat, secs };
+  return { ops, bytes, lat, secs, cpu };
 }
 
 function pct(lat: number[], p: number): number {
@@ -190,6 +207,32 @@ async function rssPerSession(t: Target, n: number): Promise<{ before: number; af
 }
 
 const fmt = (v: number, d = 0) => v.toFixed(d).padStart(9);
+const spread = (v: number) => `±${v.toFixed(0)}%`.padEnd(5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median ops/s and MB/s of a cell's runs, their spread, latency of the median run, CPU per op. */
+function summarize(rs: Result[]) {
+  const rate = rs.map((r) => r.ops / r.secs);
+  const ops = median(rate);
+  const mid = [...rs].sort((a, b) => a.ops / a.secs - b.ops / b.secs)[rs.length >> 1];
+  return {
+    ops,
+    spread: ((Math.max(...rate) - Math.min(...rate)) / 2 / ops) * 100,
+    mbs: median(rs.map((r) => r.bytes / r.secs / 1e6)),
+    p50: pct(mid.lat, 50),
+    p99: pct(mid.lat, 99),
+    cpuPerOp: median(rs.map((r) => (r.cpu / Math.max(1, r.ops)) * 1e6)),
+  };
+}
+
+async function loadAvg(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+}
 
 async function main() {
   const dir = await Deno.makeTempDir({ prefix: "bench9p-" });
@@ -200,41 +243,35 @@ async function main() {
     targets.push(await startOurs());
     targets.push(await startDiod(dir));
     console.log(
-      `Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod; best of ${REPS} alternating ${SECONDS}s runs per cell, loopback`,
+      `Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod (16 worker threads); ` +
+        `${REPS} alternating ${SECONDS}s runs per cell, median (±half-range %), loopback, ` +
+        `${navigator.hardwareConcurrency} CPUs, load average at start ${await loadAvg()}`,
     );
     // Warm-up of every load on both servers (JIT, page cache), not measured.
     for (const t of targets) {
       for (const load of ["small", "read4k", "stream"] as Load[]) await runCell(t, load, 4, 1);
     }
     console.log(
-      "load     sess | ops/s cohesix      diod  ratio |  MB/s cohesix    diod  ratio | p50/p99 ms cohesix     diod",
+      "load     sess | ops/s cohesix          diod          ratio |  MB/s cohesix     diod |" +
+        " p50/p99 ms cohesix     diod    | server CPU us/op cohesix  diod",
     );
     for (const load of values.only.split(",") as Load[]) {
       for (const sessions of [1, 4, 16]) {
-        // REPS alternating runs per server, best kept: the machine is shared, so a run can be
-        // slowed by unrelated load; alternating exposes both servers to the same conditions.
+        // Alternating runs expose both servers to the same conditions on a shared machine;
+        // the median ignores a run slowed by unrelated load, the spread shows how noisy it was.
         const runs: Result[][] = [[], []];
         for (let rep = 0; rep < REPS; rep++) {
-          for (let k = 0; k < 2; k++) runs[k].push(await runCell(targets[k], load, sessions, SECONDS));
+          const order = rep % 2 === 0 ? [0, 1] : [1, 0];
+          for (const k of order) runs[k].push(await runCell(targets[k], load, sessions, SECONDS));
         }
-        const best = (rs: Result[]) => rs.reduce((a, b) => (b.ops / b.secs > a.ops / a.secs ? b : a));
-        const [ours, diod] = [best(runs[0]), best(runs[1])];
-        const opsO = ours.ops / ours.secs;
-        const opsD = diod.ops / diod.secs;
-        const mbO = ours.bytes / ours.secs / 1e6;
-        const mbD = diod.bytes / diod.secs / 1e6;
+        const [o, d] = [summarize(runs[0]), summarize(runs[1])];
         console.log(
-          `${load.padEnd(8)} ${String(sessions).padStart(4)} |${fmt(opsO)} ${fmt(opsD)} ${
-            fmt(opsO / opsD, 2).slice(3)
-          } |` +
-            `${
-              load === "small"
-                ? "        -         -      -"
-                : `${fmt(mbO, 1)} ${fmt(mbD, 1)} ${fmt(mbO / mbD, 2).slice(3)}`
-            } |` +
-            ` ${pct(ours.lat, 50).toFixed(3)}/${pct(ours.lat, 99).toFixed(3)}  ${
-              pct(diod.lat, 50).toFixed(3)
-            }/${pct(diod.lat, 99).toFixed(3)}`,
+          `${load.padEnd(8)} ${String(sessions).padStart(4)} |${fmt(o.ops)} ${spread(o.spread)}` +
+            `${fmt(d.ops)} ${spread(d.spread)} ${(o.ops / d.ops).toFixed(2).padStart(5)} |` +
+            `${load === "small" ? "        -         -" : `${fmt(o.mbs, 1)} ${fmt(d.mbs, 1)}`} |` +
+            ` ${o.p50.toFixed(3)}/${o.p99.toFixed(3)}`.padEnd(16) +
+            ` ${d.p50.toFixed(3)}/${d.p99.toFixed(3)}`.padEnd(16) +
+            ` |${fmt(o.cpuPerOp, 1)} ${fmt(d.cpuPerOp, 1)}`,
         );
       }
     }
@@ -243,6 +280,7 @@ async function main() {
       `server core in-process (no sockets, no peer): walk+getattr+clunk ${core.smallOps.toFixed(0)} ops/s, ` +
         `8 KiB reads ${core.readMBs.toFixed(0)} MB/s`,
     );
+    console.log(`load average at the end of the throughput rows: ${await loadAvg()}`);
     if (RSS_SESSIONS > 0) {
       for (const t of targets) {
         const r = await rssPerSession(t, RSS_SESSIONS);
