@@ -63,3 +63,48 @@ Deno.test("serveTcp close ends connected clients with a TransportError", async (
   c.close();
   await c.closed();
 });
+
+Deno.test("serveTcp takes pipelined full-size Twrites and small requests between them byte-exact", async () => {
+  const ns = new StaticNamespace();
+  ns.addFile(0, "log", new Uint8Array(0), false);
+  const server = new NineServer(ns, {
+    msize: 8192,
+    maxWalk: 8,
+    maxSessions: 2,
+    maxFidsPerSession: 16,
+    maxTagsPerSession: 16,
+  });
+  const h = serveTcp(server, { port: 0 });
+  try {
+    const c = await NineClient.dial("127.0.0.1", h.port);
+    const root = c.newFid();
+    await c.attach(root, "queen", "");
+    const f = c.newFid();
+    await c.walk(root, f, ["log"]);
+    await c.open(f, 2); // O_RDWR
+    const data = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
+    const chunk = c.ioChunk;
+    for (let round = 0; round < 2; round++) {
+      // Big frames (the transport's large read buffer), then small ones (back to the small one).
+      const writes: Promise<number>[] = [];
+      for (let off = 0; off < data.length; off += chunk) {
+        writes.push(c.write(f, off, data.subarray(off, Math.min(data.length, off + chunk))));
+      }
+      let total = 0;
+      for (const n of await Promise.all(writes)) total += n;
+      assertEquals(total, data.length);
+      const g = c.newFid();
+      await c.walk(root, g, ["log"]);
+      assertEquals((await c.getattr(g)).size, data.length);
+      await c.clunk(g);
+    }
+    const back = c.newFid();
+    await c.walk(root, back, ["log"]);
+    await c.open(back, O_RDONLY);
+    assertEquals(await c.readAll(back, 4), data);
+    c.close();
+  } finally {
+    await h.close();
+  }
+  assertEquals([ns.sessions, ns.refs], [0, 0]);
+});

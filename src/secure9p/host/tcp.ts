@@ -38,6 +38,13 @@ class Link {
 
 /** Write buffers are pooled: only sessions with replies in flight hold one (RSS per session). */
 const WRITE_BUF = 32768;
+/**
+ * Reads go to a small per-connection buffer (requests other than Twrite are a few dozen bytes)
+ * and switch to a pooled full-frame buffer while a peer sends big frames: idle sessions hold
+ * SMALL_READ bytes, not a frame.
+ */
+const SMALL_READ = 512;
+const BIG_READ = 8192;
 
 export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpServerHandle {
   const listener = Deno.listen({ hostname: opts.hostname ?? "127.0.0.1", port: opts.port ?? 0 });
@@ -48,6 +55,7 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
   let timer: ReturnType<typeof setInterval> | null = null;
 
   const pool: Uint8Array[] = [];
+  const readPool: Uint8Array[] = [];
 
   /** Writes every queued reply of the link; several queued replies go out in one write. */
   async function writeOut(link: Link): Promise<void> {
@@ -113,14 +121,14 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
     try {
       (conn as Deno.TcpConn).setNoDelay(true);
     } catch { /* not TCP */ }
-    // A small per-connection read buffer (RSS per session): input is bounded by the session's
-    // input space anyway.
     const link = new Link(conn, session);
     links.add(link);
-    const inBuf = new Uint8Array(8192);
+    const small = new Uint8Array(SMALL_READ);
+    let big: Uint8Array | null = null;
     try {
       while (!closing && !link.done) {
         if (server.closed(session)) break;
+        const inBuf = big ?? small;
         const room = Math.min(server.inputSpace(session), inBuf.length);
         if (room <= 0) {
           // Input waits for replies to drain: wait for the writer (or briefly, for parked reads).
@@ -132,6 +140,11 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
         const n = await conn.read(room === inBuf.length ? inBuf : inBuf.subarray(0, room));
         if (n === null) break;
         server.input(session, inBuf, 0, n);
+        if (big === null && n === SMALL_READ) big = readPool.pop() ?? new Uint8Array(BIG_READ);
+        else if (big !== null && n < SMALL_READ) {
+          readPool.push(big);
+          big = null;
+        }
         kick(link);
         watchParked(session);
       }
@@ -146,6 +159,7 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
       // The peer went away mid-read: the session ends like a hang-up.
     } finally {
       link.done = true;
+      if (big !== null) readPool.push(big);
       await link.flushing;
       links.delete(link);
       server.closeSession(session);
