@@ -12,14 +12,12 @@ import { runUnderDeno } from "../../src/host/guest_build/run.ts";
 import { arenaMarks, bootSel4, linkSel4Image, runUnderQemuUser } from "../../src/host/guest_build/native_run.ts";
 import { extractTranscript } from "../../src/host/guest_build/transcript.ts";
 import { corpusFiles, firstDifference } from "../parity/suite.ts";
-import { BOOT_CONFIG, MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
-import { Hive } from "../../src/guest/hive.ts";
+import { MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
+import { hostedSerial, SERIAL_INPUT } from "../parity/hosted.ts";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../src/host/guest_build/tools.ts";
 
 const files = corpusFiles();
-/** Typed on the guest's serial console after the replays (stdin under qemu-aarch64, the PL011 on seL4). */
-const SERIAL_INPUT = new TextEncoder().encode("attach queen\nping\ncat /proc/boot\nls /gpu\nnot-a-verb\nquit\n");
 const work = Deno.makeTempDirSync({ prefix: "cohesix-native-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 let build: Promise<{ r: GuestBuildResult; deno: string }> | undefined;
@@ -82,24 +80,6 @@ Deno.test("buildGuest suite rootserver boots on seL4 and prints the Deno transcr
   assertEquals(console_, hostedSerial(SERIAL_INPUT));
   console.log(`sel4: ${JSON.stringify({ bootMs: boot.seenMs, runMs: boot.ms, image: Deno.statSync(image).size })}`);
 });
-
-/** What the hosted hive's serial console answers to `input` (the same guest code under Deno). */
-function hostedSerial(input: Uint8Array): string {
-  const hive = new Hive(BOOT_CONFIG, { verifier: null });
-  const con = hive.openConsole("serial");
-  const buf = new Uint8Array(65536);
-  let out = "";
-  let off = 0;
-  while (off < input.length) {
-    const n = hive.input(con, input, off, input.length - off);
-    assert(n >= 0, "hosted console accepts the input");
-    off += n;
-    for (let got = hive.output(con, buf, 0, buf.length); got > 0; got = hive.output(con, buf, 0, buf.length)) {
-      out += new TextDecoder().decode(buf.subarray(0, got));
-    }
-  }
-  return out;
-}
 
 Deno.test("pumpMain serves the serial console from stdin under qemu-aarch64 like the hosted hive", async () => {
   const { r } = await built();

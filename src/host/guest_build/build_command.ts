@@ -5,7 +5,7 @@ import { buildGuest, DEFAULT_ARENA_BYTES, type GuestPlatform } from "./build.ts"
 import { bootEntrySource, replayEntrySource } from "./bundle.ts";
 import { StageError } from "./tools.ts";
 
-export const BUILD_HELP = `cohesix guest build [--out DIR] [--replay FILE]... [--platform linux|sel4|both] [--arena-mib N]
+export const BUILD_HELP = `cohesix guest build [--out DIR] [--replay FILE]... [--platform linux|sel4|both] [--arena-mib N] [--sel4-sdk DIR]
 
 Compiles the guest to native AArch64: esbuild bundle -> porf wasm -> wasm2c -> aarch64 gcc with
 picolibc and SIMDe -> linked with src/guest/native (entry, serial, bootinfo, traps, arena report).
@@ -22,6 +22,7 @@ Flags:
   --replay FILE     replay this corpus (repeatable, in order)
   --platform P      linux, sel4 or both (default both)
   --arena-mib N     Wasm linear memory reserved, MiB, even (default ${DEFAULT_ARENA_BYTES / 1048576})
+  --sel4-sdk DIR    seL4 SDK export with libsel4/include (default ../shared/sel4/prebuilt)
 
 Examples:
   cohesix guest build
@@ -36,6 +37,7 @@ export async function runBuild(argv: string[]): Promise<number> {
     replay: { type: "string", multiple: true },
     platform: { type: "string" },
     "arena-mib": { type: "string" },
+    "sel4-sdk": { type: "string" },
   });
   if (values.help) {
     console.log(BUILD_HELP);
@@ -73,6 +75,7 @@ export async function runBuild(argv: string[]): Promise<number> {
       entrySource,
       platforms,
       arenaBytes,
+      sel4Sdk: values["sel4-sdk"],
       onProgress: (e) => {
         if (e.state === "start") console.error(`guest build: ${e.stage} ...`);
         else if (e.state === "progress") console.error(`guest build: ${e.stage}: ${e.detail}`);

@@ -1,0 +1,111 @@
+/**
+ * A host-side platform for the guest's Wasm module (`porf wasm` output): it implements Porffor's two
+ * print imports and the event-pump mailbox protocol of src/guest/native/pump.ts, the same contract
+ * the C platform layer serves natively. It runs the pump in the host's Wasm engine in seconds, with
+ * no cross-compile: serial input is given up front, the clock advances 10 ms per poll.
+ */
+import { runTool, StageError, TOOLS } from "./tools.ts";
+import { join } from "node:path";
+
+const SIG = Array.from({ length: 32 }, (_, i) => (i * 73 + 41) % 256);
+const MB = { ACK: 32, EOF: 33, TX_LEN: 36, RX_LEN: 40, NOW_LO: 44, NOW_HI: 48, RX_KEEP: 52, TX: 64, TX_CAP: 4096, RX_CAP: 1024 };
+const RX = MB.TX + MB.TX_CAP;
+
+export interface WasmPumpRun {
+  /** The guest's own lines (banner, transcript), as printed. */
+  printed: string;
+  /** Bytes the pump sent to the serial console. */
+  serial: string;
+  /** Poll rounds served. */
+  polls: number;
+}
+
+/** Compiles a bundled script to Wasm with the guest-build flags. */
+export async function porfWasm(js: string): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "cohesix-wasm-" });
+  try {
+    await Deno.writeTextFile(join(dir, "guest.js"), js);
+    await runTool("wasm", TOOLS.porf, ["wasm", "-O1", "--unreachable-exceptions", "--no-wasm-exceptions", "guest.js", "guest.wasm"], {
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+    });
+    return await Deno.readFile(join(dir, "guest.wasm"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs the module's main with `input` as serial input; throws StageError("run-wasm") on a trap. */
+export async function runWasmPump(wasm: Uint8Array, input: Uint8Array, maxPolls = 100_000): Promise<WasmPumpRun> {
+  let memory: WebAssembly.Memory | undefined;
+  let mb = -1;
+  let printed = "";
+  const serial: number[] = [];
+  let inRequest = false;
+  let atLineStart = true;
+  let offered = 0;
+  let polls = 0;
+
+  const poll = () => {
+    polls++;
+    if (polls > maxPolls) throw new StageError("run-wasm", `the guest polled more than ${maxPolls} times`);
+    const m = new Uint8Array(memory!.buffer);
+    if (mb < 0) {
+      search: for (let at = 0; at + RX + MB.RX_CAP <= m.length; at++) {
+        for (let i = 0; i < 32; i++) if (m[at + i] !== SIG[i]) continue search;
+        mb = at;
+        break;
+      }
+      if (mb < 0) throw new StageError("run-wasm", "no mailbox signature in linear memory");
+    }
+    const u32 = (o: number) => m[mb + o] + m[mb + o + 1] * 256 + m[mb + o + 2] * 65536 + m[mb + o + 3] * 16777216;
+    const put = (o: number, v: number) => {
+      for (let i = 0; i < 4; i++) m[mb + o + i] = Math.floor(v / 256 ** i) % 256;
+    };
+    m[mb + MB.ACK] = 1;
+    const tx = u32(MB.TX_LEN);
+    const keep = u32(MB.RX_KEEP);
+    if (tx > MB.TX_CAP || keep > MB.RX_CAP) throw new StageError("run-wasm", "mailbox lengths out of range");
+    for (let i = 0; i < tx; i++) serial.push(m[mb + MB.TX + i]);
+    const n = Math.min(MB.RX_CAP - keep, input.length - offered);
+    m.set(input.subarray(offered, offered + n), mb + RX + keep);
+    offered += n;
+    put(MB.RX_LEN, keep + n);
+    m[mb + MB.EOF] = offered === input.length ? 1 : 0;
+    put(MB.NOW_LO, (polls * 10) % 4294967296);
+    put(MB.NOW_HI, 0);
+  };
+
+  const imports = {
+    "": {
+      a: (x: number) => {
+        printed += String(x);
+      },
+      b: (unit: number) => {
+        const c = unit % 65536;
+        if (atLineStart && c === 1) inRequest = true;
+        atLineStart = c === 10;
+        if (inRequest) {
+          if (c === 10) {
+            inRequest = false;
+            poll();
+          }
+          return;
+        }
+        printed += String.fromCharCode(c);
+      },
+    },
+  };
+  const module = await WebAssembly.compile(wasm as BufferSource);
+  const instance = await WebAssembly.instantiate(module, imports);
+  memory = instance.exports.$ as WebAssembly.Memory;
+  try {
+    (instance.exports.m as () => void)();
+  } catch (err) {
+    if (err instanceof StageError) throw err;
+    const tail = printed.trim().split("\n").slice(-3).join("\n");
+    throw new StageError("run-wasm", `the guest trapped (${(err as Error).message}); last lines:\n${tail}`);
+  }
+  return { printed, serial: new TextDecoder().decode(new Uint8Array(serial)), polls };
+}
+
