@@ -203,6 +203,9 @@ async function rssPerSession(t: Target, n: number): Promise<{ before: number; af
   await new Promise((r) => setTimeout(r, 200));
   const after = await rssKb(t.pid);
   for (const c of clients) c.close();
+  await Promise.all(clients.map((c) => c.closed()));
+  // Give the server time to see every hang-up before the next round.
+  await new Promise((r) => setTimeout(r, 500));
   return { before, after, per: ((after - before) * 1024) / n };
 }
 
@@ -282,11 +285,18 @@ async function main() {
     );
     console.log(`load average at the end of the throughput rows: ${await loadAvg()}`);
     if (RSS_SESSIONS > 0) {
-      for (const t of targets) {
-        const r = await rssPerSession(t, RSS_SESSIONS);
+      // Three rounds per server (alternating): the first counts heap the process grows for good,
+      // later rounds reuse memory freed by the previous one. All three are printed.
+      const rounds: { before: number; after: number; per: number }[][] = [[], []];
+      for (let round = 0; round < 3; round++) {
+        for (let k = 0; k < 2; k++) rounds[k].push(await rssPerSession(targets[k], RSS_SESSIONS));
+      }
+      for (let k = 0; k < 2; k++) {
+        const r = rounds[k];
         console.log(
-          `${RSS_SESSIONS} attached sessions, ${t.name.padEnd(7)}: RSS ${r.before} kB -> ${r.after} kB, ` +
-            `${(r.per / 1024).toFixed(1)} KiB per session`,
+          `${RSS_SESSIONS} attached sessions, ${targets[k].name.padEnd(7)}: RSS ${r[0].before} kB -> ` +
+            `${r[0].after} kB; KiB per session in rounds 1/2/3: ` +
+            r.map((x) => (x.per / 1024).toFixed(1)).join(" / "),
         );
       }
     }
