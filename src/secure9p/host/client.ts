@@ -325,7 +325,22 @@ export class NineClient {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  async #rpc<T>(
+  #rpc<T>(
+    op: string,
+    type: number,
+    expect: number,
+    req: Req,
+    parse: (f: C.Fcall) => T,
+    fixedTag?: number,
+  ): Promise<T> {
+    // The common case (a free slot in the tag window) sends without an extra async hop.
+    if (this.#failure || this.#pending.size >= this.maxInflight) {
+      return this.#rpcWhenFree(op, type, expect, req, parse, fixedTag);
+    }
+    return this.#issue(op, type, expect, req, parse, fixedTag);
+  }
+
+  async #rpcWhenFree<T>(
     op: string,
     type: number,
     expect: number,
@@ -336,8 +351,24 @@ export class NineClient {
     if (this.#failure) throw this.#failure;
     while (this.#pending.size >= this.maxInflight) await new Promise<void>((r) => this.#waiters.push(r));
     if (this.#failure) throw this.#failure;
+    return this.#issue(op, type, expect, req, parse, fixedTag);
+  }
+
+  #issue<T>(
+    op: string,
+    type: number,
+    expect: number,
+    req: Req,
+    parse: (f: C.Fcall) => T,
+    fixedTag?: number,
+  ): Promise<T> {
     const tag = fixedTag ?? this.#allocTag();
-    const frame = encodeReq(type, tag, req, this.msize);
+    let frame: Uint8Array;
+    try {
+      frame = encodeReq(type, tag, req, this.msize);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(tag, { op, expect, parse, resolve: resolve as (v: unknown) => void, reject });
       this.#send(frame);
