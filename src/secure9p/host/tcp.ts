@@ -36,8 +36,15 @@ class Link {
   }
 }
 
-/** Write buffers are pooled: only sessions with replies in flight hold one (RSS per session). */
+/**
+ * Write buffers are pooled: only sessions with replies in flight hold one (RSS per session).
+ * Small replies (walk, getattr, clunk, ...) take a small buffer, reads and batches a big one.
+ * Many sessions can be mid-write in the same tick (a burst over all connections), so each pool
+ * keeps at most POOL_KEEP free buffers and leaves the rest of a burst to the garbage collector.
+ */
 const WRITE_BUF = 32768;
+const SMALL_WRITE = 512;
+const POOL_KEEP = 64;
 /**
  * Reads go to a small per-connection buffer (requests other than Twrite are a few dozen bytes)
  * and switch to a pooled full-frame buffer while a peer sends big frames: idle sessions hold
@@ -55,22 +62,36 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
   let timer: ReturnType<typeof setInterval> | null = null;
 
   const pool: Uint8Array[] = [];
+  const smallPool: Uint8Array[] = [];
   const readPool: Uint8Array[] = [];
+
+  function give(to: Uint8Array[], buf: Uint8Array): void {
+    if (to.length < POOL_KEEP) to.push(buf);
+  }
 
   /** Writes every queued reply of the link; several queued replies go out in one write. */
   async function writeOut(link: Link): Promise<void> {
-    const out = pool.pop() ?? new Uint8Array(WRITE_BUF);
     try {
       while (!link.done) {
-        let n = 0;
-        while (n < out.length) {
-          const got = server.output(link.session, out, n, out.length - n);
-          if (got === 0) break;
-          n += got;
+        const pending = server.pendingOutput(link.session);
+        if (pending === 0) break;
+        const small = pending <= SMALL_WRITE;
+        const out = small
+          ? smallPool.pop() ?? new Uint8Array(SMALL_WRITE)
+          : pool.pop() ?? new Uint8Array(WRITE_BUF);
+        try {
+          let n = 0;
+          while (n < out.length) {
+            const got = server.output(link.session, out, n, out.length - n);
+            if (got === 0) break;
+            n += got;
+          }
+          if (n === 0) break; // nothing could be drained after all
+          let off = 0;
+          while (off < n) off += await link.conn.write(out.subarray(off, n));
+        } finally {
+          give(small ? smallPool : pool, out);
         }
-        if (n === 0) break;
-        let off = 0;
-        while (off < n) off += await link.conn.write(out.subarray(off, n));
       }
     } catch {
       // The peer went away mid-write: end the connection; the reader sees it and closes the session.
@@ -79,7 +100,6 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
         link.conn.close();
       } catch { /* already closed */ }
     } finally {
-      pool.push(out);
       link.flushing = null;
       // Draining output may have served buffered frames, some of which parked.
       watchParked(link.session);
@@ -142,7 +162,7 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
         server.input(session, inBuf, 0, n);
         if (big === null && n === SMALL_READ) big = readPool.pop() ?? new Uint8Array(BIG_READ);
         else if (big !== null && n < SMALL_READ) {
-          readPool.push(big);
+          give(readPool, big);
           big = null;
         }
         kick(link);
@@ -159,7 +179,7 @@ export function serveTcp(server: NineServer, opts: TcpServeOptions = {}): TcpSer
       // The peer went away mid-read: the session ends like a hang-up.
     } finally {
       link.done = true;
-      if (big !== null) readPool.push(big);
+      if (big !== null) give(readPool, big);
       await link.flushing;
       links.delete(link);
       server.closeSession(session);
