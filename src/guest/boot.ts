@@ -84,6 +84,12 @@ export interface BootLimits {
   maxCtlCommands: number;
   /** Ticks processed by one `advance` call; later ticks are counted as skipped. */
   maxCatchUpTicks: number;
+  /** Largest 9P message size granted at Tversion (manifest `secure9p.msize`; the server caps it at 8192). */
+  msize: number;
+  /** Most names in one Twalk (manifest `secure9p.walk_depth`; red line 8). */
+  maxWalk: number;
+  /** Requests in flight per 9P session before EBUSY (manifest `secure9p.tags_per_session`). */
+  maxTagsPerSession: number;
 }
 
 export interface BootConfig {
@@ -174,6 +180,9 @@ export function defaultBootConfig(): BootConfig {
       maxCtlBytes: 4096,
       maxCtlCommands: 8,
       maxCatchUpTicks: 1000,
+      msize: 8192,
+      maxWalk: 8,
+      maxTagsPerSession: 16,
     },
     telemetryRingBytes: 1024,
     logRingBytes: 65536,

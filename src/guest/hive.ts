@@ -64,12 +64,13 @@ export class Hive {
     }
     this.ns = ns;
     if (options !== undefined && options.authToken !== undefined) this.consoleCfg.authToken = options.authToken;
+    // Secure9P limits come from the manifest ([secure9p]); the server still caps msize and walk depth.
     this.server = new NineServer(ns, {
-      msize: 8192,
-      maxWalk: 8,
+      msize: boot.limits.msize,
+      maxWalk: boot.limits.maxWalk,
       maxSessions: MAX_NINEP,
       maxFidsPerSession: boot.limits.maxOpenPerSession,
-      maxTagsPerSession: 16,
+      maxTagsPerSession: boot.limits.maxTagsPerSession,
     });
     const auditor = new Auditor(ns);
     this.auditor = auditor;

@@ -19,6 +19,11 @@ Deno.test("runSelftest full passes over tcp and 9p and its report validates agai
       assertEquals(r.checks.filter((c) => !c.ok), [], `full over ${t}`);
       assert(r.ok);
       assertEquals(r.checks.slice(0, 2).map((c) => c.name), ["preflight/attach", "preflight/ping"]);
+      // The scripts came from the hive's /proc/tests, not cohsh's shipped copies.
+      assertEquals(r.checks.slice(2, 4).map((c) => [c.name, c.ok, c.detail]), [
+        ["source/selftest_negative.coh", true, "served by the hive at /proc/tests/selftest_negative.coh"],
+        ["source/selftest_full.coh", true, "served by the hive at /proc/tests/selftest_full.coh"],
+      ]);
       assert(r.checks.some((c) => c.name.startsWith("selftest_negative line ")));
       assert(r.checks.some((c) => c.name === "selftest_full line 15: spawn {\"spawn\":\"heartbeat\",\"ticks\":5}"));
     }
@@ -76,6 +81,7 @@ Deno.test("cohesix cohsh test --mode full --json passes against cohesix dev", as
       assertEquals(r.code, 0, new TextDecoder().decode(r.stderr) + out);
       const report = SelftestReport.parse(JSON.parse(out));
       assertEquals([report.ok, report.mode, report.version], [true, "full", "1"]);
+      assert(report.checks.filter((c) => c.name.startsWith("source/")).every((c) => c.detail.startsWith("served by the hive")));
     }
   } finally {
     dev.kill("SIGINT");

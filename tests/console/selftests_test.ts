@@ -8,5 +8,8 @@ Deno.test("SELFTEST_SCRIPTS match the shipped demo/*.coh files byte for byte and
     const shipped = await Deno.readTextFile(new URL(`../../demo/${SELFTEST_NAMES[i]}`, import.meta.url));
     assertEquals(SELFTEST_SCRIPTS[i], shipped, `${SELFTEST_NAMES[i]} drifted from demo/`);
     parseScript(SELFTEST_SCRIPTS[i], SELFTEST_NAMES[i]);
+    // NineDoor writes them with ByteWriter.ascii and sizes them by string length: ASCII only.
+    const ascii = [...SELFTEST_SCRIPTS[i]].every((c) => c === "\n" || (c >= " " && c <= "~"));
+    assertEquals(ascii, true, `${SELFTEST_NAMES[i]} is printable ASCII`);
   }
 });

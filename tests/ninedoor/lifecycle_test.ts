@@ -6,6 +6,7 @@ import { EBADF, EINVAL, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.t
 import { NodeStat, O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
 import { NsClient } from "./ns_client.ts";
+import { SELFTEST_NAMES, SELFTEST_SCRIPTS } from "../../src/guest/console/selftests.ts";
 
 function hive(tweak?: (b: ReturnType<typeof defaultBootConfig>) => void) {
   const boot = defaultBootConfig();
@@ -21,6 +22,20 @@ Deno.test("NineDoor /proc/boot carries the version and manifest fingerprint and 
   assertStringIncludes(text, "version=0.1.0\n");
   assertStringIncludes(text, "manifest=sha256-abc123\n");
   assertEquals(queen.open("/proc/boot", O_WRONLY), -EROFS);
+});
+
+Deno.test("NineDoor /proc/tests serves each self-test script byte for byte, read-only, to the queen and observer", () => {
+  const { nd, queen } = hive();
+  assertEquals(queen.list("/proc/tests"), SELFTEST_NAMES);
+  const observer = new NsClient(nd, nd.attach("observer", ""));
+  for (let i = 0; i < SELFTEST_NAMES.length; i++) {
+    const path = `/proc/tests/${SELFTEST_NAMES[i]}`;
+    assertEquals(queen.read(path), SELFTEST_SCRIPTS[i], path);
+    assertEquals(observer.read(path), SELFTEST_SCRIPTS[i], path);
+    assertEquals((queen.stat(path) as NodeStat).sizeLo, new TextEncoder().encode(SELFTEST_SCRIPTS[i]).length);
+    assertEquals(queen.open(path, O_WRONLY), -EROFS);
+  }
+  assertEquals(queen.walk("/proc/tests/selftest_slow.coh"), -ENOENT);
 });
 
 Deno.test("NineDoor spawn creates telemetry that gains one heartbeat line per tick, kill removes it and its open reader gets Closed", () => {

@@ -27,7 +27,17 @@ async function script(dir: string, port: number, name: string, lines: string[]) 
 }
 
 async function mint(key: string, extra: string[]): Promise<string> {
-  const r = await cohesix(["ticket", "mint", "--key", key, "--role", "worker-heartbeat", "--subject", "worker-1", ...extra]);
+  const r = await cohesix([
+    "ticket",
+    "mint",
+    "--key",
+    key,
+    "--role",
+    "worker-heartbeat",
+    "--subject",
+    "worker-1",
+    ...extra,
+  ]);
   assertEquals([r.code, r.stderr], [0, ""], "ticket mint");
   return r.stdout.trim();
 }
@@ -62,7 +72,10 @@ Deno.test("cohesix dev accepts a CLI-minted worker ticket and refuses an expired
     assertStringIncludes(q.stdout, "\nworker-1\n");
 
     const valid = await mint(key, ["--ttl-s", "600"]);
-    const ok = await script(dir, port, "valid", [`attach worker-heartbeat ${valid}`, "cat /worker/worker-1/telemetry"]);
+    const ok = await script(dir, port, "valid", [
+      `attach worker-heartbeat ${valid}`,
+      "cat /worker/worker-1/telemetry",
+    ]);
     assertEquals([ok.code, ok.stderr], [0, ""]);
     assertStringIncludes(ok.stdout, "OK ATTACH role=worker-heartbeat\n");
 

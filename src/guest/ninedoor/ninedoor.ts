@@ -45,6 +45,7 @@ import { SessionTable } from "./sessions.ts";
 import { Cat, categoryIndex, Level, levelIndex, TRACE_CATEGORIES, TRACE_LEVELS, TraceLog } from "./trace.ts";
 import { Access, kindAccess, NodeKind, NodeTree } from "./tree.ts";
 import { WorkerKind, WorkerTable } from "./workers.ts";
+import { SELFTEST_NAMES, SELFTEST_SCRIPTS } from "../console/selftests.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
 const Op = { Walk: 0, Open: 1, Read: 2, Write: 3, Readdir: 4, Stat: 5 } as const;
@@ -146,6 +147,9 @@ export class NineDoor implements Namespace {
     t.add(this.procSlot, "workers", NodeKind.ProcWorkers, 0, 0);
     t.add(this.procSlot, "pressure", NodeKind.ProcPressure, 0, 0);
     t.add(this.procSlot, "fids", NodeKind.ProcFids, 0, 0);
+    // The self-test scripts `cohsh test` runs, served from guest constants (the guest reads no files).
+    const testsDir = t.add(this.procSlot, "tests", NodeKind.Dir, 0, 0);
+    for (let i = 0; i < SELFTEST_NAMES.length; i++) t.add(testsDir, SELFTEST_NAMES[i], NodeKind.ProcTest, i, 0);
     const logDir = t.add(0, "log", NodeKind.Dir, 0, 0);
     t.add(logDir, "queen.log", NodeKind.QueenLog, 0, 0);
     this.queenSlot = t.add(0, "queen", NodeKind.Dir, 0, 0);
@@ -197,6 +201,12 @@ export class NineDoor implements Namespace {
     b.uint(boot.telemetryRingBytes);
     b.ascii(" trace_ring_bytes=");
     b.uint(boot.traceRingBytes);
+    b.ascii("\nsecure9p msize=");
+    b.uint(boot.limits.msize);
+    b.ascii(" walk_depth=");
+    b.uint(boot.limits.maxWalk);
+    b.ascii(" tags_per_session=");
+    b.uint(boot.limits.maxTagsPerSession);
     b.ascii("\nroles=");
     for (let r = 0; r < this.roles.names.length; r++) {
       if (r > 0) b.byte(44);
@@ -571,6 +581,9 @@ export class NineDoor implements Namespace {
       case NodeKind.TraceCtl:
         this.trace.describe(w);
         break;
+      case NodeKind.ProcTest:
+        w.ascii(SELFTEST_SCRIPTS[arg]);
+        break;
       case NodeKind.GpuInfo: {
         const lessee = this.gpus.lessee[arg];
         this.gpus.info(arg, w, lessee >= 0 ? this.workers.ids.get(lessee) : "");
@@ -804,6 +817,9 @@ export class NineDoor implements Namespace {
         break;
       case NodeKind.ProcBoot:
         size = this.bootText.len;
+        break;
+      case NodeKind.ProcTest:
+        size = SELFTEST_SCRIPTS[arg].length; // ASCII: one byte per char
         break;
     }
     out.sizeLo = size % TWO32;

@@ -24,6 +24,8 @@ export const NodeKind = {
   GpuCtl: 14,
   GpuJob: 15,
   GpuStatus: 16,
+  /** `/proc/tests/<name>.coh`: arg indexes SELFTEST_SCRIPTS. */
+  ProcTest: 17,
 } as const;
 
 /** Access class of a node kind. */
