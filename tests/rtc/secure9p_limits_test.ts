@@ -2,7 +2,8 @@
  * The manifest's [secure9p] limits reach the hive's 9P server: msize, walk depth and tags per
  * session are compiled into BootConfig and the Hive serves with them (no hard-coded values).
  */
-import { assertEquals, assertRejects } from "../support/assert.ts";
+import { assertEquals, assertRejects, assertStringIncludes } from "../support/assert.ts";
+import { NsClient } from "../ninedoor/ns_client.ts";
 import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
 import { BOOT_CONFIG } from "../../src/guest/generated/bootstrap.ts";
 import { Hive } from "../../src/guest/hive.ts";
@@ -80,6 +81,8 @@ Deno.test("Hive booted from a manifest with msize 4096 grants 4096 to a client a
     small.advance(0);
     assertEquals(grantedMsize(small, 8192), 4096);
     assertEquals(grantedMsize(small, 2048), 2048);
+    const boot = new NsClient(small.nineDoor!, small.nineDoor!.attach("queen", "")).read("/proc/boot") as string;
+    assertStringIncludes(boot, "\nsecure9p msize=4096 walk_depth=8 tags_per_session=16\n");
     const reference = new Hive(BOOT_CONFIG);
     reference.advance(0);
     assertEquals(grantedMsize(reference, 8192), 8192);
