@@ -91,3 +91,45 @@ Deno.test("cohesix dev --serial serves the console on stdin and stdout", async (
   assertEquals(lines.slice(-3), ["via serial", "END", ""]);
   assertStringIncludes(dec.decode(r.stderr), "stopped (end of input)");
 });
+
+Deno.test("cohesix dev --manifest boots from that manifest: /proc/boot shows its fingerprint and tables", async () => {
+  const manifest = new URL("../../configs/gpu_queen.toml", import.meta.url).pathname;
+  const { loadManifest } = await import("../../src/codegen/mod.ts");
+  const { MANIFEST_FINGERPRINT } = await import("../../src/guest/generated/bootstrap.ts");
+  const m = await loadManifest(manifest);
+  assert(m.fingerprint !== MANIFEST_FINGERPRINT, "the profile differs from the default tables");
+  const child = new Deno.Command(COHESIX, {
+    args: ["dev", "--manifest", manifest, "--serial", "--ninep-port", "0"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode("attach queen\ncat /proc/boot\nls /gpu\n"));
+  await w.close();
+  const r = await child.output();
+  assertEquals(r.code, 0, dec.decode(r.stderr));
+  const out = dec.decode(r.stdout);
+  assertStringIncludes(out, `\nmanifest=${m.fingerprint}\n`);
+  assertStringIncludes(out, `OK LS path=/gpu entries=${m.gpu.devices.length}\n`);
+});
+
+Deno.test("cohesix dev --manifest refuses a bad manifest with its file:line and starts nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dev-manifest-" });
+  try {
+    const bad = `${dir}/bad.toml`;
+    await Deno.writeTextFile(bad, '[root_task]\nschema = "2.0"\n');
+    const r = await new Deno.Command(COHESIX, {
+      args: ["dev", "--manifest", bad, "--console-port", "0", "--ninep-port", "0", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code, 1);
+    assertEquals(dec.decode(r.stdout), "", "no ports were printed: no listener was opened");
+    const err = dec.decode(r.stderr);
+    assertStringIncludes(err, `cohesix dev: ${bad}:2: unsupported root_task.schema 2.0 (expected 1.0)`);
+    assertStringIncludes(err, "cohesix dev: the hive was not started;");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -90,3 +90,30 @@ Deno.test("boot_v0.coh passes via cohsh against a `cohesix dev` process", async 
     await dev.status;
   }
 });
+
+Deno.test("boot_v0.coh of another profile passes via cohsh against `cohesix dev --manifest` of that profile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rtc-boot-manifest-" });
+  try {
+    const plan = await planFlat(`${REPO}configs/gpu_queen.toml`, "configs/gpu_queen.toml");
+    await writeArtifacts(dir, plan.files);
+    const fingerprint = (await loadManifest(`${REPO}configs/gpu_queen.toml`)).fingerprint;
+    const out = await new Deno.Command(`${REPO}cohesix`, {
+      args: [
+        "cohsh",
+        "--transport",
+        "serial",
+        "--serial-cmd",
+        `${REPO}cohesix dev --manifest ${REPO}configs/gpu_queen.toml --serial --ninep-port 0`,
+        "--script",
+        `${dir}/boot_v0.coh`,
+      ],
+      env: { NO_COLOR: "1", COHSH_HISTORY: "" },
+    }).output();
+    const dec = new TextDecoder();
+    assertEquals([out.code, dec.decode(out.stderr)], [0, ""]);
+    assertStringIncludes(dec.decode(out.stdout), `manifest=${fingerprint}\n`);
+    assertStringIncludes(dec.decode(out.stdout), "coh> ls /gpu/GPU-3\nOK LS path=/gpu/GPU-3");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -2,10 +2,24 @@
 import { parseFlags, parsePort, type Subcommand } from "../cli/command.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
 import { HostedHive, ListenError, unixClock } from "./runtime.ts";
+import type { BootConfig } from "../../guest/boot.ts";
+
+/** Compiles a manifest into boot tables, or returns the refusal (file:line: message lines). */
+async function loadBoot(path: string): Promise<BootConfig | string> {
+  // The manifest compiler (zod, smol-toml) loads only when --manifest is given.
+  const { bootConfigFromManifest, ManifestError } = await import("../../codegen/mod.ts");
+  try {
+    return await bootConfigFromManifest(path);
+  } catch (err) {
+    if (err instanceof ManifestError) return err.message;
+    throw err;
+  }
+}
 
 const HELP = `cohesix dev: run a hosted hive on this machine
 
-Usage: cohesix dev [--host H] [--ninep-port P] [--console-port P] [--auth-token T] [--serial] [--json] [-v]
+Usage: cohesix dev [--manifest FILE] [--host H] [--ninep-port P] [--console-port P] [--auth-token T]
+                   [--serial] [--json] [-v]
 
 Starts the sans-IO guest (NineDoor namespace, Secure9P server, console) under Deno and serves:
   - 9P2000.L on H:5640 (the NineDoor namespace: /proc/boot, /log/queen.log, /queen/ctl, …)
@@ -15,6 +29,8 @@ checked against real time (the dev manifest's keys: configs/root_task.toml [[tic
 Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
 
 Flags:
+  --manifest FILE     boot from this manifest (compiled as 'cohesix rtc' would; /proc/boot shows its
+                      fingerprint) instead of the tables generated from configs/root_task.toml
   --host H            interface to listen on (default 127.0.0.1)
   --ninep-port P      9P port (default 5640; 0 picks a free port)
   --console-port P    console port (default 31337; 0 picks a free port)
@@ -27,6 +43,7 @@ Flags:
 Examples:
   cohesix dev                                     # 9P :5640, console :31337
   cohesix dev --console-port 0 --ninep-port 0 --json
+  cohesix dev --manifest configs/gpu_queen.toml
   printf 'attach queen\\ncat /proc/boot\\n' | cohesix dev --serial
   cohesix dev & cohesix cohsh --role queen        # then type: cat /proc/boot
 `;
@@ -37,6 +54,7 @@ export const devCommand: Subcommand = {
   help: HELP,
   async run(argv: string[]): Promise<number> {
     const { values } = parseFlags("dev", argv, {
+      manifest: { type: "string" },
       host: { type: "string" },
       "ninep-port": { type: "string" },
       "console-port": { type: "string" },
@@ -47,9 +65,20 @@ export const devCommand: Subcommand = {
     });
     const serial = values.serial === true;
     const say = (line: string) => (serial ? console.error(line) : console.log(line));
+    let boot: BootConfig | undefined;
+    if (values.manifest !== undefined) {
+      const loaded = await loadBoot(values.manifest);
+      if (typeof loaded === "string") {
+        for (const line of loaded.split("\n")) console.error(`cohesix dev: ${line}`);
+        console.error("cohesix dev: the hive was not started; fix the manifest (check it with 'cohesix rtc FILE --out DIR')");
+        return 1;
+      }
+      boot = loaded;
+    }
     let hive: HostedHive;
     try {
       hive = HostedHive.start({
+        boot,
         hostname: values.host ?? "127.0.0.1",
         ninepPort: values["ninep-port"] === undefined ? 5640 : parsePort("dev", "ninep-port", values["ninep-port"]),
         consolePort: values["console-port"] === undefined ? 31337 : parsePort("dev", "console-port", values["console-port"]),
