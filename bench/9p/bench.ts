@@ -11,7 +11,11 @@
  * median run, the ours/diod ratio of the medians, and the server's CPU time per op (user+system
  * of the whole server process from /proc, all threads): the row least disturbed by other load on
  * a shared machine. Then 1,000 attached sessions: RSS growth of each server process per session.
+ * --pin CLIENT,SERVER (e.g. 0,1) pins this process (the load generator) and each server process with
+ * every thread to one CPU each (taskset): a per-core comparison, where a multi-threaded server
+ * cannot take more CPU time than a single-threaded one when other load competes for the machine.
  * Usage: deno task bench:9p [--seconds 1.5] [--reps 5] [--sessions-rss 1000] [--only small,read4k,stream]
+ *        [--pin 0,1]
  */
 import { parseArgs } from "node:util";
 import { NineClient } from "../../src/secure9p/host/client.ts";
@@ -26,11 +30,26 @@ const { values } = parseArgs({
     reps: { type: "string", default: "5" },
     "sessions-rss": { type: "string", default: "1000" },
     only: { type: "string", default: "small,read4k,stream" },
+    pin: { type: "string", default: "" },
   },
 });
 const SECONDS = Number(values.seconds);
 const REPS = Number(values.reps);
 const RSS_SESSIONS = Number(values["sessions-rss"]);
+const PIN = values.pin === "" ? null : values.pin.split(",").map(Number);
+if (PIN && (PIN.length !== 2 || PIN.some((c) => !Number.isInteger(c) || c < 0))) {
+  throw new Error(`Cannot use --pin ${values.pin}: give two CPU numbers, CLIENT,SERVER`);
+}
+
+/** Pins every thread of a process to one CPU (taskset -a), when --pin is given. */
+async function pin(pid: number, cpu: number): Promise<void> {
+  const r = await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", String(cpu), String(pid)],
+    stdout: "null",
+  })
+    .output();
+  if (!r.success) throw new Error(`Cannot pin process ${pid} to CPU ${cpu}: taskset failed`);
+}
 const BIG = 64 << 20;
 const CHUNK = 8192 - 24;
 const HERE = new URL(".", import.meta.url).pathname;
@@ -245,10 +264,17 @@ async function main() {
   try {
     targets.push(await startOurs());
     targets.push(await startDiod(dir));
+    if (PIN) {
+      await pin(Deno.pid, PIN[0]);
+      // Threads a server starts later inherit its affinity.
+      for (const t of targets) await pin(t.pid, PIN[1]);
+    }
     console.log(
       `Secure9P bench: cohesix (Deno ${Deno.version.deno}, single thread) vs diod (16 worker threads); ` +
         `${REPS} alternating ${SECONDS}s runs per cell, median (±half-range %), loopback, ` +
-        `${navigator.hardwareConcurrency} CPUs, load average at start ${await loadAvg()}`,
+        `${navigator.hardwareConcurrency} CPUs, ` +
+        `${PIN ? `pinned: client CPU ${PIN[0]}, each server CPU ${PIN[1]}` : "not pinned"}, ` +
+        `load average at start ${await loadAvg()}`,
     );
     // Warm-up of every load on both servers (JIT, page cache), not measured.
     for (const t of targets) {
