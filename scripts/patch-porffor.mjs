@@ -8,12 +8,18 @@
 // string is hit depends on every literal in the bundle, hence "layout-dependent corruption": the
 // known-divergent `help` text, and guest edits that broke porf parity tests far from the edit.
 // The fix: a page-0 bin counts its 16 reserved bytes as used, and a bin's pointer is page*pageSize+used.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const file = join(root, "node_modules/porffor/compiler/codegen.js");
+const check = process.argv.includes("--check");
+if (!existsSync(file)) {
+  // An install without dev dependencies has no Porffor to patch (and builds no guest).
+  console.error(`patch-porffor: ${file} not found${check ? "" : "; nothing to patch"}`);
+  process.exit(check ? 1 : 0);
+}
 const pkg = JSON.parse(readFileSync(join(root, "node_modules/porffor/package.json"), "utf8"));
 
 const EDITS = [
@@ -21,7 +27,6 @@ const EDITS = [
   ["    if (!startingPtr) startingPtr = pagePtr(bin.page) + bin.used;", "    if (!startingPtr) startingPtr = bin.page * pageSize + bin.used; // cohesix: see used"],
 ];
 
-const check = process.argv.includes("--check");
 let text = readFileSync(file, "utf8");
 const patched = EDITS.every(([, to]) => text.includes(to));
 if (patched) {
