@@ -6,6 +6,11 @@
  * Porffor rule seen here: never write `this.buf[i] = v` (it is silently dropped); copy the
  * typed array into a local first (`const buf = this.buf; buf[i] = v`).
  */
+import { utf8Length, writeUtf8 } from "../../secure9p/text.ts";
+
+// One implementation of the wire text helpers, shared with Secure9P: `equalsAscii` compares in
+// place; `decodeUtf8` allocates a string (attach/spawn time only, not per byte).
+export { bytesEqualAscii as equalsAscii, utf8ToString as decodeUtf8 } from "../../secure9p/text.ts";
 
 /** A fixed-capacity output buffer. Writes past the end set `overflow` instead of throwing. */
 export class ByteWriter {
@@ -39,32 +44,14 @@ export class ByteWriter {
     for (let i = 0; i < s.length; i++) this.byte(s.charCodeAt(i));
   }
 
-  /** Appends a string encoded as UTF-8 (for names and payloads that may hold non-ASCII text). */
+  /** Appends a string encoded as UTF-8; when it does not fit, nothing is written and `overflow` is set. */
   utf8(s: string): void {
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          c = 0x10000 + (c - 0xd800) * 1024 + (d - 0xdc00);
-          i++;
-        }
-      }
-      if (c < 0x80) this.byte(c);
-      else if (c < 0x800) {
-        this.byte(0xc0 + Math.floor(c / 64));
-        this.byte(0x80 + (c % 64));
-      } else if (c < 0x10000) {
-        this.byte(0xe0 + Math.floor(c / 4096));
-        this.byte(0x80 + (Math.floor(c / 64) % 64));
-        this.byte(0x80 + (c % 64));
-      } else {
-        this.byte(0xf0 + Math.floor(c / 262144));
-        this.byte(0x80 + (Math.floor(c / 4096) % 64));
-        this.byte(0x80 + (Math.floor(c / 64) % 64));
-        this.byte(0x80 + (c % 64));
-      }
+    const n = utf8Length(s);
+    if (this.len + n > this.buf.length) {
+      this.overflow = true;
+      return;
     }
+    this.len = this.len + writeUtf8(this.buf, this.len, s);
   }
 
   /** Appends a non-negative integer (< 2^53) in decimal without building a string. */
@@ -86,13 +73,6 @@ export class ByteWriter {
   bytes(src: Uint8Array, off: number, len: number): void {
     for (let i = 0; i < len; i++) this.byte(src[off + i]);
   }
-}
-
-/** True when buf[off..off+len) holds exactly the ASCII string `s`, compared case-sensitively. */
-export function equalsAscii(buf: Uint8Array, off: number, len: number, s: string): boolean {
-  if (len !== s.length) return false;
-  for (let i = 0; i < len; i++) if (buf[off + i] !== s.charCodeAt(i)) return false;
-  return true;
 }
 
 /** Like `equalsAscii` but ignores ASCII case of the buffer's letters (`s` must be lower case). */
@@ -123,33 +103,4 @@ export function parseUint(buf: Uint8Array, off: number, len: number): number {
     v = v * 10 + (b - 48);
   }
   return v;
-}
-
-/** Decodes buf[off..off+len) as UTF-8 into a string (allocates: use at attach/spawn time, not per byte). */
-export function decodeUtf8(buf: Uint8Array, off: number, len: number): string {
-  let s = "";
-  let i = off;
-  const end = off + len;
-  while (i < end) {
-    const b = buf[i];
-    let c = 0xfffd;
-    let n = 1;
-    if (b < 0x80) c = b;
-    else if (b >= 0xc2 && b < 0xe0 && i + 1 < end) {
-      c = (b - 0xc0) * 64 + (buf[i + 1] - 0x80);
-      n = 2;
-    } else if (b >= 0xe0 && b < 0xf0 && i + 2 < end) {
-      c = (b - 0xe0) * 4096 + (buf[i + 1] - 0x80) * 64 + (buf[i + 2] - 0x80);
-      n = 3;
-    } else if (b >= 0xf0 && b < 0xf5 && i + 3 < end) {
-      c = (b - 0xf0) * 262144 + (buf[i + 1] - 0x80) * 4096 + (buf[i + 2] - 0x80) * 64 + (buf[i + 3] - 0x80);
-      n = 4;
-    }
-    if (c >= 0x10000) {
-      const v = c - 0x10000;
-      s += String.fromCharCode(0xd800 + Math.floor(v / 1024), 0xdc00 + (v % 1024));
-    } else s += String.fromCharCode(c);
-    i += n;
-  }
-  return s;
 }
