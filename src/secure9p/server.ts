@@ -772,15 +772,26 @@ export class NineServer {
     return slot < 0 ? -EBADF : slot;
   }
 
+  /** Slot of an active fid, or (after replying EBADF for an unknown or clunked fid) a negative number. */
+  fidOrReply(s: number, tag: number, fid: number): number {
+    const slot = this.useFid(s, fid);
+    if (slot < 0) this.replyError(s, tag, -slot);
+    return slot;
+  }
+
+  /** Whether the request's first name is safe; replies EINVAL when it is not. */
+  nameOrReply(s: number, tag: number, f: Fcall): boolean {
+    if (this.safeName(f.sBuf, f.sOff[0], f.sLen[0])) return true;
+    this.replyError(s, tag, EINVAL);
+    return false;
+  }
+
   walk(s: number, f: Fcall): void {
     const n = f.n;
     const tag = f.tag;
     const nw = n[2];
-    const slot = this.useFid(s, n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, n[0]);
+    if (slot < 0) return;
     // Walking from an open fid into a new fid is allowed (diodls -l and Linux do it); moving an
     // open fid itself is not.
     if (this.fidState[slot] === FID_OPEN && n[1] === n[0]) {
@@ -871,11 +882,8 @@ export class NineServer {
   lopen(s: number, f: Fcall): void {
     const n = f.n;
     const tag = f.tag;
-    const slot = this.useFid(s, n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, n[0]);
+    if (slot < 0) return;
     if (this.fidState[slot] === FID_OPEN) {
       this.replyError(s, tag, EBUSY);
       return;
@@ -903,19 +911,13 @@ export class NineServer {
   lcreate(s: number, f: Fcall): void {
     const n = f.n;
     const tag = f.tag;
-    const slot = this.useFid(s, n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, n[0]);
+    if (slot < 0) return;
     if (this.fidState[slot] === FID_OPEN) {
       this.replyError(s, tag, EBUSY);
       return;
     }
-    if (!this.safeName(f.sBuf, f.sOff[0], f.sLen[0])) {
-      this.replyError(s, tag, EINVAL);
-      return;
-    }
+    if (!this.nameOrReply(s, tag, f)) return;
     const ns = this.ns;
     if (ns.create === undefined) {
       this.replyError(s, tag, EOPNOTSUPP);
@@ -1081,11 +1083,8 @@ export class NineServer {
 
   clunk(s: number, f: Fcall): void {
     const tag = f.tag;
-    const slot = this.useFid(s, f.n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, f.n[0]);
+    if (slot < 0) return;
     this.releaseFid(s, slot);
     this.replyEmpty(s, Rclunk, tag);
   }
@@ -1106,11 +1105,8 @@ export class NineServer {
 
   remove(s: number, f: Fcall): void {
     const tag = f.tag;
-    const slot = this.useFid(s, f.n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, f.n[0]);
+    if (slot < 0) return;
     const ns = this.ns;
     const r = ns.remove === undefined ? -EOPNOTSUPP : ns.remove(this.fidNs[slot], this.fidNode[slot]);
     // Tremove clunks the fid whether or not the remove worked.
@@ -1121,15 +1117,9 @@ export class NineServer {
 
   unlinkat(s: number, f: Fcall): void {
     const tag = f.tag;
-    const slot = this.useFid(s, f.n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
-    if (!this.safeName(f.sBuf, f.sOff[0], f.sLen[0])) {
-      this.replyError(s, tag, EINVAL);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, f.n[0]);
+    if (slot < 0) return;
+    if (!this.nameOrReply(s, tag, f)) return;
     const ns = this.ns;
     if (ns.remove === undefined) {
       this.replyError(s, tag, EOPNOTSUPP);
@@ -1150,15 +1140,9 @@ export class NineServer {
   mkdir(s: number, f: Fcall): void {
     const n = f.n;
     const tag = f.tag;
-    const slot = this.useFid(s, n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
-    if (!this.safeName(f.sBuf, f.sOff[0], f.sLen[0])) {
-      this.replyError(s, tag, EINVAL);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, n[0]);
+    if (slot < 0) return;
+    if (!this.nameOrReply(s, tag, f)) return;
     const ns = this.ns;
     if (ns.mkdir === undefined) {
       this.replyError(s, tag, EOPNOTSUPP);
@@ -1184,11 +1168,8 @@ export class NineServer {
 
   getattr(s: number, f: Fcall): void {
     const tag = f.tag;
-    const slot = this.useFid(s, f.n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, f.n[0]);
+    if (slot < 0) return;
     const st = this.st;
     const r = this.ns.stat(this.fidNs[slot], this.fidNode[slot], st);
     if (r < 0) {
@@ -1224,11 +1205,8 @@ export class NineServer {
   setattr(s: number, f: Fcall): void {
     const n = f.n;
     const tag = f.tag;
-    const slot = this.useFid(s, n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, n[0]);
+    if (slot < 0) return;
     const valid = n[1];
     if (valid === 0) {
       this.replyEmpty(s, Rsetattr, tag);
@@ -1248,11 +1226,8 @@ export class NineServer {
   readdir(s: number, f: Fcall): void {
     const n = f.n;
     const tag = f.tag;
-    const slot = this.useFid(s, n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, n[0]);
+    if (slot < 0) return;
     if (this.fidState[slot] !== FID_OPEN) {
       this.replyError(s, tag, EBADF);
       return;
@@ -1303,11 +1278,8 @@ export class NineServer {
 
   statfs(s: number, f: Fcall): void {
     const tag = f.tag;
-    const slot = this.useFid(s, f.n[0]);
-    if (slot < 0) {
-      this.replyError(s, tag, -slot);
-      return;
-    }
+    const slot = this.fidOrReply(s, tag, f.n[0]);
+    if (slot < 0) return;
     // Synthetic namespaces have no block accounting: report the 9P magic and empty counts.
     this.begin(s, Rstatfs, tag);
     this.u32(V9FS_MAGIC);
@@ -1319,9 +1291,7 @@ export class NineServer {
 
   fsync(s: number, f: Fcall): void {
     const tag = f.tag;
-    const slot = this.useFid(s, f.n[0]);
-    if (slot < 0) this.replyError(s, tag, -slot);
-    else this.replyEmpty(s, Rfsync, tag); // namespace writes are synchronous
+    if (this.fidOrReply(s, tag, f.n[0]) >= 0) this.replyEmpty(s, Rfsync, tag); // namespace writes are synchronous
   }
 
   flush(s: number, f: Fcall): void {
