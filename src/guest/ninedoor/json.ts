@@ -101,66 +101,43 @@ export class JsonTokens {
   private value(depth: number): boolean {
     if (this.pos >= this.limit || depth > MAX_DEPTH) return false;
     const b = this.buf[this.pos];
-    if (b === 123) return this.object(depth);
-    if (b === 91) return this.array(depth);
+    if (b === 123) return this.container(depth, true);
+    if (b === 91) return this.container(depth, false);
     if (b === 34) return this.string();
     if (b === 45 || (b >= 48 && b <= 57)) return this.number();
     return this.literal("true") || this.literal("false") || this.literal("null");
   }
 
-  private object(depth: number): boolean {
-    const t = this.push(JsonType.Object, this.pos);
+  /** An object (`keyed`: "name": value members, closed by `}`) or an array (values, closed by `]`). */
+  private container(depth: number, keyed: boolean): boolean {
+    const t = this.push(keyed ? JsonType.Object : JsonType.Array, this.pos);
     if (t < 0) return false;
     const buf = this.buf;
     const sz = this.size;
+    const closer = keyed ? 125 : 93;
     this.pos++;
     this.skipWs();
-    if (this.pos < this.limit && buf[this.pos] === 125) {
+    if (this.pos < this.limit && buf[this.pos] === closer) {
       this.pos++;
       this.close(t, this.pos);
       return true;
     }
     for (;;) {
       this.skipWs();
-      if (this.pos >= this.limit || buf[this.pos] !== 34 || !this.string()) return false;
-      this.skipWs();
-      if (this.pos >= this.limit || buf[this.pos] !== 58) return false;
-      this.pos++;
-      this.skipWs();
+      if (keyed) {
+        if (this.pos >= this.limit || buf[this.pos] !== 34 || !this.string()) return false;
+        this.skipWs();
+        if (this.pos >= this.limit || buf[this.pos] !== 58) return false;
+        this.pos++;
+        this.skipWs();
+      }
       if (!this.value(depth + 1)) return false;
       sz[t] = sz[t] + 1;
       this.skipWs();
       if (this.pos >= this.limit) return false;
       const c = buf[this.pos];
       this.pos++;
-      if (c === 125) break;
-      if (c !== 44) return false;
-    }
-    this.close(t, this.pos);
-    return true;
-  }
-
-  private array(depth: number): boolean {
-    const t = this.push(JsonType.Array, this.pos);
-    if (t < 0) return false;
-    const buf = this.buf;
-    const sz = this.size;
-    this.pos++;
-    this.skipWs();
-    if (this.pos < this.limit && buf[this.pos] === 93) {
-      this.pos++;
-      this.close(t, this.pos);
-      return true;
-    }
-    for (;;) {
-      this.skipWs();
-      if (!this.value(depth + 1)) return false;
-      sz[t] = sz[t] + 1;
-      this.skipWs();
-      if (this.pos >= this.limit) return false;
-      const c = buf[this.pos];
-      this.pos++;
-      if (c === 93) break;
+      if (c === closer) break;
       if (c !== 44) return false;
     }
     this.close(t, this.pos);
