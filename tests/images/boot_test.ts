@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { FatVolume } from "../../images/fat_read.ts";
 import { bootQemu, chooseAccel, qemuArgs } from "../../src/host/qemu/run.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "../support/assert.ts";
-import { cohesix, HELLO_LINE, helloRootTask, REPO, SEL4, tempDir } from "./support.ts";
+import { cohesix, cohesixImage, HELLO_LINE, helloRootTask, REPO, tempDir } from "./support.ts";
 
 let built: Promise<string> | undefined;
 let builtDir: string | undefined;
@@ -11,16 +11,7 @@ let builtDir: string | undefined;
 function image(): Promise<string> {
   built ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "cohesix-boot-" });
-    const r = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--uefi",
-      "--out",
-      dir,
-    ]);
+    const r = await cohesixImage(await helloRootTask(), dir, ["--uefi"]);
     if (r.code !== 0) {
       await Deno.remove(dir, { recursive: true });
       throw new Error(`cohesix image failed: ${r.stderr}`);
@@ -92,18 +83,7 @@ Deno.test("cohesix image --esp-fat 32 writes a FAT32 ESP that status verifies an
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--uefi",
-      "--esp-fat",
-      "32",
-      "--out",
-      out,
-    ]);
+    const b = await cohesixImage(await helloRootTask(), out, ["--uefi", "--esp-fat", "32"]);
     assertEquals(b.code, 0, b.stderr);
     assertEquals(new FatVolume(await Deno.readFile(join(out, "esp.img"))).type, 32);
     const s = await cohesix(["status", "--offline", join(out, "esp.img")]);

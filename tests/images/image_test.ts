@@ -6,7 +6,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../supp
 import { LIMITS } from "../../src/codegen/schema.ts";
 import { DEFAULT_LIMIT_BYTES } from "../../src/host/image/layout.ts";
 import { writeManifest } from "./manifest_fixture.ts";
-import { cohesix, helloRootTask, listDir, REPO, run, SEL4, tempDir } from "./support.ts";
+import { cohesix, cohesixImage, helloRootTask, listDir, REPO, run, SEL4, tempDir } from "./support.ts";
 
 const ALL = [
   "BOOTAA64.EFI",
@@ -38,18 +38,7 @@ rootfs = [{ src = "tests/boot.coh", dest = "/proc/tests/boot.coh" }]
 esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`,
     );
     const out = join(dir, "out");
-    const r = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      rt,
-      "--manifest",
-      manifest,
-      "--uefi",
-      "--out",
-      out,
-    ]);
+    const r = await cohesixImage(rt, out, ["--manifest", manifest, "--uefi"]);
     assertEquals(r.code, 0, r.stderr);
     const progress = r.stderr.trim().split("\n");
     assertEquals(progress.map((l) => l.slice(0, 16)), [
@@ -210,22 +199,11 @@ Deno.test("cohesix image refuses a payload over the manifest's image.max_bytes, 
   try {
     const rt = await helloRootTask();
     const out = join(dir, "out");
-    const ok = await cohesix(["image", "--sel4-build", SEL4, "--rootserver", rt, "--out", out]);
+    const ok = await cohesixImage(rt, out);
     assertEquals(ok.code, 0, ok.stderr);
     const before = await snapshot(out);
     const manifest = await writeManifest(join(dir, "repo"), "max_bytes = 100000\ninclude_manifest = false");
-    const r = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      rt,
-      "--manifest",
-      manifest,
-      "--uefi",
-      "--out",
-      out,
-    ]);
+    const r = await cohesixImage(rt, out, ["--manifest", manifest, "--uefi"]);
     assertEquals(r.code, 1, r.stderr);
     assertMatch(
       r.stderr,
@@ -286,27 +264,11 @@ Deno.test("cohesix image refuses an --out that is a file or inside the seL4 expo
   const dir = await tempDir(t);
   try {
     await Deno.writeTextFile(join(dir, "file"), "x");
-    const a = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--out",
-      join(dir, "file"),
-    ]);
+    const a = await cohesixImage(await helloRootTask(), join(dir, "file"));
     assertEquals(a.code, 1);
     assertMatch(a.stderr, /exists and is not a directory/);
     assertEquals(await Deno.readTextFile(join(dir, "file")), "x");
-    const b = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--out",
-      join(SEL4, "out"),
-    ]);
+    const b = await cohesixImage(await helloRootTask(), join(SEL4, "out"));
     assertEquals(b.code, 1);
     assertMatch(b.stderr, /inside the seL4 export/);
   } finally {
@@ -336,16 +298,7 @@ Deno.test("cohesix status --offline verifies an output dir and its ESP, and flag
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--uefi",
-      "--out",
-      out,
-    ]);
+    const b = await cohesixImage(await helloRootTask(), out, ["--uefi"]);
     assertEquals(b.code, 0, b.stderr);
     const good = await cohesix(["status", "--offline", out, "--json"]);
     assertEquals(good.code, 0, good.stdout + good.stderr);
@@ -385,15 +338,7 @@ Deno.test("cohesix status --offline refuses an image without its attestation and
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--out",
-      out,
-    ]);
+    const b = await cohesixImage(await helloRootTask(), out);
     assertEquals(b.code, 0, b.stderr);
     const ok = await cohesix(["status", "--offline", join(out, "sel4-image.elf")]);
     assertEquals(ok.code, 0, ok.stdout + ok.stderr);

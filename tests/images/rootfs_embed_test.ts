@@ -5,7 +5,7 @@ import { rootfsArchive } from "../../src/host/image/artifacts.ts";
 import { loadLayout } from "../../src/host/image/layout.ts";
 import { assertEquals } from "../support/assert.ts";
 import { writeManifest } from "./manifest_fixture.ts";
-import { cohesix, HELLO_SRC, run, SEL4, tempDir } from "./support.ts";
+import { cohesix, cohesixImage, HELLO_SRC, run, SEL4, tempDir } from "./support.ts";
 
 const PROBE = fileURLToPath(new URL("./testdata/rootfs_probe.c", import.meta.url));
 const CFLAGS = [
@@ -52,17 +52,7 @@ rootfs = [{ src = "tests/boot.coh", dest = "/proc/tests/boot.coh" }]`,
     ]);
     assertEquals(ld.code, 0, ld.stderr);
     const out = join(dir, "out");
-    const img = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      probe,
-      "--manifest",
-      manifest,
-      "--out",
-      out,
-    ]);
+    const img = await cohesixImage(probe, out, ["--manifest", manifest]);
     assertEquals(img.code, 0, img.stderr);
     assertEquals(
       await Deno.readFile(join(out, "rootfs.cpio")),

@@ -5,22 +5,13 @@ import { writeFat } from "../../images/fat.ts";
 import { FatVolume } from "../../images/fat_read.ts";
 import { offlineStatus, StatusError } from "../../src/host/status/offline.ts";
 import { assert } from "../support/assert.ts";
-import { cohesix, helloRootTask, SEL4, tempDir } from "./support.ts";
+import { cohesixImage, helloRootTask, tempDir } from "./support.ts";
 
 Deno.test("offlineStatus on a damaged ESP either reports failed checks or refuses with StatusError, never crashes", async (t) => {
   const dir = await tempDir(t);
   try {
     const out = join(dir, "out");
-    const b = await cohesix([
-      "image",
-      "--sel4-build",
-      SEL4,
-      "--rootserver",
-      await helloRootTask(),
-      "--uefi",
-      "--out",
-      out,
-    ]);
+    const b = await cohesixImage(await helloRootTask(), out, ["--uefi"]);
     assert(b.code === 0, b.stderr);
     const esp = await Deno.readFile(join(out, "esp.img"));
     // Damage lands in the metadata (boot sector, FATs, root directory) and the start of the data area.

@@ -81,6 +81,11 @@ export function cohesix(
   return run(join(REPO, "cohesix"), args, opts);
 }
 
+/** Runs `./cohesix image --sel4-build SEL4 --rootserver ROOTSERVER EXTRA… --out OUT`. */
+export function cohesixImage(rootserver: string, out: string, extra: string[] = []): Promise<Ran> {
+  return cohesix(["image", "--sel4-build", SEL4, "--rootserver", rootserver, ...extra, "--out", out]);
+}
+
 /** Names in a directory (empty when it does not exist). */
 export async function listDir(dir: string): Promise<string[]> {
   const names: string[] = [];
