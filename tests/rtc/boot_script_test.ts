@@ -8,6 +8,7 @@ import { bootConfigFromManifest, loadManifest, planFlat, writeArtifacts } from "
 import { TRACE_CATEGORIES } from "../../src/codegen/schema.ts";
 import { HostedHive } from "../../src/host/dev/runtime.ts";
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { withDevProcess } from "../support/dev.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -65,30 +66,11 @@ Deno.test("boot_v0.coh of another profile fails against this hive at the first f
 });
 
 Deno.test("boot_v0.coh passes via cohsh against a `cohesix dev` process", async () => {
-  const dev = new Deno.Command(`${REPO}cohesix`, {
-    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json"],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = dev.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    let first = "";
-    while (!first.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`cohesix dev exited before printing its ports: ${first}`);
-      first += value;
-    }
-    const port = JSON.parse(first.slice(0, first.indexOf("\n"))).console.port;
+  await withDevProcess(async (port) => {
     const r = await cohshScript(port, `${REPO}configs/generated/boot_v0.coh`);
     assertEquals([r.code, r.stderr], [0, ""]);
     assertStringIncludes(r.stdout, `manifest=${MANIFEST_FINGERPRINT}\n`);
-  } finally {
-    dev.kill("SIGTERM");
-    await reader.cancel();
-    await dev.stderr.cancel();
-    await dev.status;
-  }
+  });
 });
 
 // field_node ticks every 5 s of the (real) clock, so the script's spawn → kill cannot race a tick budget.

@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { BOOT_CONFIG } from "../../src/guest/generated/bootstrap.ts";
+import { withDevProcess } from "../support/dev.ts";
 
 const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -44,51 +45,49 @@ async function mint(key: string, extra: string[]): Promise<string> {
 
 Deno.test("cohesix dev accepts a CLI-minted worker ticket and refuses an expired one as expired", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dev-ticket-" });
-  const dev = new Deno.Command(COHESIX, {
-    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json"],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = dev.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    const key = `${dir}/worker-heartbeat.json`;
-    const kg = await cohesix(["ticket", "keygen", "--out", key, "--seed", await devSeed("worker-heartbeat")]);
-    assertEquals(kg.code, 0, kg.stderr);
-    // The seed really is the dev manifest's key: the hive trusts exactly this public key.
-    const pub = JSON.parse(await Deno.readTextFile(key)).publicKey;
-    assertEquals(BOOT_CONFIG.ticketKeys.some((k) => k.publicKey === pub), true, `dev manifest trusts ${pub}`);
+    await withDevProcess(async (port) => {
+      const key = `${dir}/worker-heartbeat.json`;
+      const kg = await cohesix([
+        "ticket",
+        "keygen",
+        "--out",
+        key,
+        "--seed",
+        await devSeed("worker-heartbeat"),
+      ]);
+      assertEquals(kg.code, 0, kg.stderr);
+      // The seed really is the dev manifest's key: the hive trusts exactly this public key.
+      const pub = JSON.parse(await Deno.readTextFile(key)).publicKey;
+      assertEquals(
+        BOOT_CONFIG.ticketKeys.some((k) => k.publicKey === pub),
+        true,
+        `dev manifest trusts ${pub}`,
+      );
 
-    let first = "";
-    while (!first.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`cohesix dev exited before printing its ports: ${first}`);
-      first += value;
-    }
-    const port = JSON.parse(first.slice(0, first.indexOf("\n"))).console.port;
+      const q = await script(dir, port, "queen", [
+        "attach queen",
+        "spawn heartbeat ticks=1000",
+        "ls /worker",
+      ]);
+      assertEquals([q.code, q.stderr], [0, ""]);
+      assertStringIncludes(q.stdout, "\nworker-1\n");
 
-    const q = await script(dir, port, "queen", ["attach queen", "spawn heartbeat ticks=1000", "ls /worker"]);
-    assertEquals([q.code, q.stderr], [0, ""]);
-    assertStringIncludes(q.stdout, "\nworker-1\n");
+      const valid = await mint(key, ["--ttl-s", "600"]);
+      const ok = await script(dir, port, "valid", [
+        `attach worker-heartbeat ${valid}`,
+        "cat /worker/worker-1/telemetry",
+      ]);
+      assertEquals([ok.code, ok.stderr], [0, ""]);
+      assertStringIncludes(ok.stdout, "OK ATTACH role=worker-heartbeat\n");
 
-    const valid = await mint(key, ["--ttl-s", "600"]);
-    const ok = await script(dir, port, "valid", [
-      `attach worker-heartbeat ${valid}`,
-      "cat /worker/worker-1/telemetry",
-    ]);
-    assertEquals([ok.code, ok.stderr], [0, ""]);
-    assertStringIncludes(ok.stdout, "OK ATTACH role=worker-heartbeat\n");
-
-    // Issued two minutes ago for one minute: expired now in Unix time.
-    const expired = await mint(key, ["--ttl-s", "60", "--issued-at", String(Date.now() - 120_000)]);
-    const bad = await script(dir, port, "expired", [`attach worker-heartbeat ${expired}`]);
-    assertEquals(bad.code, 1);
-    assertStringIncludes(bad.stdout, "ERR ATTACH reason=quota detail=expired\n");
+      // Issued two minutes ago for one minute: expired now in Unix time.
+      const expired = await mint(key, ["--ttl-s", "60", "--issued-at", String(Date.now() - 120_000)]);
+      const bad = await script(dir, port, "expired", [`attach worker-heartbeat ${expired}`]);
+      assertEquals(bad.code, 1);
+      assertStringIncludes(bad.stdout, "ERR ATTACH reason=quota detail=expired\n");
+    });
   } finally {
-    dev.kill("SIGTERM");
-    await reader.cancel();
-    await dev.stderr.cancel();
-    await dev.status;
     await Deno.remove(dir, { recursive: true });
   }
 });

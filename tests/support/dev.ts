@@ -1,0 +1,31 @@
+/** A `cohesix dev` process for end-to-end tests that talk to a hive through the CLI. */
+
+const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
+
+/**
+ * Runs `cohesix dev --console-port 0 --ninep-port 0 --json`, calls `fn` with the console port from
+ * the first JSON line it prints, then stops it with SIGTERM (also when `fn` or the start fails).
+ */
+export async function withDevProcess(fn: (consolePort: number) => Promise<void>): Promise<void> {
+  const dev = new Deno.Command(COHESIX, {
+    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json"],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = dev.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let first = "";
+    while (!first.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`cohesix dev exited before printing its ports: ${first}`);
+      first += value;
+    }
+    await fn(JSON.parse(first.slice(0, first.indexOf("\n"))).console.port);
+  } finally {
+    dev.kill("SIGTERM");
+    await reader.cancel();
+    await dev.stderr.cancel();
+    await dev.status;
+  }
+}
