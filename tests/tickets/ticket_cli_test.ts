@@ -29,7 +29,7 @@ Deno.test("ticketCommand mints a ticket that inspect decodes and verify accepts 
     const kg = await capture(["keygen", "--out", key, "--seed", SEED]);
     assertEquals(kg.code, 0);
     assertMatch(kg.out, /^kid=[0-9a-f]{8} publicKey=[0-9a-f]{64}\n/);
-    const mint = await capture([
+    const mintArgs = [
       "mint",
       "--key",
       key,
@@ -47,30 +47,13 @@ Deno.test("ticketCommand mints a ticket that inspect decodes and verify accepts 
       "50",
       "--scope",
       "/worker:rw",
-    ]);
+    ];
+    const mint = await capture(mintArgs);
     assertEquals(mint.code, 0);
     const ticket = mint.out.trim();
     // Same key, claims and nonce: the same ticket (Ed25519 is deterministic).
     assertEquals(
-      (await capture([
-        "mint",
-        "--key",
-        key,
-        "--role",
-        "worker-heartbeat",
-        "--subject",
-        "worker-1",
-        "--ttl-s",
-        "60",
-        "--issued-at",
-        String(T0),
-        "--nonce",
-        "0102030405060708",
-        "--quota-ops",
-        "50",
-        "--scope",
-        "/worker:rw",
-      ])).out.trim(),
+      (await capture(mintArgs)).out.trim(),
       ticket,
     );
     const ins = await capture(["inspect", ticket, "--json"]);
