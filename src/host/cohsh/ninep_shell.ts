@@ -34,7 +34,7 @@ import {
 } from "../../guest/console/grammar.ts";
 import { EBUSY, EINVAL, EISDIR, ENOENT, ENOTDIR } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts";
-import { NineClient, NineError } from "../../secure9p/host/client.ts";
+import { type Attr, NineClient, NineError } from "../../secure9p/host/client.ts";
 import { type CohshSession, localError, type ShellReply, toWire } from "./shell.ts";
 import { TransportError } from "./transport.ts";
 
@@ -298,18 +298,29 @@ export class NinepShell implements CohshSession {
     }
   }
 
-  private async readFile(v: number, path: Uint8Array): Promise<string[]> {
+  /** Walks to `path` and runs `body` on the new fid under `guard`; a refused walk is the verb's refusal line. */
+  private async atPath<T>(v: number, path: Uint8Array, body: (fid: number) => Promise<T>): Promise<T | string> {
     let fid: number;
     try {
       fid = await this.walk(path);
     } catch (e) {
-      if (e instanceof Refusal) return [this.refusal(v, e.errno, path)];
+      if (e instanceof Refusal) return this.refusal(v, e.errno, path);
       throw e;
     }
-    const r = await this.guard(v, path, fid, async () => {
-      await this.client.open(fid, O_RDONLY);
-      const attr = await this.client.getattr(fid);
-      if (attr.qid.type >= QTDIR) throw new Refusal(EISDIR);
+    return await this.guard(v, path, fid, () => body(fid));
+  }
+
+  /** Opens a walked fid for reading; a directory is refused with EISDIR. Returns its attributes. */
+  private async openForRead(fid: number): Promise<Attr> {
+    await this.client.open(fid, O_RDONLY);
+    const attr = await this.client.getattr(fid);
+    if (attr.qid.type >= QTDIR) throw new Refusal(EISDIR);
+    return attr;
+  }
+
+  private async readFile(v: number, path: Uint8Array): Promise<string[]> {
+    const r = await this.atPath(v, path, async (fid) => {
+      const attr = await this.openForRead(fid);
       if (v === Verb.Cat) {
         const start = summaryStart(attr.size);
         const data = await this.client.read(fid, start, SUMMARY_WINDOW);
@@ -345,9 +356,7 @@ export class NinepShell implements CohshSession {
       throw e;
     }
     const r = await this.guard(v, path, fid, async () => {
-      await this.client.open(fid, O_RDONLY);
-      const attr = await this.client.getattr(fid);
-      if (attr.qid.type >= QTDIR) throw new Refusal(EISDIR);
+      await this.openForRead(fid);
       const out: string[] = [];
       const put = (l: string) => {
         out.push(l);
@@ -390,14 +399,7 @@ export class NinepShell implements CohshSession {
 
   private async list(path: Uint8Array): Promise<string[]> {
     const v = Verb.Ls;
-    let fid: number;
-    try {
-      fid = await this.walk(path);
-    } catch (e) {
-      if (e instanceof Refusal) return [this.refusal(v, e.errno, path)];
-      throw e;
-    }
-    const r = await this.guard(v, path, fid, async () => {
+    const r = await this.atPath(v, path, async (fid) => {
       const attr = await this.client.getattr(fid);
       if (attr.qid.type < QTDIR) throw new Refusal(ENOTDIR);
       await this.client.open(fid, O_RDONLY);
@@ -417,14 +419,7 @@ export class NinepShell implements CohshSession {
 
   /** Appends `data` to the file at `path`; on success renders `OK <VERB>` plus `detail`. */
   private async append(v: number, path: Uint8Array, data: Uint8Array, detail: (w: ByteWriter) => void): Promise<string> {
-    let fid: number;
-    try {
-      fid = await this.walk(path);
-    } catch (e) {
-      if (e instanceof Refusal) return this.refusal(v, e.errno, path);
-      throw e;
-    }
-    return await this.guard(v, path, fid, async () => {
+    return await this.atPath(v, path, async (fid) => {
       await this.client.open(fid, O_WRONLY + O_APPEND);
       const attr = await this.client.getattr(fid);
       await this.client.write(fid, attr.size, data);
