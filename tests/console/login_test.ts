@@ -2,7 +2,8 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { Hive } from "../../src/guest/hive.ts";
-import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 import { ackOf, ConsolePair, frame, payloadOf } from "./pair.ts";
 
 const KEY = keyPair(new Uint8Array(32).fill(7));
@@ -16,16 +17,7 @@ function hiveWithKeys(): Hive {
 }
 
 function ticket(role: string, subject: string, expiresAtMs: number): string {
-  return mintTicket({
-    role,
-    subject,
-    issuedAtMs: 0,
-    expiresAtMs,
-    nonce: "00112233445566aa",
-    budget: { ticks: 0, ops: 0, ttlS: 0 },
-    quota: { ops: 0, bytes: 0, fids: 0 },
-    scopes: [],
-  }, KEY.secretKey);
+  return testTicket(role, subject, "00112233445566aa", KEY.secretKey, { expiresAtMs });
 }
 
 function queen(hive: Hive): ConsolePair {

@@ -3,23 +3,14 @@ import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "../
 import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EMSGSIZE, EPERM } from "../../src/secure9p/errors.ts";
-import { type Claims, HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { type Claims, HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
 
 const KEY = keyPair(new Uint8Array(32).fill(11));
 
 function workerTicket(over: Partial<Claims> = {}): string {
-  return mintTicket({
-    role: "worker-heartbeat",
-    subject: "worker-1",
-    issuedAtMs: 0,
-    expiresAtMs: 0,
-    nonce: "00000000000000dd",
-    budget: { ticks: 0, ops: 0, ttlS: 0 },
-    quota: { ops: 0, bytes: 0, fids: 0 },
-    scopes: [],
-    ...over,
-  }, KEY.secretKey);
+  return testTicket("worker-heartbeat", "worker-1", "00000000000000dd", KEY.secretKey, over);
 }
 
 function hive() {

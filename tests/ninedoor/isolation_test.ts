@@ -8,22 +8,14 @@ import { defaultBootConfig, type RoleSpec } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { type NodeStat, O_RDONLY, O_WRONLY } from "../../src/secure9p/namespace.ts";
-import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
 
 const KEY = keyPair(new Uint8Array(32).fill(5));
 
 function ticket(role: string, subject: string): string {
-  return mintTicket({
-    role,
-    subject,
-    issuedAtMs: 0,
-    expiresAtMs: 0,
-    nonce: "00000000000000aa",
-    budget: { ticks: 0, ops: 0, ttlS: 0 },
-    quota: { ops: 0, bytes: 0, fids: 0 },
-    scopes: [],
-  }, KEY.secretKey);
+  return testTicket(role, subject, "00000000000000aa", KEY.secretKey);
 }
 
 /** Glob of a rule → regex over absolute paths, for the session's subject and leased GPU. */

@@ -4,7 +4,8 @@ import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EBADF, EINVAL, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { NodeStat, O_WRONLY } from "../../src/secure9p/namespace.ts";
-import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
 import { SELFTEST_NAMES, SELFTEST_SCRIPTS } from "../../src/guest/console/selftests.ts";
 
@@ -90,16 +91,7 @@ Deno.test("NineDoor revokes a worker and closes its session when its ops budget 
   nd.advance(1000);
   const queen = new NsClient(nd, nd.attach("queen", ""));
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100,"budget":{"ops":3}}');
-  const ticket = mintTicket({
-    role: "worker-heartbeat",
-    subject: "worker-1",
-    issuedAtMs: 0,
-    expiresAtMs: 0,
-    nonce: "0000000000000001",
-    budget: { ticks: 0, ops: 0, ttlS: 0 },
-    quota: { ops: 0, bytes: 0, fids: 0 },
-    scopes: [],
-  }, key.secretKey);
+  const ticket = testTicket("worker-heartbeat", "worker-1", "0000000000000001", key.secretKey);
   const worker = new NsClient(nd, nd.attach("worker-heartbeat", ticket));
   assert(worker.session >= 0);
   assert(worker.walk("/proc") >= 0); // op 1
@@ -141,16 +133,7 @@ Deno.test("NineDoor workers see only their own telemetry and may append to it", 
   nd.advance(0);
   const queen = new NsClient(nd, nd.attach("queen", ""));
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}\n{"spawn":"heartbeat","ticks":100}\n');
-  const ticket = mintTicket({
-    role: "worker-heartbeat",
-    subject: "worker-1",
-    issuedAtMs: 0,
-    expiresAtMs: 0,
-    nonce: "0000000000000002",
-    budget: { ticks: 0, ops: 0, ttlS: 0 },
-    quota: { ops: 0, bytes: 0, fids: 0 },
-    scopes: [],
-  }, key.secretKey);
+  const ticket = testTicket("worker-heartbeat", "worker-1", "0000000000000002", key.secretKey);
   const w1 = new NsClient(nd, nd.attach("worker-heartbeat", ticket));
   assertEquals(w1.write("/worker/worker-1/telemetry", "status ok\n"), 10);
   assertEquals(w1.walk("/worker/worker-2"), -EPERM);

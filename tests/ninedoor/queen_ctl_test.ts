@@ -3,7 +3,8 @@ import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EBUSY, EINVAL, EMSGSIZE, ENOENT, EPERM } from "../../src/secure9p/errors.ts";
-import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
 
 function hive() {
@@ -148,16 +149,7 @@ Deno.test("NineDoor refuses a worker's bind with Permission and an audit line", 
     nd,
     nd.attach(
       "worker-heartbeat",
-      mintTicket({
-        role: "worker-heartbeat",
-        subject: "worker-1",
-        issuedAtMs: 0,
-        expiresAtMs: 0,
-        nonce: "00000000000000bb",
-        budget: { ticks: 0, ops: 0, ttlS: 0 },
-        quota: { ops: 0, bytes: 0, fids: 0 },
-        scopes: [],
-      }, key.secretKey),
+      testTicket("worker-heartbeat", "worker-1", "00000000000000bb", key.secretKey),
     ),
   );
   assertEquals(worker.write("/queen/ctl", '{"bind":{"from":"/proc","to":"/log"}}'), -EPERM);

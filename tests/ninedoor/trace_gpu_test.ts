@@ -3,7 +3,8 @@ import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts
 import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EBUSY, EINVAL, EPERM } from "../../src/secure9p/errors.ts";
-import { HostTicketVerifier, keyPair, mintTicket } from "../../src/host/ticket/codec.ts";
+import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
 
 function events(text: string): { seq: number; cat: string; level: string; msg: string }[] {
@@ -77,16 +78,7 @@ Deno.test("NineDoor simulated GPU leases to one worker, runs jobs in order on th
     nd,
     nd.attach(
       "worker-gpu",
-      mintTicket({
-        role: "worker-gpu",
-        subject: "worker-1",
-        issuedAtMs: 0,
-        expiresAtMs: 0,
-        nonce: "00000000000000cc",
-        budget: { ticks: 0, ops: 0, ttlS: 0 },
-        quota: { ops: 0, bytes: 0, fids: 0 },
-        scopes: [],
-      }, key.secretKey),
+      testTicket("worker-gpu", "worker-1", "00000000000000cc", key.secretKey),
     ),
   );
   assert(g.session >= 0);
