@@ -4,9 +4,9 @@
  * generation like node handles, so a handle kept after detach no longer resolves.
  */
 import { allocF64, allocI32, allocU8, StringTable } from "./alloc.ts";
+import { liveSlotOf, nextGen, slotHandle } from "./handles.ts";
 import type { RuleList } from "./roles.ts";
 
-const SLOT_SPAN = 65536;
 /** Sessions are capped here (one plain array per column, see alloc.ts). */
 export const MAX_SESSIONS = 1024;
 
@@ -113,23 +113,19 @@ export class SessionTable {
     if (live[slot] === 0) return;
     live[slot] = 0;
     const gen = this.gen;
-    gen[slot] = gen[slot] >= 32767 ? 1 : gen[slot] + 1;
+    gen[slot] = nextGen(gen[slot]);
     const scopes = this.scopes;
     scopes[slot] = null;
     this.liveCount--;
   }
 
   handle(slot: number): number {
-    return this.gen[slot] * SLOT_SPAN + slot;
+    return slotHandle(this.gen, slot);
   }
 
   /** The live slot of a session handle, or -1. */
   slotOf(handle: number): number {
-    if (!(handle >= 0)) return -1;
-    const slot = handle % SLOT_SPAN;
-    if (slot >= this.cap || this.live[slot] === 0) return -1;
-    if (Math.floor(handle / SLOT_SPAN) !== this.gen[slot]) return -1;
-    return slot;
+    return liveSlotOf(handle, this.cap, this.live, this.gen);
   }
 
   /** Records an open node. Returns false when the session's table is full. */

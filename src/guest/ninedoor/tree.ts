@@ -5,6 +5,7 @@
  */
 
 import { allocF64, allocI32, allocU8, StringTable } from "./alloc.ts";
+import { liveSlotOf, nextGen, SLOT_SPAN, slotHandle } from "./handles.ts";
 
 /** What a node is; the namespace switches on this for read/write. */
 export const NodeKind = {
@@ -46,9 +47,6 @@ export function kindAccess(kind: number): number {
   }
   return Access.ReadOnly;
 }
-
-const SLOT_SPAN = 65536;
-const GEN_WRAP = 32767;
 
 export class NodeTree {
   readonly cap: number;
@@ -165,7 +163,7 @@ export class NodeTree {
     const live = this.live;
     const gen = this.gen;
     live[slot] = 0;
-    gen[slot] = gen[slot] >= GEN_WRAP ? 1 : gen[slot] + 1;
+    gen[slot] = nextGen(gen[slot]);
     const nextFree = this.nextFree;
     nextFree[slot] = this.freeHead;
     this.freeHead = slot;
@@ -173,16 +171,12 @@ export class NodeTree {
   }
 
   handle(slot: number): number {
-    return this.gen[slot] * SLOT_SPAN + slot;
+    return slotHandle(this.gen, slot);
   }
 
   /** The live slot a handle names, or -1 when the handle is malformed or its node was removed. */
   slotOf(handle: number): number {
-    if (!(handle >= 0)) return -1;
-    const slot = handle % SLOT_SPAN;
-    if (slot >= this.cap || this.live[slot] === 0) return -1;
-    if (Math.floor(handle / SLOT_SPAN) !== this.gen[slot]) return -1;
-    return slot;
+    return liveSlotOf(handle, this.cap, this.live, this.gen);
   }
 
   /** The child of `slot` named buf[off..off+len), or -1. */
