@@ -150,11 +150,7 @@ export class NinepShell implements CohshSession {
   async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
     const action = toWire(input);
     if (action.kind === "empty") return null;
-    if (action.kind === "local-error") {
-      const r = localError(action.message);
-      r.lines.forEach((l) => onLine?.(l));
-      return r;
-    }
+    if (action.kind === "local-error") return localError(action.message, onLine);
     let streamed = false;
     const lines = await this.run(action.wire, (l) => {
       streamed = true;

@@ -158,8 +158,11 @@ export interface CohshSession {
   close(): void;
 }
 
-export function localError(message: string): ShellReply {
-  return { lines: [`cohsh: ${message}`], ack: null, ackLine: "", closed: false, local: message };
+/** The reply to a line refused before it reached the hive (`cohsh: MESSAGE`), also given to `onLine`. */
+export function localError(message: string, onLine?: (line: string) => void): ShellReply {
+  const r: ShellReply = { lines: [`cohsh: ${message}`], ack: null, ackLine: "", closed: false, local: message };
+  r.lines.forEach((l) => onLine?.(l));
+  return r;
 }
 
 /** Reconnect policy (the reference client's): retries with back-off from 200 ms, capped at 2 s. */
@@ -237,11 +240,7 @@ export class Shell implements CohshSession {
   async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
     const action = toWire(input);
     if (action.kind === "empty") return null;
-    if (action.kind === "local-error") {
-      const r = localError(action.message);
-      r.lines.forEach((l) => onLine?.(l));
-      return r;
-    }
+    if (action.kind === "local-error") return localError(action.message, onLine);
     if (this.dead) await this.revive();
     const follow = action.verb === Verb.Tail && /^\S+\s+-f(\s|$)/.test(action.wire);
     this.following = follow;
