@@ -4,9 +4,9 @@
  * Hive + NineDoor in both; every output byte is printed (non-printables as `.`) and compared.
  */
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { bundleEsm, runOk, runPorf } from "../support/porf.ts";
 
 const ROOT = new URL("../../", import.meta.url);
-const BIN = new URL("node_modules/.bin/", ROOT).pathname;
 
 const ENTRY = `
 import { defaultBootConfig } from "${new URL("src/guest/boot.ts", ROOT).pathname}";
@@ -97,20 +97,13 @@ tcp(a, "quit");
 console.log(h.closed(a) ? "closed" : "open");
 `;
 
-async function sh(cmd: string, args: string[]): Promise<string> {
-  const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const err = new TextDecoder().decode(r.stderr);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${err}`);
-  return new TextDecoder().decode(r.stdout);
-}
-
 Deno.test("Hive console transcript is byte-identical under Deno and Porffor", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/entry.ts`, ENTRY);
-    await sh(`${BIN}esbuild`, [`${dir}/entry.ts`, "--bundle", "--format=esm", "--target=es2022", `--outfile=${dir}/entry.js`, "--log-level=warning"]);
-    const deno = await sh(Deno.execPath(), ["run", "--quiet", `${dir}/entry.js`]);
-    const porf = await sh(`${BIN}porf`, [`${dir}/entry.js`]);
+    await bundleEsm(`${dir}/entry.ts`, `${dir}/entry.js`);
+    const deno = await runOk(Deno.execPath(), ["run", "--quiet", `${dir}/entry.js`]);
+    const porf = await runPorf(`${dir}/entry.js`);
     assertStringIncludes(deno, "OK LS path=/ entries=");
     assertStringIncludes(deno, "OK ECHO path=/log/queen.log bytes=11");
     assertEquals(porf, deno);

@@ -4,32 +4,18 @@
  * transcript compared with the same script under Deno.
  */
 import { assert, assertEquals } from "../support/assert.ts";
+import { bundleEsm, runOk, runPorf } from "../support/porf.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIXTURE = `${ROOT}tests/secure9p/fixtures/replay.ts`;
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const o = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" }).output();
-  const err = new TextDecoder().decode(o.stderr);
-  assertEquals(o.code, 0, `${cmd} ${args.join(" ")} failed: ${err}`);
-  return new TextDecoder().decode(o.stdout);
-}
 
 Deno.test("NineServer replay transcript is identical under Deno and porf", async () => {
   const dir = await Deno.makeTempDir({ prefix: "s9-parity-" });
   try {
     const js = `${dir}/replay.js`;
-    // ESM output keeps module constants global: an IIFE bundle would turn them into closure captures.
-    await run(`${ROOT}node_modules/.bin/esbuild`, [
-      FIXTURE,
-      "--bundle",
-      "--format=esm",
-      "--target=es2022",
-      `--outfile=${js}`,
-      "--log-level=warning",
-    ]);
-    const deno = await run(Deno.execPath(), ["run", "--quiet", FIXTURE]);
-    const porf = await run(`${ROOT}node_modules/.bin/porf`, [js]);
+    await bundleEsm(FIXTURE, js);
+    const deno = await runOk(Deno.execPath(), ["run", "--quiet", FIXTURE]);
+    const porf = await runPorf(js);
     const lines = deno.trim().split("\n");
     assertEquals(lines.length, 37);
     // The transcript holds real answers, not empty lines: spot-check red lines and data.
