@@ -3,34 +3,21 @@
  * under qemu-aarch64 and as the seL4 root task under qemu-system-aarch64; both transcripts must be
  * byte-identical to the Deno run of the same bundle (run 2, porf, is tests/parity/parity_test.ts).
  * The native runtime samples the Wasm arena at each corpus `mark`: warm-up and after the bulk
- * commands must match. One build serves every test in this file.
+ * commands must match. One build (tests/native/builds.ts, cached across test files) serves them all.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { buildGuest, type GuestBuildResult } from "../../src/host/guest_build/build.ts";
-import { replayEntrySource } from "../../src/host/guest_build/bundle.ts";
-import { runUnderDeno } from "../../src/host/guest_build/run.ts";
+import { suiteBuild } from "./builds.ts";
 import { arenaMarks, bootSel4, linkSel4Image, runUnderQemuUser } from "../../src/host/guest_build/native_run.ts";
 import { extractTranscript } from "../../src/host/guest_build/transcript.ts";
 import { corpusFiles, firstDifference } from "../parity/suite.ts";
 import { MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
 import { hostedSerial, SERIAL_INPUT } from "../parity/hosted.ts";
 import { join } from "node:path";
-import { REPO_ROOT } from "../../src/host/guest_build/tools.ts";
 
 const files = corpusFiles();
 const work = Deno.makeTempDirSync({ prefix: "cohesix-native-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
-let build: Promise<{ r: GuestBuildResult; deno: string }> | undefined;
-
-function built() {
-  build ??= (async () => {
-    const corpora = files.map((f) => ({ name: f, text: Deno.readTextFileSync(f) }));
-    const r = await buildGuest({ outDir: work, entrySource: replayEntrySource(corpora, { pump: true }) });
-    const deno = await runUnderDeno(await Deno.readTextFile(r.js));
-    return { r, deno };
-  })();
-  return build;
-}
+const built = suiteBuild;
 
 /** The mark pairs the corpora set: (warm, after) per bulk section, in order. */
 function assertSteadyArena(diag: string) {
@@ -90,26 +77,4 @@ Deno.test("pumpMain serves the serial console from stdin under qemu-aarch64 like
   const expected = hostedSerial(SERIAL_INPUT);
   assertStringIncludes(expected, "OK ATTACH role=queen");
   assertEquals(afterReplays, expected);
-});
-
-async function cohshScript(serialCmd: string, script: string): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts", "cohsh", "--transport", "serial", "--serial-cmd", serialCmd, "--timeout", "600000", "--script", script],
-    cwd: REPO_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: r.code, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
-}
-
-Deno.test("cohsh --transport serial runs selftest_quick.coh on the native console with the hosted hive's transcript", async () => {
-  const { r } = await built();
-  const script = "demo/selftest_quick.coh";
-  const hosted = await cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial`, script);
-  assertEquals(hosted.code, 0, hosted.out);
-  const native = await cohshScript(`qemu-aarch64 ${r.linuxElf} --serial-only`, script);
-  assertEquals(native.code, 0, native.out);
-  assertStringIncludes(native.out, "OK ATTACH role=queen");
-  assertEquals(native.out, hosted.out);
 });

@@ -37,7 +37,9 @@ Deno.test("replayMain probe corpus answers every line and digests the bulk part"
 });
 
 Deno.test("replayMain hive corpora reach the console, 9P and worker paths they were written for", async () => {
-  const [, consoleBlock, ninep, bulk] = blocks(extractTranscript(await denoRun)!).map(renderTranscript);
+  const all = blocks(extractTranscript(await denoRun)!).map(renderTranscript);
+  const block = (name: string) => all[files.findIndex((f) => f.endsWith(name))];
+  const [consoleBlock, ninep, bulk] = [block("10-console.replay"), block("20-ninep.replay"), block("30-bulk.replay")];
   assertStringIncludes(consoleBlock, "  | OK ATTACH role=queen");
   assertStringIncludes(consoleBlock, "  | OK SPAWN");
   assertStringIncludes(consoleBlock, "  | OK KILL id=worker-1");
@@ -47,6 +49,11 @@ Deno.test("replayMain hive corpora reach the console, 9P and worker paths they w
   assertStringIncludes(ninep, "Cohesix boot: root-task online");
   assertStringIncludes(bulk, "@mark\n  | warm\n");
   assertStringIncludes(bulk, "@mark\n  | after\n");
+  // The help text once lost "file" to four NULs under porf (Porffor's page-0 string bin spill).
+  const help = block("15-help.replay");
+  assertStringIncludes(help, "  |   cat <path>                 print a file\n");
+  assertStringIncludes(help, "  | OK HELP");
+  assert(!help.includes("\u0000"), "no NUL in the help text");
 });
 
 Deno.test("bundleReplay embeds the manifest fingerprint banner", async () => {

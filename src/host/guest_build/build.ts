@@ -22,11 +22,13 @@ export const DEFAULT_ARENA_BYTES = 32 * 1024 * 1024;
 /** wasm2c output files; fixed so the build is the same on every machine. */
 const C_PARTS = 4;
 /**
- * Optimisation of the translated module: -O1 (half the compile time of -O2). -Os would make the
- * rootserver 3.0 MB instead of 4.3 MB (inside the 4 MiB image budget), but its build put four NUL
- * bytes into a queen-log line that Deno and porf print intact (tests/native caught it), so not yet.
+ * Optimisation of the translated module: -Os. It makes the boot rootserver ~3.0 MB instead of
+ * 4.3 MB at -O1 (inside the 4 MiB image budget) and compiles faster. An earlier -Os build printed
+ * four NUL bytes in a queen-log line natively; that was Porffor's page-0 string bin spilling into
+ * page 1 (layout-dependent, fixed by scripts/patch-porffor.mjs), not the C compiler. The four-way
+ * parity suite (tests/parity, tests/native) is byte-identical at -Os.
  */
-const MODULE_OPT = "-O1";
+export const MODULE_OPT = "-Os";
 
 export type GuestPlatform = "linux" | "sel4";
 
@@ -190,6 +192,9 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
     "-fno-stack-protector",
     "-ffunction-sections",
     "-fdata-sections",
+    // No C++ exceptions or unwinding anywhere (a trap ends the guest): .eh_frame is ~65 KB of dead weight.
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
     `-ffile-prefix-map=${out}=guest`,
     `-ffile-prefix-map=${REPO_ROOT}=cohesix`,
     "-DWASM_RT_USE_MMAP=0",
@@ -254,7 +259,8 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
       const f = ["-Wall", "-Wextra", "-Werror", "-mgeneral-regs-only", `-I${sel4Inc}`];
       const plat = await compileOne(join(NATIVE_DIR, "plat_sel4.c"), join(out, "plat_sel4.o"), f);
       const start = await compileOne(join(NATIVE_DIR, "start_sel4.S"), join(out, "start_sel4.o"));
-      await runTool("link-sel4", TOOLS.cc, [...ldflags, "-Wl,-e,_sel4_start", "-o", elf, start, ...common, plat, ...libs], {
+      // The rootserver travels in the size-budgeted image: no symbol table (guest-linux.elf keeps its symbols).
+      await runTool("link-sel4", TOOLS.cc, [...ldflags, "-s", "-Wl,-e,_sel4_start", "-o", elf, start, ...common, plat, ...libs], {
         cwd: out,
       });
       return size(elf);

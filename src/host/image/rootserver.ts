@@ -50,30 +50,37 @@ export async function resolveRootserver(req: RootserverRequest): Promise<Rootser
 }
 
 /**
- * The native guest root task: `buildGuest` with the boot entry (banner with the manifest
- * fingerprint, then the boot self-check), seL4 platform only, built in `req.work`.
+ * The native guest root task: the boot entry (banner with the manifest fingerprint, then the
+ * hive's serial console on the PL011), built in `req.work`, or taken from the shared guest build
+ * cache when `$COHESIX_GUEST_CACHE` names one (src/host/guest_build/cache.ts: keyed by a hash of
+ * every input, so a hit is the same bytes a fresh build gives).
  * It does not link `req.rootfs` yet: the guest build takes no extra objects.
  */
 export async function defaultRootserver(req: RootserverRequest): Promise<string> {
-  req.progress?.(
-    "      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)",
-  );
   // The guest toolchain loads only on this path, so `--rootserver` builds never pay for it.
   const { buildGuest } = await import("../guest_build/build.ts");
+  const { cachedBuildGuest } = await import("../guest_build/cache.ts");
   const { bootEntrySource } = await import("../guest_build/bundle.ts");
   const { StageError } = await import("../guest_build/tools.ts");
+  const cache = Deno.env.get("COHESIX_GUEST_CACHE");
+  req.progress?.(
+    cache
+      ? `      rootserver: no --rootserver, the native guest from the build cache ${cache} (built on a miss)`
+      : "      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)",
+  );
+  const onProgress = (e: { stage: string; state: string; ms?: number; detail?: string }) => {
+    if (e.state === "done") req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
+  };
   try {
-    const result = await buildGuest({
-      outDir: join(req.work, "guest"),
-      entrySource: bootEntrySource(),
-      platforms: ["sel4"],
-      sel4Sdk: req.sel4Dir,
-      onProgress: (e) => {
-        if (e.state === "done") {
-          req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
-        }
-      },
-    });
+    const result = cache
+      ? await cachedBuildGuest({ entrySource: bootEntrySource(), sel4Sdk: req.sel4Dir, root: cache, onProgress })
+      : await buildGuest({
+        outDir: join(req.work, "guest"),
+        entrySource: bootEntrySource(),
+        platforms: ["sel4"],
+        sel4Sdk: req.sel4Dir,
+        onProgress,
+      });
     if (!result.elf) {
       throw new RootserverError("Cannot build the native guest: the guest build produced no seL4 root task");
     }

@@ -1,0 +1,109 @@
+/**
+ * `cohesix guest serial IMAGE`: the seL4 guest's serial console on stdin/stdout, for
+ * `cohsh --transport serial --serial-cmd 'cohesix guest serial IMAGE'`.
+ *
+ * Boots the elfloader image under qemu-system-aarch64 (serial on QEMU's stdio). Everything QEMU
+ * prints before the guest's "cohesix: serial console ready" line (the elfloader and kernel boot
+ * log, the guest banner) goes to stderr; after it, serial output goes to stdout byte for byte and
+ * stdin goes to the PL011. Input typed before that line waits in the pipe, so nothing reaches a
+ * console that is not yet reading. When stdin ends (the client closed the console), QEMU is
+ * stopped by its pid after a short drain; also on SIGINT/SIGTERM and after --timeout.
+ */
+import { StageError, TOOLS } from "./tools.ts";
+
+export const CONSOLE_READY = "cohesix: serial console ready\n";
+
+export interface BridgeOptions {
+  timeoutMs: number;
+  /** Output after stdin ends before QEMU is stopped. */
+  drainMs?: number;
+  stdin?: ReadableStream<Uint8Array>;
+  stdout?: WritableStream<Uint8Array>;
+  log?: (text: string) => void;
+}
+
+/** Runs the bridge; resolves with the exit code (0 after stdin ended, 1 on timeout or QEMU exiting first). */
+export async function serialBridge(image: string, opts: BridgeOptions): Promise<number> {
+  const log = opts.log ?? ((t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t)));
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(TOOLS.qemuSystem, {
+      args: ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024", "-nographic", "-serial", "mon:stdio", "-kernel", image],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new StageError("serial-qemu", `cannot start ${TOOLS.qemuSystem}: ${(err as Error).message} (install qemu-system-arm)`);
+  }
+  const stop = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, stop);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    log(`cohesix guest serial: no end of input within ${opts.timeoutMs} ms, stopping QEMU\n`);
+    stop();
+  }, opts.timeoutMs);
+  const qemuErr = new Response(child.stderr).text().catch(() => "");
+  const out = (opts.stdout ?? Deno.stdout.writable).getWriter();
+  const input = opts.stdin ?? Deno.stdin.readable;
+  let inputEnded = false;
+  const pumpInput = async () => {
+    const w = child.stdin.getWriter();
+    try {
+      for await (const chunk of input) await w.write(chunk);
+    } catch { /* QEMU gone */ }
+    inputEnded = true;
+    setTimeout(stop, opts.drainMs ?? 1000);
+  };
+  const marker = new TextEncoder().encode(CONSOLE_READY);
+  let head = new Uint8Array(0);
+  let ready = false;
+  try {
+    for await (const chunk of child.stdout) {
+      if (ready) {
+        await out.write(chunk);
+        continue;
+      }
+      const joined = new Uint8Array(head.length + chunk.length);
+      joined.set(head);
+      joined.set(chunk, head.length);
+      const at = indexOf(joined, marker);
+      if (at < 0) {
+        head = joined;
+        continue;
+      }
+      const end = at + marker.length;
+      log(new TextDecoder().decode(joined.subarray(0, end)));
+      ready = true;
+      head = new Uint8Array(0);
+      if (end < joined.length) await out.write(joined.subarray(end));
+      pumpInput();
+    }
+  } catch { /* stdout closed: the client went away */ } finally {
+    clearTimeout(timer);
+    stop();
+    for (const s of signals) Deno.removeSignalListener(s, stop);
+    await child.status;
+    out.releaseLock();
+  }
+  if (!ready) {
+    const tail = new TextDecoder().decode(head).trim().split("\n").slice(-10).join("\n");
+    log(`cohesix guest serial: the guest console never became ready (QEMU ${timedOut ? "timed out" : "exited"}); serial tail:\n${tail}\n${await qemuErr}`);
+    return 1;
+  }
+  return inputEnded && !timedOut ? 0 : 1;
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

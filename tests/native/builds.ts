@@ -1,0 +1,32 @@
+/**
+ * The native guest builds the tests share: one build per set of inputs per machine, through the
+ * guest build cache (src/host/guest_build/cache.ts, `$COHESIX_GUEST_CACHE` or out/guest-cache), so
+ * test files running in parallel and `cohesix image` (stage 1, given the same cache) wait for one
+ * build instead of each compiling the guest again.
+ */
+import { type CachedBuild, cachedBuildGuest, guestCacheDir } from "../../src/host/guest_build/cache.ts";
+import { bootEntrySource, replayEntrySource } from "../../src/host/guest_build/bundle.ts";
+import { runUnderDeno } from "../../src/host/guest_build/run.ts";
+import { corpusFiles } from "../parity/suite.ts";
+
+export const GUEST_CACHE = guestCacheDir();
+
+let suite: Promise<{ r: CachedBuild; deno: string }> | undefined;
+let boot: Promise<CachedBuild> | undefined;
+
+/** The parity corpus suite (every tests/parity/corpus/*.replay), then the serial console; and its Deno run. */
+export function suiteBuild(): Promise<{ r: CachedBuild; deno: string }> {
+  suite ??= (async () => {
+    const corpora = corpusFiles().map((f) => ({ name: f, text: Deno.readTextFileSync(f) }));
+    const r = await cachedBuildGuest({ entrySource: replayEntrySource(corpora, { pump: true }), root: GUEST_CACHE });
+    const deno = await runUnderDeno(await Deno.readTextFile(r.js));
+    return { r, deno };
+  })();
+  return suite;
+}
+
+/** The default guest: what `cohesix image` without --rootserver puts into the image. */
+export function bootBuild(): Promise<CachedBuild> {
+  boot ??= cachedBuildGuest({ entrySource: bootEntrySource(), root: GUEST_CACHE });
+  return boot;
+}
