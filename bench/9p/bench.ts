@@ -13,7 +13,8 @@
  * a shared machine. Then 1,000 attached sessions: RSS growth of each server process per session.
  * --pin CLIENT,SERVER (e.g. 0,1) pins this process (the load generator) and each server process with
  * every thread to one CPU each (taskset): a per-core comparison, where a multi-threaded server
- * cannot take more CPU time than a single-threaded one when other load competes for the machine.
+ * cannot take more CPU time than a single-threaded one when other load competes for the machine
+ * (Deno's own helper threads, V8 compiler and GC, then share the server's CPU too).
  * Usage: deno task bench:9p [--seconds 1.5] [--reps 5] [--sessions-rss 1000] [--only small,read4k,stream]
  *        [--pin 0,1]
  */
