@@ -15,8 +15,8 @@ import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 
 export const NATIVE_DIR = join(REPO_ROOT, "src", "guest", "native");
 export const DEFAULT_SEL4_SDK = resolve(REPO_ROOT, "..", "shared", "sel4", "prebuilt");
-const PICOLIBC = "/usr/lib/picolibc/aarch64-linux-gnu";
-const SIMDE = "/usr/include/simde";
+export const PICOLIBC = "/usr/lib/picolibc/aarch64-linux-gnu";
+export const SIMDE = "/usr/include/simde";
 export const DEFAULT_ARENA_BYTES = 32 * 1024 * 1024;
 
 /** wasm2c output files; fixed so the build is the same on every machine. */

@@ -5,7 +5,8 @@
  * default-image test all need the same ELFs. The build lands in `ROOT/<key>/` where key is the
  * sha256 of everything that decides its bytes: the bundled entry script (all guest TypeScript it
  * reaches), build.ts (flags and stages), every file under src/guest/native, the Porffor and wabt
- * packages (including the patched codegen.js), the gcc version, the arena size and the seL4 SDK path.
+ * packages (including the patched codegen.js), the gcc version, picolibc's libc.a and SIMDe (size and
+ * mtime), the arena size and the seL4 SDK path.
  * A process that finds `ROOT/<key>.lock` held by a live process waits for it instead of building
  * the same thing again; a lock whose owner died is taken over. Finished builds are renamed into
  * place whole, so a reader never sees half a build. The newest KEEP entries are kept.
@@ -13,7 +14,7 @@
  * ROOT is `$COHESIX_GUEST_CACHE`, else `out/guest-cache` in the repository.
  */
 import { join, resolve } from "node:path";
-import { buildGuest, DEFAULT_ARENA_BYTES, DEFAULT_SEL4_SDK, type GuestBuildResult, NATIVE_DIR, type StageEvent } from "./build.ts";
+import { buildGuest, DEFAULT_ARENA_BYTES, DEFAULT_SEL4_SDK, type GuestBuildResult, NATIVE_DIR, PICOLIBC, SIMDE, type StageEvent } from "./build.ts";
 import { bundleEntry } from "./bundle.ts";
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 
@@ -73,7 +74,13 @@ export async function guestBuildKey(opts: CachedBuildOptions): Promise<string> {
     String(opts.arenaBytes ?? DEFAULT_ARENA_BYTES),
     resolve(opts.sel4Sdk ?? DEFAULT_SEL4_SDK),
     await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "build.ts")),
+    await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "tools.ts")),
   ];
+  // System libraries and headers (Debian packages): identified by size and mtime.
+  for (const f of [join(PICOLIBC, "lib", "libc.a"), join(SIMDE, "simde-common.h")]) {
+    const st = await Deno.stat(f).catch(() => null);
+    parts.push(f, st ? `${st.size} ${st.mtime?.getTime()}` : "missing");
+  }
   for (const f of filesUnder(NATIVE_DIR)) parts.push(f.slice(NATIVE_DIR.length), await Deno.readFile(f));
   for (const f of ["porffor/package.json", "porffor/compiler/codegen.js", "wabt/package.json"]) {
     parts.push(f, await Deno.readFile(join(REPO_ROOT, "node_modules", f)).catch(() => new Uint8Array()));
