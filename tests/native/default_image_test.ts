@@ -42,9 +42,18 @@ Deno.test("cohesix image without --rootserver packs the native guest into a payl
   assert(entries[2].data.length === rootserver.length && entries[2].data.every((v, i) => v === rootserver[i]),
     "the image's rootserver is the cached boot-entry guest build");
   assert(payload.length < BUDGET, `payload ${payload.length} bytes is over the ${BUDGET}-byte budget`);
-  // The budget is the default manifest's image.max_bytes (a red line: 4 MiB), as attested.
+  // Without --manifest the limit is the schema's default image.max_bytes (4 MiB), as attested.
   const att = JSON.parse(await Deno.readTextFile(join(out, "attestation.json")));
-  assertEquals([att.manifest.limit_bytes, att.manifest.limit_from], [BUDGET, "manifest"]);
+  assertEquals([att.manifest.limit_bytes, att.manifest.limit_from], [BUDGET, "default"]);
+  // The root task manifest (the guest's own, whose fingerprint the banner prints) sets the same red line.
+  const out2 = join(work, "img-root-task");
+  const r = await cohesix(["image", "--sel4-build", SEL4, "--manifest", join(REPO_ROOT, "configs", "root_task.toml"), "--out", out2], {
+    env: { COHESIX_GUEST_CACHE: GUEST_CACHE, NO_COLOR: "1" },
+  });
+  assertEquals(r.code, 0, `cohesix image --manifest configs/root_task.toml failed:\n${r.stderr}`);
+  const att2 = JSON.parse(await Deno.readTextFile(join(out2, "attestation.json")));
+  assertEquals([att2.manifest.limit_bytes, att2.manifest.limit_from], [BUDGET, "manifest"]);
+  assertEquals(att2.manifest.fingerprint, MANIFEST_FINGERPRINT, "the image's manifest is the one the guest was generated from");
   console.log(`default image: rootserver ${rootserver.length} bytes, payload.cpio ${payload.length} of ${BUDGET} bytes ` +
     `(${(100 * payload.length / BUDGET).toFixed(1)}%), sel4-image.elf ${(await Deno.stat(join(out, "sel4-image.elf"))).size} bytes`);
 });

@@ -101,7 +101,7 @@ function pidAlive(pid: number): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes ROOT/<key>.lock (a directory holding the owner's pid); false when the entry appeared meanwhile. */
-async function lock(lockDir: string, done: string): Promise<boolean> {
+export async function acquireLock(lockDir: string, done: string): Promise<boolean> {
   for (;;) {
     if (await Deno.stat(done).then(() => true, () => false)) return false;
     try {
@@ -161,7 +161,7 @@ export async function cachedBuildGuest(opts: CachedBuildOptions): Promise<Cached
   const lockDir = `${dir}.lock`;
   if (await Deno.stat(done).then(() => true, () => false)) return load(dir, true);
   opts.onProgress?.({ stage: "cache", state: "progress", detail: `building ${key} (waits for another build of it)` });
-  if (!(await lock(lockDir, done))) return load(dir, true);
+  if (!(await acquireLock(lockDir, done))) return load(dir, true);
   const tmp = `${dir}.tmp-${Deno.pid}`;
   try {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
