@@ -18,7 +18,10 @@ let boot: Promise<CachedBuild> | undefined;
 export function suiteBuild(): Promise<{ r: CachedBuild; deno: string }> {
   suite ??= (async () => {
     const corpora = corpusFiles().map((f) => ({ name: f, text: Deno.readTextFileSync(f) }));
-    const r = await cachedBuildGuest({ entrySource: replayEntrySource(corpora, { pump: true }), root: GUEST_CACHE });
+    const r = await cachedBuildGuest({
+      entrySource: replayEntrySource(corpora, { pump: true }),
+      root: GUEST_CACHE,
+    });
     const deno = await runUnderDeno(await Deno.readTextFile(r.js));
     return { r, deno };
   })();

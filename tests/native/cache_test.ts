@@ -18,10 +18,17 @@ Deno.test("cachedBuildGuest reuses a finished entry without building", async () 
   try {
     const key = await guestBuildKey({ entrySource: A });
     await Deno.mkdir(join(root, key));
-    await Deno.writeTextFile(join(root, key, "result.json"), JSON.stringify({ stageMs: { wasm: 1 }, sizes: {}, arenaPtrField: "w2c_g4" }));
+    await Deno.writeTextFile(
+      join(root, key, "result.json"),
+      JSON.stringify({ stageMs: { wasm: 1 }, sizes: {}, arenaPtrField: "w2c_g4" }),
+    );
     const r = await cachedBuildGuest({ entrySource: A, root });
     assert(r.hit, "a finished entry is a hit");
-    assertEquals([r.dir, r.elf, r.arenaPtrField], [join(root, key), join(root, key, "rootserver.elf"), "w2c_g4"]);
+    assertEquals([r.dir, r.elf, r.arenaPtrField], [
+      join(root, key),
+      join(root, key, "rootserver.elf"),
+      "w2c_g4",
+    ]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -5,7 +5,7 @@
  * under qemu-system-aarch64 — with the hosted hive's transcript. One guest build (tests/native/builds.ts)
  * serves this file, and `cohesix image` takes the same build from the shared cache.
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { bootBuild, GUEST_CACHE } from "./builds.ts";
 import { bootSel4 } from "../../src/host/guest_build/native_run.ts";
 import { MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
@@ -39,23 +39,41 @@ Deno.test("cohesix image without --rootserver packs the native guest into a payl
   const entries = readCpio(payload);
   assertEquals(entries.map((e) => e.name), ["kernel.elf", "kernel.dtb", "rootserver"]);
   const rootserver = await Deno.readFile((await bootBuild()).elf);
-  assert(entries[2].data.length === rootserver.length && entries[2].data.every((v, i) => v === rootserver[i]),
-    "the image's rootserver is the cached boot-entry guest build");
+  assert(
+    entries[2].data.length === rootserver.length && entries[2].data.every((v, i) => v === rootserver[i]),
+    "the image's rootserver is the cached boot-entry guest build",
+  );
   assert(payload.length < BUDGET, `payload ${payload.length} bytes is over the ${BUDGET}-byte budget`);
   // Without --manifest the limit is the schema's default image.max_bytes (4 MiB), as attested.
   const att = JSON.parse(await Deno.readTextFile(join(out, "attestation.json")));
   assertEquals([att.manifest.limit_bytes, att.manifest.limit_from], [BUDGET, "default"]);
   // The root task manifest (the guest's own, whose fingerprint the banner prints) sets the same red line.
   const out2 = join(work, "img-root-task");
-  const r = await cohesix(["image", "--sel4-build", SEL4, "--manifest", join(REPO_ROOT, "configs", "root_task.toml"), "--out", out2], {
+  const r = await cohesix([
+    "image",
+    "--sel4-build",
+    SEL4,
+    "--manifest",
+    join(REPO_ROOT, "configs", "root_task.toml"),
+    "--out",
+    out2,
+  ], {
     env: { COHESIX_GUEST_CACHE: GUEST_CACHE, NO_COLOR: "1" },
   });
   assertEquals(r.code, 0, `cohesix image --manifest configs/root_task.toml failed:\n${r.stderr}`);
   const att2 = JSON.parse(await Deno.readTextFile(join(out2, "attestation.json")));
   assertEquals([att2.manifest.limit_bytes, att2.manifest.limit_from], [BUDGET, "manifest"]);
-  assertEquals(att2.manifest.fingerprint, MANIFEST_FINGERPRINT, "the image's manifest is the one the guest was generated from");
-  console.log(`default image: rootserver ${rootserver.length} bytes, payload.cpio ${payload.length} of ${BUDGET} bytes ` +
-    `(${(100 * payload.length / BUDGET).toFixed(1)}%), sel4-image.elf ${(await Deno.stat(join(out, "sel4-image.elf"))).size} bytes`);
+  assertEquals(
+    att2.manifest.fingerprint,
+    MANIFEST_FINGERPRINT,
+    "the image's manifest is the one the guest was generated from",
+  );
+  console.log(
+    `default image: rootserver ${rootserver.length} bytes, payload.cpio ${payload.length} of ${BUDGET} bytes ` +
+      `(${(100 * payload.length / BUDGET).toFixed(1)}%), sel4-image.elf ${
+        (await Deno.stat(join(out, "sel4-image.elf"))).size
+      } bytes`,
+  );
 });
 
 Deno.test("the default image boots on seL4 to the guest banner with the manifest fingerprint", async () => {
@@ -67,13 +85,29 @@ Deno.test("the default image boots on seL4 to the guest banner with the manifest
     watch: [banner],
   });
   assertStringIncludes(boot.serial, banner);
-  assert(boot.serial.indexOf(banner) < boot.serial.indexOf("cohesix: serial console ready"), "banner before the console");
+  assert(
+    boot.serial.indexOf(banner) < boot.serial.indexOf("cohesix: serial console ready"),
+    "banner before the console",
+  );
   console.log(`default image: boot to banner ${boot.seenMs[banner]} ms, to console ready ${boot.ms} ms`);
 });
 
 async function cohshScript(serialCmd: string, script: string): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts", "cohsh", "--transport", "serial", "--serial-cmd", serialCmd, "--timeout", "600000", "--script", script],
+    args: [
+      "run",
+      "-A",
+      "src/main.ts",
+      "cohsh",
+      "--transport",
+      "serial",
+      "--serial-cmd",
+      serialCmd,
+      "--timeout",
+      "600000",
+      "--script",
+      script,
+    ],
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -84,7 +118,8 @@ async function cohshScript(serialCmd: string, script: string): Promise<{ code: n
 
 const SCRIPT = "demo/selftest_quick.coh";
 let hosted: Promise<{ code: number; out: string }> | undefined;
-const hostedRun = () => (hosted ??= cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial`, SCRIPT));
+const hostedRun =
+  () => (hosted ??= cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial`, SCRIPT));
 
 Deno.test("cohsh --transport serial runs selftest_quick.coh on the native console (qemu-aarch64) with the hosted hive's transcript", async () => {
   const r = await bootBuild();
@@ -101,7 +136,10 @@ Deno.test("cohsh --transport serial runs selftest_quick.coh on the seL4 guest's 
   const h = await hostedRun();
   assertEquals(h.code, 0, h.out);
   const t0 = performance.now();
-  const sel4 = await cohshScript(`${Deno.execPath()} run -A src/main.ts guest serial ${join(out, "sel4-image.elf")} --timeout 600`, SCRIPT);
+  const sel4 = await cohshScript(
+    `${Deno.execPath()} run -A src/main.ts guest serial ${join(out, "sel4-image.elf")} --timeout 600`,
+    SCRIPT,
+  );
   assertEquals(sel4.code, 0, sel4.out);
   assertStringIncludes(sel4.out, "OK ATTACH role=queen");
   assertEquals(sel4.out, h.out);

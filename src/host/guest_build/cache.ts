@@ -14,7 +14,16 @@
  * ROOT is `$COHESIX_GUEST_CACHE`, else `out/guest-cache` in the repository.
  */
 import { join, resolve } from "node:path";
-import { buildGuest, DEFAULT_ARENA_BYTES, DEFAULT_SEL4_SDK, type GuestBuildResult, NATIVE_DIR, PICOLIBC, SIMDE, type StageEvent } from "./build.ts";
+import {
+  buildGuest,
+  DEFAULT_ARENA_BYTES,
+  DEFAULT_SEL4_SDK,
+  type GuestBuildResult,
+  NATIVE_DIR,
+  PICOLIBC,
+  SIMDE,
+  type StageEvent,
+} from "./build.ts";
 import { bundleEntry } from "./bundle.ts";
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 
@@ -137,7 +146,10 @@ async function prune(root: string, keep: string) {
 }
 
 function load(dir: string, hit: boolean): CachedBuild {
-  const r = JSON.parse(Deno.readTextFileSync(join(dir, RESULT))) as Pick<GuestBuildResult, "stageMs" | "sizes" | "arenaPtrField">;
+  const r = JSON.parse(Deno.readTextFileSync(join(dir, RESULT))) as Pick<
+    GuestBuildResult,
+    "stageMs" | "sizes" | "arenaPtrField"
+  >;
   return {
     stageMs: r.stageMs,
     sizes: r.sizes,
@@ -160,7 +172,11 @@ export async function cachedBuildGuest(opts: CachedBuildOptions): Promise<Cached
   const done = join(dir, RESULT);
   const lockDir = `${dir}.lock`;
   if (await Deno.stat(done).then(() => true, () => false)) return load(dir, true);
-  opts.onProgress?.({ stage: "cache", state: "progress", detail: `building ${key} (waits for another build of it)` });
+  opts.onProgress?.({
+    stage: "cache",
+    state: "progress",
+    detail: `building ${key} (waits for another build of it)`,
+  });
   if (!(await acquireLock(lockDir, done))) return load(dir, true);
   const tmp = `${dir}.tmp-${Deno.pid}`;
   try {
@@ -179,13 +195,20 @@ export async function cachedBuildGuest(opts: CachedBuildOptions): Promise<Cached
         await Deno.remove(join(tmp, e.name), { recursive: true });
       }
     }
-    await Deno.writeTextFile(join(tmp, RESULT), JSON.stringify({ key, stageMs: r.stageMs, sizes: r.sizes, arenaPtrField: r.arenaPtrField }, null, 1) + "\n");
+    await Deno.writeTextFile(
+      join(tmp, RESULT),
+      JSON.stringify({ key, stageMs: r.stageMs, sizes: r.sizes, arenaPtrField: r.arenaPtrField }, null, 1) +
+        "\n",
+    );
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.rename(tmp, dir);
   } catch (err) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     if (err instanceof StageError) throw err;
-    throw new StageError("cache", `guest build into ${tmp} failed: ${err instanceof Error ? err.message : err}`);
+    throw new StageError(
+      "cache",
+      `guest build into ${tmp} failed: ${err instanceof Error ? err.message : err}`,
+    );
   } finally {
     await Deno.remove(lockDir, { recursive: true }).catch(() => {});
   }

@@ -28,13 +28,30 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(TOOLS.qemuSystem, {
-      args: ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024", "-nographic", "-serial", "mon:stdio", "-kernel", image],
+      args: [
+        "-machine",
+        "virt",
+        "-cpu",
+        "cortex-a53",
+        "-smp",
+        "1",
+        "-m",
+        "1024",
+        "-nographic",
+        "-serial",
+        "mon:stdio",
+        "-kernel",
+        image,
+      ],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
   } catch (err) {
-    throw new StageError("serial-qemu", `cannot start ${TOOLS.qemuSystem}: ${(err as Error).message} (install qemu-system-arm)`);
+    throw new StageError(
+      "serial-qemu",
+      `cannot start ${TOOLS.qemuSystem}: ${(err as Error).message} (install qemu-system-arm)`,
+    );
   }
   const stop = () => {
     try {
@@ -85,7 +102,9 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
       if (end < joined.length) await out.write(joined.subarray(end));
       pumpInput();
     }
-  } catch { /* stdout closed: the client went away */ } finally {
+  } catch {
+    /* stdout closed: the client went away */
+  } finally {
     clearTimeout(timer);
     stop();
     for (const s of signals) Deno.removeSignalListener(s, stop);
@@ -94,7 +113,11 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
   }
   if (!ready) {
     const tail = new TextDecoder().decode(head).trim().split("\n").slice(-10).join("\n");
-    log(`cohesix guest serial: the guest console never became ready (QEMU ${timedOut ? "timed out" : "exited"}); serial tail:\n${tail}\n${await qemuErr}`);
+    log(
+      `cohesix guest serial: the guest console never became ready (QEMU ${
+        timedOut ? "timed out" : "exited"
+      }); serial tail:\n${tail}\n${await qemuErr}`,
+    );
     return 1;
   }
   return inputEnded && !timedOut ? 0 : 1;
