@@ -5,7 +5,7 @@
  * Boots the elfloader image under qemu-system-aarch64 (serial on QEMU's stdio). Everything QEMU
  * prints before the guest's "cohesix: serial console ready" line (the elfloader and kernel boot
  * log, the guest banner) goes to stderr; after it, serial output goes to stdout byte for byte and
- * stdin goes to the PL011. Input typed before that line waits in the pipe, so nothing reaches a
+ * stdin goes to the PL011. Input that arrives before that line is held until then, so nothing reaches a
  * console that is not yet reading. When stdin ends (the client closed the console), QEMU is
  * stopped by its pid after a short drain; also on SIGINT/SIGTERM and after --timeout.
  */
@@ -70,14 +70,30 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
   const out = (opts.stdout ?? Deno.stdout.writable).getWriter();
   const input = opts.stdin ?? Deno.stdin.readable;
   let inputEnded = false;
-  const pumpInput = async () => {
-    const w = child.stdin.getWriter();
+  // Input is read from the start but held until the console is ready; then it goes to the PL011
+  // in order. Input that ends early (a piped script) is still delivered, then QEMU drains and stops.
+  let release!: () => void;
+  const consoleReady = new Promise<void>((r) => (release = r));
+  let held: Uint8Array[] | null = [];
+  const w = child.stdin.getWriter();
+  const drainThenStop = () => setTimeout(stop, opts.drainMs ?? 1000);
+  (async () => {
     try {
-      for await (const chunk of input) await w.write(chunk);
+      for await (const chunk of input) {
+        if (held !== null) held.push(chunk);
+        else await w.write(chunk);
+      }
     } catch { /* QEMU gone */ }
     inputEnded = true;
-    setTimeout(stop, opts.drainMs ?? 1000);
-  };
+    if (held === null) drainThenStop();
+  })();
+  consoleReady.then(() => {
+    // Queued in order before any later chunk can be written.
+    const writes = held!.map((c) => w.write(c));
+    held = null;
+    if (inputEnded) drainThenStop();
+    return Promise.all(writes).catch(() => {/* QEMU gone */});
+  });
   const marker = new TextEncoder().encode(CONSOLE_READY);
   let head = new Uint8Array(0);
   let ready = false;
@@ -100,7 +116,7 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
       ready = true;
       head = new Uint8Array(0);
       if (end < joined.length) await out.write(joined.subarray(end));
-      pumpInput();
+      release();
     }
   } catch {
     /* stdout closed: the client went away */
