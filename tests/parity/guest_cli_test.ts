@@ -29,3 +29,12 @@ Deno.test("cohesix guest check exits 0 on the guest tree and 2 on a path that do
   const missing = await cohesix("guest", "check", "src/guest/nowhere");
   assertEquals([missing.code, missing.err.trim()], [2, "cohesix: guest check: no such file or directory 'src/guest/nowhere'"]);
 });
+
+Deno.test("cohesix guest serial needs one existing image and a positive --timeout (exit 2, QEMU not started)", async () => {
+  const none = await cohesix("guest", "serial");
+  assertEquals([none.code, none.err.trim()], [2, "cohesix: guest serial: needs exactly one IMAGE (an elfloader ELF)"]);
+  const missing = await cohesix("guest", "serial", "no/such-image.elf");
+  assertEquals([missing.code, missing.err.trim()], [2, "cohesix: guest serial: no image at no/such-image.elf"]);
+  const timeout = await cohesix("guest", "serial", "README.md", "--timeout", "0");
+  assertEquals([timeout.code, timeout.err.trim()], [2, "cohesix: guest serial: --timeout must be a positive number of seconds, got '0'"]);
+});
