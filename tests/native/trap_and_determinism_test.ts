@@ -34,7 +34,8 @@ Deno.test("coh_trap reports a guest throw on the seL4 serial line and stops the 
   const r = await built();
   const image = join(work, "trap-image.elf");
   await linkSel4Image(r.elf!, image);
-  const boot = await bootSel4(image, { until: "cohesix: root task stopped", timeoutMs: 120_000 });
+  // Wait for the whole line: stopping at its first half raced the exit code still on its way.
+  const boot = await bootSel4(image, { until: "cohesix: root task stopped, code=3\n", timeoutMs: 120_000 });
   assertStringIncludes(boot.serial, "guest: before the throw\n");
   assertMatch(boot.serial, /\*\*\* cohesix guest trap: stage=run reason=unreachable executed/);
   assertMatch(boot.serial, /cohesix: root task stopped, code=3/);
