@@ -22,8 +22,8 @@ export const DEFAULT_ARENA_BYTES = 32 * 1024 * 1024;
 /** wasm2c output files; fixed so the build is the same on every machine. */
 const C_PARTS = 4;
 /**
- * Optimisation of the translated module: -Os. It makes the boot rootserver ~3.0 MB instead of
- * 4.3 MB at -O1 (inside the 4 MiB image budget) and compiles faster. An earlier -Os build printed
+ * Optimisation of the translated module: -Os. The boot rootserver is 2.88 MB (with no unwind
+ * tables and stripped; 4.35 MB at -O1, over the 4 MiB image budget) and it compiles faster. An earlier -Os build printed
  * four NUL bytes in a queen-log line natively; that was Porffor's page-0 string bin spilling into
  * page 1 (layout-dependent, fixed by scripts/patch-porffor.mjs), not the C compiler. The four-way
  * parity suite (tests/parity, tests/native) is byte-identical at -Os.
