@@ -456,14 +456,11 @@ export class ConsoleSession {
     }
     const wait = this.nowMs < this.attachBlockedUntilMs ? this.attachBlockedUntilMs - this.nowMs : 0;
     if (wait > 0) {
-      w.ascii(" reason=quota detail=throttled delay_ms=");
-      w.uint(wait);
+      w.labelUint(" reason=quota detail=throttled delay_ms=", wait);
       this.endLine();
       const a = this.auditor.begin();
-      a.ascii("outcome=throttled verb=attach failures=");
-      a.uint(this.attachFailures);
-      a.ascii(" delay_ms=");
-      a.uint(wait);
+      a.labelUint("outcome=throttled verb=attach failures=", this.attachFailures);
+      a.labelUint(" delay_ms=", wait);
       this.auditor.commit();
       return;
     }
@@ -522,8 +519,7 @@ export class ConsoleSession {
     this.attachFailures = this.attachFailures + 1;
     if (this.attachFailures < ATTACH_RETRY_QUOTA) return;
     const a = this.auditor.begin();
-    a.ascii("outcome=disconnect verb=attach failures=");
-    a.uint(this.attachFailures);
+    a.labelUint("outcome=disconnect verb=attach failures=", this.attachFailures);
     a.ascii(" reason=retry-quota");
     this.auditor.commit();
     if (this.kind === ConsoleKind.Tcp) this.state = S_CLOSING;

@@ -70,6 +70,12 @@ export class ByteWriter {
     }
   }
 
+  /** Appends an ASCII label and a decimal number, the `key=value` shape of /proc files and logs. */
+  labelUint(label: string, v: number): void {
+    this.ascii(label);
+    this.uint(v);
+  }
+
   bytes(src: Uint8Array, off: number, len: number): void {
     for (let i = 0; i < len; i++) this.byte(src[off + i]);
   }

@@ -107,14 +107,10 @@ export class GpuSim {
     w.reset();
     w.ascii("lease state=ACTIVE worker=");
     w.ascii(workerId);
-    w.ascii(" mem_mb=");
-    w.uint(memMb);
-    w.ascii(" streams=");
-    w.uint(streams);
-    w.ascii(" ttl_s=");
-    w.uint(ttlS);
-    w.ascii(" priority=");
-    w.uint(prio);
+    w.labelUint(" mem_mb=", memMb);
+    w.labelUint(" streams=", streams);
+    w.labelUint(" ttl_s=", ttlS);
+    w.labelUint(" priority=", prio);
     this.line(g);
   }
 
@@ -143,8 +139,7 @@ export class GpuSim {
     pr[g] = prio;
     const w = this.w;
     w.reset();
-    w.ascii("lease priority=");
-    w.uint(prio);
+    w.labelUint("lease priority=", prio);
     this.line(g);
   }
 

@@ -191,22 +191,14 @@ export class NineDoor implements Namespace {
     b.ascii(COHESIX_VERSION);
     b.ascii("\nmanifest=");
     safe(b, boot.manifestFingerprint);
-    b.ascii("\nlimits sessions=");
-    b.uint(boot.limits.maxSessions);
-    b.ascii(" workers=");
-    b.uint(boot.limits.maxWorkers);
-    b.ascii(" tick_ms=");
-    b.uint(boot.tickMs);
-    b.ascii(" telemetry_ring_bytes=");
-    b.uint(boot.telemetryRingBytes);
-    b.ascii(" trace_ring_bytes=");
-    b.uint(boot.traceRingBytes);
-    b.ascii("\nsecure9p msize=");
-    b.uint(boot.limits.msize);
-    b.ascii(" walk_depth=");
-    b.uint(boot.limits.maxWalk);
-    b.ascii(" tags_per_session=");
-    b.uint(boot.limits.maxTagsPerSession);
+    b.labelUint("\nlimits sessions=", boot.limits.maxSessions);
+    b.labelUint(" workers=", boot.limits.maxWorkers);
+    b.labelUint(" tick_ms=", boot.tickMs);
+    b.labelUint(" telemetry_ring_bytes=", boot.telemetryRingBytes);
+    b.labelUint(" trace_ring_bytes=", boot.traceRingBytes);
+    b.labelUint("\nsecure9p msize=", boot.limits.msize);
+    b.labelUint(" walk_depth=", boot.limits.maxWalk);
+    b.labelUint(" tags_per_session=", boot.limits.maxTagsPerSession);
     b.ascii("\nroles=");
     for (let r = 0; r < this.roles.names.length; r++) {
       if (r > 0) b.byte(44);
@@ -340,8 +332,7 @@ export class NineDoor implements Namespace {
       const tw = this.trace.w;
       tw.ascii("attach role=");
       tw.ascii(role);
-      tw.ascii(" session=");
-      tw.uint(s);
+      tw.labelUint(" session=", s);
       this.trace.end();
     }
     return ss.handle(s);
@@ -594,8 +585,7 @@ export class NineDoor implements Namespace {
         w.ascii("lease=");
         if (lessee < 0) w.ascii("none");
         else w.ascii(this.workers.ids.get(lessee));
-        w.ascii(" priority=");
-        w.uint(this.gpus.priority[arg]);
+        w.labelUint(" priority=", this.gpus.priority[arg]);
         w.byte(10);
         break;
       }
@@ -605,15 +595,12 @@ export class NineDoor implements Namespace {
 
   private renderSessions(w: ByteWriter): void {
     const ss = this.sessions;
-    w.ascii("sessions active=");
-    w.uint(ss.liveCount);
-    w.ascii(" max=");
-    w.uint(ss.cap);
+    w.labelUint("sessions active=", ss.liveCount);
+    w.labelUint(" max=", ss.cap);
     w.byte(10);
     for (let s = 0; s < ss.cap; s++) {
       if (ss.live[s] === 0) continue;
-      w.ascii("session id=");
-      w.uint(s);
+      w.labelUint("session id=", s);
       w.ascii(" role=");
       w.ascii(this.roles.names[ss.role[s]]);
       w.ascii(" subject=");
@@ -621,48 +608,35 @@ export class NineDoor implements Namespace {
       else safe(w, ss.subject.get(s));
       w.ascii(" state=");
       w.ascii(ss.revoked[s] !== 0 ? "revoked" : "active");
-      w.ascii(" ops=");
-      w.uint(ss.usedOps[s]);
-      w.ascii(" bytes=");
-      w.uint(ss.usedBytes[s]);
-      w.ascii(" open=");
-      w.uint(ss.openCount[s]);
-      w.ascii(" mounts=");
-      w.uint(ss.mountCount[s]);
+      w.labelUint(" ops=", ss.usedOps[s]);
+      w.labelUint(" bytes=", ss.usedBytes[s]);
+      w.labelUint(" open=", ss.openCount[s]);
+      w.labelUint(" mounts=", ss.mountCount[s]);
       w.byte(10);
     }
   }
 
   private renderWorkers(w: ByteWriter): void {
     const ws = this.workers;
-    w.ascii("workers active=");
-    w.uint(ws.liveCount);
-    w.ascii(" max=");
-    w.uint(ws.cap);
-    w.ascii(" spawned=");
-    w.uint(ws.seq);
+    w.labelUint("workers active=", ws.liveCount);
+    w.labelUint(" max=", ws.cap);
+    w.labelUint(" spawned=", ws.seq);
     w.byte(10);
     for (let i = 0; i < ws.cap; i++) {
       if (ws.live[i] === 0) continue;
       w.ascii(ws.ids.get(i));
       w.ascii(ws.kind[i] === WorkerKind.Gpu ? " kind=gpu" : " kind=heartbeat");
-      w.ascii(" tick=");
-      w.uint(ws.tick[i]);
-      w.ascii(" ticks=");
-      w.uint(ws.budgetTicks[i]);
-      w.ascii(" ops=");
-      w.uint(ws.opsUsed[i]);
+      w.labelUint(" tick=", ws.tick[i]);
+      w.labelUint(" ticks=", ws.budgetTicks[i]);
+      w.labelUint(" ops=", ws.opsUsed[i]);
       w.byte(47);
       w.uint(ws.budgetOps[i]);
       w.ascii(" ttl_ms_left=");
       const dl = ws.deadlineMs[i];
       w.uint(dl > 0 ? (dl > this.nowMs ? dl - this.nowMs : 0) : 0);
-      w.ascii(" telemetry_start=");
-      w.uint(this.telemetry.start[i]);
-      w.ascii(" telemetry_end=");
-      w.uint(this.telemetry.end[i]);
-      w.ascii(" dropped=");
-      w.uint(this.telemetry.dropped[i]);
+      w.labelUint(" telemetry_start=", this.telemetry.start[i]);
+      w.labelUint(" telemetry_end=", this.telemetry.end[i]);
+      w.labelUint(" dropped=", this.telemetry.dropped[i]);
       if (ws.gpu[i] >= 0) {
         w.ascii(" gpu=");
         w.ascii(this.gpus.ids[ws.gpu[i]]);
@@ -673,26 +647,16 @@ export class NineDoor implements Namespace {
 
   private renderPressure(w: ByteWriter): void {
     const p = this.pressure;
-    w.ascii("denied=");
-    w.uint(p.denied);
-    w.ascii(" quota=");
-    w.uint(p.quota);
-    w.ascii(" busy=");
-    w.uint(p.busy);
-    w.ascii(" ctl_rejected=");
-    w.uint(p.ctlRejected);
-    w.ascii(" attach_refused=");
-    w.uint(p.attachRefused);
-    w.ascii(" revoked=");
-    w.uint(p.revoked);
-    w.ascii(" ticks_skipped=");
-    w.uint(p.ticksSkipped);
-    w.ascii(" telemetry_refused=");
-    w.uint(p.telemetryRefused);
-    w.ascii(" log_dropped=");
-    w.uint(this.log.dropped[0]);
-    w.ascii(" trace_filtered=");
-    w.uint(this.trace.filtered);
+    w.labelUint("denied=", p.denied);
+    w.labelUint(" quota=", p.quota);
+    w.labelUint(" busy=", p.busy);
+    w.labelUint(" ctl_rejected=", p.ctlRejected);
+    w.labelUint(" attach_refused=", p.attachRefused);
+    w.labelUint(" revoked=", p.revoked);
+    w.labelUint(" ticks_skipped=", p.ticksSkipped);
+    w.labelUint(" telemetry_refused=", p.telemetryRefused);
+    w.labelUint(" log_dropped=", this.log.dropped[0]);
+    w.labelUint(" trace_filtered=", this.trace.filtered);
     w.byte(10);
   }
 
@@ -700,14 +664,10 @@ export class NineDoor implements Namespace {
     const ss = this.sessions;
     let total = 0;
     for (let s = 0; s < ss.cap; s++) if (ss.live[s] !== 0) total += ss.openCount[s];
-    w.ascii("open=");
-    w.uint(total);
-    w.ascii(" per_session_max=");
-    w.uint(ss.maxOpen);
-    w.ascii(" nodes=");
-    w.uint(this.tree.liveCount);
-    w.ascii(" node_max=");
-    w.uint(this.tree.cap);
+    w.labelUint("open=", total);
+    w.labelUint(" per_session_max=", ss.maxOpen);
+    w.labelUint(" nodes=", this.tree.liveCount);
+    w.labelUint(" node_max=", this.tree.cap);
     w.byte(10);
   }
 
@@ -892,8 +852,7 @@ export class NineDoor implements Namespace {
     this.pressure.ctlRejected++;
     const lw = this.lw;
     lw.reset();
-    lw.ascii("queen-ctl outcome=reject line=");
-    lw.uint(line);
+    lw.labelUint("queen-ctl outcome=reject line=", line);
     lw.ascii(" error=");
     lw.ascii(errnoName(errno));
     lw.ascii(" reason=");
@@ -1042,12 +1001,9 @@ export class NineDoor implements Namespace {
           if (cmd.budgetTtlS >= 0) this.defTtlS = cmd.budgetTtlS;
           const lw = this.lw;
           lw.reset();
-          lw.ascii("budget default ticks=");
-          lw.uint(this.defTicks);
-          lw.ascii(" ops=");
-          lw.uint(this.defOps);
-          lw.ascii(" ttl_s=");
-          lw.uint(this.defTtlS);
+          lw.labelUint("budget default ticks=", this.defTicks);
+          lw.labelUint(" ops=", this.defOps);
+          lw.labelUint(" ttl_s=", this.defTtlS);
           this.logLine();
         }
         return;
@@ -1125,12 +1081,9 @@ export class NineDoor implements Namespace {
     lw.ascii(id);
     lw.ascii(gpu ? " kind=gpu gpu=" : " kind=heartbeat");
     if (gpu) lw.ascii(this.gpus.ids[ws.gpu[w]]);
-    lw.ascii(" ticks=");
-    lw.uint(bt[w]);
-    lw.ascii(" ops=");
-    lw.uint(ops);
-    lw.ascii(" ttl_s=");
-    lw.uint(ttl);
+    lw.labelUint(" ticks=", bt[w]);
+    lw.labelUint(" ops=", ops);
+    lw.labelUint(" ttl_s=", ttl);
     this.logLine();
     if (this.trace.begin(Cat.Queen, Level.Info, this.nowMs, w)) {
       this.trace.w.ascii("spawn ");
@@ -1151,12 +1104,9 @@ export class NineDoor implements Namespace {
     lw.reset();
     lw.ascii("budget worker=");
     lw.ascii(ws.ids.get(w));
-    lw.ascii(" ticks=");
-    lw.uint(bt[w]);
-    lw.ascii(" ops=");
-    lw.uint(bo[w]);
-    lw.ascii(" ttl_ms_left=");
-    lw.uint(dl[w] > 0 ? dl[w] - this.nowMs : 0);
+    lw.labelUint(" ticks=", bt[w]);
+    lw.labelUint(" ops=", bo[w]);
+    lw.labelUint(" ttl_ms_left=", dl[w] > 0 ? dl[w] - this.nowMs : 0);
     this.logLine();
     // A lowered budget may already be spent.
     if (bt[w] > 0 && ws.tick[w] >= bt[w]) this.revokeWorker(w, "ticks");
@@ -1177,10 +1127,8 @@ export class NineDoor implements Namespace {
     lw.ascii(id);
     lw.ascii(" reason=");
     lw.ascii(reason);
-    lw.ascii(" tick=");
-    lw.uint(ws.tick[w]);
-    lw.ascii(" ops=");
-    lw.uint(ws.opsUsed[w]);
+    lw.labelUint(" tick=", ws.tick[w]);
+    lw.labelUint(" ops=", ws.opsUsed[w]);
     this.logLine();
     if (this.trace.begin(Cat.Queen, Level.Info, this.nowMs, -1)) {
       this.trace.w.ascii("revoke ");
@@ -1215,8 +1163,7 @@ export class NineDoor implements Namespace {
     rv[s] = 1;
     const lw = this.lw;
     lw.reset();
-    lw.ascii("revoke session=");
-    lw.uint(s);
+    lw.labelUint("revoke session=", s);
     lw.ascii(" reason=");
     lw.ascii(reason);
     this.logLine();
