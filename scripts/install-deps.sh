@@ -2,13 +2,13 @@
 # Installs the Debian packages the tests use (real peers and tools, no mocks):
 # diod (9P peer), QEMU system + user mode + AAVMF firmware, the AArch64 cross toolchain with
 # picolibc and SIMDe (guest build), cpio/bsdtar/mtools/dosfstools (image checks), fuse3, tmux,
-# the python modules seL4's image tools need, and python3 + venv + pytest + the wheel wheel for the
+# the python modules seL4's image tools need, and python3 + venv + pytest + mypy + the wheel wheel for the
 # Python client (clients/python, tests/python; installed offline from /usr/share/python-wheels).
 # Skips apt when everything is already there.
 set -eu
 PKGS="diod qemu-system-arm qemu-user qemu-efi-aarch64 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 picolibc-aarch64-linux-gnu libsimde-dev mtools dosfstools cpio libarchive-tools fuse3 tmux
-python3-yaml python3-pyelftools python3-libarchive-c python3 python3-venv python3-pytest python3-wheel-whl"
+python3-yaml python3-pyelftools python3-libarchive-c python3 python3-venv python3-pytest python3-wheel-whl python3-mypy"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

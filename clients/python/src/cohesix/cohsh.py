@@ -228,8 +228,10 @@ def run_script(client: ConsoleClient, text: str, name: str, out: Callable[[str],
         for line in reply.lines:
             out(line)
 
+        ack_line = reply.ack_line
+
         def fail(reason: str, line: int = step.line) -> ScriptResult:
-            ack = f" (reply: {reply.ack_line})" if reply.ack_line else ""
+            ack = f" (reply: {ack_line})" if ack_line else ""
             return ScriptResult(False, done, f"FAIL {name}:{line}: '{step.command}': {reason}{ack}")
 
         if reply.ack is None:

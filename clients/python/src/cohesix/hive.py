@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,7 +62,7 @@ class Hive:
 
     # ---- plumbing -------------------------------------------------------------------------------
 
-    def _walk(self, path: str) -> tuple[int, Any]:
+    def _walk(self, path: str) -> tuple[int, Future[list[wire.Qid]]]:
         """A new fid for ``path`` and the walk's future (not yet waited for)."""
         names = split_path(path)
         fid = self.client.new_fid()
@@ -90,7 +91,8 @@ class Hive:
             self.client.retire(fid)  # never made: retire the number anyway
             raise self._refused(e, path, "walk") from None
         try:
-            self.client.gather([opened, attr])
+            self.client.wait(opened)
+            self.client.wait(attr)
         except CohesixError as e:
             self._drop(fid)
             raise self._refused(e, path, "open") from None

@@ -320,10 +320,10 @@ class NineClient:
                     raise NineError(EMSGSIZE, f"short write at offset {off}: {n} of {len(piece)} bytes", op="write")
         return written
 
-    def gather(self, futures: Iterable[Future[T]]) -> list[T]:
+    def gather(self, futures: Iterable[Future[Any]]) -> list[Any]:
         """Waits for several in-flight requests; raises the first failure (after all have finished)."""
         fs = list(futures)
-        results: list[T] = []
+        results: list[Any] = []
         first: BaseException | None = None
         for f in fs:
             try:
