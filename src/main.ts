@@ -8,6 +8,7 @@ import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
 import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
+import { doctorCommand } from "./host/doctor/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
@@ -18,6 +19,7 @@ import { ticketCommand } from "./host/ticket/command.ts";
 const SUBCOMMANDS: Subcommand[] = [
   demoCommand,
   devCommand,
+  doctorCommand,
   cohshCommand,
   guestCommand,
   imageCommand,
