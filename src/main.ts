@@ -3,6 +3,7 @@
  * this file only lists them and dispatches.
  */
 import { COHESIX_VERSION } from "./guest/version.ts";
+import { attestCommand } from "./host/attest/command.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
@@ -17,6 +18,7 @@ import { statusCommand } from "./host/status/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
+  attestCommand,
   demoCommand,
   devCommand,
   doctorCommand,
