@@ -65,7 +65,7 @@ export const imageCommand: Subcommand = {
     }
     const manifest = values["no-manifest"] ? undefined : values.manifest ?? DEFAULT_MANIFEST;
     console.error(
-      `cohesix image: seL4 export ${sel4.dir} (${sel4.from}), manifest ${manifest ?? "none (--no-manifest)"}`,
+      `      inputs: seL4 export ${sel4.dir} (${sel4.from}), manifest ${manifest ?? "none (--no-manifest)"}`,
     );
     const espFat = values["esp-fat"];
     if (espFat !== "16" && espFat !== "32") {
