@@ -111,7 +111,7 @@ async function cohshScript(serialCmd: string, script: string): Promise<{ code: n
 const SCRIPT = "demo/selftest_quick.coh";
 let hosted: Promise<{ code: number; out: string }> | undefined;
 const hostedRun =
-  () => (hosted ??= cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial`, SCRIPT));
+  () => (hosted ??= cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial --ninep-port 0`, SCRIPT));
 
 Deno.test("cohsh --transport serial runs selftest_quick.coh on the native console (qemu-aarch64) with the hosted hive's transcript", async () => {
   const r = await bootBuild();
