@@ -123,7 +123,7 @@ Deno.test("cohesix doctor fails a manifest that does not compile and a missing s
     assertEquals(r.checks.filter((c) => !c.ok).map((c) => c.name), ["seL4 export", "manifest"]);
     assertEquals(byName(r.checks, "manifest").fix, `cohesix rtc ${dir}/bad.toml --out out/rtc-check`);
     assertMatch(byName(r.checks, "seL4 export").detail, /no such directory/);
-    assertEquals(byName(r.checks, "seL4 export").fix, "export COHESIX_SEL4_BUILD=/path/to/sel4/prebuilt");
+    assertMatch(byName(r.checks, "seL4 export").fix, /^export COHESIX_SEL4=/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

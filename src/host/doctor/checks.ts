@@ -9,9 +9,10 @@ import { openSel4Export } from "../../../images/sel4_export.ts";
 import { crossPrefix, python3 } from "../../../images/tools.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
 import { NineClient } from "../../secure9p/host/client.ts";
-import { DEFAULT_SEL4_SDK, PICOLIBC, SIMDE } from "../guest_build/build.ts";
+import { PICOLIBC, SIMDE } from "../guest_build/build.ts";
 import { REPO_ROOT, TOOLS } from "../guest_build/tools.ts";
-import { DEFAULT_FIRMWARE } from "../qemu/run.ts";
+import { chooseSel4Export, DEFAULT_MANIFEST } from "../image/defaults.ts";
+import { DEFAULT_FIRMWARE, QEMU_SYSTEM } from "../qemu/launcher.ts";
 import { TcpTransport } from "../cohsh/transport.ts";
 
 export interface Check {
@@ -142,12 +143,21 @@ async function checkImagePython(): Promise<Check> {
     );
 }
 
-async function checkSel4(dir: string): Promise<Check> {
+/** The export `cohesix image` would use (--sel4-build, $COHESIX_SEL4, ../shared/sel4/prebuilt). */
+async function checkSel4(flag: string | undefined): Promise<Check> {
   try {
-    const sel4 = await openSel4Export(dir);
-    return ok("seL4 export", `${sel4.dir}: seL4 ${sel4.version} (kernel ${sel4.commit.slice(0, 12)})`);
+    const choice = chooseSel4Export(flag);
+    const sel4 = await openSel4Export(choice.dir);
+    return ok(
+      "seL4 export",
+      `${sel4.dir} (from ${choice.from}): seL4 ${sel4.version}, kernel ${sel4.commit.slice(0, 12)}`,
+    );
   } catch (err) {
-    return fail("seL4 export", (err as Error).message, "export COHESIX_SEL4_BUILD=/path/to/sel4/prebuilt");
+    return fail(
+      "seL4 export",
+      (err as Error).message,
+      "export COHESIX_SEL4=/path/to/sel4/prebuilt   # the output of build-sdk.sh",
+    );
   }
 }
 
@@ -297,17 +307,16 @@ async function checkHiveBoot(o: DoctorOptions): Promise<Check> {
 
 /** Every check, in a fixed order; independent checks run side by side. */
 export async function runDoctor(o: DoctorOptions): Promise<Check[]> {
-  const manifest = o.manifest ?? join(REPO_ROOT, "configs", "root_task.toml");
-  const sel4 = o.sel4Build ?? Deno.env.get("COHESIX_SEL4_BUILD") ?? DEFAULT_SEL4_SDK;
+  const manifest = o.manifest ?? DEFAULT_MANIFEST;
   return await Promise.all([
     checkDeno(),
     checkNpmDeps(),
-    checkTool("qemu-system-aarch64", TOOLS.qemuSystem, ["--version"], `${APT} qemu-system-arm`),
+    checkTool("qemu-system-aarch64", QEMU_SYSTEM, ["--version"], `${APT} qemu-system-arm`),
     checkFirmware(o.firmware ?? DEFAULT_FIRMWARE),
     checkTool("qemu-aarch64 (user)", TOOLS.qemuUser, ["--version"], `${APT} qemu-user`),
     checkCrossToolchain(),
     checkImagePython(),
-    checkSel4(sel4),
+    checkSel4(o.sel4Build),
     checkFuse(),
     checkPython(),
     checkManifest(manifest),

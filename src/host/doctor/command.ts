@@ -1,6 +1,6 @@
 /** `cohesix doctor`: what each user path needs, and for every failure the one command that fixes it. */
 import { parseFlags, parsePort, type Subcommand } from "../cli/command.ts";
-import { DEFAULT_FIRMWARE } from "../qemu/run.ts";
+import { DEFAULT_FIRMWARE } from "../qemu/launcher.ts";
 import { DEFAULT_DOCTOR, formatDoctor, runDoctor } from "./checks.ts";
 
 const HELP =
@@ -16,8 +16,8 @@ Checks, in order (each failure prints the one command that fixes it):
   qemu-aarch64 (user)        runs the native guest test ELF
   cross toolchain            aarch64 gcc/objcopy, picolibc, SIMDe ('cohesix guest build', 'cohesix image')
   image tools python         python3 modules seL4's shoehorn.py needs
-  seL4 export                --sel4-build, $COHESIX_SEL4_BUILD or ../shared/sel4/prebuilt
-  fuse                       /dev/fuse and fusermount3 (mounting a hive)
+  seL4 export                the one 'cohesix image' uses: --sel4-build, $COHESIX_SEL4 or ../shared/sel4/prebuilt
+  fuse                       /dev/fuse (mounting a hive)
   python client              python3 >= 3.11 with venv (clients/python)
   manifest                   configs/root_task.toml (or --manifest) compiles
   port 31337 / port 5640     free, or a hive answers there
