@@ -9,6 +9,7 @@
 #include "wasm-rt.h"
 #include COH_MODULE_H
 #include "platform.h"
+#include "net/net_bridge.h"
 
 struct w2c_ { int unused; };
 
@@ -82,7 +83,8 @@ static void watch(int c) {
 #define TX_CAP 4096
 #define MB_RX (MB_TX + TX_CAP)
 #define RX_CAP 1024
-#define MB_BYTES (MB_RX + RX_CAP)
+/* The network area (net/net_bridge.h) follows at NET_AREA. */
+#define MB_BYTES (NET_AREA + NET_AREA_BYTES)
 /* How long an idle guest (no output, no kept input) waits for serial input before the next tick. */
 #define IDLE_WAIT_MS 50
 
@@ -115,16 +117,25 @@ static void poll(void) {
   mb[MB_ACK] = 1;
   uint32_t tx = get_u32(mb + MB_TX_LEN), keep = get_u32(mb + MB_RX_KEEP);
   if (tx > TX_CAP || keep > RX_CAP) coh_trap("event pump: mailbox lengths out of range");
+  coh_net_round(mb + NET_AREA);
   for (uint32_t i = 0; i < tx; i++) coh_plat_serial_write(mb[MB_TX + i]);
   coh_plat_flush();
   int eof = 0;
-  uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, tx > 0 || keep > 0 ? 0 : IDLE_WAIT_MS, &eof);
+  int busy = tx > 0 || keep > 0 || coh_net_guest_busy();
+  uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, busy ? 0 : IDLE_WAIT_MS, &eof);
+  if (busy) coh_net_service();
   put_u32(mb + MB_RX_LEN, keep + got);
   mb[MB_EOF] = eof ? 1 : 0;
   uint64_t now = coh_plat_now_ms();
   put_u32(mb + MB_NOW_LO, (uint32_t)now);
   put_u32(mb + MB_NOW_HI, (uint32_t)(now >> 32));
 }
+
+/* Platforms without a network (the Linux test ELF): the network area stays zero, state "none". */
+__attribute__((weak)) void coh_net_boot(void) {}
+__attribute__((weak)) void coh_net_round(uint8_t* area) { (void)area; }
+__attribute__((weak)) int coh_net_service(void) { return 0; }
+__attribute__((weak)) int coh_net_guest_busy(void) { return 0; }
 
 /* A guest line starting with \001 is a pump request: swallowed, never sent to the serial port. */
 static int in_request;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sel4/sel4.h>
 #include "platform.h"
+#include "net/net_bridge.h"
+#include "net/net_plat.h"
 
 seL4_IPCBuffer* __sel4_ipc_buffer;
 
@@ -63,7 +65,8 @@ uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint32_t wait_ms, int*
   uint32_t n = 0;
   for (;;) {
     while (n < cap && !(pl011[PL011_FR / 4] & PL011_FR_RXFE)) buf[n++] = (uint8_t)pl011[PL011_DR / 4];
-    if (n > 0 || wait_ms == 0) return n;
+    /* The NIC is polled here until its interrupt joins an event loop. */
+    if (coh_net_service() || n > 0 || wait_ms == 0) return n;
     if (pl031 && pl031[PL031_DR / 4] != second) return 0;
     seL4_Yield();
   }
@@ -249,6 +252,64 @@ static void map_devices(seL4_CPtr uart_untyped, seL4_Word uart_paddr) {
   coh_diag_str("\n");
 }
 
+/* ---- for the NIC (net/sel4_net.c): more device frames in the device page table, one DMA frame ---- */
+
+static seL4_Word dev_next_vaddr = DEV_VADDR + 0x10000;
+
+volatile void* coh_sel4_map_device(uint64_t paddr, uint32_t pages) {
+  const seL4_BootInfo* bi = bootinfo;
+  if (!pl011) return 0; /* no device page table */
+  seL4_Word n = bi->untyped.end - bi->untyped.start;
+  for (seL4_Word i = 0; i < n && i < CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS; i++) {
+    const seL4_UntypedDesc* d = &bi->untypedList[i];
+    if (!d->isDevice || d->paddr != paddr) continue;
+    if (((seL4_Word)pages << 12) > ((seL4_Word)1 << d->sizeBits)) break;
+    seL4_CPtr f = retype(bi->untyped.start + i, seL4_ARM_SmallPageObject, pages, "device frames");
+    if (!f) return 0;
+    seL4_Word va = dev_next_vaddr;
+    for (uint32_t k = 0; k < pages; k++) {
+      seL4_Error err = seL4_ARM_Page_Map(f + k, seL4_CapInitThreadVSpace, va + ((seL4_Word)k << 12), seL4_ReadWrite,
+                                         seL4_ARM_ExecuteNever);
+      if (err != seL4_NoError) {
+        diag_error("device Page_Map", err);
+        return 0;
+      }
+    }
+    dev_next_vaddr += (seL4_Word)pages << 12;
+    return (volatile void*)va;
+  }
+  coh_diag_str("cohesix: no device untyped starts at ");
+  diag_hex(paddr);
+  coh_diag_str("\n");
+  return 0;
+}
+
+uint8_t* coh_sel4_dma_frame(uint64_t* paddr) {
+  const seL4_BootInfo* bi = bootinfo;
+  seL4_Word n = bi->untyped.end - bi->untyped.start;
+  seL4_Word va = ARENA_VADDR + COH_ARENA_BYTES; /* just above the arena, still in the first GiB */
+  /* From the end of the list: the arena took its frames from the front. */
+  for (seL4_Word k = n; k > 0; k--) {
+    seL4_Word i = k - 1;
+    const seL4_UntypedDesc* d = &bi->untypedList[i];
+    if (d->isDevice || d->sizeBits <= LARGE_BITS || i >= CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS) continue;
+    seL4_CPtr f = retype(bi->untyped.start + i, seL4_ARM_LargePageObject, 1, "DMA frame");
+    if (!f) return 0;
+    seL4_Error err = seL4_ARM_Page_Map(f, seL4_CapInitThreadVSpace, va, seL4_ReadWrite, seL4_ARM_Default_VMAttributes);
+    seL4_ARM_Page_GetAddress_t a = seL4_ARM_Page_GetAddress(f);
+    if (err != seL4_NoError || a.error != seL4_NoError) {
+      diag_error("DMA frame map", err != seL4_NoError ? err : (seL4_Error)a.error);
+      return 0;
+    }
+    *paddr = a.paddr;
+    return (uint8_t*)va;
+  }
+  coh_diag_str("cohesix: no untyped memory for the NIC's DMA frame\n");
+  return 0;
+}
+
+void coh_net_idle(void) { seL4_Yield(); }
+
 /* A zeroed thread block for TPIDR_EL0: libc's thread-local errno lands here (single thread). */
 static uint8_t tls_block[4096] __attribute__((aligned(64)));
 
@@ -261,5 +322,6 @@ __attribute__((noreturn, used)) void coh_sel4_main(seL4_BootInfo* bi) {
   seL4_Word uart_paddr = 0;
   seL4_CPtr uart = parse_bootinfo(bi, &uart_paddr);
   map_devices(uart, uart_paddr);
+  coh_net_boot();
   coh_plat_exit(coh_guest_run());
 }

@@ -16,8 +16,10 @@
  *   52         RX bytes the guest kept from the previous round (guest)
  *   [64, 64 + TX_CAP)              console output
  *   [64 + TX_CAP, + RX_CAP)        serial input
+ *   [NET_AREA, + NET_AREA_BYTES)   the network: config, status, connection slots (net_pump.ts)
  */
 import type { Hive } from "../hive.ts";
+import { NET_AREA, NET_AREA_BYTES, NetPump, NetSettings } from "./net_pump.ts";
 
 export const MB_SIG = 32;
 export const MB_ACK = 32;
@@ -31,7 +33,8 @@ export const MB_TX = 64;
 export const TX_CAP = 4096;
 export const MB_RX = MB_TX + TX_CAP;
 export const RX_CAP = 1024;
-export const MB_BYTES = MB_RX + RX_CAP;
+/** The network area (net_pump.ts) follows the serial buffers. */
+export const MB_BYTES = NET_AREA + NET_AREA_BYTES;
 /** The line the platform intercepts; it never reaches the serial port. */
 export const POLL_LINE = "\u0001cohesix-poll";
 
@@ -59,21 +62,39 @@ function fillTx(hive: Hive, con: number, mb: Uint8Array, len: number): number {
   return n;
 }
 
+/** The network settings of this hive (ports and limits from the manifest). */
+function netSettings(hive: Hive): NetSettings {
+  const s = new NetSettings();
+  s.maxNinep = hive.boot.limits.maxSessions;
+  return s;
+}
+
 /** Runs the serial console until the platform reports the end of input; returns 0. */
 export function pumpMain(hive: Hive): number {
   const mb = new Uint8Array(new ArrayBuffer(MB_BYTES));
   for (let i = 0; i < MB_SIG; i++) mb[i] = (i * 73 + 41) % 256;
   let con = hive.openConsole("serial");
   if (con < 0) return 1;
+  // The platform starts the network (and waits for an address) on the round that brings its config,
+  // so "listening" is on serial before the console says it is ready.
+  const net = new NetPump(mb, NET_AREA);
+  net.configure(netSettings(hive));
+  putU32(mb, MB_TX_LEN, 0);
+  putU32(mb, MB_RX_KEEP, 0);
+  console.log(POLL_LINE);
+  // Serial input that arrived meanwhile stays in RX for the first round.
+  let keep = mb[MB_ACK] === 1 ? getU32(mb, MB_RX_LEN) : 0;
+  if (mb[MB_ACK] === 1) net.afterPoll(hive);
   console.log("cohesix: serial console ready");
-  let keep = 0;
   for (;;) {
     const tx = fillTx(hive, con, mb, 0);
     putU32(mb, MB_TX_LEN, tx);
     putU32(mb, MB_RX_KEEP, keep);
+    net.beforePoll(hive);
     console.log(POLL_LINE);
     if (mb[MB_ACK] !== 1) return 0; // no platform behind the mailbox (Deno, porf)
     hive.advance(getU32(mb, MB_NOW_LO) + getU32(mb, MB_NOW_HI) * TWO32);
+    net.afterPoll(hive);
     const rxLen = getU32(mb, MB_RX_LEN);
     let used = 0;
     if (rxLen > 0) {

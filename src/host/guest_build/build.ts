@@ -6,11 +6,13 @@
  *   probe    finds Porffor's allocator bump pointer in the translation (for arena reports)
  *   compile  aarch64 gcc, freestanding, picolibc + SIMDe headers: the module and src/guest/native
  *   link     (a) linux: a static Linux user-mode ELF for qemu-aarch64 (tests)
- *            (b) sel4:  the static seL4 rootserver ELF (entry _sel4_start, libsel4 headers from the SDK)
+ *            (b) sel4:  the static seL4 rootserver ELF (entry _sel4_start, libsel4 headers from the SDK),
+ *                       with the network: our virtio-net driver and lwIP (lwip.ts), see src/guest/native/net
  * Outputs are deterministic: fixed flags, no timestamps, no build ids, paths mapped away.
  */
 import { join, resolve } from "node:path";
 import { bundleEntry } from "./bundle.ts";
+import { LWIP_SOURCES, unpackLwip } from "./lwip.ts";
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 
 export const NATIVE_DIR = join(REPO_ROOT, "src", "guest", "native");
@@ -228,6 +230,11 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
       join(NATIVE_DIR, "platform.h"),
       join(NATIVE_DIR, "include", "pthread.h"),
       join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"),
+      join(NATIVE_DIR, "net", "net_bridge.h"),
+      join(NATIVE_DIR, "net", "net_plat.h"),
+      join(NATIVE_DIR, "net", "virtio_net.h"),
+      join(NATIVE_DIR, "net", "lwip-port", "lwipopts.h"),
+      join(NATIVE_DIR, "net", "lwip-port", "arch", "cc.h"),
       join(out, "guest.h"),
       join(out, "guest-impl.h"),
     ]
@@ -289,6 +296,23 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   if (platforms.includes("sel4")) {
     const elf = join(out, "rootserver.elf");
     const sel4Inc = sdkInclude(opts.sel4Sdk ?? DEFAULT_SEL4_SDK);
+    const netDir = join(NATIVE_DIR, "net");
+    const net = await stage("net", async () => {
+      // lwIP (checked and unpacked from the Debian source package) and our driver and bridge, at -Os:
+      // they travel in the size-budgeted image.
+      const lwip = await unpackLwip(out);
+      const inc = [`-I${join(netDir, "lwip-port")}`, `-I${netDir}`, `-I${join(lwip, "src", "include")}`];
+      const f = ["-Os", "-mgeneral-regs-only", `-I${sel4Inc}`, ...inc];
+      const jobs: (() => Promise<string>)[] = [
+        ...LWIP_SOURCES.map((src) => () =>
+          compileOne(join(lwip, src), join(out, `lwip_${src.split("/").pop()!.replace(/\.c$/, ".o")}`), f)
+        ),
+        ...["virtio_net.c", "net_bridge.c", "sel4_net.c"].map((src) => () =>
+          compileOne(join(netDir, src), join(out, `net_${src.replace(/\.c$/, ".o")}`), [...strict, ...f])
+        ),
+      ];
+      return await runLimited(jobs, navigator.hardwareConcurrency || 2);
+    }, (o) => `${o.length} objects (lwIP ${LWIP_SOURCES.length})`);
     await stage("link-sel4", async () => {
       const f = ["-Wall", "-Wextra", "-Werror", "-mgeneral-regs-only", `-I${sel4Inc}`];
       const plat = await compileOne(join(NATIVE_DIR, "plat_sel4.c"), join(out, "plat_sel4.o"), f);
@@ -303,6 +327,7 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
         start,
         ...common,
         plat,
+        ...net,
         ...libs,
       ], {
         cwd: out,

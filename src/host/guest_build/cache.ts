@@ -6,7 +6,7 @@
  * sha256 of everything that decides its bytes: the bundled entry script (all guest TypeScript it
  * reaches), build.ts (flags and stages), every file under src/guest/native, the Porffor and wabt
  * packages (including the patched codegen.js), the gcc version, picolibc's libc.a and SIMDe (size and
- * mtime), the arena size and the seL4 SDK path.
+ * mtime), lwip.ts (lwIP's pinned sha256 and file list), the arena size and the seL4 SDK path.
  * A process that finds `ROOT/<key>.lock` held by a live process waits for it instead of building
  * the same thing again; a lock whose owner died is taken over. Finished builds are renamed into
  * place whole, so a reader never sees half a build. The newest KEEP entries are kept.
@@ -84,6 +84,8 @@ export async function guestBuildKey(opts: CachedBuildOptions): Promise<string> {
     resolve(opts.sel4Sdk ?? DEFAULT_SEL4_SDK),
     await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "build.ts")),
     await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "tools.ts")),
+    // lwIP: the pinned tarball sha256 and the source list (build checks the tarball against it).
+    await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "lwip.ts")),
   ];
   // System libraries and headers (Debian packages): identified by size and mtime.
   for (const f of [join(PICOLIBC, "lib", "libc.a"), join(SIMDE, "simde-common.h")]) {
