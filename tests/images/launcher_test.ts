@@ -36,7 +36,7 @@ Deno.test("qemuArgv names the serial, the boot path and the ROM directory exactl
   assertEquals(tcp[tcp.indexOf("-serial") + 1], "tcp:127.0.0.1:4555,server=on,wait=on");
 });
 
-Deno.test("qemuArgv adds one restricted user-network NIC with loopback forwards when asked", () => {
+Deno.test("qemuArgv adds one restricted user-network virtio-net device with loopback forwards when asked", () => {
   const argv = qemuArgv({
     ...SPECS.elf,
     nic: {
@@ -45,9 +45,41 @@ Deno.test("qemuArgv adds one restricted user-network NIC with loopback forwards 
       forwards: [{ hostPort: 4000, guestPort: 31337 }, { hostPort: 4001, guestPort: 5640 }],
     },
   });
-  assertEquals(argv.filter((a) => a === "-nic").length, 1);
-  assertEquals(
-    argv[argv.indexOf("-nic") + 1],
-    "user,model=virtio-net-device,restrict=on,hostfwd=tcp:127.0.0.1:4000-:31337,hostfwd=tcp:127.0.0.1:4001-:5640",
-  );
+  assertEquals(argv.slice(argv.indexOf("-netdev")), [
+    "-netdev",
+    "user,id=net-user,restrict=on,hostfwd=tcp:127.0.0.1:4000-:31337,hostfwd=tcp:127.0.0.1:4001-:5640",
+    "-device",
+    "virtio-net-device,netdev=net-user",
+  ]);
+  assert(!argv.includes("-nic"), "-nic cannot name virtio-net-device");
+  assert(!argv.includes("-global"), "legacy transport is QEMU's default");
+});
+
+Deno.test("qemuArgv puts a frame tap on a hub with the user network and asks for the modern transport", () => {
+  const argv = qemuArgv({
+    ...SPECS.elf,
+    nic: {
+      kind: "user",
+      restrict: true,
+      forwards: [],
+      transport: "modern",
+      frameTap: { listenPort: 5000, peerPort: 5001 },
+    },
+  });
+  assertEquals(argv.slice(argv.indexOf("-netdev")), [
+    "-netdev",
+    "user,id=net-user,restrict=on",
+    "-netdev",
+    "socket,id=net-tap,udp=127.0.0.1:5001,localaddr=127.0.0.1:5000",
+    "-netdev",
+    "hubport,id=hub-user,hubid=0,netdev=net-user",
+    "-netdev",
+    "hubport,id=hub-tap,hubid=0,netdev=net-tap",
+    "-netdev",
+    "hubport,id=hub-nic,hubid=0",
+    "-device",
+    "virtio-net-device,netdev=hub-nic",
+    "-global",
+    "virtio-mmio.force-legacy=false",
+  ]);
 });

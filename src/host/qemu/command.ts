@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { parseFlags, parsePort, type Subcommand, UsageError } from "../cli/command.ts";
 import { diagnosticsTail } from "./launcher.ts";
+import { netFailure, parseListening, userNic } from "./net.ts";
 import { bootQemu, DEFAULT_FIRMWARE, lastLines, QemuError } from "./run.ts";
 
 export const DEFAULT_EXPECT = "Booting all finished, dropped to user space";
@@ -9,6 +10,8 @@ export const DEFAULT_EXPECT = "Booting all finished, dropped to user space";
 const HELP = `cohesix qemu: boot an seL4 image under qemu-system-aarch64 and watch the serial console
 
 Usage: cohesix qemu [--image PATH] [--uefi] [--expect TEXT] [--timeout S] [--serial-tcp PORT] [--json]
+       cohesix qemu [--image PATH] [--uefi] --net [--console-port N] [--ninep-port N] [--virtio legacy|modern]
+                    [--timeout S] [--json]
 
 Machine: virt, cortex-a53, 1 core, -m 1024 (the kernel's memory map requires exactly 1 GiB),
 -nodefaults: no device QEMU would add on its own (no NIC, so no optional ROM is needed).
@@ -30,11 +33,24 @@ Flags:
   --quiet             do not echo serial output
   --json              print the outcome as JSON ("version": 1)
 
+Network (--net): one virtio-net device on QEMU user networking with restrict=on (the guest reaches
+nothing outside QEMU), and host forwards bound to 127.0.0.1 to the guest's console (31337) and 9P
+(5640) ports. Once the guest listens, prints 'hive listening console=127.0.0.1:N 9p=127.0.0.1:M'
+(with --json: {"event":"listening","console_port":N,"ninep_port":M}) on stdout; the serial log goes
+to stderr. Runs until --timeout (default: none) or SIGINT/SIGTERM; exit 1 if QEMU exits first or
+the guest reports no NIC or no listener.
+  --net               boot with the NIC and wait for the guest to listen
+  --console-port N    host port forwarded to the guest console (default 31337; 0 picks a free one)
+  --ninep-port N      host port forwarded to the guest's Secure9P (default 5640; 0 picks a free one)
+  --virtio T          virtio-mmio transport: legacy (QEMU's default) or modern
+
 Examples:
   cohesix qemu --image out/img --expect "cohesix root task up"
   cohesix qemu --image out/img --uefi --expect "cohesix root task up" --timeout 60
   cohesix qemu --image out/img/BOOTAA64.EFI
-  cohesix qemu --image out/img --serial-tcp 31337 --timeout 600   # then connect to 127.0.0.1:31337`;
+  cohesix qemu --image out/img --serial-tcp 31337 --timeout 600   # then connect to 127.0.0.1:31337
+  cohesix qemu --image out/img --net --console-port 0 --ninep-port 0 --json
+  cohesix qemu --image out/img --net &  cohesix cohsh --script demo/selftest_quick.coh`;
 
 /** Picks the file to boot from --image (file or output directory) and --uefi. */
 export async function resolveImage(path: string, uefi: boolean): Promise<string> {
@@ -67,7 +83,15 @@ export const qemuCommand: Subcommand = {
       firmware: { type: "string" },
       quiet: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      net: { type: "boolean", default: false },
+      "console-port": { type: "string" },
+      "ninep-port": { type: "string" },
+      virtio: { type: "string" },
     });
+    if (values.net) return await runNet(values);
+    for (const flag of ["console-port", "ninep-port", "virtio"] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`qemu: --${flag} needs --net`);
+    }
     const timeoutS = values.timeout === undefined ? (values.uefi ? 120 : 30) : Number(values.timeout);
     if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
       throw new UsageError(`qemu: --timeout must be a positive number of seconds, got '${values.timeout}'`);
@@ -152,3 +176,104 @@ export const qemuCommand: Subcommand = {
     }
   },
 };
+
+interface NetFlags {
+  image: string;
+  uefi: boolean;
+  expect?: string;
+  timeout?: string;
+  "serial-tcp"?: string;
+  firmware?: string;
+  quiet: boolean;
+  json: boolean;
+  "console-port"?: string;
+  "ninep-port"?: string;
+  virtio?: string;
+}
+
+/** `cohesix qemu --net`: boot with the NIC, announce the forwards once the guest listens, run on. */
+async function runNet(values: NetFlags): Promise<number> {
+  if (values.expect !== undefined || values["serial-tcp"] !== undefined) {
+    throw new UsageError("qemu: --net watches serial for the guest's listener, so it takes neither --expect nor --serial-tcp");
+  }
+  const timeoutS = values.timeout === undefined ? Infinity : Number(values.timeout);
+  if (!(timeoutS > 0)) {
+    throw new UsageError(`qemu: --timeout must be a positive number of seconds, got '${values.timeout}'`);
+  }
+  if (values.virtio !== undefined && values.virtio !== "legacy" && values.virtio !== "modern") {
+    throw new UsageError(`qemu: --virtio must be legacy or modern, got '${values.virtio}'`);
+  }
+  const consolePort = parsePort("qemu", "console-port", values["console-port"] ?? "31337");
+  const ninepPort = parsePort("qemu", "ninep-port", values["ninep-port"] ?? "5640");
+  if (consolePort !== 0 && consolePort === ninepPort) {
+    throw new UsageError(`qemu: --console-port and --ninep-port are both ${consolePort}; give two ports`);
+  }
+  const image = await resolveImage(values.image, values.uefi);
+  const net = userNic({
+    console: consolePort,
+    ninep: ninepPort,
+    transport: values.virtio as "legacy" | "modern" | undefined,
+  });
+  const enc = new TextEncoder();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let serial = "";
+  let listening = false;
+  let failure: string | null = null;
+  try {
+    const result = await bootQemu({
+      signal: stop.signal,
+      image,
+      timeoutMs: timeoutS * 1000,
+      firmware: values.firmware,
+      nic: net.nic,
+      onStart: (cmd) => console.error(`cohesix qemu: ${cmd.join(" ")}`),
+      onSerial: (text) => {
+        if (!values.quiet) Deno.stderr.writeSync(enc.encode(text));
+        serial += text;
+        if (!listening && parseListening(serial) !== null) {
+          listening = true;
+          const line = values.json
+            ? JSON.stringify({ event: "listening", console_port: net.console, ninep_port: net.ninep })
+            : `hive listening console=127.0.0.1:${net.console} 9p=127.0.0.1:${net.ninep}`;
+          Deno.stdout.writeSync(enc.encode(line + "\n"));
+        }
+        if (!listening && failure === null) {
+          failure = netFailure(serial);
+          if (failure !== null) stop.abort();
+        }
+      },
+    });
+    if (values.json) {
+      console.log(JSON.stringify({ event: "stopped", outcome: failure ? "failed" : result.outcome, elapsed_ms: result.elapsedMs }));
+    }
+    if (failure !== null) {
+      console.error(`cohesix qemu: the guest has no network: ${failure}`);
+      console.error("cohesix qemu: check the image is a Cohesix guest image built with the network (cohesix image)");
+      return 1;
+    }
+    if (result.outcome === "exited") {
+      console.error("cohesix qemu: QEMU exited" + (listening ? "" : " before the guest listened") + "; it said:");
+      const said = diagnosticsTail(result.diagnostics);
+      if (said !== "") console.error(said);
+      return 1;
+    }
+    if (result.outcome === "aborted") {
+      console.error("cohesix qemu: stopped by signal; QEMU stopped");
+      return listening ? 0 : 130;
+    }
+    console.error(`cohesix qemu: stopped after ${timeoutS} s (--timeout)`);
+    return listening ? 0 : 1;
+  } catch (err) {
+    if (err instanceof QemuError) {
+      console.error(`cohesix qemu: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}

@@ -41,13 +41,21 @@ export interface PortForward {
 }
 
 /**
- * A virtio-net device on QEMU user networking. `restrict` keeps the guest from reaching anything
- * outside QEMU; only the forwards reach it.
+ * A virtio-net device (virtio-mmio, `virtio-net-device`) on QEMU user networking. `restrict` keeps the
+ * guest from reaching anything outside QEMU; only the forwards reach it.
  */
 export interface QemuNic {
   kind: "user";
   restrict: boolean;
   forwards: PortForward[];
+  /** The virtio-mmio transport: QEMU 7.2 presents legacy (version 1) devices unless told otherwise. */
+  transport?: "legacy" | "modern";
+  /**
+   * Raw Ethernet frames to and from the NIC as UDP datagrams on 127.0.0.1 (`-netdev socket,udp`, on a
+   * hub with the user network): QEMU receives on `listenPort` and sends to `peerPort`. For tests that
+   * put frames on the wire that no TCP/IP stack would send (floods, malformed headers).
+   */
+  frameTap?: { listenPort: number; peerPort: number };
 }
 
 export interface QemuSpec {
@@ -96,10 +104,36 @@ export function qemuArgv(spec: QemuSpec): string[] {
       `file=${spec.boot.disk},format=raw,if=virtio${snapshot}`,
     );
   }
-  if (spec.nic !== undefined) {
-    const fwd = spec.nic.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join("");
-    argv.push("-nic", `user,model=virtio-net-device,restrict=${spec.nic.restrict ? "on" : "off"}${fwd}`);
+  if (spec.nic !== undefined) argv.push(...nicArgv(spec.nic));
+  return argv;
+}
+
+/**
+ * The NIC's arguments. `-nic user,model=…` cannot name virtio-mmio's `virtio-net-device` (QEMU 7.2:
+ * "Unsupported NIC model"), so the netdev and the device are given apart; with a frame tap the user
+ * network, the UDP socket and the NIC share hub 0.
+ */
+function nicArgv(nic: QemuNic): string[] {
+  const fwd = nic.forwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join("");
+  const user = `user,id=net-user,restrict=${nic.restrict ? "on" : "off"}${fwd}`;
+  const argv = ["-netdev", user];
+  let nicNetdev = "net-user";
+  if (nic.frameTap !== undefined) {
+    const t = nic.frameTap;
+    argv.push(
+      "-netdev",
+      `socket,id=net-tap,udp=127.0.0.1:${t.peerPort},localaddr=127.0.0.1:${t.listenPort}`,
+      "-netdev",
+      "hubport,id=hub-user,hubid=0,netdev=net-user",
+      "-netdev",
+      "hubport,id=hub-tap,hubid=0,netdev=net-tap",
+      "-netdev",
+      "hubport,id=hub-nic,hubid=0",
+    );
+    nicNetdev = "hub-nic";
   }
+  argv.push("-device", `virtio-net-device,netdev=${nicNetdev}`);
+  if (nic.transport === "modern") argv.push("-global", "virtio-mmio.force-legacy=false");
   return argv;
 }
 

@@ -12,6 +12,7 @@ import {
   hostFacts,
   QemuError,
   QemuProcess,
+  type QemuNic,
   type QemuSerial,
   type QemuSpec,
 } from "./launcher.ts";
@@ -32,6 +33,7 @@ export function imageKind(head: Uint8Array): ImageKind {
 
 export interface QemuOptions {
   image: string;
+  /** Milliseconds before the boot is stopped (Infinity: until QEMU exits or `signal` aborts). */
   timeoutMs: number;
   /** Fixed text to wait for on serial; undefined = run until timeout or QEMU exits. */
   expect?: string;
@@ -50,6 +52,8 @@ export interface QemuOptions {
   romDir?: string;
   /** The QEMU binary (default qemu-system-aarch64). */
   binary?: string;
+  /** A NIC (default none). */
+  nic?: QemuNic;
 }
 
 export interface QemuResult {
@@ -122,6 +126,7 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
       opts.accel ?? chooseAccel(hostFacts()),
     );
     if (opts.romDir !== undefined) spec.romDir = opts.romDir;
+    if (opts.nic !== undefined) spec.nic = opts.nic;
     const qemu = QemuProcess.start(spec, { binary: opts.binary });
     opts.onStart?.(qemu.argv);
     const started = performance.now();
@@ -134,7 +139,7 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
       settled = true;
       release();
     };
-    const timer = setTimeout(() => settled || settle(), opts.timeoutMs);
+    const timer = Number.isFinite(opts.timeoutMs) ? setTimeout(() => settled || settle(), opts.timeoutMs) : undefined;
     const onAbort = () => {
       if (!settled) {
         outcome = "aborted";

@@ -1,0 +1,69 @@
+/**
+ * `cohesix qemu --net`: the guest on QEMU user networking (restrict=on) with loopback forwards to its
+ * console and Secure9P ports, and the moment it listens. The guest's platform prints
+ * `cohesix: net listening addr=A/P gw=G via=dhcp|static console=C 9p=N` once lwIP has an address and
+ * both listeners are up (src/guest/native/net/net_bridge.c); that line is the readiness signal, since
+ * QEMU accepts a forwarded connection on the host side whether or not the guest listens.
+ */
+import type { PortForward, QemuNic } from "./launcher.ts";
+
+/** The guest's own ports when the manifest does not name others (configs/root_task.toml [console]). */
+export const GUEST_CONSOLE_PORT = 31337;
+export const GUEST_NINEP_PORT = 5640;
+
+export interface GuestListening {
+  addr: string;
+  via: string;
+  consolePort: number;
+  ninepPort: number;
+}
+
+const LISTENING = /cohesix: net listening addr=(\S+) gw=\S+ via=(\w+) console=(\d+) 9p=(\d+)\r?\n/;
+
+/** The guest's listening line in serial text, or null. */
+export function parseListening(serial: string): GuestListening | null {
+  const m = LISTENING.exec(serial);
+  if (!m) return null;
+  return { addr: m[1], via: m[2], consolePort: Number(m[3]), ninepPort: Number(m[4]) };
+}
+
+/** Serial lines that mean the network will not come up; the caller reports them. */
+export function netFailure(serial: string): string | null {
+  const m = /cohesix: net: (no virtio-net device[^\r\n]*|virtio-net did not start[^\r\n]*|cannot listen[^\r\n]*|DHCP did not start[^\r\n]*)\r?\n/
+    .exec(serial);
+  return m ? m[1] : null;
+}
+
+/** A free TCP port on 127.0.0.1 (QEMU binds it right after; a lost race shows as QEMU's own error). */
+export function freeLoopbackPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+export interface NetPorts {
+  /** Host ports (0 picks a free one). */
+  console: number;
+  ninep: number;
+  /** The guest's ports. */
+  guestConsole?: number;
+  guestNinep?: number;
+  transport?: "legacy" | "modern";
+  frameTap?: QemuNic["frameTap"];
+}
+
+/** The NIC for a spec and the host ports chosen for it. */
+export function userNic(ports: NetPorts): { nic: QemuNic; console: number; ninep: number } {
+  const console = ports.console === 0 ? freeLoopbackPort() : ports.console;
+  let ninep = ports.ninep === 0 ? freeLoopbackPort() : ports.ninep;
+  while (ninep === console) ninep = freeLoopbackPort();
+  const forwards: PortForward[] = [
+    { hostPort: console, guestPort: ports.guestConsole ?? GUEST_CONSOLE_PORT },
+    { hostPort: ninep, guestPort: ports.guestNinep ?? GUEST_NINEP_PORT },
+  ];
+  const nic: QemuNic = { kind: "user", restrict: true, forwards };
+  if (ports.transport !== undefined) nic.transport = ports.transport;
+  if (ports.frameTap !== undefined) nic.frameTap = ports.frameTap;
+  return { nic, console, ninep };
+}
