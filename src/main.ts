@@ -9,6 +9,7 @@ import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
 import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
+import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
@@ -21,6 +22,7 @@ const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
   demoCommand,
   devCommand,
+  diffCommand,
   doctorCommand,
   cohshCommand,
   guestCommand,
