@@ -4,6 +4,7 @@
  */
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { attestCommand } from "./host/attest/command.ts";
+import { bundleCommand } from "./host/bundle/command.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
@@ -20,6 +21,7 @@ import { ticketCommand } from "./host/ticket/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
+  bundleCommand,
   demoCommand,
   devCommand,
   diffCommand,

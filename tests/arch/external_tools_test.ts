@@ -22,6 +22,7 @@ const BASE_SYSTEM = new Set([
   "chmod",
   "touch",
   "sha256sum",
+  "tar",
   "taskset",
   "kill",
   "mount",
