@@ -32,6 +32,9 @@ export const MODULE_OPT = "-Os";
 
 export type GuestPlatform = "linux" | "sel4";
 
+/** The seL4 platform layer (src/guest/native/*.c, linked into the rootserver only). */
+const SEL4_PLATFORM = ["plat_sel4", "sel4_events", "sel4_timer"];
+
 async function sha256Hex(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -205,7 +208,7 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   ];
   // Headers every object includes: part of each object's reuse key.
   let headerText = "";
-  for (const h of [join(NATIVE_DIR, "platform.h"), join(NATIVE_DIR, "include", "pthread.h"), join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"), join(out, "guest.h"), join(out, "guest-impl.h")]) {
+  for (const h of [join(NATIVE_DIR, "platform.h"), join(NATIVE_DIR, "sel4_plat.h"), join(NATIVE_DIR, "include", "pthread.h"), join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"), join(out, "guest.h"), join(out, "guest-impl.h")]) {
     headerText += await Deno.readTextFile(h).catch(() => "");
   }
   const compileOne = async (src: string, obj: string, extra: string[] = []) => {
@@ -257,10 +260,11 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
     const sel4Inc = sdkInclude(opts.sel4Sdk ?? DEFAULT_SEL4_SDK);
     await stage("link-sel4", async () => {
       const f = ["-Wall", "-Wextra", "-Werror", "-mgeneral-regs-only", `-I${sel4Inc}`];
-      const plat = await compileOne(join(NATIVE_DIR, "plat_sel4.c"), join(out, "plat_sel4.o"), f);
+      const plat: string[] = [];
+      for (const name of SEL4_PLATFORM) plat.push(await compileOne(join(NATIVE_DIR, `${name}.c`), join(out, `${name}.o`), f));
       const start = await compileOne(join(NATIVE_DIR, "start_sel4.S"), join(out, "start_sel4.o"));
       // The rootserver travels in the size-budgeted image: no symbol table (guest-linux.elf keeps its symbols).
-      await runTool("link-sel4", TOOLS.cc, [...ldflags, "-s", "-Wl,-e,_sel4_start", "-o", elf, start, ...common, plat, ...libs], {
+      await runTool("link-sel4", TOOLS.cc, [...ldflags, "-s", "-Wl,-e,_sel4_start", "-o", elf, start, ...common, ...plat, ...libs], {
         cwd: out,
       });
       return size(elf);
