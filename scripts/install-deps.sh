@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages the tests use (real peers and tools, no mocks):
 # diod (9P peer), QEMU system + user mode + AAVMF firmware, the AArch64 cross toolchain with
-# picolibc and SIMDe (guest build), cpio/bsdtar/mtools/dosfstools (image checks), fuse3, tmux,
-# and the python modules seL4's image tools need. Skips apt when everything is already there.
+# picolibc and SIMDe (guest build), cpio/bsdtar/mtools/dosfstools (image checks), tmux and procps (tests),
+# and the python modules seL4's image tools need. Nothing optional: no recommended packages, and
+# tests/arch/external_tools_test.ts checks this list against every program the code spawns.
+# Skips apt when everything is already there.
 set -eu
 PKGS="diod qemu-system-arm qemu-user qemu-efi-aarch64 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-picolibc-aarch64-linux-gnu libsimde-dev mtools dosfstools cpio libarchive-tools fuse3 tmux
-python3-yaml python3-pyelftools python3-libarchive-c"
+picolibc-aarch64-linux-gnu libsimde-dev mtools dosfstools cpio libarchive-tools tmux procps
+python3 python3-yaml python3-pyelftools python3-libarchive-c"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

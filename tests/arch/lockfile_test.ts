@@ -9,7 +9,11 @@ Deno.test("deno.lock specifiers match package.json dependencies exactly", async 
   const declared = Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })
     .map(([name, version]) => `npm:${name}@${version}`)
     .sort();
-  assertEquals(Object.keys(lock.specifiers).sort(), declared, "run scripts/update-deno-lock.sh after changing package.json");
+  assertEquals(
+    Object.keys(lock.specifiers).sort(),
+    declared,
+    "run scripts/update-deno-lock.sh after changing package.json",
+  );
   for (const spec of declared) {
     const version = spec.slice(spec.lastIndexOf("@") + 1);
     assertEquals(lock.specifiers[spec], version, `${spec} resolves to the pinned version`);

@@ -68,7 +68,11 @@ Deno.test("cohesix dev exits 1 with a clear message when the console port is in 
 });
 
 Deno.test("cohesix dev refuses a bad port flag with exit 2", async () => {
-  const r = await new Deno.Command(COHESIX, { args: ["dev", "--console-port", "99999"], stdout: "piped", stderr: "piped" }).output();
+  const r = await new Deno.Command(COHESIX, {
+    args: ["dev", "--ninep-port", "0", "--console-port", "99999"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   assertEquals(r.code, 2);
   assertStringIncludes(dec.decode(r.stderr), "--console-port must be a port number 0..65535, got '99999'");
 });
@@ -81,7 +85,9 @@ Deno.test("cohesix dev --serial serves the console on stdin and stdout", async (
     stderr: "piped",
   }).spawn();
   const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode("attach queen\necho /log/queen.log via serial\ntail /log/queen.log\n"));
+  await w.write(
+    new TextEncoder().encode("attach queen\necho /log/queen.log via serial\ntail /log/queen.log\n"),
+  );
   await w.close();
   const r = await child.output();
   assertEquals(r.code, 0);

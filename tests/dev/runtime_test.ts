@@ -11,7 +11,10 @@ Deno.test("HostedHive serves the console and 9P on one namespace", async () => {
   try {
     const c = await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme");
     assertEquals((await c.request("ATTACH queen")).ackLine, "OK ATTACH role=queen");
-    assertEquals((await c.request("ECHO /log/queen.log seen over 9p")).ackLine, "OK ECHO path=/log/queen.log bytes=12");
+    assertEquals(
+      (await c.request("ECHO /log/queen.log seen over 9p")).ackLine,
+      "OK ECHO path=/log/queen.log bytes=12",
+    );
     const nine = await NineClient.dial("127.0.0.1", hive.ninepPort);
     const root = nine.newFid();
     await nine.attach(root, "queen");
@@ -75,7 +78,10 @@ Deno.test("HostedHive.stop closes live connections and frees the ports", async (
 Deno.test("HostedHive.serveSerial runs the console over a byte stream pair", async () => {
   const hive = HostedHive.start({ noNinep: true, noConsole: true });
   try {
-    const input = ReadableStream.from([new TextEncoder().encode("attach queen\ncat /pro"), new TextEncoder().encode("c/boot\nquit\n")]);
+    const input = ReadableStream.from([
+      new TextEncoder().encode("attach queen\ncat /pro"),
+      new TextEncoder().encode("c/boot\nquit\n"),
+    ]);
     const chunks: Uint8Array[] = [];
     const output = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
     await hive.serveSerial(input, output);
@@ -94,9 +100,17 @@ Deno.test("HostedHive tells a console client why it is turned away when every co
   const hive = HostedHive.start({ noNinep: true, consolePort: 0 });
   const clients: ConsoleClient[] = [];
   try {
-    for (let i = 0; i < 8; i++) clients.push(await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme"));
-    const err = await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme").then(() => null, (e) => e as Error);
-    assertMatch(err?.message ?? "", /^The hive's console is full \(reason=busy detail=console-table-full\); close another cohsh session/);
+    for (let i = 0; i < 8; i++) {
+      clients.push(await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme"));
+    }
+    const err = await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme").then(
+      () => null,
+      (e) => e as Error,
+    );
+    assertMatch(
+      err?.message ?? "",
+      /^The hive's console is full \(reason=busy detail=console-table-full\); close another cohsh session/,
+    );
     clients.pop()!.close();
     await new Promise((r) => setTimeout(r, 50));
     clients.push(await ConsoleClient.connectTcp("127.0.0.1", hive.consolePort, "changeme"));

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { FatVolume } from "../../images/fat_read.ts";
-import { bootQemu, chooseAccel, qemuArgs } from "../../src/host/qemu/run.ts";
+import { chooseAccel, qemuArgv } from "../../src/host/qemu/launcher.ts";
+import { bootQemu, bootSpec } from "../../src/host/qemu/run.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "../support/assert.ts";
 import { cohesix, cohesixImage, HELLO_LINE, helloRootTask, REPO, tempDir } from "./support.ts";
 
@@ -175,17 +176,29 @@ globalThis.addEventListener("unload", () => {
   if (builtDir) Deno.removeSync(builtDir, { recursive: true });
 });
 
-Deno.test("qemuArgs boots an EFI application from a temporary ESP holding it as EFI/BOOT/BOOTAA64.EFI", async (t) => {
+Deno.test("bootSpec boots an EFI application from a temporary ESP holding it as EFI/BOOT/BOOTAA64.EFI", async (t) => {
   const out = await image();
   const scratch = await tempDir(t);
   try {
-    const args = await qemuArgs(
+    const spec = await bootSpec(
       join(out, "BOOTAA64.EFI"),
       "efi-app",
       scratch,
       "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
+      { kind: "stdio" },
     );
-    assertEquals(args.slice(0, 8), ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024"]);
+    const args = qemuArgv(spec);
+    assertEquals(args.slice(0, 9), [
+      "-nodefaults",
+      "-machine",
+      "virt",
+      "-cpu",
+      "cortex-a53",
+      "-smp",
+      "1",
+      "-m",
+      "1024",
+    ]);
     assertEquals(args[args.indexOf("-drive") + 1], `file=${join(scratch, "esp.img")},format=raw,if=virtio`);
     const esp = new FatVolume(await Deno.readFile(join(scratch, "esp.img")));
     assertEquals(esp.read("EFI/BOOT/BOOTAA64.EFI"), await Deno.readFile(join(out, "BOOTAA64.EFI")));

@@ -2,7 +2,10 @@ import { join } from "node:path";
 import { sha256Hex } from "../../images/attest.ts";
 import { readCpio } from "../../images/cpio.ts";
 import { FatVolume } from "../../images/fat_read.ts";
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "../support/assert.ts";
+import { MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
+import { UsageError } from "../../src/host/cli/command.ts";
+import { chooseSel4Export } from "../../src/host/image/defaults.ts";
 import { LIMITS } from "../../src/codegen/schema.ts";
 import { DEFAULT_LIMIT_BYTES } from "../../src/host/image/layout.ts";
 import { writeManifest } from "./manifest_fixture.ts";
@@ -40,7 +43,7 @@ esp = [{ src = "tests/boot.coh", dest = "/cohesix/extra/boot.coh" }]`,
     const out = join(dir, "out");
     const r = await cohesixImage(rt, out, ["--manifest", manifest, "--uefi"]);
     assertEquals(r.code, 0, r.stderr);
-    const progress = r.stderr.trim().split("\n");
+    const progress = r.stderr.split("\n").filter((l) => l.startsWith("["));
     assertEquals(progress.map((l) => l.slice(0, 16)), [
       "[1/5] rootserver",
       "[2/5] cpio      ",
@@ -280,15 +283,49 @@ Deno.test("DEFAULT_LIMIT_BYTES is the manifest schema's image limit", () => {
   assertEquals(DEFAULT_LIMIT_BYTES, LIMITS.imageBytesMax);
 });
 
-Deno.test("cohesix image without --sel4-build says what to pass", async (t) => {
+Deno.test("chooseSel4Export takes --sel4-build, else $COHESIX_SEL4, else the shared prebuilt export, else names all three", () => {
+  const none = () => undefined;
+  assertEquals(chooseSel4Export("/flag", () => "/env", SEL4), { dir: "/flag", from: "--sel4-build" });
+  assertEquals(chooseSel4Export(undefined, (n) => (n === "COHESIX_SEL4" ? "/env" : undefined), SEL4), {
+    dir: "/env",
+    from: "$COHESIX_SEL4",
+  });
+  assertEquals(chooseSel4Export(undefined, none, SEL4), { dir: SEL4, from: "../shared/sel4/prebuilt" });
+  const err = assertThrows(
+    () => chooseSel4Export(undefined, none, "/no/such/prebuilt"),
+    /no seL4 build export/,
+  );
+  assert(err instanceof UsageError, "a usage error (exit 2)");
+  for (const named of ["--sel4-build DIR", "$COHESIX_SEL4", "/no/such/prebuilt"]) {
+    assertStringIncludes(err.message, named);
+  }
+});
+
+Deno.test("cohesix image with neither --manifest nor --no-manifest attests configs/root_task.toml; --no-manifest attests none", async (t) => {
   const dir = await tempDir(t);
   try {
-    const a = await cohesix(["image", "--out", join(dir, "out")], {
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-    });
-    assertEquals(a.code, 2);
-    assertStringIncludes(a.stderr, "--sel4-build DIR is required");
-    assertEquals(await listDir(dir), []);
+    const rt = await helloRootTask();
+    const a = await cohesix(["image", "--rootserver", rt, "--out", join(dir, "a")]);
+    assertEquals(a.code, 0, a.stderr);
+    const att = JSON.parse(await Deno.readTextFile(join(dir, "a", "attestation.json")));
+    assertEquals([att.manifest.fingerprint, att.manifest.limit_from], [MANIFEST_FINGERPRINT, "manifest"]);
+    assertStringIncludes(a.stderr, "(../shared/sel4/prebuilt)");
+    const b = await cohesix(["image", "--rootserver", rt, "--no-manifest", "--out", join(dir, "b")]);
+    assertEquals(b.code, 0, b.stderr);
+    const none = JSON.parse(await Deno.readTextFile(join(dir, "b", "attestation.json")));
+    assertEquals([none.manifest.fingerprint, none.manifest.limit_from], [null, "default"]);
+    const both = await cohesix([
+      "image",
+      "--rootserver",
+      rt,
+      "--no-manifest",
+      "--manifest",
+      "x.toml",
+      "--out",
+      join(dir, "c"),
+    ]);
+    assertEquals(both.code, 2);
+    assertStringIncludes(both.stderr, "exclude each other");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

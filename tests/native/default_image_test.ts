@@ -19,15 +19,19 @@ const work = Deno.makeTempDirSync({ prefix: "cohesix-default-image-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 
 let image: Promise<string> | undefined;
-/** `cohesix image` with no --rootserver (default manifest, its image.max_bytes = 4 MiB); returns the out dir. */
+/**
+ * `cohesix image --uefi` with no other flag (the native guest from the build cache, the seL4 export from
+ * ../shared/sel4/prebuilt, the manifest configs/root_task.toml); returns the out dir.
+ */
 function defaultImage(): Promise<string> {
   image ??= (async () => {
     await bootBuild();
     const out = join(work, "img");
-    const r = await cohesix(["image", "--sel4-build", SEL4, "--out", out], {
+    const r = await cohesix(["image", "--uefi", "--out", out], {
       env: { COHESIX_GUEST_CACHE: GUEST_CACHE, NO_COLOR: "1" },
     });
     assertEquals(r.code, 0, `cohesix image failed:\n${r.stderr}`);
+    assertStringIncludes(r.stderr, "rootserver: build cache hit");
     return out;
   })();
   return image;
@@ -44,30 +48,18 @@ Deno.test("cohesix image without --rootserver packs the native guest into a payl
     "the image's rootserver is the cached boot-entry guest build",
   );
   assert(payload.length < BUDGET, `payload ${payload.length} bytes is over the ${BUDGET}-byte budget`);
-  // Without --manifest the limit is the schema's default image.max_bytes (4 MiB), as attested.
+  // With no --manifest the image is attested against configs/root_task.toml, the manifest the guest was
+  // generated from (the banner prints the same fingerprint), and its image.max_bytes is the limit.
   const att = JSON.parse(await Deno.readTextFile(join(out, "attestation.json")));
-  assertEquals([att.manifest.limit_bytes, att.manifest.limit_from], [BUDGET, "default"]);
-  // The root task manifest (the guest's own, whose fingerprint the banner prints) sets the same red line.
-  const out2 = join(work, "img-root-task");
-  const r = await cohesix([
-    "image",
-    "--sel4-build",
-    SEL4,
-    "--manifest",
-    join(REPO_ROOT, "configs", "root_task.toml"),
-    "--out",
-    out2,
-  ], {
-    env: { COHESIX_GUEST_CACHE: GUEST_CACHE, NO_COLOR: "1" },
-  });
-  assertEquals(r.code, 0, `cohesix image --manifest configs/root_task.toml failed:\n${r.stderr}`);
-  const att2 = JSON.parse(await Deno.readTextFile(join(out2, "attestation.json")));
-  assertEquals([att2.manifest.limit_bytes, att2.manifest.limit_from], [BUDGET, "manifest"]);
+  assertEquals([att.manifest.limit_bytes, att.manifest.limit_from], [BUDGET, "manifest"]);
   assertEquals(
-    att2.manifest.fingerprint,
+    att.manifest.fingerprint,
     MANIFEST_FINGERPRINT,
     "the image's manifest is the one the guest was generated from",
   );
+  const status = await cohesix(["status", "--offline", join(out, "esp.img")], { env: { NO_COLOR: "1" } });
+  assertEquals(status.code, 0, status.stdout + status.stderr);
+  assertStringIncludes(status.stdout, MANIFEST_FINGERPRINT);
   console.log(
     `default image: rootserver ${rootserver.length} bytes, payload.cpio ${payload.length} of ${BUDGET} bytes ` +
       `(${(100 * payload.length / BUDGET).toFixed(1)}%), sel4-image.elf ${
@@ -119,7 +111,7 @@ async function cohshScript(serialCmd: string, script: string): Promise<{ code: n
 const SCRIPT = "demo/selftest_quick.coh";
 let hosted: Promise<{ code: number; out: string }> | undefined;
 const hostedRun =
-  () => (hosted ??= cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial`, SCRIPT));
+  () => (hosted ??= cohshScript(`${Deno.execPath()} run -A src/main.ts dev --serial --ninep-port 0`, SCRIPT));
 
 Deno.test("cohsh --transport serial runs selftest_quick.coh on the native console (qemu-aarch64) with the hosted hive's transcript", async () => {
   const r = await bootBuild();

@@ -7,7 +7,12 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { suiteBuild } from "./builds.ts";
-import { arenaMarks, bootSel4, linkSel4Image, runUnderQemuUser } from "../../src/host/guest_build/native_run.ts";
+import {
+  arenaMarks,
+  bootSel4,
+  linkSel4Image,
+  runUnderQemuUser,
+} from "../../src/host/guest_build/native_run.ts";
 import { extractTranscript } from "../../src/host/guest_build/transcript.ts";
 import { corpusFiles, firstDifference } from "../parity/suite.ts";
 import { MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
@@ -22,7 +27,10 @@ const built = suiteBuild;
 /** The mark pairs the corpora set: (warm, after) per bulk section, in order. */
 function assertSteadyArena(diag: string) {
   const { marks, end } = arenaMarks(diag);
-  assert(marks.length >= 2 && marks.length % 2 === 0, `expected warm/after mark pairs, got ${JSON.stringify(marks)}`);
+  assert(
+    marks.length >= 2 && marks.length % 2 === 0,
+    `expected warm/after mark pairs, got ${JSON.stringify(marks)}`,
+  );
   for (let i = 0; i < marks.length; i += 2) {
     assertEquals(marks[i + 1], marks[i], `arena grew between mark ${i} (warm) and mark ${i + 1} (after)`);
   }
@@ -40,7 +48,9 @@ Deno.test("buildGuest suite ELF under qemu-aarch64 prints the Deno transcript by
   assertEquals(firstDifference(files, expected, actual), "");
   assertEquals(user.stdout.split("\n")[0], deno.split("\n")[0], "the banners match");
   assertSteadyArena(user.stderr);
-  console.log(`native: ${JSON.stringify({ stageMs: r.stageMs, sizes: r.sizes, arena: arenaMarks(user.stderr) })}`);
+  console.log(
+    `native: ${JSON.stringify({ stageMs: r.stageMs, sizes: r.sizes, arena: arenaMarks(user.stderr) })}`,
+  );
 });
 
 Deno.test("buildGuest suite rootserver boots on seL4 and prints the Deno transcript byte for byte on serial", async () => {
@@ -65,7 +75,9 @@ Deno.test("buildGuest suite rootserver boots on seL4 and prints the Deno transcr
   // Interactive: the same lines typed on the PL011 get the hosted hive's answers.
   const console_ = boot.serial.slice(boot.serial.indexOf("cohesix: serial console ready\n") + 30);
   assertEquals(console_, hostedSerial(SERIAL_INPUT));
-  console.log(`sel4: ${JSON.stringify({ bootMs: boot.seenMs, runMs: boot.ms, image: Deno.statSync(image).size })}`);
+  console.log(
+    `sel4: ${JSON.stringify({ bootMs: boot.seenMs, runMs: boot.ms, image: Deno.statSync(image).size })}`,
+  );
 });
 
 Deno.test("pumpMain serves the serial console from stdin under qemu-aarch64 like the hosted hive", async () => {

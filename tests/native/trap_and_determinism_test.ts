@@ -27,7 +27,10 @@ Deno.test("coh_trap reports a guest throw with stage and reason under qemu-aarch
   assertEquals(run.code, 3, `exit code; stderr: ${run.stderr}`);
   assertStringIncludes(run.stdout, "guest: before the throw\n");
   assert(!run.stdout.includes("not reached"), "execution stops at the throw");
-  assertMatch(run.stderr, /\*\*\* cohesix guest trap: stage=run reason=unreachable executed \(a JavaScript throw/);
+  assertMatch(
+    run.stderr,
+    /\*\*\* cohesix guest trap: stage=run reason=unreachable executed \(a JavaScript throw/,
+  );
 });
 
 Deno.test("coh_trap reports a guest throw on the seL4 serial line and stops the root task", async () => {

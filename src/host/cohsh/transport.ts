@@ -183,6 +183,9 @@ export class SerialTransport extends ByteLineTransport {
 
   private pending: Uint8Array | null = null;
   private pendingOff = 0;
+  private closing = false;
+  /** Called once when the peer's output ends before `close()`. */
+  private onEof: (() => Promise<void>) | undefined;
 
   /** A serial console over an existing byte stream pair (in-process hives, tests). */
   static fromStreams(name: string, readable: ReadableStream<Uint8Array>, writable: WritableStream<Uint8Array>): SerialTransport {
@@ -192,19 +195,37 @@ export class SerialTransport extends ByteLineTransport {
     });
   }
 
-  /** Starts `command` with `sh -c` and talks to its stdin/stdout. */
+  /**
+   * Starts `command` with `sh -c` and talks to its stdin/stdout. When it fails (output ended before we
+   * closed it, non-zero exit), its status and the tail of its stderr are reported on our stderr.
+   */
   static spawn(command: string): SerialTransport {
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command("sh", { args: ["-c", command], stdin: "piped", stdout: "piped", stderr: "null" }).spawn();
+      child = new Deno.Command("sh", { args: ["-c", command], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
     } catch (e) {
       throw new TransportError(`Cannot start the serial command '${command}': ${(e as Error).message}`);
     }
+    let stderrTail = "";
+    const stderrDone = (async () => {
+      const d = new TextDecoder();
+      try {
+        for await (const c of child.stderr) stderrTail = (stderrTail + d.decode(c, { stream: true })).slice(-2048);
+      } catch { /* closed */ }
+    })();
     const writer = child.stdin.getWriter();
-    return new SerialTransport(`serial '${command}'`, child.stdout.getReader(), writer, () => {
+    const t = new SerialTransport(`serial '${command}'`, child.stdout.getReader(), writer, () => {
       writer.close().catch(() => {});
       child.status.catch(() => {});
     });
+    t.onEof = async () => {
+      const status = await child.status;
+      await stderrDone;
+      if (status.success) return;
+      const how = status.signal ? `signal ${status.signal}` : `exit ${status.code}`;
+      console.error(`cohsh: the serial command ended (${how}); its last stderr lines:\n${stderrTail.trimEnd()}`);
+    };
+    return t;
   }
 
   /** Connects to a Unix socket carrying a serial console. */
@@ -225,7 +246,12 @@ export class SerialTransport extends ByteLineTransport {
   protected async readBytes(buf: Uint8Array): Promise<number | null> {
     if (this.pending === null || this.pendingOff >= this.pending.length) {
       const r = await this.reader.read();
-      if (r.done) return null;
+      if (r.done) {
+        const report = this.closing ? undefined : this.onEof;
+        this.onEof = undefined;
+        await report?.();
+        return null;
+      }
       this.pending = r.value;
       this.pendingOff = 0;
     }
@@ -252,6 +278,7 @@ export class SerialTransport extends ByteLineTransport {
   }
 
   close(): void {
+    this.closing = true;
     this.reader.cancel().catch(() => {});
     this.onClose();
   }

@@ -67,8 +67,8 @@ interface Link {
   write(data: Uint8Array): Promise<void>;
   close(): void;
   out: Uint8Array;
-  flushing: boolean;
-  again: boolean;
+  /** The link's drains, one after another: awaiting a flush waits for every byte the hive had when it was asked. */
+  drained: Promise<void>;
   done: boolean;
 }
 
@@ -183,8 +183,7 @@ export class HostedHive {
             } catch { /* already closed */ }
           },
           out: new Uint8Array(IO_BUF),
-          flushing: false,
-          again: false,
+          drained: Promise.resolve(),
           done: false,
         });
       }
@@ -226,8 +225,7 @@ export class HostedHive {
         } catch { /* a write is still pending */ }
       },
       out: new Uint8Array(IO_BUF),
-      flushing: false,
-      again: false,
+      drained: Promise.resolve(),
       done: false,
     });
   }
@@ -261,34 +259,33 @@ export class HostedHive {
     return task;
   }
 
-  /** Drains the hive's output for a link; serialised per link. */
-  private async flush(link: Link): Promise<void> {
-    if (link.flushing) {
-      link.again = true;
-      return;
-    }
-    link.flushing = true;
+  /**
+   * Drains the hive's output for a link. Drains are chained per link, so the promise resolves only once
+   * everything the hive had queued when flush was called is written, even when a tick's drain is
+   * already writing. (Returning early there let a closing link be finished with its last reply unsent.)
+   */
+  private flush(link: Link): Promise<void> {
+    link.drained = link.drained.then(() => this.drain(link));
+    return link.drained;
+  }
+
+  private async drain(link: Link): Promise<void> {
     try {
-      do {
-        link.again = false;
+      for (;;) {
+        if (link.done) return;
+        // Gather as much as the hive has (it refills as it is drained) into one socket write.
+        let m = 0;
         for (;;) {
-          if (link.done) return;
-          // Gather as much as the hive has (it refills as it is drained) into one socket write.
-          let m = 0;
-          for (;;) {
-            const k = this.hive.output(link.id, link.out, m, link.out.length - m);
-            if (k === 0) break;
-            m += k;
-          }
-          if (m === 0) break;
-          await link.write(link.out.subarray(0, m));
+          const k = this.hive.output(link.id, link.out, m, link.out.length - m);
+          if (k === 0) break;
+          m += k;
         }
-      } while (link.again);
+        if (m === 0) break;
+        await link.write(link.out.subarray(0, m));
+      }
       if (this.hive.closed(link.id)) this.finish(link);
     } catch {
       this.finish(link);
-    } finally {
-      link.flushing = false;
     }
   }
 

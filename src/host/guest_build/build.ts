@@ -96,7 +96,9 @@ export interface GuestBuildResult {
 /** The allocator's bump pointer: the global that `memory.grow`'s function stores the new pointer in. */
 export function findArenaPointer(moduleC: string): string {
   const grow = moduleC.indexOf("wasm_rt_grow_memory(&instance->");
-  if (grow < 0) throw new StageError("probe", "no memory.grow in the translated module (is it a Porffor module?)");
+  if (grow < 0) {
+    throw new StageError("probe", "no memory.grow in the translated module (is it a Porffor module?)");
+  }
   const fnEnd = moduleC.indexOf("\n}\n", grow);
   const body = moduleC.slice(grow, fnEnd < 0 ? undefined : fnEnd);
   const m = /instance->(w2c_g\d+) = var_i0;/.exec(body);
@@ -142,7 +144,14 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
 
   const wasm = join(out, "guest.wasm");
   await stage("wasm", async () => {
-    await runTool("wasm", TOOLS.porf, ["wasm", "-O1", "--unreachable-exceptions", "--no-wasm-exceptions", js, wasm], {
+    await runTool("wasm", TOOLS.porf, [
+      "wasm",
+      "-O1",
+      "--unreachable-exceptions",
+      "--no-wasm-exceptions",
+      js,
+      wasm,
+    ], {
       cwd: out,
       env: { NO_COLOR: "1" },
     });
@@ -153,7 +162,14 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   // machine) so the compile stage can use every core.
   const moduleCs = Array.from({ length: C_PARTS }, (_, i) => join(out, `guest_${i}.c`));
   await stage("c", async () => {
-    await runTool("c", TOOLS.wasm2c, ["guest.wasm", "-o", "guest.c", "-n", "guest", `--num-outputs=${C_PARTS}`], { cwd: out });
+    await runTool("c", TOOLS.wasm2c, [
+      "guest.wasm",
+      "-o",
+      "guest.c",
+      "-n",
+      "guest",
+      `--num-outputs=${C_PARTS}`,
+    ], { cwd: out });
     let total = 0;
     for (const f of moduleCs) total += size(f);
     return total;
@@ -172,7 +188,9 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   await Deno.mkdir(inc, { recursive: true });
   await Deno.remove(join(inc, "simde")).catch(() => {});
   await Deno.symlink(SIMDE, join(inc, "simde"));
-  const gccInclude = new TextDecoder().decode((await runTool("compile", TOOLS.cc, ["-print-file-name=include"])).stdout)
+  const gccInclude = new TextDecoder().decode(
+    (await runTool("compile", TOOLS.cc, ["-print-file-name=include"])).stdout,
+  )
     .trim();
   const cflags = [
     "-march=armv8-a",
@@ -208,7 +226,15 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   ];
   // Headers every object includes: part of each object's reuse key.
   let headerText = "";
-  for (const h of [join(NATIVE_DIR, "platform.h"), join(NATIVE_DIR, "sel4_plat.h"), join(NATIVE_DIR, "include", "pthread.h"), join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"), join(out, "guest.h"), join(out, "guest-impl.h")]) {
+  for (
+    const h of [
+      join(NATIVE_DIR, "platform.h"),
+      join(NATIVE_DIR, "include", "pthread.h"),
+      join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"),
+      join(out, "guest.h"),
+      join(out, "guest-impl.h"),
+    ]
+  ) {
     headerText += await Deno.readTextFile(h).catch(() => "");
   }
   const compileOne = async (src: string, obj: string, extra: string[] = []) => {
@@ -236,7 +262,11 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
     const counted = jobs.map((job) => async () => {
       const obj = await job();
       finished++;
-      opts.onProgress?.({ stage: "compile", state: "progress", detail: `${obj.slice(out.length + 1)} (${finished}/${jobs.length})` });
+      opts.onProgress?.({
+        stage: "compile",
+        state: "progress",
+        detail: `${obj.slice(out.length + 1)} (${finished}/${jobs.length})`,
+      });
       return obj;
     });
     return await runLimited(counted, navigator.hardwareConcurrency || 2);
@@ -249,7 +279,11 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   if (platforms.includes("linux")) {
     const elf = join(out, "guest-linux.elf");
     await stage("link-linux", async () => {
-      const plat = await compileOne(join(NATIVE_DIR, "plat_linux.c"), join(out, "plat_linux.o"), ["-Wall", "-Wextra", "-Werror"]);
+      const plat = await compileOne(join(NATIVE_DIR, "plat_linux.c"), join(out, "plat_linux.o"), [
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+      ]);
       await runTool("link-linux", TOOLS.cc, [...ldflags, "-o", elf, ...common, plat, ...libs], { cwd: out });
       return size(elf);
     }, (n) => `${n} bytes`);
@@ -264,7 +298,17 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
       for (const name of SEL4_PLATFORM) plat.push(await compileOne(join(NATIVE_DIR, `${name}.c`), join(out, `${name}.o`), f));
       const start = await compileOne(join(NATIVE_DIR, "start_sel4.S"), join(out, "start_sel4.o"));
       // The rootserver travels in the size-budgeted image: no symbol table (guest-linux.elf keeps its symbols).
-      await runTool("link-sel4", TOOLS.cc, [...ldflags, "-s", "-Wl,-e,_sel4_start", "-o", elf, start, ...common, ...plat, ...libs], {
+      await runTool("link-sel4", TOOLS.cc, [
+        ...ldflags,
+        "-s",
+        "-Wl,-e,_sel4_start",
+        "-o",
+        elf,
+        start,
+        ...common,
+        ...plat,
+        ...libs,
+      ], {
         cwd: out,
       });
       return size(elf);

@@ -5,7 +5,8 @@ import { buildGuest, DEFAULT_ARENA_BYTES, type GuestPlatform } from "./build.ts"
 import { bootEntrySource, replayEntrySource } from "./bundle.ts";
 import { StageError } from "./tools.ts";
 
-export const BUILD_HELP = `cohesix guest build [--out DIR] [--replay FILE]... [--platform linux|sel4|both] [--arena-mib N] [--sel4-sdk DIR]
+export const BUILD_HELP =
+  `cohesix guest build [--out DIR] [--replay FILE]... [--platform linux|sel4|both] [--arena-mib N] [--sel4-sdk DIR]
 
 Compiles the guest to native AArch64: esbuild bundle -> porf wasm -> wasm2c -> aarch64 gcc with
 picolibc and SIMDe -> linked with src/guest/native (entry, serial, bootinfo, traps, arena report).
@@ -52,7 +53,9 @@ export async function runBuild(argv: string[]): Promise<number> {
   if (values["arena-mib"] !== undefined) {
     const n = Number(values["arena-mib"]);
     if (!/^\d+$/.test(values["arena-mib"]) || n < 2 || n > 512 || n % 2 !== 0) {
-      throw new UsageError(`guest build: --arena-mib must be an even integer 2..512, got '${values["arena-mib"]}'`);
+      throw new UsageError(
+        `guest build: --arena-mib must be an even integer 2..512, got '${values["arena-mib"]}'`,
+      );
     }
     arenaBytes = n * 1048576;
   }

@@ -20,7 +20,9 @@ export async function bundleEntry(entrySource: string): Promise<string> {
     "--log-level=warning",
   ], { cwd: REPO_ROOT, stdin: new TextEncoder().encode(entrySource) });
   const js = new TextDecoder().decode(r.stdout);
-  if (/^\s*export\s/m.test(js)) throw new StageError("bundle", "the entry must not export anything (Porffor runs a plain script)");
+  if (/^\s*export\s/m.test(js)) {
+    throw new StageError("bundle", "the entry must not export anything (Porffor runs a plain script)");
+  }
   return js;
 }
 
@@ -40,7 +42,9 @@ export function replayEntrySource(corpora: CorpusSource[], opts: { pump?: boolea
   // what it would see on a hosted hive); it returns at once under Deno and porf.
   const pump = opts.pump ? `import { pumpMain } from "./src/guest/native/pump.ts";\n` : "";
   const tail = opts.pump ? "pumpMain(newHive());\n" : "";
-  return `import { newHive, printBanner, replayMain } from "./src/guest/replay/main.ts";\n${pump}printBanner();\n${calls.join("\n")}\n${tail}`;
+  return `import { newHive, printBanner, replayMain } from "./src/guest/replay/main.ts";\n${pump}printBanner();\n${
+    calls.join("\n")
+  }\n${tail}`;
 }
 
 /** Reads corpus files and bundles one replay entry that runs them in order. */

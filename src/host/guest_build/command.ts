@@ -14,7 +14,8 @@ Example:
   cohesix cohsh --transport serial --serial-cmd 'cohesix guest serial out/sel4-image.elf' --script demo/selftest_quick.coh
 `;
 
-const HELP = () => `cohesix guest <check|build|serial> [flags]
+const HELP = () =>
+  `cohesix guest <check|build|serial> [flags]
 
 Guest tooling for the Porffor-compiled guest (src/guest, src/secure9p).
 
@@ -51,7 +52,9 @@ export const guestCommand: Subcommand = {
     }
     if (verb === "build") return runBuild(rest);
     if (verb === "serial") return runSerial(rest);
-    if (verb === undefined) throw new UsageError("guest: missing verb", "run 'cohesix guest --help' for the verbs");
+    if (verb === undefined) {
+      throw new UsageError("guest: missing verb", "run 'cohesix guest --help' for the verbs");
+    }
     throw new UsageError(`guest: unknown verb '${verb}'`, "run 'cohesix guest --help' for the verbs");
   },
 };
@@ -62,9 +65,15 @@ async function runSerial(argv: string[]): Promise<number> {
     console.log(SERIAL_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError("guest serial: needs exactly one IMAGE (an elfloader ELF)");
+  if (positionals.length !== 1) {
+    throw new UsageError("guest serial: needs exactly one IMAGE (an elfloader ELF)");
+  }
   const s = values.timeout === undefined ? 600 : Number(values.timeout);
-  if (!(s > 0)) throw new UsageError(`guest serial: --timeout must be a positive number of seconds, got '${values.timeout}'`);
+  if (!(s > 0)) {
+    throw new UsageError(
+      `guest serial: --timeout must be a positive number of seconds, got '${values.timeout}'`,
+    );
+  }
   try {
     await Deno.stat(positionals[0]);
   } catch {

@@ -28,7 +28,12 @@ class OpWriter {
     this.bytes.push(v);
   }
   u32(v: number) {
-    this.bytes.push(v % 256, Math.floor(v / 256) % 256, Math.floor(v / 65536) % 256, Math.floor(v / 16777216) % 256);
+    this.bytes.push(
+      v % 256,
+      Math.floor(v / 256) % 256,
+      Math.floor(v / 65536) % 256,
+      Math.floor(v / 16777216) % 256,
+    );
   }
   blob(b: Uint8Array) {
     this.u32(b.length);
@@ -87,7 +92,9 @@ function unescape(q: string, where: string): Uint8Array {
     else if (e === "x" && /^[0-9a-fA-F]{2}$/.test(body.slice(i + 1, i + 3))) {
       out.push(parseInt(body.slice(i + 1, i + 3), 16));
       i += 2;
-    } else throw new CorpusError(`${where}: unknown escape '\\${e ?? ""}' (use \\n \\r \\t \\0 \\\\ \\" \\xNN)`);
+    } else {throw new CorpusError(
+        `${where}: unknown escape '\\${e ?? ""}' (use \\n \\r \\t \\0 \\\\ \\" \\xNN)`,
+      );}
   }
   return new Uint8Array(out);
 }
@@ -98,13 +105,20 @@ const NOFID = "4294967295";
 const NINEP_MESSAGES: Record<string, { type: number; fields: [string, FieldKind, string?][] }> = {
   Tstatfs: { type: 8, fields: [["fid", "u32"]] },
   Tlopen: { type: 12, fields: [["fid", "u32"], ["flags", "u32"]] },
-  Tlcreate: { type: 14, fields: [["fid", "u32"], ["name", "s"], ["flags", "u32"], ["mode", "u32", "420"], ["gid", "u32", "0"]] },
+  Tlcreate: {
+    type: 14,
+    fields: [["fid", "u32"], ["name", "s"], ["flags", "u32"], ["mode", "u32", "420"], ["gid", "u32", "0"]],
+  },
   Tgetattr: { type: 24, fields: [["fid", "u32"], ["mask", "u64", "2047"]] },
   Treaddir: { type: 40, fields: [["fid", "u32"], ["offset", "u64", "0"], ["count", "u32"]] },
   Tversion: { type: 100, fields: [["msize", "u32"], ["version", "s", "9P2000.L"]] },
   Tattach: {
     type: 104,
-    fields: [["fid", "u32"], ["afid", "u32", NOFID], ["uname", "s"], ["aname", "s", ""], ["n_uname", "u32", NOFID]],
+    fields: [["fid", "u32"], ["afid", "u32", NOFID], ["uname", "s"], ["aname", "s", ""], [
+      "n_uname",
+      "u32",
+      NOFID,
+    ]],
   },
   Tflush: { type: 108, fields: [["oldtag", "u16"]] },
   Twalk: { type: 110, fields: [["fid", "u32"], ["newfid", "u32"], ["names", "names", ""]] },
@@ -117,7 +131,11 @@ const NINEP_MESSAGES: Record<string, { type: number; fields: [string, FieldKind,
 /** Builds a 9P2000.L T-message: `9p Tname tag=N field=value ... [size=N to forge the size field]`. */
 function ninep(ws: string[], where: string): Uint8Array {
   const spec = NINEP_MESSAGES[ws[0] ?? ""];
-  if (!spec) throw new CorpusError(`${where}: unknown 9P message '${ws[0] ?? ""}' (${Object.keys(NINEP_MESSAGES).join(" ")})`);
+  if (!spec) {
+    throw new CorpusError(
+      `${where}: unknown 9P message '${ws[0] ?? ""}' (${Object.keys(NINEP_MESSAGES).join(" ")})`,
+    );
+  }
   const kv = new Map<string, string>();
   for (const w of ws.slice(1)) {
     const eq = w.indexOf("=");
@@ -128,7 +146,9 @@ function ninep(ws: string[], where: string): Uint8Array {
   }
   const body: number[] = [];
   const num = (name: string, v: string, max: number) => {
-    if (!/^\d+$/.test(v) || Number(v) > max) throw new CorpusError(`${where}: ${name} must be an integer 0..${max}, got '${v}'`);
+    if (!/^\d+$/.test(v) || Number(v) > max) {
+      throw new CorpusError(`${where}: ${name} must be an integer 0..${max}, got '${v}'`);
+    }
     return Number(v);
   };
   const le = (v: number, bytes: number) => {
@@ -160,7 +180,9 @@ function ninep(ws: string[], where: string): Uint8Array {
       for (const x of b) body.push(x);
     }
   }
-  for (const k of kv.keys()) if (!known.has(k)) throw new CorpusError(`${where}: ${ws[0]} has no field '${k}'`);
+  for (const k of kv.keys()) {
+    if (!known.has(k)) throw new CorpusError(`${where}: ${ws[0]} has no field '${k}'`);
+  }
   const tag = num("tag", kv.get("tag") ?? "", 0xffff);
   const size = kv.has("size") ? num("size", kv.get("size")!, 0xffffffff) : body.length + 7;
   const out: number[] = [];
@@ -170,13 +192,23 @@ function ninep(ws: string[], where: string): Uint8Array {
 }
 
 function data(ws: string[], where: string): Uint8Array {
-  if (ws.length === 0) throw new CorpusError(`${where}: missing data (a "quoted string", hex BYTES, frame "...", or 9p Tmsg ...)`);
+  if (ws.length === 0) {
+    throw new CorpusError(
+      `${where}: missing data (a "quoted string", hex BYTES, frame "...", or 9p Tmsg ...)`,
+    );
+  }
   if (ws[0] === "9p") return ninep(ws.slice(1), where);
   if (ws[0] === "frame") {
     // TCP console framing: u32 little-endian total length (header included), then the line.
     const line = data(ws.slice(1), where);
     const total = line.length + 4;
-    return new Uint8Array([total % 256, Math.floor(total / 256) % 256, Math.floor(total / 65536) % 256, Math.floor(total / 16777216), ...line]);
+    return new Uint8Array([
+      total % 256,
+      Math.floor(total / 256) % 256,
+      Math.floor(total / 65536) % 256,
+      Math.floor(total / 16777216),
+      ...line,
+    ]);
   }
   if (ws[0].startsWith('"')) {
     if (ws.length !== 1) throw new CorpusError(`${where}: unexpected '${ws[1]}' after the string`);
@@ -224,12 +256,16 @@ export function compileCorpus(text: string, file: string): Uint8Array {
       }
       return s;
     };
-    if (!sawTarget && verb !== "target") throw new CorpusError(`${where}: the corpus must start with 'target hive|probe'`);
+    if (!sawTarget && verb !== "target") {
+      throw new CorpusError(`${where}: the corpus must start with 'target hive|probe'`);
+    }
     switch (verb) {
       case "target": {
         if (sawTarget) throw new CorpusError(`${where}: only one 'target' line is allowed`);
         const t = ws[1] === "hive" ? TARGET.HIVE : ws[1] === "probe" ? TARGET.PROBE : -1;
-        if (t < 0 || ws.length !== 2) throw new CorpusError(`${where}: expected 'target hive' or 'target probe'`);
+        if (t < 0 || ws.length !== 2) {
+          throw new CorpusError(`${where}: expected 'target hive' or 'target probe'`);
+        }
         w.u8(OP.TARGET);
         w.u8(t);
         sawTarget = true;
@@ -264,7 +300,9 @@ export function compileCorpus(text: string, file: string): Uint8Array {
         w.u8(slotOf(ws[1], false));
         break;
       case "mark":
-        if (ws.length !== 2 || !/^[a-z0-9_-]+$/.test(ws[1])) throw new CorpusError(`${where}: expected 'mark NAME' ([a-z0-9_-])`);
+        if (ws.length !== 2 || !/^[a-z0-9_-]+$/.test(ws[1])) {
+          throw new CorpusError(`${where}: expected 'mark NAME' ([a-z0-9_-])`);
+        }
         w.u8(OP.MARK);
         w.blob(new TextEncoder().encode(ws[1]));
         break;
@@ -281,7 +319,9 @@ export function compileCorpus(text: string, file: string): Uint8Array {
         w.u8(OP.DIGEST);
         break;
       default:
-        throw new CorpusError(`${where}: unknown verb '${verb}' (target open in tick close mark repeat digest)`);
+        throw new CorpusError(
+          `${where}: unknown verb '${verb}' (target open in tick close mark repeat digest)`,
+        );
     }
   }
   if (!sawTarget) throw new CorpusError(`${file}: empty corpus (it must start with 'target hive|probe')`);

@@ -4,6 +4,7 @@
  * (QEMU virt, cortex-a53, 1 GiB, 1 core, serial on stdout). QEMU is stopped by its own pid.
  */
 import { join, resolve } from "node:path";
+import { QemuProcess } from "../qemu/launcher.ts";
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 
 export const DEFAULT_SEL4_DIR = resolve(REPO_ROOT, "..", "shared", "sel4");
@@ -18,13 +19,21 @@ export interface UserRun {
  * Runs the Linux user-mode test ELF; a non-zero exit is returned, not thrown (traps exit 3).
  * `stdin` is the serial input of the guest's event pump (none: the input has ended).
  */
-export async function runUnderQemuUser(elf: string, timeoutMs = 300_000, stdin?: Uint8Array): Promise<UserRun> {
+export async function runUnderQemuUser(
+  elf: string,
+  timeoutMs = 300_000,
+  stdin?: Uint8Array,
+): Promise<UserRun> {
   const r = await runTool("run-qemu-user", TOOLS.qemuUser, [elf], { allowFailure: true, timeoutMs, stdin });
   return { stdout: new TextDecoder().decode(r.stdout), stderr: r.stderr, code: r.code };
 }
 
 /** Links a rootserver ELF into a bootable elfloader image with the SDK's link-image.sh. */
-export async function linkSel4Image(rootserver: string, image: string, sel4Dir = DEFAULT_SEL4_DIR): Promise<void> {
+export async function linkSel4Image(
+  rootserver: string,
+  image: string,
+  sel4Dir = DEFAULT_SEL4_DIR,
+): Promise<void> {
   await runTool("link-image", join(sel4Dir, "link-image.sh"), [rootserver, image]);
 }
 
@@ -55,37 +64,27 @@ export interface BootResult {
  */
 export async function bootSel4(image: string, opts: BootOptions): Promise<BootResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  let child: Deno.ChildProcess;
+  let qemu: QemuProcess;
   try {
-    child = new Deno.Command(TOOLS.qemuSystem, {
-      args: ["-machine", "virt", "-cpu", "cortex-a53", "-smp", "1", "-m", "1024", "-nographic", "-serial", "mon:stdio", "-kernel", image],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    qemu = QemuProcess.start({ boot: { kind: "elf", image }, serial: { kind: "stdio" } }, { stdin: true });
   } catch (err) {
-    throw new StageError("boot-sel4", `cannot start ${TOOLS.qemuSystem}: ${(err as Error).message} (install qemu-system-arm)`);
+    throw new StageError("boot-sel4", (err as Error).message);
   }
   const t0 = performance.now();
   const decoder = new TextDecoder();
   let serial = "";
   let found = false;
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, timeoutMs);
-  const stderrText = new Response(child.stderr).text();
+  const timer = setTimeout(() => qemu.kill(), timeoutMs);
   let ms = 0;
   const seenMs: Record<string, number> = {};
   let pendingInput = opts.input;
   try {
-    for await (const chunk of child.stdout) {
+    for await (const chunk of qemu.stdout) {
       const text = decoder.decode(chunk, { stream: true });
       serial += text.replaceAll("\r\n", "\n").replaceAll("\r", "");
       opts.onSerial?.(text);
       if (pendingInput && serial.includes(pendingInput.after)) {
-        const w = child.stdin.getWriter();
+        const w = qemu.stdin.getWriter();
         await w.write(pendingInput.bytes);
         w.releaseLock();
         pendingInput = undefined;
@@ -101,16 +100,19 @@ export async function bootSel4(image: string, opts: BootOptions): Promise<BootRe
     }
   } finally {
     clearTimeout(timer);
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
-    await child.status;
-    await child.stdin.close().catch(() => {});
-    await stderrText.catch(() => "");
+    qemu.kill();
+    await qemu.stop();
+    await qemu.stdin.close().catch(() => {});
   }
   if (!found) {
     const tail = serial.trim().split("\n").slice(-10).join("\n");
-    throw new StageError("boot-sel4", `'${opts.until}' did not appear on serial within ${timeoutMs} ms; serial tail:\n${tail}`);
+    const diag = qemu.diagnostics().trim();
+    throw new StageError(
+      "boot-sel4",
+      `'${opts.until}' did not appear on serial within ${timeoutMs} ms; serial tail:\n${tail}${
+        diag ? `\nQEMU: ${diag}` : ""
+      }`,
+    );
   }
   return { serial, ms: Math.round(ms), seenMs };
 }

@@ -9,7 +9,8 @@
  * console that is not yet reading. When stdin ends (the client closed the console), QEMU is
  * stopped by its pid after a short drain; also on SIGINT/SIGTERM and after --timeout.
  */
-import { StageError, TOOLS } from "./tools.ts";
+import { QemuProcess } from "../qemu/launcher.ts";
+import { StageError } from "./tools.ts";
 
 export const CONSOLE_READY = "cohesix: serial console ready\n";
 
@@ -25,39 +26,13 @@ export interface BridgeOptions {
 /** Runs the bridge; resolves with the exit code (0 after stdin ended, 1 on timeout or QEMU exiting first). */
 export async function serialBridge(image: string, opts: BridgeOptions): Promise<number> {
   const log = opts.log ?? ((t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t)));
-  let child: Deno.ChildProcess;
+  let qemu: QemuProcess;
   try {
-    child = new Deno.Command(TOOLS.qemuSystem, {
-      args: [
-        "-machine",
-        "virt",
-        "-cpu",
-        "cortex-a53",
-        "-smp",
-        "1",
-        "-m",
-        "1024",
-        "-nographic",
-        "-serial",
-        "mon:stdio",
-        "-kernel",
-        image,
-      ],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    qemu = QemuProcess.start({ boot: { kind: "elf", image }, serial: { kind: "stdio" } }, { stdin: true });
   } catch (err) {
-    throw new StageError(
-      "serial-qemu",
-      `cannot start ${TOOLS.qemuSystem}: ${(err as Error).message} (install qemu-system-arm)`,
-    );
+    throw new StageError("serial-qemu", (err as Error).message);
   }
-  const stop = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  };
+  const stop = () => qemu.kill();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stop);
   let timedOut = false;
@@ -66,7 +41,6 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
     log(`cohesix guest serial: no end of input within ${opts.timeoutMs} ms, stopping QEMU\n`);
     stop();
   }, opts.timeoutMs);
-  const qemuErr = new Response(child.stderr).text().catch(() => "");
   const out = (opts.stdout ?? Deno.stdout.writable).getWriter();
   const input = opts.stdin ?? Deno.stdin.readable;
   let inputEnded = false;
@@ -75,7 +49,7 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
   let release!: () => void;
   const consoleReady = new Promise<void>((r) => (release = r));
   let held: Uint8Array[] | null = [];
-  const w = child.stdin.getWriter();
+  const w = qemu.stdin.getWriter();
   const drainThenStop = () => setTimeout(stop, opts.drainMs ?? 1000);
   (async () => {
     try {
@@ -98,7 +72,7 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
   let head = new Uint8Array(0);
   let ready = false;
   try {
-    for await (const chunk of child.stdout) {
+    for await (const chunk of qemu.stdout) {
       if (ready) {
         await out.write(chunk);
         continue;
@@ -124,7 +98,7 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
     clearTimeout(timer);
     stop();
     for (const s of signals) Deno.removeSignalListener(s, stop);
-    await child.status;
+    await qemu.stop();
     out.releaseLock();
   }
   if (!ready) {
@@ -132,7 +106,7 @@ export async function serialBridge(image: string, opts: BridgeOptions): Promise<
     log(
       `cohesix guest serial: the guest console never became ready (QEMU ${
         timedOut ? "timed out" : "exited"
-      }); serial tail:\n${tail}\n${await qemuErr}`,
+      }); serial tail:\n${tail}\n${qemu.diagnostics()}`,
     );
     return 1;
   }

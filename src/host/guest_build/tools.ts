@@ -20,7 +20,6 @@ export const TOOLS = {
   ld: `${Deno.env.get("CROSS_COMPILE") ?? "aarch64-linux-gnu-"}ld`,
   strip: `${Deno.env.get("CROSS_COMPILE") ?? "aarch64-linux-gnu-"}strip`,
   qemuUser: "qemu-aarch64",
-  qemuSystem: "qemu-system-aarch64",
 } as const;
 
 /** A failed build or run stage: the message starts with the stage name and carries the tool's own words. */
@@ -48,7 +47,12 @@ export interface RunToolOptions {
 }
 
 /** Runs one tool to completion. Throws StageError (stage, command, exit code, last stderr lines). */
-export async function runTool(stage: string, cmd: string, args: string[], opts: RunToolOptions = {}): Promise<ToolRun> {
+export async function runTool(
+  stage: string,
+  cmd: string,
+  args: string[],
+  opts: RunToolOptions = {},
+): Promise<ToolRun> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(cmd, {

@@ -8,7 +8,18 @@ import { runTool, StageError, TOOLS } from "./tools.ts";
 import { join } from "node:path";
 
 const SIG = Array.from({ length: 32 }, (_, i) => (i * 73 + 41) % 256);
-const MB = { ACK: 32, EOF: 33, TX_LEN: 36, RX_LEN: 40, NOW_LO: 44, NOW_HI: 48, RX_KEEP: 52, TX: 64, TX_CAP: 4096, RX_CAP: 1024 };
+const MB = {
+  ACK: 32,
+  EOF: 33,
+  TX_LEN: 36,
+  RX_LEN: 40,
+  NOW_LO: 44,
+  NOW_HI: 48,
+  RX_KEEP: 52,
+  TX: 64,
+  TX_CAP: 4096,
+  RX_CAP: 1024,
+};
 const RX = MB.TX + MB.TX_CAP;
 
 export interface WasmPumpRun {
@@ -25,7 +36,14 @@ export async function porfWasm(js: string): Promise<Uint8Array> {
   const dir = await Deno.makeTempDir({ prefix: "cohesix-wasm-" });
   try {
     await Deno.writeTextFile(join(dir, "guest.js"), js);
-    await runTool("wasm", TOOLS.porf, ["wasm", "-O1", "--unreachable-exceptions", "--no-wasm-exceptions", "guest.js", "guest.wasm"], {
+    await runTool("wasm", TOOLS.porf, [
+      "wasm",
+      "-O1",
+      "--unreachable-exceptions",
+      "--no-wasm-exceptions",
+      "guest.js",
+      "guest.wasm",
+    ], {
       cwd: dir,
       env: { NO_COLOR: "1" },
     });
@@ -36,7 +54,11 @@ export async function porfWasm(js: string): Promise<Uint8Array> {
 }
 
 /** Runs the module's main with `input` as serial input; throws StageError("run-wasm") on a trap. */
-export async function runWasmPump(wasm: Uint8Array, input: Uint8Array, maxPolls = 100_000): Promise<WasmPumpRun> {
+export async function runWasmPump(
+  wasm: Uint8Array,
+  input: Uint8Array,
+  maxPolls = 100_000,
+): Promise<WasmPumpRun> {
   let memory: WebAssembly.Memory | undefined;
   let mb = -1;
   let printed = "";
@@ -58,7 +80,8 @@ export async function runWasmPump(wasm: Uint8Array, input: Uint8Array, maxPolls 
       }
       if (mb < 0) throw new StageError("run-wasm", "no mailbox signature in linear memory");
     }
-    const u32 = (o: number) => m[mb + o] + m[mb + o + 1] * 256 + m[mb + o + 2] * 65536 + m[mb + o + 3] * 16777216;
+    const u32 = (o: number) =>
+      m[mb + o] + m[mb + o + 1] * 256 + m[mb + o + 2] * 65536 + m[mb + o + 3] * 16777216;
     const put = (o: number, v: number) => {
       for (let i = 0; i < 4; i++) m[mb + o + i] = Math.floor(v / 256 ** i) % 256;
     };
@@ -108,4 +131,3 @@ export async function runWasmPump(wasm: Uint8Array, input: Uint8Array, maxPolls 
   }
   return { printed, serial: new TextDecoder().decode(new Uint8Array(serial)), polls };
 }
-

@@ -31,6 +31,8 @@ export class OutputError extends Error {
 export interface BuildOptions {
   manifest?: string;
   sel4Build: string;
+  /** Take the native guest from the build cache (default true); false builds it afresh. */
+  guestCache?: boolean;
   rootserver?: string;
   uefi: boolean;
   /** FAT type of the ESP: 16 (default; removable media, QEMU) or 32 (fixed disks). */
@@ -111,6 +113,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildResult> {
       work,
       rootfs,
       sel4Dir: sel4.dir,
+      cache: opts.guestCache ?? true,
       progress: say,
     });
     stage(1, "rootserver", `${rs.path} (${rs.bytes.length} bytes, ${rs.origin})`);

@@ -1,9 +1,14 @@
 /** `cohesix image`: link the root task with seL4 into a bootable, attested image. */
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
+import { chooseSel4Export, DEFAULT_MANIFEST } from "./defaults.ts";
 
 const HELP = `cohesix image: link a root task with seL4 into a bootable, byte-reproducible image
 
-Usage: cohesix image --sel4-build DIR [--rootserver ELF] [--manifest FILE] [--uefi [--esp-fat 16|32]] [--out DIR] [--json]
+Usage: cohesix image [--sel4-build DIR] [--rootserver ELF] [--manifest FILE | --no-manifest] [--uefi [--esp-fat 16|32]]
+                     [--out DIR] [--no-cache] [--json]
+
+With no flags it does the whole job: builds the native guest (or takes it from the guest build cache),
+links it with the seL4 export and attests it against configs/root_task.toml.
 
 Stages (one progress line each on stderr): rootserver, cpio (size guard), link, esp, manifest.
 Writes to --out: payload.cpio (elfloader payload: kernel.elf, kernel.dtb, rootserver), rootfs.cpio
@@ -13,22 +18,26 @@ BOOTAA64.EFI and esp.img (FAT ESP: EFI/BOOT/BOOTAA64.EFI, cohesix/attestation.js
 Nothing is written to --out unless every stage succeeds.
 
 Flags:
-  --sel4-build DIR   seL4 build export (sdk.json, kernel/, elfloader/, tools/); default $COHESIX_SEL4_BUILD
-  --rootserver ELF   static AArch64 root task ELF (default: build the native guest, as
-                     'cohesix guest build --platform sel4' does; minutes on a cold cache)
+  --sel4-build DIR   seL4 build export (sdk.json, kernel/, elfloader/, tools/); default $COHESIX_SEL4,
+                     else ../shared/sel4/prebuilt next to the checkout when present
+  --rootserver ELF   static AArch64 root task ELF (default: the native guest, as 'cohesix guest build
+                     --platform sel4' builds it, from the build cache out/guest-cache or $COHESIX_GUEST_CACHE;
+                     about a minute on a cold cache, seconds on a warm one)
+  --no-cache         build the native guest afresh instead of using the build cache
   --manifest FILE    coh-rtc manifest (configs/*.toml): size limit image.max_bytes, image.rootfs, image.esp
-                     (without it the limit is 4 MiB and the rootfs is empty)
+                     and the fingerprint in attestation.json (default: configs/root_task.toml)
+  --no-manifest      no manifest: the limit is 4 MiB, the rootfs is empty, the fingerprint is none
   --uefi             also link the EFI application and write the FAT ESP
   --esp-fat 16|32    FAT type of the ESP (default 16: removable media and QEMU; 32 for fixed disks)
   --out DIR          output directory (default: out)
   --json             print the result as JSON on stdout ("version": 1)
 
 Examples:
+  cohesix image --uefi --out out/img                 # the native guest, attested against configs/root_task.toml
+  cohesix image --manifest configs/field_node.toml --out out/field
   ../shared/sel4/examples/hello-roottask/build.sh out/rt
-  cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver out/rt/hello-roottask.elf --out out/img
-  cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver out/rt/hello-roottask.elf --uefi --out out/img
-  cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver rt.elf --uefi --esp-fat 32   # for a fixed disk
-  cohesix image --sel4-build ../shared/sel4/prebuilt --rootserver rt.elf --manifest configs/root_task.toml --uefi
+  cohesix image --rootserver out/rt/hello-roottask.elf --no-manifest --uefi --out out/img
+  cohesix image --rootserver rt.elf --uefi --esp-fat 32          # for a fixed disk
   cohesix qemu --image out/img --expect "cohesix root task up"     # boot what was built`;
 
 export const imageCommand: Subcommand = {
@@ -38,6 +47,8 @@ export const imageCommand: Subcommand = {
   async run(argv: string[]): Promise<number> {
     const { values } = parseFlags("image", argv, {
       manifest: { type: "string" },
+      "no-manifest": { type: "boolean", default: false },
+      "no-cache": { type: "boolean", default: false },
       "sel4-build": { type: "string" },
       rootserver: { type: "string" },
       uefi: { type: "boolean", default: false },
@@ -45,13 +56,17 @@ export const imageCommand: Subcommand = {
       out: { type: "string", default: "out" },
       json: { type: "boolean", default: false },
     });
-    const sel4Build = values["sel4-build"] ?? Deno.env.get("COHESIX_SEL4_BUILD");
-    if (!sel4Build) {
+    const sel4 = chooseSel4Export(values["sel4-build"]);
+    if (values.manifest !== undefined && values["no-manifest"]) {
       throw new UsageError(
-        "image: --sel4-build DIR is required (an seL4 build export; in this repo: ../shared/sel4/prebuilt)",
+        "image: --manifest and --no-manifest exclude each other",
         "run 'cohesix image --help' for usage",
       );
     }
+    const manifest = values["no-manifest"] ? undefined : values.manifest ?? DEFAULT_MANIFEST;
+    console.error(
+      `      inputs: seL4 export ${sel4.dir} (${sel4.from}), manifest ${manifest ?? "none (--no-manifest)"}`,
+    );
     const espFat = values["esp-fat"];
     if (espFat !== "16" && espFat !== "32") {
       throw new UsageError(
@@ -66,8 +81,9 @@ export const imageCommand: Subcommand = {
     try {
       const result = await buildImage({
         espFat: espFat === "32" ? 32 : 16,
-        manifest: values.manifest,
-        sel4Build,
+        manifest,
+        sel4Build: sel4.dir,
+        guestCache: !values["no-cache"],
         rootserver: values.rootserver,
         uefi: values.uefi,
         out: values.out,

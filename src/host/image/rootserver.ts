@@ -22,6 +22,8 @@ export interface RootserverRequest {
   rootfs: Uint8Array;
   /** The seL4 export the guest compiles against (libsel4 headers). */
   sel4Dir: string;
+  /** Use the guest build cache (out/guest-cache or $COHESIX_GUEST_CACHE); false builds afresh in `work`. */
+  cache: boolean;
   /** Progress lines for long-running builders. */
   progress?: (line: string) => void;
 }
@@ -51,36 +53,46 @@ export async function resolveRootserver(req: RootserverRequest): Promise<Rootser
 
 /**
  * The native guest root task: the boot entry (banner with the manifest fingerprint, then the
- * hive's serial console on the PL011), built in `req.work`, or taken from the shared guest build
- * cache when `$COHESIX_GUEST_CACHE` names one (src/host/guest_build/cache.ts: keyed by a hash of
- * every input, so a hit is the same bytes a fresh build gives).
+ * hive's serial console on the PL011), taken from the guest build cache (src/host/guest_build/cache.ts:
+ * out/guest-cache or $COHESIX_GUEST_CACHE, keyed by a hash of every input, so a hit is the same bytes
+ * a fresh build gives), or with `cache: false` built afresh in `req.work`.
  * It does not link `req.rootfs` yet: the guest build takes no extra objects.
  */
 export async function defaultRootserver(req: RootserverRequest): Promise<string> {
   // The guest toolchain loads only on this path, so `--rootserver` builds never pay for it.
   const { buildGuest } = await import("../guest_build/build.ts");
-  const { cachedBuildGuest } = await import("../guest_build/cache.ts");
+  const { cachedBuildGuest, guestCacheDir } = await import("../guest_build/cache.ts");
   const { bootEntrySource } = await import("../guest_build/bundle.ts");
   const { StageError } = await import("../guest_build/tools.ts");
-  const cache = Deno.env.get("COHESIX_GUEST_CACHE");
+  const cache = req.cache ? guestCacheDir() : undefined;
   req.progress?.(
     cache
       ? `      rootserver: no --rootserver, the native guest from the build cache ${cache} (built on a miss)`
-      : "      rootserver: no --rootserver, building the native guest (a few minutes on a cold cache)",
+      : "      rootserver: no --rootserver, building the native guest afresh (--no-cache; about a minute)",
   );
   const onProgress = (e: { stage: string; state: string; ms?: number; detail?: string }) => {
-    if (e.state === "done") req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
+    if (e.state === "done") {
+      req.progress?.(`      guest ${e.stage} ${e.ms} ms${e.detail ? ` (${e.detail})` : ""}`);
+    }
   };
   try {
-    const result = cache
-      ? await cachedBuildGuest({ entrySource: bootEntrySource(), sel4Sdk: req.sel4Dir, root: cache, onProgress })
-      : await buildGuest({
-        outDir: join(req.work, "guest"),
+    if (cache) {
+      const cached = await cachedBuildGuest({
         entrySource: bootEntrySource(),
-        platforms: ["sel4"],
         sel4Sdk: req.sel4Dir,
+        root: cache,
         onProgress,
       });
+      req.progress?.(`      rootserver: build cache ${cached.hit ? "hit" : "miss, built"} ${cached.dir}`);
+      return cached.elf;
+    }
+    const result = await buildGuest({
+      outDir: join(req.work, "guest"),
+      entrySource: bootEntrySource(),
+      platforms: ["sel4"],
+      sel4Sdk: req.sel4Dir,
+      onProgress,
+    });
     if (!result.elf) {
       throw new RootserverError("Cannot build the native guest: the guest build produced no seL4 root task");
     }

@@ -1,6 +1,7 @@
 /** `cohesix qemu`: boot a built image under QEMU and wait for a line on serial. */
 import { join } from "node:path";
 import { parseFlags, parsePort, type Subcommand, UsageError } from "../cli/command.ts";
+import { diagnosticsTail } from "./launcher.ts";
 import { bootQemu, DEFAULT_FIRMWARE, lastLines, QemuError } from "./run.ts";
 
 export const DEFAULT_EXPECT = "Booting all finished, dropped to user space";
@@ -9,7 +10,8 @@ const HELP = `cohesix qemu: boot an seL4 image under qemu-system-aarch64 and wat
 
 Usage: cohesix qemu [--image PATH] [--uefi] [--expect TEXT] [--timeout S] [--serial-tcp PORT] [--json]
 
-Machine: virt, cortex-a53, 1 core, -m 1024 (the kernel's memory map requires exactly 1 GiB).
+Machine: virt, cortex-a53, 1 core, -m 1024 (the kernel's memory map requires exactly 1 GiB),
+-nodefaults: no device QEMU would add on its own (no NIC, so no optional ROM is needed).
 Accelerator: tcg, or kvm/hvf on an AArch64 host that has it; override with $COHESIX_QEMU_ACCEL.
 --image takes a 'cohesix image' output directory (sel4-image.elf, or esp.img with --uefi), an
 elfloader ELF (-kernel), an EFI application (booted from a temporary ESP) or a FAT ESP image
@@ -131,6 +133,8 @@ export const qemuCommand: Subcommand = {
           : "not seen before QEMU exited";
         console.error(`cohesix qemu: '${expect}' ${why}; last serial lines:`);
         for (const line of lastLines(result.serial, 20)) console.error(`  | ${line}`);
+        const said = diagnosticsTail(result.diagnostics);
+        if (said !== "") console.error(`cohesix qemu: QEMU said:\n${said}`);
         console.error("cohesix qemu: check the image was built for this machine, or raise --timeout");
       } else {
         console.error(`cohesix qemu: stopped after ${timeoutS} s (--timeout)`);

@@ -5,16 +5,18 @@
  */
 import { join } from "node:path";
 import { writeFat } from "../../../images/fat.ts";
+import {
+  type Accel,
+  chooseAccel,
+  DEFAULT_FIRMWARE,
+  hostFacts,
+  QemuError,
+  QemuProcess,
+  type QemuSerial,
+  type QemuSpec,
+} from "./launcher.ts";
 
-export const DEFAULT_FIRMWARE = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd";
-export const QEMU = "qemu-system-aarch64";
-
-export class QemuError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "QemuError";
-  }
-}
+export { DEFAULT_FIRMWARE, QemuError } from "./launcher.ts";
 
 export type ImageKind = "elf" | "efi-app" | "esp";
 
@@ -44,6 +46,10 @@ export interface QemuOptions {
   signal?: AbortSignal;
   /** Called once QEMU has started, with its command line. */
   onStart?: (argv: string[]) => void;
+  /** ROM search directory (`-L`), searched before QEMU's own data directories. */
+  romDir?: string;
+  /** The QEMU binary (default qemu-system-aarch64). */
+  binary?: string;
 }
 
 export interface QemuResult {
@@ -51,6 +57,8 @@ export interface QemuResult {
   elapsedMs: number;
   /** Serial output, with carriage returns and terminal escape sequences removed. */
   serial: string;
+  /** What QEMU itself printed on stderr (never mixed into `serial`). */
+  diagnostics: string;
   argv: string[];
 }
 
@@ -65,78 +73,16 @@ export function lastLines(serial: string, n: number): string[] {
   return serial.split("\n").filter((l) => l.trim() !== "").slice(-n);
 }
 
-export type Accel = "tcg" | "kvm" | "hvf";
-
-export interface HostFacts {
-  os: string;
-  arch: string;
-  /** Whether /dev/kvm can be opened for reading and writing. */
-  kvm: boolean;
-  /** $COHESIX_QEMU_ACCEL or $QEMU_ACCEL, when set. */
-  override?: string;
-}
-
-/**
- * The accelerator: an explicit override wins; otherwise hardware acceleration only where the host
- * is itself AArch64 (kvm on Linux with /dev/kvm, hvf on macOS), else tcg (software emulation).
- */
-export function chooseAccel(host: HostFacts): Accel {
-  if (host.override !== undefined && host.override !== "") {
-    if (host.override === "tcg" || host.override === "kvm" || host.override === "hvf") return host.override;
-    throw new QemuError(
-      `Cannot use accelerator '${host.override}' from the environment: use tcg, kvm or hvf`,
-    );
-  }
-  if (host.arch === "aarch64" && host.os === "linux" && host.kvm) return "kvm";
-  if (host.arch === "aarch64" && host.os === "darwin") return "hvf";
-  return "tcg";
-}
-
-export function hostFacts(): HostFacts {
-  let kvm = false;
-  try {
-    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
-    kvm = true;
-  } catch { /* no KVM */ }
-  return {
-    os: Deno.build.os,
-    arch: Deno.build.arch,
-    kvm,
-    override: Deno.env.get("COHESIX_QEMU_ACCEL") ?? Deno.env.get("QEMU_ACCEL"),
-  };
-}
-
-export async function qemuArgs(
+/** The launch spec for an image: ELF through -kernel, an EFI application wrapped in a temporary ESP, an ESP. */
+export async function bootSpec(
   image: string,
   kind: ImageKind,
   scratch: string,
   firmware: string,
-  tcpPort?: number,
+  serial: QemuSerial,
   accel: Accel = "tcg",
-): Promise<string[]> {
-  const serial = tcpPort === undefined
-    ? ["-serial", "stdio"]
-    : ["-serial", `tcp:127.0.0.1:${tcpPort},server=on,wait=on`];
-  // Under kvm/hvf the CPU model must be the host's; the seL4 build targets any ARMv8-A core.
-  const cpu = accel === "tcg" ? "cortex-a53" : "host";
-  const base = [
-    "-machine",
-    "virt",
-    "-cpu",
-    cpu,
-    "-smp",
-    "1",
-    "-m",
-    "1024",
-    "-accel",
-    accel,
-    "-display",
-    "none",
-    "-monitor",
-    "none",
-    ...serial,
-  ];
-  if (kind === "elf") return [...base, "-kernel", image];
+): Promise<QemuSpec> {
+  if (kind === "elf") return { boot: { kind: "elf", image }, serial, accel };
   try {
     await Deno.stat(firmware);
   } catch {
@@ -144,16 +90,10 @@ export async function qemuArgs(
       `Cannot boot with UEFI: firmware ${firmware} is missing (install qemu-efi-aarch64, or pass --firmware)`,
     );
   }
-  let drive = `file=${image},format=raw,if=virtio,snapshot=on`;
-  if (kind === "efi-app") {
-    const esp = join(scratch, "esp.img");
-    await Deno.writeFile(
-      esp,
-      writeFat([{ path: "EFI/BOOT/BOOTAA64.EFI", data: await Deno.readFile(image) }]),
-    );
-    drive = `file=${esp},format=raw,if=virtio`;
-  }
-  return [...base, "-bios", firmware, "-drive", drive, "-net", "none"];
+  if (kind === "esp") return { boot: { kind: "uefi", disk: image, firmware, snapshot: true }, serial, accel };
+  const esp = join(scratch, "esp.img");
+  await Deno.writeFile(esp, writeFat([{ path: "EFI/BOOT/BOOTAA64.EFI", data: await Deno.readFile(image) }]));
+  return { boot: { kind: "uefi", disk: esp, firmware, snapshot: false }, serial, accel };
 }
 
 export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
@@ -170,24 +110,20 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
   const kind = imageKind(head);
   const scratch = await Deno.makeTempDir({ prefix: "cohesix-qemu-" });
   try {
-    const argv = await qemuArgs(
+    const serialMode: QemuSerial = opts.tcpPort === undefined
+      ? { kind: "stdio" }
+      : { kind: "tcp", port: opts.tcpPort };
+    const spec = await bootSpec(
       opts.image,
       kind,
       scratch,
       opts.firmware ?? DEFAULT_FIRMWARE,
-      opts.tcpPort,
+      serialMode,
       opts.accel ?? chooseAccel(hostFacts()),
     );
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(QEMU, { args: argv, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        throw new QemuError(`Cannot start ${QEMU}: not installed (apt install qemu-system-arm)`);
-      }
-      throw err;
-    }
-    opts.onStart?.([QEMU, ...argv]);
+    if (opts.romDir !== undefined) spec.romDir = opts.romDir;
+    const qemu = QemuProcess.start(spec, { binary: opts.binary });
+    opts.onStart?.(qemu.argv);
     const started = performance.now();
     let serial = "";
     let outcome: QemuResult["outcome"] = "timeout";
@@ -207,20 +143,21 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
     };
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort);
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const reader = (async () => {
       const dec = new TextDecoder();
-      for await (const chunk of stream) {
-        const text = dec.decode(chunk, { stream: true });
-        serial += text;
-        opts.onSerial?.(text);
-        if (!settled && opts.expect !== undefined && cleanSerial(serial).includes(opts.expect)) {
-          outcome = "expected";
-          settle();
+      try {
+        for await (const chunk of qemu.stdout) {
+          const text = dec.decode(chunk, { stream: true });
+          serial += text;
+          opts.onSerial?.(text);
+          if (!settled && opts.expect !== undefined && cleanSerial(serial).includes(opts.expect)) {
+            outcome = "expected";
+            settle();
+          }
         }
-      }
-    };
-    const readers = Promise.all([pump(child.stdout), pump(child.stderr)]);
-    const exited = child.status.then(() => {
+      } catch { /* closed */ }
+    })();
+    const exited = qemu.status.then(() => {
       if (!settled) {
         outcome = "exited";
         settle();
@@ -230,18 +167,16 @@ export async function bootQemu(opts: QemuOptions): Promise<QemuResult> {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", onAbort);
     const elapsedMs = Math.round(performance.now() - started);
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const killTimer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, 2000);
+    await qemu.stop();
     await exited;
-    clearTimeout(killTimer);
-    await readers.catch(() => {});
-    return { outcome, elapsedMs, serial: cleanSerial(serial), argv: [QEMU, ...argv] };
+    await reader;
+    return {
+      outcome,
+      elapsedMs,
+      serial: cleanSerial(serial),
+      diagnostics: qemu.diagnostics(),
+      argv: qemu.argv,
+    };
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
