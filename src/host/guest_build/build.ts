@@ -229,6 +229,7 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   for (
     const h of [
       join(NATIVE_DIR, "platform.h"),
+      join(NATIVE_DIR, "sel4_plat.h"),
       join(NATIVE_DIR, "include", "pthread.h"),
       join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"),
       join(out, "guest.h"),
