@@ -3,11 +3,13 @@
  * this file only lists them and dispatches.
  */
 import { COHESIX_VERSION } from "./guest/version.ts";
+import { attestCommand } from "./host/attest/command.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
 import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
+import { doctorCommand } from "./host/doctor/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
@@ -16,8 +18,10 @@ import { statusCommand } from "./host/status/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
+  attestCommand,
   demoCommand,
   devCommand,
+  doctorCommand,
   cohshCommand,
   guestCommand,
   imageCommand,

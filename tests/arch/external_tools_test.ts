@@ -87,6 +87,11 @@ export const FILE_PACKAGE: Record<string, string> = {
   "python3-jsonschema": "build-sdk.sh",
   "xz-utils": "build-sdk.sh",
   patch: "build-sdk.sh",
+  // The Python client's tests (tests/python, run by scripts/pytest.sh with Debian's python3).
+  "python3-pytest": "import pytest",
+  "python3-venv": "venv.create(",
+  "python3-mypy": '"-m", "mypy"',
+  "python3-wheel-whl": "/usr/share/python-wheels",
 };
 
 async function sources(): Promise<Map<string, string>> {

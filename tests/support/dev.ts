@@ -6,7 +6,14 @@ const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
  * Runs `cohesix dev --console-port 0 --ninep-port 0 --json`, calls `fn` with the console port from
  * the first JSON line it prints, then stops it with SIGTERM (also when `fn` or the start fails).
  */
-export async function withDevProcess(fn: (consolePort: number) => Promise<void>): Promise<void> {
+export function withDevProcess(fn: (consolePort: number) => Promise<void>): Promise<void> {
+  return withDevPorts(({ consolePort }) => fn(consolePort));
+}
+
+/** withDevProcess, giving both ports the hive reported. */
+export async function withDevPorts(
+  fn: (ports: { consolePort: number; ninepPort: number }) => Promise<void>,
+): Promise<void> {
   const dev = new Deno.Command(COHESIX, {
     args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json"],
     stdout: "piped",
@@ -21,7 +28,8 @@ export async function withDevProcess(fn: (consolePort: number) => Promise<void>)
       if (done) throw new Error(`cohesix dev exited before printing its ports: ${first}`);
       first += value;
     }
-    await fn(JSON.parse(first.slice(0, first.indexOf("\n"))).console.port);
+    const doc = JSON.parse(first.slice(0, first.indexOf("\n")));
+    await fn({ consolePort: doc.console.port, ninepPort: doc.ninep.port });
   } finally {
     dev.kill("SIGTERM");
     await reader.cancel();
