@@ -14,6 +14,7 @@ import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
+import { inspectCommand } from "./host/inspect/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
@@ -29,6 +30,7 @@ const SUBCOMMANDS: Subcommand[] = [
   cohshCommand,
   guestCommand,
   imageCommand,
+  inspectCommand,
   qemuCommand,
   rtcCommand,
   statusCommand,

@@ -133,6 +133,18 @@ Deno.test("cohesix bundle collects /proc, the log, traces, manifest and doctor, 
       );
       assertEquals(JSON.parse(files.get("doctor.json")!).version, 1);
       assertStringIncludes(files.get("hive/proc/workers")!, "worker-1 kind=heartbeat");
+
+      // inspect reads the archive and the unpacked directory alike.
+      for (const target of [out, join(x, "cohesix-bundle")]) {
+        const i = await cohesix(["inspect", target, "--json"]);
+        assertEquals(i.code, 0, i.stderr);
+        const d = JSON.parse(i.stdout);
+        assertEquals([d.what, d.facts.redactions, d.entries.length], [
+          "a cohesix support bundle (cohesix-bundle/1)",
+          String(doc.redactions),
+          doc.files.length,
+        ]);
+      }
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
