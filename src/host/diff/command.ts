@@ -1,9 +1,6 @@
 /** `cohesix diff A B`: which manifest keys, components and hashes differ between two images or manifests. */
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
-import { AttestationError } from "../../../images/attest.ts";
-import { CpioError } from "../../../images/cpio.ts";
-import { FatError } from "../../../images/fat.ts";
-import { ArtifactError, snapshotOf } from "../inspect/artifact.ts";
+import { snapshotOf, unreadableInput } from "../inspect/artifact.ts";
 import { compareSnapshots, formatDiff } from "./compare.ts";
 
 const HELP = `cohesix diff: what differs between two images or manifests
@@ -46,14 +43,10 @@ export const diffCommand: Subcommand = {
       console.log(values.json ? JSON.stringify({ version: 1, ...r }, null, 2) : formatDiff(r));
       return r.same ? 0 : 1;
     } catch (err) {
-      if (
-        err instanceof ArtifactError || err instanceof AttestationError || err instanceof CpioError ||
-        err instanceof FatError
-      ) {
-        console.error(`cohesix diff: ${err.message}`);
-        return 2;
-      }
-      throw err;
+      const message = unreadableInput(err);
+      if (message === undefined) throw err;
+      console.error(`cohesix diff: ${message}`);
+      return 2;
     }
   },
 };

@@ -5,12 +5,18 @@
  * bytes (magic numbers, JSON schema), never only at the name.
  */
 import { join } from "node:path";
-import { type Attestation, ATTESTATION_SCHEMA, parseAttestation } from "../../../images/attest.ts";
-import { readCpio } from "../../../images/cpio.ts";
+import {
+  type Attestation,
+  ATTESTATION_SCHEMA,
+  AttestationError,
+  parseAttestation,
+} from "../../../images/attest.ts";
+import { CpioError, readCpio } from "../../../images/cpio.ts";
+import { FatError } from "../../../images/fat.ts";
 import { FatVolume } from "../../../images/fat_read.ts";
 import { ARTIFACTS, ESP_DIR } from "../image/artifacts.ts";
 import { MANIFEST_JSON } from "../image/layout.ts";
-import { TRACE_SCHEMA } from "../cohsh/record.ts";
+import { TRACE_SCHEMA, TraceError } from "../cohsh/record.ts";
 
 export type ArtifactKind =
   | "image-dir"
@@ -32,6 +38,13 @@ export class ArtifactError extends Error {
     super(message);
     this.name = "ArtifactError";
   }
+}
+
+/** The message of an error that means "this input is damaged or unknown", else undefined (a bug). */
+export function unreadableInput(err: unknown): string | undefined {
+  const known = err instanceof ArtifactError || err instanceof AttestationError || err instanceof CpioError ||
+    err instanceof FatError || err instanceof TraceError || err instanceof SyntaxError;
+  return known ? (err as Error).message : undefined;
 }
 
 const dec = new TextDecoder();

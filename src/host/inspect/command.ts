@@ -1,10 +1,6 @@
 /** `cohesix inspect PATH`: what an image, ESP, CPIO, trace, manifest or bundle is and what is in it. */
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
-import { AttestationError } from "../../../images/attest.ts";
-import { CpioError } from "../../../images/cpio.ts";
-import { FatError } from "../../../images/fat.ts";
-import { TraceError } from "../cohsh/record.ts";
-import { ArtifactError } from "./artifact.ts";
+import { unreadableInput } from "./artifact.ts";
 import { describe, formatDescription } from "./describe.ts";
 
 const HELP = `cohesix inspect: say what a file is and what is in it
@@ -54,14 +50,10 @@ export const inspectCommand: Subcommand = {
       );
       return 0;
     } catch (err) {
-      if (
-        err instanceof ArtifactError || err instanceof AttestationError || err instanceof CpioError ||
-        err instanceof FatError || err instanceof TraceError || err instanceof SyntaxError
-      ) {
-        console.error(`cohesix inspect: ${err.message}`);
-        return 1;
-      }
-      throw err;
+      const message = unreadableInput(err);
+      if (message === undefined) throw err;
+      console.error(`cohesix inspect: ${message}`);
+      return 1;
     }
   },
 };
