@@ -79,15 +79,14 @@ static void watch(int c) {
 #define MB_NOW_LO 44
 #define MB_NOW_HI 48
 #define MB_RX_KEEP 52
+#define MB_WAKE_LO 56
+#define MB_WAKE_HI 60
 #define MB_TX 64
 #define TX_CAP 4096
 #define MB_RX (MB_TX + TX_CAP)
 #define RX_CAP 1024
 /* The network area (net/net_bridge.h) follows at NET_AREA. */
 #define MB_BYTES (NET_AREA + NET_AREA_BYTES)
-/* How long an idle guest (no output, no kept input) waits for serial input before the next tick. */
-#define IDLE_WAIT_MS 50
-
 static uint8_t* mailbox;
 
 static uint32_t get_u32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -121,8 +120,11 @@ static void poll(void) {
   for (uint32_t i = 0; i < tx; i++) coh_plat_serial_write(mb[MB_TX + i]);
   coh_plat_flush();
   int eof = 0;
+  /* An idle guest (no output, no kept input, no network work) sleeps until input, a network event
+   * or its next tick (wake). */
   int busy = tx > 0 || keep > 0 || coh_net_guest_busy();
-  uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, busy ? 0 : IDLE_WAIT_MS, &eof);
+  uint64_t wake = get_u32(mb + MB_WAKE_LO) | (uint64_t)get_u32(mb + MB_WAKE_HI) << 32;
+  uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, busy ? 0 : wake, &eof);
   if (busy) coh_net_service();
   put_u32(mb + MB_RX_LEN, keep + got);
   mb[MB_EOF] = eof ? 1 : 0;

@@ -371,3 +371,9 @@ int coh_net_service(void) {
 }
 
 int coh_net_guest_busy(void) { return area && area[NET_GUEST_BUSY]; }
+
+uint64_t coh_net_next_timer_ms(void) {
+  if (!started || !nic || area[NET_ST_STATE] < NET_STATE_CONFIGURING) return 0;
+  u32_t sleep = sys_timeouts_sleeptime();
+  return sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? 0 : coh_plat_now_ms() + sleep;
+}

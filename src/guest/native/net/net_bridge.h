@@ -89,4 +89,6 @@ void coh_net_round(uint8_t* area);
 int coh_net_service(void);
 /* Whether the guest asked not to wait this round. */
 int coh_net_guest_busy(void);
+/* When lwIP's next timer is due (coh_plat_now_ms units), 0 when none: an idle wait ends by then. */
+uint64_t coh_net_next_timer_ms(void);
 #endif

@@ -4,6 +4,7 @@
  * default) is a normal boot: the network state says so. */
 #include "net_plat.h"
 #include "platform.h"
+#include "sel4_plat.h"
 #include "virtio_net.h"
 
 #define VIRTIO_MMIO_BASE 0x0a000000ull
@@ -13,8 +14,9 @@
 
 static vnet device;
 
-/* The virtio-mmio transport j raises SPI 16 + j, GIC interrupt 48 + j. */
-int coh_net_irq;
+/* The device's interrupt: the used rings are read by coh_net_service, which the event loop runs
+ * after every wake-up; here the device is only told its interrupt was seen (it drops the line). */
+static void net_irq(void) { vnet_ack_irq(&device); }
 
 void coh_net_boot(void) {
   volatile uint8_t* mmio = coh_sel4_map_device(VIRTIO_MMIO_BASE, VIRTIO_MMIO_PAGES);
@@ -37,7 +39,6 @@ void coh_net_boot(void) {
     coh_diag_str("\n");
     return;
   }
-  coh_net_irq = 48 + found;
   coh_diag_str("cohesix: net: virtio-net at 0x");
   static const char hex[] = "0123456789abcdef";
   uint64_t at = VIRTIO_MMIO_BASE + (uint64_t)found * VIRTIO_MMIO_STRIDE;
@@ -51,4 +52,7 @@ void coh_net_boot(void) {
   }
   coh_diag_str("\n");
   coh_net_attach_nic(&device, (uint32_t)coh_plat_now_ms() ^ (uint32_t)pa);
+  /* The virtio-mmio transport j raises SPI 16 + j, GIC interrupt 48 + j (level). Without it the
+   * pump still polls the rings each round, only later. */
+  coh_events_add_irq(48 + (seL4_Word)found, 0, net_irq, "virtio-net");
 }
