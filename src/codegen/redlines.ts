@@ -171,6 +171,13 @@ function queenRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/** "a.b.c.d" as four bytes, or null. */
+export function ipv4Bytes(text: string): number[] | null {
+  const parts = text.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255)) return null;
+  return parts.map(Number);
+}
+
 function featureRules(ir: ManifestIR, out: Violation[]): void {
   const f = ir.features;
   if (!f.net_console && !f.serial_console) {
@@ -189,6 +196,19 @@ function featureRules(ir: ManifestIR, out: Violation[]): void {
   });
   if (f.net_console && ir.console.net_port === ir.console.ninep_port) {
     out.push({ path: ["console", "ninep_port"], message: `console.net_port and console.ninep_port must differ (both ${ir.console.net_port})` });
+  }
+  const net = ir.net;
+  if (net.mode === "static") {
+    const m = net.address === undefined ? null : /^([0-9.]+)\/([0-9]+)$/.exec(net.address);
+    const ok = m !== null && ipv4Bytes(m[1]) !== null && Number(m[2]) >= 1 && Number(m[2]) <= 30;
+    if (!ok) {
+      out.push({ path: ["net", "address"], message: `net.mode = "static" needs net.address as a.b.c.d/prefix (prefix 1..30), got ${JSON.stringify(net.address ?? null)}` });
+    }
+    if (net.gateway !== undefined && ipv4Bytes(net.gateway) === null) {
+      out.push({ path: ["net", "gateway"], message: `net.gateway must be an address a.b.c.d, got ${JSON.stringify(net.gateway)}` });
+    }
+  } else if (net.address !== undefined || net.gateway !== undefined) {
+    out.push({ path: ["net", "mode"], message: 'net.address and net.gateway are for net.mode = "static"; DHCP assigns them' });
   }
   if (ir.telemetry.ring_bytes_per_worker === 0) {
     out.push({ path: ["telemetry", "ring_bytes_per_worker"], message: "telemetry.ring_bytes_per_worker must be > 0" });

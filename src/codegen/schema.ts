@@ -67,7 +67,18 @@ const Console = z.strictObject({
   net_port: z.number().int().min(1).max(65535).default(31337),
   ninep_port: z.number().int().min(1).max(65535).default(5640),
   max_line_bytes: z.number().int().min(64).max(4096).default(256),
-}).default({ net_port: 31337, ninep_port: 5640, max_line_bytes: 256 });
+  /** TCP console sessions at once (the hive keeps 8 consoles, one is the serial line). */
+  max_sessions: z.number().int().min(1).max(7).default(4),
+}).default({ net_port: 31337, ninep_port: 5640, max_line_bytes: 256, max_sessions: 4 });
+
+/** The native guest's address: DHCP (QEMU's user network answers it) or a static address. */
+const Net = z.strictObject({
+  mode: z.enum(["dhcp", "static"]).default("dhcp"),
+  /** Static mode: "a.b.c.d/prefix". */
+  address: z.string().regex(/^[0-9.]+\/[0-9]{1,2}$/).optional(),
+  /** Static mode: the default gateway (optional). */
+  gateway: z.string().optional(),
+}).default({ mode: "dhcp" });
 
 const Features = z.strictObject({
   net_console: z.boolean(),
@@ -168,6 +179,7 @@ export const ManifestSchema = z.strictObject({
   event_pump: EventPump,
   secure9p: Secure9p,
   console: Console,
+  net: Net,
   features: Features,
   tickets: z.array(Ticket).max(16).default([]),
   namespaces: Namespaces,

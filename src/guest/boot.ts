@@ -92,6 +92,27 @@ export interface BootLimits {
   maxTagsPerSession: number;
 }
 
+/**
+ * The native guest's network (src/guest/native/net_pump.ts): ports and limits from the manifest's
+ * [console] and [secure9p], the address from [net]. The hosted runtime takes its ports from flags.
+ */
+export interface NetConfig {
+  /** features.net_console */
+  enabled: boolean;
+  consolePort: number;
+  ninepPort: number;
+  /** TCP console sessions at once (console.max_sessions). */
+  maxConsoles: number;
+  /** Secure9P connections at once (secure9p.max_sessions; the pump also keeps to the hive's 16). */
+  maxNinep: number;
+  /** "dhcp" or "static" */
+  mode: string;
+  /** Static mode: address, prefix length and gateway (four bytes each; zeros when unset). */
+  address: number[];
+  prefix: number;
+  gateway: number[];
+}
+
 export interface BootConfig {
   /** Hash of the manifest this configuration came from (`/proc/boot` shows it). */
   manifestFingerprint: string;

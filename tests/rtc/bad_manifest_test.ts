@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 const BASE = await Deno.readTextFile(new URL("./fixtures/base.toml", import.meta.url));
 const QUEEN_KEY = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380";
 const ALL_TOP =
-  "console, ecosystem, event_pump, features, gpu, image, log, meta, namespaces, profile, queen, roles, root_task, secure9p, telemetry, tickets, trace, workers";
+  "console, ecosystem, event_pump, features, gpu, image, log, meta, namespaces, net, profile, queen, roles, root_task, secure9p, telemetry, tickets, trace, workers";
 
 type Edit = [from: string, to: string];
 interface Case {
@@ -30,7 +30,16 @@ function edit(text: string, edits: Edit[]): string {
 const APPEND = "streams = 2\n";
 const HOST_MOUNT: Edit = ['{ service = "log", at = "/log" },', '{ service = "log", at = "/log" }, { service = "host", at = "/host" },'];
 
+const NET = (table: string): Edit => ["[features]\n", `${table}\n[features]\n`];
+
 const CASES: Case[] = [
+  // The native network ([net], [console]).
+  { name: "static address mode without an address", edits: [NET('[net]\nmode = "static"\n')], expected: ['bad.toml:23: net.mode = "static" needs net.address as a.b.c.d/prefix (prefix 1..30), got null'] },
+  { name: "static address out of range", edits: [NET('[net]\nmode = "static"\naddress = "10.0.2.300/24"\n')], expected: ['bad.toml:25: net.mode = "static" needs net.address as a.b.c.d/prefix (prefix 1..30), got "10.0.2.300/24"'] },
+  { name: "static gateway that is no address", edits: [NET('[net]\nmode = "static"\naddress = "10.0.2.15/24"\ngateway = "10.0.2"\n')], expected: ['bad.toml:26: net.gateway must be an address a.b.c.d, got "10.0.2"'] },
+  { name: "address with DHCP", edits: [NET('[net]\nmode = "dhcp"\naddress = "10.0.2.15/24"\n')], expected: ['bad.toml:24: net.address and net.gateway are for net.mode = "static"; DHCP assigns them'] },
+  { name: "unknown address mode", edits: [NET('[net]\nmode = "bootp"\n')], expected: ['bad.toml:24: net.mode "bootp" is not allowed (allowed: dhcp, static)'] },
+  { name: "more TCP consoles than the hive keeps", edits: [NET("[console]\nmax_sessions = 8\n")], expected: ["bad.toml:24: console.max_sessions 8 exceeds maximum 7"] },
   // Red lines: Secure9P limits.
   { name: "msize over 8192", edits: [["msize = 8192", "msize = 9000"]], expected: ["bad.toml:16: secure9p.msize 9000 exceeds maximum 8192"] },
   { name: "walk depth over 8", edits: [["walk_depth = 8", "walk_depth = 9"]], expected: ["bad.toml:17: secure9p.walk_depth 9 exceeds maximum 8"] },

@@ -7,11 +7,12 @@
  * manifest); a refused console gets the hosted runtime's `ERR AUTH reason=busy` frame, a refused 9P
  * connection is closed. Allocation happens once, in the constructor (Porffor has no GC).
  */
-import type { Hive } from "../hive.ts";
+import type { NetConfig } from "../boot.ts";
+import { type Hive, MAX_CONSOLES, MAX_NINEP } from "../hive.ts";
 import { encodeFrameHeader } from "../console/framing.ts";
 
 export const NET_AREA = 8192;
-export const NET_SLOTS = 20;
+export const NET_SLOTS = 24;
 export const NET_TX_CAP = 8192;
 export const NET_RX_CAP = 8192;
 const CFG_SET = 0;
@@ -57,19 +58,6 @@ export const NET_MODE_OFF = 0;
 export const NET_MODE_DHCP = 1;
 export const NET_MODE_STATIC = 2;
 
-/** What the platform needs to start the network (the manifest's [console] / [net] tables). */
-export class NetSettings {
-  mode = NET_MODE_DHCP;
-  consolePort = 31337;
-  ninepPort = 5640;
-  maxConsoles = 4;
-  maxNinep = 16;
-  /** Static mode: address, prefix length, gateway as four bytes each. */
-  addr: number[] = [0, 0, 0, 0];
-  prefix = 0;
-  gateway: number[] = [0, 0, 0, 0];
-}
-
 const BUSY_TEXT = "ERR AUTH reason=busy detail=console-table-full";
 
 function putU32(mb: Uint8Array, at: number, v: number): void {
@@ -102,23 +90,26 @@ export class NetPump {
     for (let i = 0; i < NET_SLOTS; i++) conn[i] = -1;
   }
 
-  /** Writes the settings for the platform (read on its next round). */
-  configure(s: NetSettings): void {
+  /** Writes the manifest's settings for the platform (read on its next round). */
+  configure(s: NetConfig): void {
     const mb = this.mb;
     const b = this.base;
-    mb[b + CFG_MODE] = s.mode;
+    let mode = NET_MODE_OFF;
+    if (s.enabled) mode = s.mode === "static" ? NET_MODE_STATIC : NET_MODE_DHCP;
+    mb[b + CFG_MODE] = mode;
     mb[b + CFG_CONSOLE_PORT] = s.consolePort % 256;
     mb[b + CFG_CONSOLE_PORT + 1] = Math.floor(s.consolePort / 256);
     mb[b + CFG_NINEP_PORT] = s.ninepPort % 256;
     mb[b + CFG_NINEP_PORT + 1] = Math.floor(s.ninepPort / 256);
     for (let i = 0; i < 4; i++) {
-      mb[b + CFG_ADDR + i] = s.addr[i];
+      mb[b + CFG_ADDR + i] = s.address[i];
       mb[b + CFG_GATEWAY + i] = s.gateway[i];
     }
     mb[b + CFG_PREFIX] = s.prefix;
     mb[b + CFG_SET] = 1;
-    this.maxConsoles = s.maxConsoles;
-    this.maxNinep = s.maxNinep;
+    // The serial line holds one of the hive's consoles.
+    this.maxConsoles = s.maxConsoles < MAX_CONSOLES - 1 ? s.maxConsoles : MAX_CONSOLES - 1;
+    this.maxNinep = s.maxNinep < MAX_NINEP ? s.maxNinep : MAX_NINEP;
   }
 
   state(): number {

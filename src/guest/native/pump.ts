@@ -22,7 +22,8 @@
  *   [NET_AREA, + NET_AREA_BYTES)   the network: config, status, connection slots (net_pump.ts)
  */
 import type { Hive } from "../hive.ts";
-import { NET_AREA, NET_AREA_BYTES, NetPump, NetSettings } from "./net_pump.ts";
+import { NET_CONFIG } from "../generated/bootstrap.ts";
+import { NET_AREA, NET_AREA_BYTES, NetPump } from "./net_pump.ts";
 
 export const MB_SIG = 32;
 export const MB_ACK = 32;
@@ -67,13 +68,6 @@ function fillTx(hive: Hive, con: number, mb: Uint8Array, len: number): number {
   return n;
 }
 
-/** The network settings of this hive (ports and limits from the manifest). */
-function netSettings(hive: Hive): NetSettings {
-  const s = new NetSettings();
-  s.maxNinep = hive.boot.limits.maxSessions;
-  return s;
-}
-
 /** The first tick after `nowMs` of a schedule that started at `originMs` (the hive's own rule). */
 export function nextTickMs(originMs: number, nowMs: number, tickMs: number): number {
   return originMs + (Math.floor((nowMs - originMs) / tickMs) + 1) * tickMs;
@@ -88,7 +82,7 @@ export function pumpMain(hive: Hive): number {
   // The platform starts the network (and waits for an address) on the round that brings its config,
   // so "listening" is on serial before the console says it is ready.
   const net = new NetPump(mb, NET_AREA);
-  net.configure(netSettings(hive));
+  net.configure(NET_CONFIG);
   putU32(mb, MB_TX_LEN, 0);
   putU32(mb, MB_RX_KEEP, 0);
   console.log(POLL_LINE);

@@ -125,10 +125,17 @@ static void publish_status(void) {
   put32(area + NET_ST_RESET, resets);
 }
 
-/* The address arrived (DHCP) or was set (static): the listeners already wait on any address. */
+/* The address arrived (DHCP) or was set (static): the listeners already wait on any address. lwIP
+ * reports the address before it sets the gateway, so the line is printed by the next service call. */
+static int announce;
 static void status_changed(struct netif* n) {
   if (ip4_addr_isany_val(*netif_ip4_addr(n)) || area[NET_ST_STATE] == NET_STATE_UP) return;
   area[NET_ST_STATE] = NET_STATE_UP;
+  announce = 1;
+}
+
+static void announce_listening(void) {
+  announce = 0;
   publish_status();
   uint8_t a[4], g[4];
   memcpy(a, area + NET_ST_ADDR, 4);
@@ -356,6 +363,7 @@ int coh_net_service(void) {
   if (!started || !nic || area[NET_ST_STATE] < NET_STATE_CONFIGURING) return 0;
   vnet_receive(nic, deliver, NULL, RX_BUDGET);
   sys_check_timeouts();
+  if (announce) announce_listening();
   /* Output that was waiting for send-buffer room goes out as acknowledgements free it. */
   for (int i = 0; i < NET_SLOTS; i++) {
     uint8_t* h = slot_hdr(i);

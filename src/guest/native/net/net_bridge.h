@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define NET_AREA 8192 /* offset of the network area in the mailbox */
-#define NET_SLOTS 20  /* 9P sessions plus TCP consoles at once (the manifest's limits are lower) */
+#define NET_SLOTS 24  /* the hive's 16 Secure9P sessions + 7 TCP consoles + 1: limits are the guest's to enforce */
 #define NET_TX_CAP 8192
 #define NET_RX_CAP 8192
 
