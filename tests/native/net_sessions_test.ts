@@ -108,8 +108,9 @@ async function readToEof(conn: Deno.TcpConn): Promise<Uint8Array> {
 /** A Tversion round trip on a fresh connection: true when the guest served it. */
 async function ninepAnswers(port: number): Promise<boolean> {
   try {
-    const n = await nine(port);
-    n.c.close();
+    const c = await NineClient.dial("127.0.0.1", port);
+    await c.flush(1);
+    c.close();
     return true;
   } catch {
     return false;
@@ -133,27 +134,28 @@ test("peers that disconnect in the middle of a 9P frame or a console frame leave
 
 test("more connections than the manifest allows: the extra console is told busy, the extra 9P connection is closed, and freed slots are reused", async () => {
   const g = await guest();
-  // Limits: 4 TCP consoles (the net config), 16 Secure9P sessions (secure9p.max_sessions).
+  // Limits: 4 TCP consoles (console.max_sessions), 16 Secure9P connections (secure9p.max_sessions).
+  // Connections are counted, not attaches (those share the namespace's own session table).
   const consoles: ConsoleClient[] = [];
-  for (let i = 0; i < 4; i++) consoles.push(await console_(g.consolePort));
+  for (let i = 0; i < 4; i++) consoles.push(await ConsoleClient.connectTcp("127.0.0.1", g.consolePort, "changeme", 30000));
   const extra = await Deno.connect({ hostname: "127.0.0.1", port: g.consolePort });
   const said = await readToEof(extra);
   assertEquals(dec.decode(said.subarray(4)), "ERR AUTH reason=busy detail=console-table-full");
   assertEquals(said[0] + said[1] * 256, said.length, "one framed line, then the close");
-  const ninep: { c: NineClient; root: number }[] = [];
-  for (let i = 0; i < 16; i++) ninep.push(await nine(g.ninepPort));
+  const ninep: NineClient[] = [];
+  for (let i = 0; i < 16; i++) ninep.push(await NineClient.dial("127.0.0.1", g.ninepPort));
   const extra9p = await Deno.connect({ hostname: "127.0.0.1", port: g.ninepPort });
   await extra9p.write(new Uint8Array([19, 0, 0, 0, 100, 0xff, 0xff, 0, 32, 0, 0, 6, 0, 57, 80, 50, 48, 48, 48]));
   assertEquals((await readToEof(extra9p)).length, 0, "the 17th 9P connection gets no reply, only the close");
-  // Everyone admitted is served.
+  // Everyone admitted is served (a console ping, a 9P Tflush round trip).
   for (const c of consoles) assertEquals((await c.request("PING")).ackLine, "OK PING reply=pong");
-  for (const n of ninep) await n.c.getattr(n.root);
+  for (const n of ninep) await n.flush(1);
   // Closing one of each frees its slot for the next peer (the guest learns of the close a round later).
   consoles.pop()!.close();
-  ninep.pop()!.c.close();
+  ninep.pop()!.close();
   let again: ConsoleClient | undefined;
   for (let tries = 0; again === undefined; tries++) {
-    again = await console_(g.consolePort).catch((e) => {
+    again = await ConsoleClient.connectTcp("127.0.0.1", g.consolePort, "changeme", 30000).catch((e) => {
       if (tries > 50) throw e;
       return undefined;
     });
@@ -163,7 +165,7 @@ test("more connections than the manifest allows: the extra console is told busy,
   for (let tries = 0; !served && tries < 50; tries++) served = await ninepAnswers(g.ninepPort);
   assert(served, "a freed 9P slot was not reused");
   for (const c of [...consoles, again]) c.close();
-  for (const n of ninep) n.c.close();
+  for (const n of ninep) n.close();
   assertNoTrap(g.serial());
 });
 

@@ -86,9 +86,15 @@ static err_t netif_setup(struct netif* n) {
   return ERR_OK;
 }
 
-/* One received frame into lwIP (copied into a pool pbuf; a full pool drops the frame). */
+/* One received frame into lwIP (copied into a pool pbuf; a full pool drops the frame). The device
+ * hands over every frame on the wire (no VIRTIO_NET_F_CTRL_RX filter), and lwIP trusts its driver to
+ * filter: unicast frames for another MAC stop here. */
 static void deliver(void* ctx, const uint8_t* frame, uint32_t len) {
   (void)ctx;
+  if (len < 14 || (!(frame[0] & 1) && memcmp(frame, nic->mac, 6) != 0)) {
+    nic->rx_dropped++;
+    return;
+  }
   struct pbuf* p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
   if (!p) {
     nic->rx_dropped++;
@@ -367,9 +373,12 @@ int coh_net_service(void) {
   /* Output that was waiting for send-buffer room goes out as acknowledgements free it. */
   for (int i = 0; i < NET_SLOTS; i++) {
     uint8_t* h = slot_hdr(i);
-    if (h[NET_SL_GSTATE] == NET_G_OPEN || h[NET_SL_GSTATE] == NET_G_CLOSING) {
-      if (get32(h + NET_SL_TX_LEN) > 0) push_tx(i);
-      if (h[NET_SL_GSTATE] == NET_G_CLOSING && get32(h + NET_SL_TX_LEN) == 0) release(i), changed = 1;
+    uint8_t g = h[NET_SL_GSTATE];
+    if (g != NET_G_OPEN && g != NET_G_CLOSING) continue;
+    if (get32(h + NET_SL_TX_LEN) > 0) push_tx(i);
+    if (g == NET_G_CLOSING && get32(h + NET_SL_TX_LEN) == 0) {
+      release(i);
+      changed = 1;
     }
   }
   publish_status();
