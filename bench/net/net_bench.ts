@@ -16,8 +16,7 @@ import { BOOT_CONFIG } from "../../src/guest/generated/bootstrap.ts";
 import { HostedHive } from "../../src/host/dev/runtime.ts";
 import { ConsoleClient } from "../../src/host/cohsh/client.ts";
 import { NineClient } from "../../src/secure9p/host/client.ts";
-import { bootQemu } from "../../src/host/qemu/run.ts";
-import { parseListening, userNic } from "../../src/host/qemu/net.ts";
+import { type NetGuest, startNetGuest } from "../../src/host/qemu/net.ts";
 import { REPO_ROOT } from "../../src/host/guest_build/tools.ts";
 
 const arg = (name: string, dflt: string) => {
@@ -45,32 +44,8 @@ async function image(): Promise<string> {
   return out;
 }
 
-interface Booted {
-  console: number;
-  ninep: number;
-  listeningMs: number;
-  stop: () => Promise<void>;
-}
-
-async function boot(elf: string): Promise<Booted> {
-  const net = userNic({ console: 0, ninep: 0 });
-  const stop = new AbortController();
-  let serial = "";
-  let heard!: (ms: number) => void;
-  const listening = new Promise<number>((r) => (heard = r));
-  const t0 = performance.now();
-  const done = bootQemu({
-    image: elf,
-    timeoutMs: Infinity,
-    nic: net.nic,
-    signal: stop.signal,
-    onSerial: (t) => {
-      serial += t;
-      if (parseListening(serial)) heard(performance.now() - t0);
-    },
-  });
-  const ms = await Promise.race([listening, done.then(() => Promise.reject(new Error(`QEMU ended:\n${serial}`)))]);
-  return { console: net.console, ninep: net.ninep, listeningMs: ms, stop: async () => (stop.abort(), void (await done)) };
+async function boot(elf: string): Promise<NetGuest> {
+  return await startNetGuest(elf, { console: 0, ninep: 0 });
 }
 
 async function pingTimes(port: number): Promise<number[]> {
@@ -111,7 +86,7 @@ const payload = (await Deno.stat(join(dir, "payload.cpio"))).size;
 const rows: string[] = [];
 progress(`bench: ${BOOTS} boots to listening`);
 const bootMs: number[] = [];
-let guest: Booted | undefined;
+let guest: NetGuest | undefined;
 for (let i = 0; i < BOOTS; i++) {
   const g = await boot(join(dir, "sel4-image.elf"));
   bootMs.push(g.listeningMs);
@@ -123,7 +98,7 @@ try {
   rows.push(`boot to listening (ELF, TCG, DHCP; n=${BOOTS}): median ${pct(bootMs, 50).toFixed(0)} ms, all ${bootMs.map((m) => m.toFixed(0)).join(" ")} ms`);
   progress(`bench: console ping x${N}`);
   const hp = await pingTimes(hosted.consolePort);
-  const np = await pingTimes(guest!.console);
+  const np = await pingTimes(guest!.consolePort);
   rows.push(``);
   rows.push(`console ping over TCP (n=${N})     p50 ms   p99 ms   p50 vs hosted`);
   rows.push(`  hosted hive (Deno)              ${pct(hp, 50).toFixed(3).padStart(7)}  ${pct(hp, 99).toFixed(3).padStart(7)}   1.00x`);
@@ -133,8 +108,8 @@ try {
   progress("bench: 9P small ops");
   const h1 = await ninepOps(hosted.ninepPort, 1);
   const h8 = await ninepOps(hosted.ninepPort, 8);
-  const n1 = await ninepOps(guest!.ninep, 1);
-  const n8 = await ninepOps(guest!.ninep, 8);
+  const n1 = await ninepOps(guest!.ninepPort, 1);
+  const n8 = await ninepOps(guest!.ninepPort, 8);
   rows.push(`  hosted hive                     ${h1.toFixed(0).padStart(10)}   ${h8.toFixed(0).padStart(11)}`);
   rows.push(`  seL4 guest                      ${n1.toFixed(0).padStart(10)}   ${n8.toFixed(0).padStart(11)}   (${(n1 / h1).toFixed(2)}x, ${(n8 / h8).toFixed(2)}x of hosted)`);
   rows.push(``);

@@ -10,7 +10,7 @@ import dgram from "node:dgram";
 import { join } from "node:path";
 import { assert, assertEquals } from "../support/assert.ts";
 import { freeLoopbackPort } from "../../src/host/qemu/net.ts";
-import { assertNoTrap, cohshScript, launchNetGuest, netImage } from "./net_support.ts";
+import { assertNoTrap, cohshScript, netImage, startNetGuest } from "./net_support.ts";
 
 const GUEST_MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 const OUR_MAC = [0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc];
@@ -111,7 +111,7 @@ Deno.test({
     const listenPort = freeLoopbackPort();
     const peerPort = freeLoopbackPort();
     const tap = await openTap(listenPort, peerPort);
-    const g = await launchNetGuest(join(dir, "sel4-image.elf"), { frameTap: { listenPort, peerPort } });
+    const g = await startNetGuest(join(dir, "sel4-image.elf"), { console: 0, ninep: 0, frameTap: { listenPort, peerPort } });
     try {
       await tap.send(arpRequest());
       await until(() => tap.arpAnswered, "the guest's ARP reply");

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { NineClient } from "../../src/secure9p/host/client.ts";
 import { ConsoleClient } from "../../src/host/cohsh/client.ts";
 import { TcpTransport } from "../../src/host/cohsh/transport.ts";
-import { assertNoTrap, launchNetGuest, type NetGuest, netImage } from "./net_support.ts";
+import { assertNoTrap, type NetGuest, netImage, startNetGuest } from "./net_support.ts";
 import { join } from "node:path";
 
 const O_RDONLY = 0;
@@ -16,7 +16,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 let booted: Promise<NetGuest> | undefined;
-const guest = () => (booted ??= netImage().then((d) => launchNetGuest(join(d, "sel4-image.elf"), {})));
+const guest = () => (booted ??= netImage().then((d) => startNetGuest(join(d, "sel4-image.elf"), { console: 0, ninep: 0 })));
 /** The guest outlives each test (one boot for the file): no op/resource sanitizers. */
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });

@@ -8,8 +8,9 @@ import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { bootBuild, GUEST_CACHE } from "./builds.ts";
 import { cohesix } from "../images/support.ts";
 import { REPO_ROOT } from "../../src/host/guest_build/tools.ts";
-import { bootQemu, type QemuResult } from "../../src/host/qemu/run.ts";
-import { type NetPorts, parseListening, userNic } from "../../src/host/qemu/net.ts";
+import type { NetGuest } from "../../src/host/qemu/net.ts";
+export { startNetGuest } from "../../src/host/qemu/net.ts";
+export type { NetGuest };
 
 const COHESIX = join(REPO_ROOT, "cohesix");
 const work = Deno.makeTempDirSync({ prefix: "cohesix-net-" });
@@ -28,19 +29,8 @@ export function netImage(): Promise<string> {
   return image;
 }
 
-export interface NetGuest {
-  consolePort: number;
-  ninepPort: number;
-  /** Milliseconds from QEMU's start to the guest's listening line. */
-  listeningMs: number;
-  /** Serial output so far. */
-  serial(): string;
-  /** Stops QEMU (by its pid) and returns how the boot ended. */
-  stop(): Promise<string>;
-}
-
 /** `cohesix qemu --image DIR --net --console-port 0 --ninep-port 0 --json [...extra]`, until it listens. */
-export async function cliNetGuest(dir: string, extra: string[] = []): Promise<NetGuest> {
+export async function cliNetGuest(dir: string, extra: string[] = []): Promise<NetGuest & { stdout(): Promise<string> }> {
   const t0 = performance.now();
   const child = new Deno.Command(COHESIX, {
     args: ["qemu", "--image", dir, "--net", "--console-port", "0", "--ninep-port", "0", "--json", ...extra],
@@ -83,43 +73,10 @@ export async function cliNetGuest(dir: string, extra: string[] = []): Promise<Ne
       } catch { /* gone */ }
       await child.status;
       await errDone;
-      return await rest;
+      await rest;
+      return "aborted";
     },
-  };
-}
-
-/** The guest through the launcher (for options the CLI does not offer, such as the frame tap). */
-export async function launchNetGuest(
-  imageFile: string,
-  ports: Omit<NetPorts, "console" | "ninep">,
-): Promise<NetGuest & { result: Promise<QemuResult> }> {
-  const net = userNic({ console: 0, ninep: 0, ...ports });
-  const stop = new AbortController();
-  let serial = "";
-  let listening!: () => void;
-  const heard = new Promise<void>((r) => (listening = r));
-  const t0 = performance.now();
-  const result = bootQemu({
-    image: imageFile,
-    timeoutMs: Infinity,
-    nic: net.nic,
-    signal: stop.signal,
-    onSerial: (text) => {
-      serial += text;
-      if (parseListening(serial) !== null) listening();
-    },
-  });
-  await Promise.race([heard, result.then((r) => Promise.reject(new Error(`QEMU ended before listening: ${r.outcome}\n${r.serial.slice(-1500)}`)))]);
-  return {
-    consolePort: net.console,
-    ninepPort: net.ninep,
-    listeningMs: performance.now() - t0,
-    serial: () => serial,
-    result,
-    stop: async () => {
-      stop.abort();
-      return (await result).outcome;
-    },
+    stdout: () => rest,
   };
 }
 

@@ -10,6 +10,7 @@
 import type { NetConfig } from "../boot.ts";
 import { type Hive, MAX_CONSOLES, MAX_NINEP } from "../hive.ts";
 import { encodeFrameHeader } from "../console/framing.ts";
+import { getU32, putU32 } from "./mailbox.ts";
 
 export const NET_AREA = 8192;
 export const NET_SLOTS = 24;
@@ -59,17 +60,6 @@ export const NET_MODE_DHCP = 1;
 export const NET_MODE_STATIC = 2;
 
 const BUSY_TEXT = "ERR AUTH reason=busy detail=console-table-full";
-
-function putU32(mb: Uint8Array, at: number, v: number): void {
-  mb[at] = v % 256;
-  mb[at + 1] = Math.floor(v / 256) % 256;
-  mb[at + 2] = Math.floor(v / 65536) % 256;
-  mb[at + 3] = Math.floor(v / 16777216) % 256;
-}
-
-function getU32(mb: Uint8Array, at: number): number {
-  return mb[at] + mb[at + 1] * 256 + mb[at + 2] * 65536 + mb[at + 3] * 16777216;
-}
 
 export class NetPump {
   mb: Uint8Array;

@@ -23,6 +23,7 @@
  */
 import type { Hive } from "../hive.ts";
 import { NET_CONFIG } from "../generated/bootstrap.ts";
+import { getU32, putU32 } from "./mailbox.ts";
 import { NET_AREA, NET_AREA_BYTES, NetPump } from "./net_pump.ts";
 
 export const MB_SIG = 32;
@@ -45,17 +46,6 @@ export const MB_BYTES = NET_AREA + NET_AREA_BYTES;
 export const POLL_LINE = "\u0001cohesix-poll";
 
 const TWO32 = 4294967296;
-
-function putU32(mb: Uint8Array, at: number, v: number): void {
-  mb[at] = v % 256;
-  mb[at + 1] = Math.floor(v / 256) % 256;
-  mb[at + 2] = Math.floor(v / 65536) % 256;
-  mb[at + 3] = Math.floor(v / 16777216) % 256;
-}
-
-function getU32(mb: Uint8Array, at: number): number {
-  return mb[at] + mb[at + 1] * 256 + mb[at + 2] * 65536 + mb[at + 3] * 16777216;
-}
 
 /** Moves console output into TX; returns the new TX length. */
 function fillTx(hive: Hive, con: number, mb: Uint8Array, len: number): number {

@@ -6,6 +6,7 @@
  * QEMU accepts a forwarded connection on the host side whether or not the guest listens.
  */
 import type { PortForward, QemuNic } from "./launcher.ts";
+import { bootQemu, type QemuResult } from "./run.ts";
 
 /** The guest's own ports when the manifest does not name others (configs/root_task.toml [console]). */
 export const GUEST_CONSOLE_PORT = 31337;
@@ -66,4 +67,54 @@ export function userNic(ports: NetPorts): { nic: QemuNic; console: number; ninep
   if (ports.transport !== undefined) nic.transport = ports.transport;
   if (ports.frameTap !== undefined) nic.frameTap = ports.frameTap;
   return { nic, console, ninep };
+}
+
+export interface NetGuest {
+  consolePort: number;
+  ninepPort: number;
+  /** Milliseconds from QEMU's start to the guest's listening line. */
+  listeningMs: number;
+  /** Serial output so far. */
+  serial(): string;
+  /** Stops QEMU (by its pid); how the boot ended. */
+  stop(): Promise<QemuResult["outcome"]>;
+}
+
+/**
+ * Boots `image` with a NIC (host ports from `ports`, 0 = free) and resolves once the guest listens;
+ * rejects if QEMU ends first. Benchmarks and tests that need more than `cohesix qemu --net` offers
+ * (the frame tap) start the guest here.
+ */
+export async function startNetGuest(image: string, ports: NetPorts): Promise<NetGuest> {
+  const net = userNic(ports);
+  const stop = new AbortController();
+  let serial = "";
+  let listening!: () => void;
+  const heard = new Promise<void>((r) => (listening = r));
+  const t0 = performance.now();
+  const result = bootQemu({
+    image,
+    timeoutMs: Infinity,
+    nic: net.nic,
+    signal: stop.signal,
+    onSerial: (text) => {
+      serial += text;
+      if (parseListening(serial) !== null) listening();
+    },
+  });
+  const ended = result.then((r) => {
+    throw new Error(`QEMU ended (${r.outcome}) before the guest listened:\n${r.serial.slice(-1500)}`);
+  });
+  await Promise.race([heard, ended]);
+  ended.catch(() => {});
+  return {
+    consolePort: net.console,
+    ninepPort: net.ninep,
+    listeningMs: performance.now() - t0,
+    serial: () => serial,
+    stop: async () => {
+      stop.abort();
+      return (await result).outcome;
+    },
+  };
 }
