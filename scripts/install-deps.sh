@@ -3,14 +3,16 @@
 # diod (9P peer), QEMU system + user mode + AAVMF firmware, the AArch64 cross toolchain with
 # picolibc and SIMDe (guest build), cpio/bsdtar/mtools/dosfstools (image checks), tmux and procps (tests),
 # the python modules seL4's image tools need, and for the Python client (clients/python, tests/python)
-# python3-venv, pytest, mypy and the wheel wheel (pip installs offline from /usr/share/python-wheels).
+# python3-venv, pytest, mypy and the wheel wheel (pip installs offline from /usr/share/python-wheels),
+# and chromium for the browser tests of `cohesix ui` (driven headless by npm playwright-core).
 # Nothing optional: no recommended packages, and
 # tests/arch/external_tools_test.ts checks this list against every program the code spawns.
 # Skips apt when everything is already there.
 set -eu
 PKGS="diod qemu-system-arm qemu-user qemu-efi-aarch64 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 picolibc-aarch64-linux-gnu libsimde-dev mtools dosfstools cpio libarchive-tools tmux procps
-python3 python3-yaml python3-pyelftools python3-libarchive-c python3-venv python3-pytest python3-mypy python3-wheel-whl"
+python3 python3-yaml python3-pyelftools python3-libarchive-c python3-venv python3-pytest python3-mypy python3-wheel-whl
+chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
