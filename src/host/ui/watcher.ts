@@ -145,10 +145,13 @@ export class HiveWatcher {
         await this.readFile("/proc/lifecycle/since") ?? "",
       );
     }
+    // A GPU whose info cannot be read this time keeps its last known state.
     const gpus = [];
     for (const id of this.boot.gpus) {
       const info = await this.readFile(`/gpu/${id}/info`);
+      const known = s.gpus.find((g) => g.id === id);
       if (info !== null) gpus.push(parseGpuInfo(id, info));
+      else if (known !== undefined) gpus.push(known);
     }
     s.gpus = gpus;
     await this.followLog();
