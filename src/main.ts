@@ -4,14 +4,17 @@
  */
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { attestCommand } from "./host/attest/command.ts";
+import { bundleCommand } from "./host/bundle/command.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
 import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
+import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
+import { inspectCommand } from "./host/inspect/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
@@ -20,12 +23,15 @@ import { uiCommand } from "./host/ui/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
+  bundleCommand,
   demoCommand,
   devCommand,
+  diffCommand,
   doctorCommand,
   cohshCommand,
   guestCommand,
   imageCommand,
+  inspectCommand,
   qemuCommand,
   rtcCommand,
   statusCommand,

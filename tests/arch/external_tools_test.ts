@@ -22,6 +22,7 @@ const BASE_SYSTEM = new Set([
   "chmod",
   "touch",
   "sha256sum",
+  "tar",
   "taskset",
   "kill",
   "mount",
@@ -59,6 +60,7 @@ export const TOOL_PACKAGE: Record<string, string> = {
   promtool: "prometheus",
   "nats-server": "nats-server",
   "python3-pytest": "python3-pytest",
+  patch: "patch",
 };
 
 /** Packages used through a file rather than a program: package → a path the code names. */
@@ -73,6 +75,18 @@ export const FILE_PACKAGE: Record<string, string> = {
   "python3-pyelftools": "shoehorn.py",
   "python3-libarchive-c": "shoehorn.py",
   "libfuse3-3": "libfuse3.so.3",
+  // ../shared/sel4/build-sdk.sh (run by src/host/sel4/kernel_export.ts) spawns or imports these.
+  cmake: "build-sdk.sh",
+  "ninja-build": "build-sdk.sh",
+  "device-tree-compiler": "build-sdk.sh",
+  "libxml2-utils": "build-sdk.sh",
+  "python3-jinja2": "build-sdk.sh",
+  "python3-ply": "build-sdk.sh",
+  "python3-lxml": "build-sdk.sh",
+  "python3-typing-extensions": "build-sdk.sh",
+  "python3-jsonschema": "build-sdk.sh",
+  "xz-utils": "build-sdk.sh",
+  patch: "build-sdk.sh",
   // The Python client's tests (tests/python, run by scripts/pytest.sh with Debian's python3).
   "python3-pytest": "import pytest",
   "python3-venv": "venv.create(",

@@ -6,6 +6,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows }
 import { MANIFEST_FINGERPRINT } from "../../src/guest/generated/bootstrap.ts";
 import { UsageError } from "../../src/host/cli/command.ts";
 import { chooseSel4Export } from "../../src/host/image/defaults.ts";
+import { SHARED_SEL4, sel4ExportDir } from "../../src/host/sel4/kernel_export.ts";
 import { LIMITS } from "../../src/codegen/schema.ts";
 import { DEFAULT_LIMIT_BYTES } from "../../src/host/image/layout.ts";
 import { writeManifest } from "./manifest_fixture.ts";
@@ -283,20 +284,26 @@ Deno.test("DEFAULT_LIMIT_BYTES is the manifest schema's image limit", () => {
   assertEquals(DEFAULT_LIMIT_BYTES, LIMITS.imageBytesMax);
 });
 
-Deno.test("chooseSel4Export takes --sel4-build, else $COHESIX_SEL4, else the shared prebuilt export, else names all three", () => {
+Deno.test("chooseSel4Export takes --sel4-build, else $COHESIX_SEL4, else the Cohesix kernel from the SDK sources, else the prebuilt export, else names them all", () => {
   const none = () => undefined;
+  const noSources = "/no/such/sel4";
   assertEquals(chooseSel4Export("/flag", () => "/env", SEL4), { dir: "/flag", from: "--sel4-build" });
   assertEquals(chooseSel4Export(undefined, (n) => (n === "COHESIX_SEL4" ? "/env" : undefined), SEL4), {
     dir: "/env",
     from: "$COHESIX_SEL4",
   });
-  assertEquals(chooseSel4Export(undefined, none, SEL4), { dir: SEL4, from: "../shared/sel4/prebuilt" });
+  assertEquals(chooseSel4Export(undefined, none, SEL4, SHARED_SEL4), {
+    dir: sel4ExportDir(SHARED_SEL4),
+    from: "cohesix kernel from ../shared/sel4",
+    build: true,
+  });
+  assertEquals(chooseSel4Export(undefined, none, SEL4, noSources), { dir: SEL4, from: "../shared/sel4/prebuilt" });
   const err = assertThrows(
-    () => chooseSel4Export(undefined, none, "/no/such/prebuilt"),
+    () => chooseSel4Export(undefined, none, "/no/such/prebuilt", noSources),
     /no seL4 build export/,
   );
   assert(err instanceof UsageError, "a usage error (exit 2)");
-  for (const named of ["--sel4-build DIR", "$COHESIX_SEL4", "/no/such/prebuilt"]) {
+  for (const named of ["--sel4-build DIR", "$COHESIX_SEL4", "/no/such/prebuilt", noSources]) {
     assertStringIncludes(err.message, named);
   }
 });
@@ -309,7 +316,7 @@ Deno.test("cohesix image with neither --manifest nor --no-manifest attests confi
     assertEquals(a.code, 0, a.stderr);
     const att = JSON.parse(await Deno.readTextFile(join(dir, "a", "attestation.json")));
     assertEquals([att.manifest.fingerprint, att.manifest.limit_from], [MANIFEST_FINGERPRINT, "manifest"]);
-    assertStringIncludes(a.stderr, "(../shared/sel4/prebuilt)");
+    assertStringIncludes(a.stderr, "(cohesix kernel from ../shared/sel4)");
     const b = await cohesix(["image", "--rootserver", rt, "--no-manifest", "--out", join(dir, "b")]);
     assertEquals(b.code, 0, b.stderr);
     const none = JSON.parse(await Deno.readTextFile(join(dir, "b", "attestation.json")));

@@ -7,9 +7,24 @@
 import { type CachedBuild, cachedBuildGuest, guestCacheDir } from "../../src/host/guest_build/cache.ts";
 import { bootEntrySource, replayEntrySource } from "../../src/host/guest_build/bundle.ts";
 import { runUnderDeno } from "../../src/host/guest_build/run.ts";
+import { linkSel4Image } from "../../src/host/guest_build/native_run.ts";
+import { cohesixSel4Export } from "../../src/host/sel4/kernel_export.ts";
 import { corpusFiles } from "../parity/suite.ts";
 
 export const GUEST_CACHE = guestCacheDir();
+
+let sel4: Promise<string> | undefined;
+
+/** The Cohesix seL4 export (kernel with the EL0 generic timer) the native guests compile and link against. */
+export function sel4Export(): Promise<string> {
+  sel4 ??= cohesixSel4Export();
+  return sel4;
+}
+
+/** Links a native guest rootserver into a bootable image with the Cohesix export. */
+export async function linkImage(rootserver: string, image: string): Promise<void> {
+  await linkSel4Image(rootserver, image, await sel4Export());
+}
 
 let suite: Promise<{ r: CachedBuild; deno: string }> | undefined;
 let boot: Promise<CachedBuild> | undefined;
@@ -20,6 +35,7 @@ export function suiteBuild(): Promise<{ r: CachedBuild; deno: string }> {
     const corpora = corpusFiles().map((f) => ({ name: f, text: Deno.readTextFileSync(f) }));
     const r = await cachedBuildGuest({
       entrySource: replayEntrySource(corpora, { pump: true }),
+      sel4Sdk: await sel4Export(),
       root: GUEST_CACHE,
     });
     const deno = await runUnderDeno(await Deno.readTextFile(r.js));
@@ -30,6 +46,6 @@ export function suiteBuild(): Promise<{ r: CachedBuild; deno: string }> {
 
 /** The default guest: what `cohesix image` without --rootserver puts into the image. */
 export function bootBuild(): Promise<CachedBuild> {
-  boot ??= cachedBuildGuest({ entrySource: bootEntrySource(), root: GUEST_CACHE });
+  boot ??= sel4Export().then((sel4Sdk) => cachedBuildGuest({ entrySource: bootEntrySource(), sel4Sdk, root: GUEST_CACHE }));
   return boot;
 }

@@ -6,11 +6,11 @@
  * commands must match. One build (tests/native/builds.ts, cached across test files) serves them all.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { suiteBuild } from "./builds.ts";
+import { linkImage, suiteBuild } from "./builds.ts";
 import {
   arenaMarks,
   bootSel4,
-  linkSel4Image,
+
   runUnderQemuUser,
 } from "../../src/host/guest_build/native_run.ts";
 import { extractTranscript } from "../../src/host/guest_build/transcript.ts";
@@ -56,7 +56,7 @@ Deno.test("buildGuest suite ELF under qemu-aarch64 prints the Deno transcript by
 Deno.test("buildGuest suite rootserver boots on seL4 and prints the Deno transcript byte for byte on serial", async () => {
   const { r, deno } = await built();
   const image = join(work, "sel4-image.elf");
-  await linkSel4Image(r.elf!, image);
+  await linkImage(r.elf!, image);
   const boot = await bootSel4(image, {
     until: "OK QUIT\n",
     timeoutMs: 600_000,

@@ -36,7 +36,7 @@ Deno.test("coh_trap reports a guest throw with stage and reason under qemu-aarch
 Deno.test("coh_trap reports a guest throw on the seL4 serial line and stops the root task", async () => {
   const r = await built();
   const image = join(work, "trap-image.elf");
-  await linkSel4Image(r.elf!, image);
+  await linkSel4Image(r.elf!, image); // built against the prebuilt export: its PL031 tick fallback
   // Wait for the whole line: stopping at its first half raced the exit code still on its way.
   const boot = await bootSel4(image, { until: "cohesix: root task stopped, code=3\n", timeoutMs: 120_000 });
   assertStringIncludes(boot.serial, "guest: before the throw\n");

@@ -83,7 +83,7 @@ def test_spawn_tail_follow_and_kill(hive: DevHive) -> None:
 
 def test_tail_follow_ends_when_the_hive_retires_the_worker(hive: DevHive) -> None:
     with queen(hive) as h:
-        worker = h.spawn("heartbeat", ticks=2)
+        worker = h.spawn("heartbeat", ticks=3)
         lines = list(h.tail(f"/worker/{worker}/telemetry", follow=True, timeout=60))
         assert lines[:1] == ["heartbeat 1"]
         assert worker not in h.ls("/worker")

@@ -78,14 +78,13 @@ static void watch(int c) {
 #define MB_NOW_LO 44
 #define MB_NOW_HI 48
 #define MB_RX_KEEP 52
+#define MB_WAKE_LO 56
+#define MB_WAKE_HI 60
 #define MB_TX 64
 #define TX_CAP 4096
 #define MB_RX (MB_TX + TX_CAP)
 #define RX_CAP 1024
 #define MB_BYTES (MB_RX + RX_CAP)
-/* How long an idle guest (no output, no kept input) waits for serial input before the next tick. */
-#define IDLE_WAIT_MS 50
-
 static uint8_t* mailbox;
 
 static uint32_t get_u32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -118,7 +117,9 @@ static void poll(void) {
   for (uint32_t i = 0; i < tx; i++) coh_plat_serial_write(mb[MB_TX + i]);
   coh_plat_flush();
   int eof = 0;
-  uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, tx > 0 || keep > 0 ? 0 : IDLE_WAIT_MS, &eof);
+  /* An idle guest (no output, no kept input) sleeps until input or its next tick (wake). */
+  uint64_t wake = get_u32(mb + MB_WAKE_LO) | (uint64_t)get_u32(mb + MB_WAKE_HI) << 32;
+  uint32_t got = coh_plat_serial_read(mb + MB_RX + keep, RX_CAP - keep, tx > 0 || keep > 0 ? 0 : wake, &eof);
   put_u32(mb + MB_RX_LEN, keep + got);
   mb[MB_EOF] = eof ? 1 : 0;
   uint64_t now = coh_plat_now_ms();

@@ -71,20 +71,25 @@ static long syscall5(long nr, long a, long b, long c, long d) {
   return x0;
 }
 
-static uint64_t start_ms;
+static uint64_t start_ms, epoch_ms;
 static int stdin_done;
 
-static uint64_t monotonic_ms(void) {
+static uint64_t clock_ms(long clock) {
   struct timespec64 ts = {0, 0};
-  syscall3(SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, (long)&ts, 0);
+  syscall3(SYS_CLOCK_GETTIME, clock, (long)&ts, 0);
   return (uint64_t)ts.sec * 1000u + (uint64_t)ts.nsec / 1000000u;
 }
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
 
-uint64_t coh_plat_now_ms(void) { return monotonic_ms() - start_ms; }
+/* Like the hosted runtime and the seL4 root task: wall time once, then a monotonic clock. */
+uint64_t coh_plat_now_ms(void) { return epoch_ms + clock_ms(CLOCK_MONOTONIC) - start_ms; }
 
-uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint32_t wait_ms, int* eof) {
+uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint64_t until_ms, int* eof) {
   *eof = stdin_done;
   if (stdin_done || cap == 0) return 0;
+  uint64_t now = coh_plat_now_ms();
+  uint64_t wait_ms = until_ms > now ? until_ms - now : 0;
   struct pollfd64 p = {0, 1 /* POLLIN */, 0};
   struct timespec64 t = {(long)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000L};
   long r = syscall5(SYS_PPOLL, (long)&p, 1, (long)&t, 0);
@@ -127,7 +132,8 @@ __attribute__((noreturn, used)) void coh_linux_main(const long* sp) {
       coh_plat_exit(2);
     }
   }
-  start_ms = monotonic_ms();
+  start_ms = clock_ms(CLOCK_MONOTONIC);
+  epoch_ms = clock_ms(CLOCK_REALTIME);
   coh_plat_exit(coh_guest_run());
 }
 

@@ -4,10 +4,13 @@
  *   the PL011 (the frame a user-level UART driver maps for the receive path);
  * - the Wasm arena: 2 MiB frames retyped from the boot untypeds and mapped at ARENA_VADDR (kept
  *   out of the ELF image: the kernel makes a cap per 4 KiB image frame, and the root CNode has 4096);
+ * - serial input and the tick without polling: the PL011 RX interrupt and the tick timer
+ *   (sel4_timer.c) are bound to one notification (sel4_events.c) that the pump waits on;
  * - traps and the end of the guest suspend the root thread after a report, never a silent hang. */
 #include <stdint.h>
 #include <sel4/sel4.h>
 #include "platform.h"
+#include "sel4_plat.h"
 
 seL4_IPCBuffer* __sel4_ipc_buffer;
 
@@ -17,7 +20,8 @@ seL4_IPCBuffer* __sel4_ipc_buffer;
 #define ARENA_VADDR 0x10000000ul
 #define LARGE_BITS 21
 
-static const seL4_BootInfo* bootinfo;
+const seL4_BootInfo* coh_bootinfo;
+#define bootinfo coh_bootinfo
 static seL4_CPtr next_slot;
 static uint8_t* arena_base;
 
@@ -27,13 +31,17 @@ static uint8_t* arena_base;
 #define DEV_VADDR 0x0fe00000ul /* a 2 MiB slot below the arena, first GiB */
 #define PL011_DR 0x000
 #define PL011_FR 0x018
+#define PL011_IMSC 0x038
+#define PL011_ICR 0x044
 #define PL011_FR_RXFE (1u << 4)
 #define PL011_FR_TXFF (1u << 5)
-#define PL031_DR 0x000
+#define PL011_INT_RX_RT ((1u << 4) | (1u << 6)) /* receive, receive timeout */
+#define PL011_IRQ 33                           /* SPI 1 */
 
 static volatile uint32_t* pl011;
 static volatile uint32_t* pl031;
-static uint32_t rtc_start;
+/* Whether the event loop is up (else serial input falls back to polling with seL4_Yield). */
+static int events_ok;
 
 /* Guest serial output: seL4_DebugPutChar until the PL011 is mapped, then the PL011 itself. */
 void coh_plat_putc(int c) {
@@ -49,23 +57,43 @@ void coh_plat_putc(int c) {
 /* The console and the guest's own lines share the one serial port. */
 void coh_plat_serial_write(int c) { coh_plat_putc(c); }
 
-uint64_t coh_plat_now_ms(void) {
-  if (!pl031) return 0;
-  return (uint64_t)(pl031[PL031_DR / 4] - rtc_start) * 1000u;
+uint64_t coh_plat_now_ms(void) { return coh_timer_now_ms(); }
+
+/* Received bytes between the RX interrupt and the pump; when it is full the RX interrupt is masked
+ * (the PL011 FIFO then fills and QEMU holds further input back) until the pump takes some. */
+#define RX_RING 4096u
+static uint8_t rx_ring[RX_RING];
+static uint32_t rx_head, rx_tail;
+
+static void uart_drain(void) {
+  while (rx_head - rx_tail < RX_RING && !(pl011[PL011_FR / 4] & PL011_FR_RXFE)) {
+    rx_ring[rx_head++ % RX_RING] = (uint8_t)pl011[PL011_DR / 4];
+  }
+  if (rx_head - rx_tail == RX_RING) pl011[PL011_IMSC / 4] = 0;
 }
 
-/* Polls the PL011 receive FIFO. Without a user-level sub-second timer the wait ends at input or at
- * the next PL031 second, the guest's tick (the manifest's tick_ms is 1000). */
-uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint32_t wait_ms, int* eof) {
+static void uart_irq(void) {
+  uart_drain();
+  pl011[PL011_ICR / 4] = PL011_INT_RX_RT;
+}
+
+/* The pump's wait: returns what has arrived (at most cap bytes) as soon as there is any, else
+ * blocks in the event loop until input or until_ms (0: do not wait). */
+uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint64_t until_ms, int* eof) {
   *eof = 0;
   if (!pl011 || cap == 0) return 0;
-  uint32_t second = pl031 ? pl031[PL031_DR / 4] : 0;
-  uint32_t n = 0;
   for (;;) {
-    while (n < cap && !(pl011[PL011_FR / 4] & PL011_FR_RXFE)) buf[n++] = (uint8_t)pl011[PL011_DR / 4];
-    if (n > 0 || wait_ms == 0) return n;
-    if (pl031 && pl031[PL031_DR / 4] != second) return 0;
-    seL4_Yield();
+    uart_drain();
+    uint32_t n = 0;
+    while (n < cap && rx_tail != rx_head) buf[n++] = rx_ring[rx_tail++ % RX_RING];
+    if (n > 0 && events_ok) pl011[PL011_IMSC / 4] = PL011_INT_RX_RT;
+    if (n > 0 || until_ms == 0 || coh_timer_now_ms() >= until_ms) return n;
+    if (events_ok) {
+      coh_timer_arm(until_ms);
+      coh_events_wait();
+    } else {
+      seL4_Yield();
+    }
   }
 }
 void coh_plat_diag(int c) { seL4_DebugPutChar((char)c); }
@@ -133,12 +161,88 @@ static seL4_CPtr parse_bootinfo(const seL4_BootInfo* bi, seL4_Word* uart_paddr_o
   return uart;
 }
 
-static void diag_error(const char* what, seL4_Error err) {
+void coh_sel4_error(const char* what, seL4_Error err) {
   coh_diag_str("cohesix: ");
   coh_diag_str(what);
   coh_diag_str(" failed, seL4 error ");
   coh_diag_u64((uint64_t)err);
   coh_diag_str("\n");
+}
+
+/* ---- allocation: every retype is checked against our own record of each untyped's watermark, so
+ * none fails (the debug kernel prints each failed invocation on the serial line) ---- */
+
+static seL4_Word untyped_used[CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS]; /* bytes, from the untyped's base */
+
+/* Whether `count` empty slots remain (reported when not). */
+static int slots_left(seL4_Word count, const char* what) {
+  if (next_slot + count <= bootinfo->empty.end) return 1;
+  coh_diag_str("cohesix: out of empty cap slots for ");
+  coh_diag_str(what);
+  coh_diag_str("\n");
+  return 0;
+}
+
+seL4_CPtr coh_sel4_slot(const char* what) { return slots_left(1, what) ? next_slot++ : 0; }
+
+static seL4_Word object_bits(seL4_Word type, seL4_Word size_bits) {
+  switch (type) {
+    case seL4_UntypedObject: return size_bits;
+    case seL4_TCBObject: return seL4_TCBBits;
+    case seL4_EndpointObject: return seL4_EndpointBits;
+    case seL4_NotificationObject: return seL4_NotificationBits;
+    case seL4_CapTableObject: return seL4_SlotBits + size_bits;
+    case seL4_ARM_SmallPageObject: return seL4_PageBits;
+    case seL4_ARM_LargePageObject: return seL4_LargePageBits;
+    case seL4_ARM_PageTableObject: return seL4_PageTableBits;
+    case seL4_ARM_VSpaceObject: return seL4_VSpaceBits;
+    default: return 64; /* unknown: never fits */
+  }
+}
+
+/* How many objects of 2^bits bytes still fit into untyped i (the kernel aligns each retype). */
+static seL4_Word room(seL4_Word i, seL4_Word bits) {
+  seL4_Word size_bits = bootinfo->untypedList[i].sizeBits;
+  if (bits > size_bits) return 0;
+  seL4_Word align = ((seL4_Word)1 << bits) - 1;
+  seL4_Word at = (untyped_used[i] + align) & ~align;
+  seL4_Word size = (seL4_Word)1 << size_bits;
+  return at >= size ? 0 : (size - at) >> bits;
+}
+
+/* Retypes `count` objects from untyped i into the next slots; 0 (reported) on failure. */
+static seL4_CPtr retype_from(seL4_Word i, seL4_Word type, seL4_Word size_bits, seL4_Word count, const char* what) {
+  seL4_Word bits = object_bits(type, size_bits);
+  if (!slots_left(count, what) || room(i, bits) < count) return 0;
+  seL4_Error err = seL4_Untyped_Retype(bootinfo->untyped.start + i, type, size_bits, seL4_CapInitThreadCNode, 0, 0,
+                                       next_slot, count);
+  if (err != seL4_NoError) {
+    coh_sel4_error(what, err);
+    return 0;
+  }
+  seL4_Word align = ((seL4_Word)1 << bits) - 1;
+  untyped_used[i] = ((untyped_used[i] + align) & ~align) + (count << bits);
+  seL4_CPtr first = next_slot;
+  next_slot += count;
+  return first;
+}
+
+seL4_CPtr coh_sel4_alloc(seL4_Word type, seL4_Word size_bits, seL4_Word count, const char* what) {
+  const seL4_BootInfo* bi = bootinfo;
+  seL4_Word n = bi->untyped.end - bi->untyped.start;
+  seL4_Word bits = object_bits(type, size_bits);
+  /* Small untypeds first: those of 2 MiB and more hold the arena. */
+  for (int pass = 0; pass < 2; pass++) {
+    for (seL4_Word i = 0; i < n && i < CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS; i++) {
+      const seL4_UntypedDesc* d = &bi->untypedList[i];
+      if (d->isDevice || (pass == 0) != (d->sizeBits < LARGE_BITS) || room(i, bits) < count) continue;
+      return retype_from(i, type, size_bits, count, what);
+    }
+  }
+  coh_diag_str("cohesix: no untyped memory left for ");
+  coh_diag_str(what);
+  coh_diag_str("\n");
+  return 0;
 }
 
 /* Retypes enough 2 MiB frames from the non-device untypeds and maps them contiguously. */
@@ -147,30 +251,21 @@ static uint8_t* map_arena(void) {
   seL4_Word need = (COH_ARENA_BYTES + (1ul << LARGE_BITS) - 1) >> LARGE_BITS;
   seL4_Word mapped = 0;
   seL4_Word n = bi->untyped.end - bi->untyped.start;
-  for (seL4_Word i = 0; i < n && mapped < need; i++) {
-    const seL4_UntypedDesc* d = &bi->untypedList[i];
-    if (d->isDevice || d->sizeBits < LARGE_BITS) continue;
-    seL4_Word fit = (seL4_Word)1 << (d->sizeBits - LARGE_BITS);
+  for (seL4_Word i = 0; i < n && i < CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS && mapped < need; i++) {
+    if (bi->untypedList[i].isDevice) continue;
+    seL4_Word fit = room(i, LARGE_BITS);
     seL4_Word take = need - mapped < fit ? need - mapped : fit;
-    if (next_slot + take > bi->empty.end) {
-      coh_diag_str("cohesix: arena: out of empty cap slots\n");
-      return 0;
-    }
-    seL4_Error err = seL4_Untyped_Retype(bi->untyped.start + i, seL4_ARM_LargePageObject, 0, seL4_CapInitThreadCNode, 0, 0,
-                                         next_slot, take);
-    if (err != seL4_NoError) {
-      diag_error("arena: Untyped_Retype", err);
-      return 0;
-    }
+    if (take == 0) continue;
+    seL4_CPtr first = retype_from(i, seL4_ARM_LargePageObject, 0, take, "arena frames");
+    if (!first) return 0;
     for (seL4_Word k = 0; k < take; k++) {
-      err = seL4_ARM_Page_Map(next_slot + k, seL4_CapInitThreadVSpace, ARENA_VADDR + ((mapped + k) << LARGE_BITS),
-                              seL4_AllRights, seL4_ARM_Default_VMAttributes);
+      seL4_Error err = seL4_ARM_Page_Map(first + k, seL4_CapInitThreadVSpace, ARENA_VADDR + ((mapped + k) << LARGE_BITS),
+                                         seL4_AllRights, seL4_ARM_Default_VMAttributes);
       if (err != seL4_NoError) {
-        diag_error("arena: Page_Map", err);
+        coh_sel4_error("arena: Page_Map", err);
         return 0;
       }
     }
-    next_slot += take;
     mapped += take;
   }
   if (mapped < need) {
@@ -191,62 +286,52 @@ uint8_t* coh_plat_arena(uint64_t* bytes) {
   return arena_base;
 }
 
-static seL4_CPtr retype(seL4_CPtr untyped, seL4_Word type, seL4_Word count, const char* what) {
-  if (next_slot + count > bootinfo->empty.end) {
-    coh_diag_str("cohesix: out of empty cap slots for ");
-    coh_diag_str(what);
-    coh_diag_str("\n");
-    return 0;
-  }
-  seL4_Error err = seL4_Untyped_Retype(untyped, type, 0, seL4_CapInitThreadCNode, 0, 0, next_slot, count);
-  if (err != seL4_NoError) {
-    diag_error(what, err);
-    return 0;
-  }
-  seL4_CPtr first = next_slot;
-  next_slot += count;
-  return first;
-}
-
 /* Maps the PL011 (serial in and out) and the PL031 (the tick) from the device untyped at
  * uart_untyped, whose first frame is the PL011 (the PL031 is 16 frames on). */
 static void map_devices(seL4_CPtr uart_untyped, seL4_Word uart_paddr) {
-  const seL4_BootInfo* bi = bootinfo;
   if (!uart_untyped || uart_paddr != PL011_PADDR) {
     coh_diag_str("cohesix: serial input unavailable (no device untyped starting at the pl011)\n");
     return;
   }
-  seL4_CPtr pt = 0;
-  seL4_Word n = bi->untyped.end - bi->untyped.start;
-  for (seL4_Word i = 0; i < n && !pt; i++) {
-    const seL4_UntypedDesc* d = &bi->untypedList[i];
-    if (!d->isDevice && d->sizeBits >= seL4_PageTableBits) pt = retype(bi->untyped.start + i, seL4_ARM_PageTableObject, 1, "device page table");
-  }
+  seL4_CPtr pt = coh_sel4_alloc(seL4_ARM_PageTableObject, 0, 1, "device page table");
   if (!pt) return;
   seL4_Error err = seL4_ARM_PageTable_Map(pt, seL4_CapInitThreadVSpace, DEV_VADDR, seL4_ARM_Default_VMAttributes);
   if (err != seL4_NoError) {
-    diag_error("device PageTable_Map", err);
+    coh_sel4_error("device PageTable_Map", err);
     return;
   }
   seL4_Word frames = (PL031_PADDR - PL011_PADDR) / 4096 + 1;
-  seL4_CPtr f = retype(uart_untyped, seL4_ARM_SmallPageObject, frames, "device frames");
+  seL4_CPtr f = retype_from(uart_untyped - bootinfo->untyped.start, seL4_ARM_SmallPageObject, 0, frames, "device frames");
   if (!f) return;
   err = seL4_ARM_Page_Map(f, seL4_CapInitThreadVSpace, DEV_VADDR, seL4_ReadWrite, seL4_ARM_ExecuteNever);
   if (err == seL4_NoError) {
     err = seL4_ARM_Page_Map(f + frames - 1, seL4_CapInitThreadVSpace, DEV_VADDR + 4096, seL4_ReadWrite, seL4_ARM_ExecuteNever);
   }
   if (err != seL4_NoError) {
-    diag_error("device Page_Map", err);
+    coh_sel4_error("device Page_Map", err);
     return;
   }
   pl011 = (volatile uint32_t*)DEV_VADDR;
   pl031 = (volatile uint32_t*)(DEV_VADDR + 4096);
-  rtc_start = pl031[PL031_DR / 4];
   coh_diag_str("cohesix: pl011 mapped at ");
   diag_hex(DEV_VADDR);
   coh_diag_str(", pl031 tick at ");
   diag_hex(DEV_VADDR + 4096);
   coh_diag_str("\n");
+}
+
+/* The clock, then the event loop's sources: the tick timer and the PL011 receive interrupt. */
+static void start_events(void) {
+  int ok = coh_events_init() == 0;
+  coh_timer_init(pl031);
+  if (ok && pl011 && coh_events_add_irq(PL011_IRQ, 0, uart_irq, "pl011 rx") >= 0) {
+    pl011[PL011_ICR / 4] = PL011_INT_RX_RT;
+    pl011[PL011_IMSC / 4] = PL011_INT_RX_RT;
+    events_ok = 1;
+  }
+  coh_diag_str("cohesix: clock ");
+  coh_diag_str(coh_timer_kind());
+  coh_diag_str(events_ok ? ", serial input and tick by interrupt (seL4_Wait)\n" : ", serial input polled\n");
 }
 
 /* A zeroed thread block for TPIDR_EL0: libc's thread-local errno lands here (single thread). */
@@ -261,5 +346,6 @@ __attribute__((noreturn, used)) void coh_sel4_main(seL4_BootInfo* bi) {
   seL4_Word uart_paddr = 0;
   seL4_CPtr uart = parse_bootinfo(bi, &uart_paddr);
   map_devices(uart, uart_paddr);
+  start_events();
   coh_plat_exit(coh_guest_run());
 }

@@ -20,10 +20,11 @@ void coh_plat_flush(void);
 /* The zeroed memory for the Wasm linear memory: sets *bytes (COH_ARENA_BYTES), returns the base
  * or NULL when the platform cannot provide it. Called once, at instantiation. */
 uint8_t* coh_plat_arena(uint64_t* bytes);
-/* Serial input for the event pump: waits up to wait_ms for input (0: do not wait), copies what is
- * there (at most cap bytes) and returns the count; sets *eof when the input has ended for good. */
-uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint32_t wait_ms, int* eof);
-/* Milliseconds since the platform started: the clock injected into the guest. */
+/* Serial input for the event pump: waits for input until the clock reaches until_ms (0: do not
+ * wait), copies what is there (at most cap bytes) and returns the count; sets *eof when the input
+ * has ended for good. */
+uint32_t coh_plat_serial_read(uint8_t* buf, uint32_t cap, uint64_t until_ms, int* eof);
+/* Unix milliseconds (wall time read once at start, then a monotonic clock): the injected clock. */
 uint64_t coh_plat_now_ms(void);
 /* Stop for good with an exit code (Linux: exit_group; seL4: suspend the root thread). */
 __attribute__((noreturn)) void coh_plat_exit(int code);

@@ -4,8 +4,10 @@
  * guest and the platform share a mailbox in linear memory:
  *   - the guest writes a signature into the mailbox once; the platform finds it by scanning the arena;
  *   - each round the guest puts console output in TX and prints the POLL line; the platform (which
- *     swallows that line) sends TX to the serial port, waits for input or the next tick, and fills
- *     RX, the clock and the flags before the print returns.
+ *     swallows that line) sends TX to the serial port, waits for input or until the clock reaches
+ *     the guest's next tick (WAKE; 0: do not wait), and fills RX, the clock and the flags before the
+ *     print returns. The ticks fall where the hive puts them (origin + k * event_pump.tick_ms, the
+ *     origin being the first clock reading), so the platform sleeps exactly until the next one.
  * Under Deno or `porf` nobody answers (the ack byte stays 0) and `pumpMain` returns at once.
  *
  * Layout (u32 little-endian):
@@ -14,6 +16,7 @@
  *   36         TX length (guest)            40  RX length, kept + new (platform)
  *   44, 48     clock ms, low and high u32 (platform)
  *   52         RX bytes the guest kept from the previous round (guest)
+ *   56, 60     wake-up time ms, low and high u32 (guest; 0 = poll without waiting)
  *   [64, 64 + TX_CAP)              console output
  *   [64 + TX_CAP, + RX_CAP)        serial input
  */
@@ -27,6 +30,8 @@ export const MB_RX_LEN = 40;
 export const MB_NOW_LO = 44;
 export const MB_NOW_HI = 48;
 export const MB_RX_KEEP = 52;
+export const MB_WAKE_LO = 56;
+export const MB_WAKE_HI = 60;
 export const MB_TX = 64;
 export const TX_CAP = 4096;
 export const MB_RX = MB_TX + TX_CAP;
@@ -59,6 +64,11 @@ function fillTx(hive: Hive, con: number, mb: Uint8Array, len: number): number {
   return n;
 }
 
+/** The first tick after `nowMs` of a schedule that started at `originMs` (the hive's own rule). */
+export function nextTickMs(originMs: number, nowMs: number, tickMs: number): number {
+  return originMs + (Math.floor((nowMs - originMs) / tickMs) + 1) * tickMs;
+}
+
 /** Runs the serial console until the platform reports the end of input; returns 0. */
 export function pumpMain(hive: Hive): number {
   const mb = new Uint8Array(new ArrayBuffer(MB_BYTES));
@@ -67,13 +77,19 @@ export function pumpMain(hive: Hive): number {
   if (con < 0) return 1;
   console.log("cohesix: serial console ready");
   let keep = 0;
+  let origin = -1;
   for (;;) {
     const tx = fillTx(hive, con, mb, 0);
     putU32(mb, MB_TX_LEN, tx);
     putU32(mb, MB_RX_KEEP, keep);
     console.log(POLL_LINE);
     if (mb[MB_ACK] !== 1) return 0; // no platform behind the mailbox (Deno, porf)
-    hive.advance(getU32(mb, MB_NOW_LO) + getU32(mb, MB_NOW_HI) * TWO32);
+    const now = getU32(mb, MB_NOW_LO) + getU32(mb, MB_NOW_HI) * TWO32;
+    if (origin < 0) origin = now;
+    hive.advance(now);
+    const wake = nextTickMs(origin, now, hive.boot.tickMs);
+    putU32(mb, MB_WAKE_LO, wake % TWO32);
+    putU32(mb, MB_WAKE_HI, Math.floor(wake / TWO32));
     const rxLen = getU32(mb, MB_RX_LEN);
     let used = 0;
     if (rxLen > 0) {

@@ -32,6 +32,9 @@ export const MODULE_OPT = "-Os";
 
 export type GuestPlatform = "linux" | "sel4";
 
+/** The seL4 platform layer (src/guest/native/*.c, linked into the rootserver only). */
+const SEL4_PLATFORM = ["plat_sel4", "sel4_events", "sel4_timer"];
+
 async function sha256Hex(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -226,6 +229,7 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
   for (
     const h of [
       join(NATIVE_DIR, "platform.h"),
+      join(NATIVE_DIR, "sel4_plat.h"),
       join(NATIVE_DIR, "include", "pthread.h"),
       join(NATIVE_DIR, "wasm-rt", "wasm-rt.h"),
       join(out, "guest.h"),
@@ -291,7 +295,8 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
     const sel4Inc = sdkInclude(opts.sel4Sdk ?? DEFAULT_SEL4_SDK);
     await stage("link-sel4", async () => {
       const f = ["-Wall", "-Wextra", "-Werror", "-mgeneral-regs-only", `-I${sel4Inc}`];
-      const plat = await compileOne(join(NATIVE_DIR, "plat_sel4.c"), join(out, "plat_sel4.o"), f);
+      const plat: string[] = [];
+      for (const name of SEL4_PLATFORM) plat.push(await compileOne(join(NATIVE_DIR, `${name}.c`), join(out, `${name}.o`), f));
       const start = await compileOne(join(NATIVE_DIR, "start_sel4.S"), join(out, "start_sel4.o"));
       // The rootserver travels in the size-budgeted image: no symbol table (guest-linux.elf keeps its symbols).
       await runTool("link-sel4", TOOLS.cc, [
@@ -302,7 +307,7 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
         elf,
         start,
         ...common,
-        plat,
+        ...plat,
         ...libs,
       ], {
         cwd: out,

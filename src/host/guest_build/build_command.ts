@@ -4,6 +4,7 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import { buildGuest, DEFAULT_ARENA_BYTES, type GuestPlatform } from "./build.ts";
 import { bootEntrySource, replayEntrySource } from "./bundle.ts";
 import { StageError } from "./tools.ts";
+import { canBuildSel4Export, cohesixSel4Export } from "../sel4/kernel_export.ts";
 
 export const BUILD_HELP =
   `cohesix guest build [--out DIR] [--replay FILE]... [--platform linux|sel4|both] [--arena-mib N] [--sel4-sdk DIR]
@@ -23,7 +24,8 @@ Flags:
   --replay FILE     replay this corpus (repeatable, in order)
   --platform P      linux, sel4 or both (default both)
   --arena-mib N     Wasm linear memory reserved, MiB, even (default ${DEFAULT_ARENA_BYTES / 1048576})
-  --sel4-sdk DIR    seL4 SDK export with libsel4/include (default ../shared/sel4/prebuilt)
+  --sel4-sdk DIR    seL4 SDK export with libsel4/include (default: the Cohesix export built from
+                    ../shared/sel4's sources, as cohesix image uses; else ../shared/sel4/prebuilt)
 
 Examples:
   cohesix guest build
@@ -73,12 +75,17 @@ export async function runBuild(argv: string[]): Promise<number> {
   } else entrySource = bootEntrySource();
   const outDir = resolve(values.out ?? "out/guest");
   try {
+    // The rootserver compiles against the export its image will boot: by default the Cohesix one.
+    let sel4Sdk = values["sel4-sdk"];
+    if (sel4Sdk === undefined && platforms.includes("sel4") && canBuildSel4Export()) {
+      sel4Sdk = await cohesixSel4Export({ progress: (line) => console.error(`guest build: ${line}`) });
+    }
     const r = await buildGuest({
       outDir,
       entrySource,
       platforms,
       arenaBytes,
-      sel4Sdk: values["sel4-sdk"],
+      sel4Sdk,
       onProgress: (e) => {
         if (e.state === "start") console.error(`guest build: ${e.stage} ...`);
         else if (e.state === "progress") console.error(`guest build: ${e.stage}: ${e.detail}`);

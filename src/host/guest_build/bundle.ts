@@ -5,6 +5,7 @@
  */
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 import { compileCorpus, toHex } from "./corpus.ts";
+import type { BootConfig } from "../../guest/boot.ts";
 
 /** Bundles `entrySource` (resolved from the repository root) and returns the script text. */
 export async function bundleEntry(entrySource: string): Promise<string> {
@@ -63,5 +64,18 @@ export function bootEntrySource(): string {
 import { pumpMain } from "./src/guest/native/pump.ts";
 printBanner();
 pumpMain(newHive());
+`;
+}
+
+/**
+ * The boot entry for another manifest's tables (`bootConfigValue` of a compiled manifest, e.g. a
+ * 250 ms tick_ms): the same banner format and serial console, the hive booted from `boot`.
+ */
+export function manifestEntrySource(boot: BootConfig): string {
+  return `import { Hive } from "./src/guest/hive.ts";
+import { pumpMain } from "./src/guest/native/pump.ts";
+const BOOT = ${JSON.stringify(boot)};
+console.log("cohesix: guest up, manifest", BOOT.manifestFingerprint);
+pumpMain(new Hive(BOOT, { verifier: null }));
 `;
 }

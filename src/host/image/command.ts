@@ -19,7 +19,9 @@ Nothing is written to --out unless every stage succeeds.
 
 Flags:
   --sel4-build DIR   seL4 build export (sdk.json, kernel/, elfloader/, tools/); default $COHESIX_SEL4,
-                     else ../shared/sel4/prebuilt next to the checkout when present
+                     else the Cohesix kernel built from ../shared/sel4's sources (EL0 generic timer:
+                     millisecond clock and tick_ms; cached in out/sel4-export), else
+                     ../shared/sel4/prebuilt next to the checkout when present
   --rootserver ELF   static AArch64 root task ELF (default: the native guest, as 'cohesix guest build
                      --platform sel4' builds it, from the build cache out/guest-cache or $COHESIX_GUEST_CACHE;
                      about a minute on a cold cache, seconds on a warm one)
@@ -57,6 +59,10 @@ export const imageCommand: Subcommand = {
       json: { type: "boolean", default: false },
     });
     const sel4 = chooseSel4Export(values["sel4-build"]);
+    if (sel4.build) {
+      const { cohesixSel4Export } = await import("../sel4/kernel_export.ts");
+      await cohesixSel4Export({ progress: (line) => console.error(`      ${line}`) });
+    }
     if (values.manifest !== undefined && values["no-manifest"]) {
       throw new UsageError(
         "image: --manifest and --no-manifest exclude each other",
