@@ -19,6 +19,7 @@ import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
+import { uiCommand } from "./host/ui/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
@@ -36,6 +37,7 @@ const SUBCOMMANDS: Subcommand[] = [
   statusCommand,
   ticketCommand,
   traceCommand,
+  uiCommand,
 ];
 
 function topHelp(): string {
