@@ -13,8 +13,13 @@ import { Engine, freePort, TestHive, until } from "./engines.ts";
 const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 
 async function runFleet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(COHESIX, { args: ["fleet", ...args], stdout: "piped", stderr: "piped" }).output();
-  return { code: r.code, stdout: new TextDecoder().decode(r.stdout), stderr: new TextDecoder().decode(r.stderr) };
+  const r = await new Deno.Command(COHESIX, { args: ["fleet", ...args], stdout: "piped", stderr: "piped" })
+    .output();
+  return {
+    code: r.code,
+    stdout: new TextDecoder().decode(r.stdout),
+    stderr: new TextDecoder().decode(r.stderr),
+  };
 }
 
 Deno.test("cohesix fleet refuses bad input with exit 2 and a line naming what to fix", async () => {
@@ -57,13 +62,23 @@ Deno.test("cohesix fleet: duplicate hive names and an unreachable NATS server ex
 });
 
 Deno.test({
-  name: "cohesix fleet --json prints metrics_url once serving; a hive down at start is followed once it comes up",
+  name:
+    "cohesix fleet --json prints metrics_url once serving; a hive down at start is followed once it comes up",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const port = freePort();
     const child = new Deno.Command(COHESIX, {
-      args: ["fleet", "--hive", `late@127.0.0.1:${port}`, "--prometheus", "127.0.0.1:0", "--poll-ms", "50", "--json"],
+      args: [
+        "fleet",
+        "--hive",
+        `late@127.0.0.1:${port}`,
+        "--prometheus",
+        "127.0.0.1:0",
+        "--poll-ms",
+        "50",
+        "--json",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -80,7 +95,10 @@ Deno.test({
       await fleet.waitFor(/hive late \(127\.0\.0\.1:\d+\) unreachable: .*retrying in \d+ ms/);
       hive = new TestHive(port);
       await hive.spawn(2);
-      await until(async () => (await metrics()).includes('cohesix_hive_workers{hive="late"} 2'), "the late hive's workers");
+      await until(
+        async () => (await metrics()).includes('cohesix_hive_workers{hive="late"} 2'),
+        "the late hive's workers",
+      );
       assertStringIncludes(await metrics(), 'cohesix_hive_up{hive="late"} 1');
       assertEquals((await fetch(url.replace("/metrics", "/other"))).status, 404);
     } finally {
@@ -110,7 +128,10 @@ Deno.test("fleet parsers: worker paths from /proc/workers (legacy, shard=, path=
     [...parsePressure(["denied=1 quota=2 busy=0"]).entries()],
     [["denied", 1], ["quota", 2], ["busy", 0]],
   );
-  assertEquals([...parsePressure(["busy=4\n", "quota=9\nbad-key=1 x=y\n"]).entries()], [["busy", 4], ["quota", 9]]);
+  assertEquals([...parsePressure(["busy=4\n", "quota=9\nbad-key=1 x=y\n"]).entries()], [["busy", 4], [
+    "quota",
+    9,
+  ]]);
   assertEquals(parseLifecycleState("state=CORDONED\n"), "cordoned");
   assertEquals(parseLifecycleState("online\n"), "online");
   assertEquals(parseLifecycleState("state=\u0000bad"), "unknown");

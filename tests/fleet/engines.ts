@@ -36,7 +36,10 @@ export class Engine {
   }
   async waitFor(re: RegExp): Promise<RegExpExecArray> {
     let m: RegExpExecArray | null = null;
-    await until(() => (m = re.exec(this.text)) !== null, `${this.name} to print ${re}\n${this.text.slice(-2000)}`);
+    await until(
+      () => (m = re.exec(this.text)) !== null,
+      `${this.name} to print ${re}\n${this.text.slice(-2000)}`,
+    );
     return m!;
   }
   async stop(): Promise<void> {
@@ -49,7 +52,10 @@ export class Engine {
 }
 
 /** `nats-server -js` on a random port (-p -1) with its store in `dir`; returns the client URL. */
-export async function startNats(dir: string, port = -1): Promise<{ engine: Engine; url: string; port: number }> {
+export async function startNats(
+  dir: string,
+  port = -1,
+): Promise<{ engine: Engine; url: string; port: number }> {
   const child = new Deno.Command("nats-server", {
     args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir],
     stdout: "piped",
@@ -98,7 +104,9 @@ export async function startPrometheus(dir: string, target: string): Promise<{ en
     }
     if (!/address already in use/.test(engine.output)) return { engine, api: `http://127.0.0.1:${port}` };
     await engine.stop();
-    if (attempt >= 3) throw new Error(`prometheus could not bind a free port:\n${engine.output.slice(-1000)}`);
+    if (attempt >= 3) {
+      throw new Error(`prometheus could not bind a free port:\n${engine.output.slice(-1000)}`);
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  * NATS server restart while the fleet runs (batches re-sent with the same Nats-Msg-Id).
  */
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { assert, assertEquals } from "../support/assert.ts";
 import { Fleet } from "../../src/host/fleet/fleet.ts";
 import { H_BOOT, H_SEQ } from "../../src/host/fleet/jetstream_sink.ts";
@@ -27,7 +27,12 @@ async function readStream(jsm: JetStreamManager): Promise<Stored[]> {
   for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
     const m = await jsm.streams.getMessage(STREAM, { seq: s });
     if (!m) continue;
-    out.push({ subject: m.subject, data: dec.decode(m.data), boot: m.header.get(H_BOOT), seq: Number(m.header.get(H_SEQ)) });
+    out.push({
+      subject: m.subject,
+      data: dec.decode(m.data),
+      boot: m.header.get(H_BOOT),
+      seq: Number(m.header.get(H_SEQ)),
+    });
   }
   return out;
 }
@@ -44,7 +49,9 @@ async function telemetryCount(jsm: JetStreamManager): Promise<number> {
 
 /** The hive's own view: `<boot> <worker> <line>` for every line in each worker's ring. */
 async function hiveLines(hive: TestHive, boot: string): Promise<string[]> {
-  const ids = (await hive.read("/proc/workers")).split("\n").slice(1).filter((l) => l).map((l) => l.split(" ")[0]);
+  const ids = (await hive.read("/proc/workers")).split("\n").slice(1).filter((l) => l).map((l) =>
+    l.split(" ")[0]
+  );
   const out: string[] = [];
   for (const id of ids) {
     for (const line of (await hive.read(`/worker/${id}/telemetry`)).split("\n")) {
@@ -78,7 +85,8 @@ Deno.test({
     try {
       const jsm = await jetstreamManager(nc);
       const expected: string[] = [];
-      const waitStored = (n: number) => until(async () => (await telemetryCount(jsm)) >= n, `${n} telemetry messages in JetStream`);
+      const waitStored = (n: number) =>
+        until(async () => (await telemetryCount(jsm)) >= n, `${n} telemetry messages in JetStream`);
 
       // Boot 1: three workers, ten heartbeats each while the fleet follows.
       await hive.spawn(3);
@@ -113,7 +121,10 @@ Deno.test({
       await hive.tick(3);
       expected.push(...await hiveLines(hive, "e2"));
       await waitStored(expected.length);
-      await until(() => fleet!.followers[0].snapshot.up && fleet!.followers[0].snapshot.pending === 0, "fleet idle");
+      await until(
+        () => fleet!.followers[0].snapshot.up && fleet!.followers[0].snapshot.pending === 0,
+        "fleet idle",
+      );
       await fleet.stop();
       fleet = null;
 
@@ -124,7 +135,9 @@ Deno.test({
       assertEquals(new Set(got).size, got.length, "no duplicates");
       // Per-hive sequence numbers: strictly increasing in stream order, never reused.
       const seqs = stored.map((m) => m.seq);
-      for (let i = 1; i < seqs.length; i++) assert(seqs[i] > seqs[i - 1], `hive seq ${seqs[i]} after ${seqs[i - 1]}`);
+      for (let i = 1; i < seqs.length; i++) {
+        assert(seqs[i] > seqs[i - 1], `hive seq ${seqs[i]} after ${seqs[i - 1]}`);
+      }
       const events = stored.filter((m) => m.subject === "cohesix.h1.events").map((m) => JSON.parse(m.data));
       assertEquals(events.filter((e) => e.event === "hive_boot").map((e) => e.boot), ["e1", "e2"]);
       assertEquals(events.filter((e) => e.event === "worker_up").length, 5);

@@ -7,7 +7,10 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { Fleet } from "../../src/host/fleet/fleet.ts";
 import { startPrometheus, TestHive, until } from "./engines.ts";
 
-async function query(api: string, promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+async function query(
+  api: string,
+  promql: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
   const body = await res.json();
   if (body.status !== "success") throw new Error(`prometheus query ${promql}: ${JSON.stringify(body)}`);
@@ -15,7 +18,12 @@ async function query(api: string, promql: string): Promise<{ metric: Record<stri
 }
 
 async function promtool(exposition: string): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command("promtool", { args: ["check", "metrics"], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+  const child = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(exposition));
   await w.close();
@@ -24,7 +32,8 @@ async function promtool(exposition: string): Promise<{ code: number; out: string
 }
 
 Deno.test({
-  name: "Fleet metrics: prometheus scrapes them and the query API returns per-hive values; promtool accepts them",
+  name:
+    "Fleet metrics: prometheus scrapes them and the query API returns per-hive values; promtool accepts them",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -46,7 +55,10 @@ Deno.test({
         prometheus: { host: "127.0.0.1", port: 0 },
         pollMs: 50,
       });
-      assert(fleet.metricsUrl !== null && /^http:\/\/127\.0\.0\.1:\d+\/metrics$/.test(fleet.metricsUrl), String(fleet.metricsUrl));
+      assert(
+        fleet.metricsUrl !== null && /^http:\/\/127\.0\.0\.1:\d+\/metrics$/.test(fleet.metricsUrl),
+        String(fleet.metricsUrl),
+      );
       await until(() => fleet!.followers.every((f) => f.snapshot.linesPublished > 0), "both hives followed");
 
       const exposition = await (await fetch(fleet.metricsUrl)).text();
@@ -61,14 +73,23 @@ Deno.test({
       const target = new URL(fleet.metricsUrl).host;
       prom = await startPrometheus(dir, target);
       const api = prom.api;
-      await until(async () => (await query(api, 'up{job="cohesix-fleet"}'))[0]?.value[1] === "1", "prometheus to scrape the fleet");
-      await until(async () => (await query(api, "cohesix_hive_workers")).length === 2, "both hives' worker gauges");
+      await until(
+        async () => (await query(api, 'up{job="cohesix-fleet"}'))[0]?.value[1] === "1",
+        "prometheus to scrape the fleet",
+      );
+      await until(
+        async () => (await query(api, "cohesix_hive_workers")).length === 2,
+        "both hives' worker gauges",
+      );
       const workers = await query(api, "cohesix_hive_workers");
       const byHive = Object.fromEntries(workers.map((r) => [r.metric.hive, r.value[1]]));
       assertEquals(byHive, { alpha: "3", beta: "1" });
       // A change on a hive reaches the query API: two more workers on beta.
       await b.spawn(2);
-      await until(async () => (await query(api, 'cohesix_hive_workers{hive="beta"}'))[0]?.value[1] === "3", "beta's new workers");
+      await until(
+        async () => (await query(api, 'cohesix_hive_workers{hive="beta"}'))[0]?.value[1] === "3",
+        "beta's new workers",
+      );
       const lines = await query(api, 'cohesix_fleet_telemetry_lines_total{hive="alpha"}');
       assertEquals(lines[0].value[1], "12", "3 workers x 4 heartbeats");
       const up = await query(api, "cohesix_hive_up");

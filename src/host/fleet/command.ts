@@ -49,7 +49,10 @@ export function parseHiveSpec(spec: string): HiveTarget {
   const host = m[1].replace(/^\[|\]$/g, "");
   const name = at >= 0 ? spec.slice(0, at) : `${host}-${m[2]}`.replace(/[.:]/g, "-");
   if (!NAME.test(name)) {
-    throw new UsageError(`fleet: hive name '${name}' must be 1-64 letters, digits, '_' or '-'`, "name it: --hive NAME@HOST:PORT");
+    throw new UsageError(
+      `fleet: hive name '${name}' must be 1-64 letters, digits, '_' or '-'`,
+      "name it: --hive NAME@HOST:PORT",
+    );
   }
   return { name, host, port: Number(m[2]) };
 }
@@ -61,7 +64,9 @@ function parseAddr(flag: string, value: string): { host: string; port: number } 
 }
 
 function positiveInt(flag: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`fleet: --${flag} must be a positive integer, got '${value}'`);
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`fleet: --${flag} must be a positive integer, got '${value}'`);
+  }
   return Number(value);
 }
 
@@ -107,7 +112,9 @@ export const fleetCommand: Subcommand = {
     }
     const hives = (values.hive ?? []).map(parseHiveSpec);
     if (values["hives-file"] !== undefined) hives.push(...await readHivesFile(values["hives-file"]));
-    if (hives.length === 0) throw new UsageError("fleet: no hive given", "pass --hive HOST:PORT or --hives-file FILE");
+    if (hives.length === 0) {
+      throw new UsageError("fleet: no hive given", "pass --hive HOST:PORT or --hives-file FILE");
+    }
     if (values.stream !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(values.stream)) {
       throw new UsageError(`fleet: --stream '${values.stream}' must be letters, digits, '_' or '-'`);
     }
@@ -129,16 +136,30 @@ export const fleetCommand: Subcommand = {
       const msg = (e as Error).message;
       console.error(`cohesix fleet: ${msg}`);
       if (values.nats && /connect|refused|ECONNREFUSED|CONNECTION_REFUSED|timeout/i.test(msg)) {
-        console.error(`cohesix fleet: is a NATS server with JetStream running at ${values.nats}? (nats-server -js)`);
+        console.error(
+          `cohesix fleet: is a NATS server with JetStream running at ${values.nats}? (nats-server -js)`,
+        );
       }
       return 1;
     }
     const names = hives.map((h) => h.name);
-    if (json) console.log(JSON.stringify({ version: 1, metrics_url: fleet.metricsUrl, nats: values.nats ?? null, hives: names }));
-    else {
+    if (json) {
+      console.log(
+        JSON.stringify({
+          version: 1,
+          metrics_url: fleet.metricsUrl,
+          nats: values.nats ?? null,
+          hives: names,
+        }),
+      );
+    } else {
       console.log(`cohesix fleet: following ${hives.length} hive(s): ${names.join(", ")}`);
       if (fleet.metricsUrl) console.log(`  prometheus  ${fleet.metricsUrl}`);
-      if (values.nats) console.log(`  jetstream   ${values.nats} stream ${values.stream ?? "COHESIX"} subjects cohesix.<hive>.…`);
+      if (values.nats) {
+        console.log(
+          `  jetstream   ${values.nats} stream ${values.stream ?? "COHESIX"} subjects cohesix.<hive>.…`,
+        );
+      }
       console.log("Ctrl-C stops the fleet.");
     }
     const stopped = Promise.withResolvers<void>();

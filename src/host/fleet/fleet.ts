@@ -39,7 +39,9 @@ export class Fleet {
   static async start(opts: FleetOptions): Promise<Fleet> {
     const names = new Set<string>();
     for (const h of opts.hives) {
-      if (names.has(h.name)) throw new Error(`two hives are named '${h.name}': give each a distinct NAME@HOST:PORT`);
+      if (names.has(h.name)) {
+        throw new Error(`two hives are named '${h.name}': give each a distinct NAME@HOST:PORT`);
+      }
       names.add(h.name);
     }
     const log = opts.log ?? (() => {});
@@ -90,13 +92,19 @@ function serveMetrics(
   try {
     return Deno.serve({ hostname, port, onListen: () => {} }, async (req) => {
       const path = new URL(req.url).pathname;
-      if (path !== "/metrics") return new Response("not found: the exposition is at /metrics\n", { status: 404 });
-      if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405 });
+      if (path !== "/metrics") {
+        return new Response("not found: the exposition is at /metrics\n", { status: 404 });
+      }
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return new Response("method not allowed\n", { status: 405 });
+      }
       return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
     });
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
-      throw new Error(`Cannot serve metrics on ${hostname}:${port}: the port is in use; pass --prometheus HOST:PORT (port 0 picks a free one)`);
+      throw new Error(
+        `Cannot serve metrics on ${hostname}:${port}: the port is in use; pass --prometheus HOST:PORT (port 0 picks a free one)`,
+      );
     }
     throw e;
   }

@@ -15,7 +15,14 @@
  */
 import { concat, NineClient, NineError } from "../../secure9p/host/client.ts";
 import { EBADF, EINVAL, ENOENT } from "../../secure9p/errors.ts";
-import { parseBoot, parseLifecycleState, parsePressure, parseWorkers, type WorkerRow, type WorkersFile } from "./hive_files.ts";
+import {
+  parseBoot,
+  parseLifecycleState,
+  parsePressure,
+  parseWorkers,
+  type WorkerRow,
+  type WorkersFile,
+} from "./hive_files.ts";
 import type { FleetSink, OutMsg } from "./jetstream_sink.ts";
 import { HiveSnapshot } from "./metrics.ts";
 
@@ -106,7 +113,11 @@ export class HiveFollower {
           this.queueEvent({ event: "hive_down", reason: why.slice(0, 200) });
         }
         const delay = Math.round(this.backoff * (0.8 + 0.4 * Math.random()));
-        if (!wasUp) this.opts.log(`fleet: hive ${this.target.name} (${this.target.host}:${this.target.port}) unreachable: ${why}; retrying in ${delay} ms`);
+        if (!wasUp) {
+          this.opts.log(
+            `fleet: hive ${this.target.name} (${this.target.host}:${this.target.port}) unreachable: ${why}; retrying in ${delay} ms`,
+          );
+        }
         this.backoff = Math.min(this.backoff * 2, this.opts.backoffMaxMs);
         await this.sleep(delay);
         await this.flushPending().catch(() => {});
@@ -131,7 +142,10 @@ export class HiveFollower {
   private async withTimeout<T>(p: Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PollTimeout(`no answer within ${this.opts.pollTimeoutMs} ms`)), this.opts.pollTimeoutMs);
+      timer = setTimeout(
+        () => reject(new PollTimeout(`no answer within ${this.opts.pollTimeoutMs} ms`)),
+        this.opts.pollTimeoutMs,
+      );
     });
     try {
       return await Promise.race([p, limit]);
@@ -212,7 +226,9 @@ export class HiveFollower {
     const t0 = performance.now();
     await this.flushPending();
     const workers = parseWorkers(await this.readText("/proc/workers"));
-    if (workers.spawned < this.spawned) throw new Error("the hive's spawn count went down (rebooted under the session)");
+    if (workers.spawned < this.spawned) {
+      throw new Error("the hive's spawn count went down (rebooted under the session)");
+    }
     this.spawned = workers.spawned;
     const batch: OutMsg[] = [];
     const live = new Set<string>();
@@ -289,7 +305,15 @@ export class HiveFollower {
   }
 
   private message(worker: string, offsetEnd: number, data: string): OutMsg {
-    return { hive: this.target.name, seq: ++this.seq, boot: this.boot, spawned: this.spawned, worker, offsetEnd, data };
+    return {
+      hive: this.target.name,
+      seq: ++this.seq,
+      boot: this.boot,
+      spawned: this.spawned,
+      worker,
+      offsetEnd,
+      data,
+    };
   }
 
   /** Adds an event to `batch`, or (outside a poll) queues it on its own. */
@@ -308,7 +332,9 @@ export class HiveFollower {
         await this.opts.sink.publish(batch);
       } catch (e) {
         this.snapshot.publishErrors++;
-        throw new PublishError(`JetStream did not store ${batch.length} messages: ${e instanceof Error ? e.message : e}`);
+        throw new PublishError(
+          `JetStream did not store ${batch.length} messages: ${e instanceof Error ? e.message : e}`,
+        );
       }
     }
     this.pending = null;

@@ -10,7 +10,7 @@
  * hive boot, the worker's end offset and the hive's spawn count, which are the cursor on recovery.
  */
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream, type JetStreamClient, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 
 /** One message ready to publish; `seq` is the hive's sequence number. */
 export interface OutMsg {
@@ -75,13 +75,22 @@ export class JetStreamSink implements FleetSink {
    * `cohesix.>` as its subjects; an existing stream is used as it is.
    */
   static async open(url: string, stream: string, duplicateWindowMs = 120_000): Promise<JetStreamSink> {
-    const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "cohesix-fleet" });
+    const nc = await connect({
+      servers: url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      name: "cohesix-fleet",
+    });
     try {
       const jsm = await jetstreamManager(nc);
       try {
         await jsm.streams.info(stream);
       } catch {
-        await jsm.streams.add({ name: stream, subjects: ["cohesix.>"], duplicate_window: duplicateWindowMs * 1_000_000 });
+        await jsm.streams.add({
+          name: stream,
+          subjects: ["cohesix.>"],
+          duplicate_window: duplicateWindowMs * 1_000_000,
+        });
       }
       return new JetStreamSink(nc, jetstream(nc, { timeout: 10_000 }), jsm, stream);
     } catch (e) {
@@ -117,7 +126,9 @@ export class JetStreamSink implements FleetSink {
       h.set(H_BOOT, m.boot);
       h.set(H_SPAWNED, String(m.spawned));
       if (m.worker !== "") h.set(H_OFFSET, String(m.offsetEnd));
-      const subject = m.worker !== "" ? telemetrySubject(m.hive, subjectToken(m.worker)) : eventsSubject(m.hive);
+      const subject = m.worker !== ""
+        ? telemetrySubject(m.hive, subjectToken(m.worker))
+        : eventsSubject(m.hive);
       return this.js.publish(subject, enc.encode(m.data), { msgID: `${m.hive}-${m.seq}`, headers: h });
     });
     const results = await Promise.allSettled(acks);

@@ -60,40 +60,97 @@ export function fleetRegistry(snapshots: Snapshots, processMetrics = true): clie
       },
     });
 
-  gauge("cohesix_hive_up", "1 while the fleet holds a 9P session to the hive.", ["hive"], (g) =>
-    each((s) => g.set({ hive: s.name }, s.up ? 1 : 0)));
-  counter("cohesix_fleet_hive_connects_total", "9P sessions the fleet opened to the hive (1 + reconnects).", ["hive"], (c) =>
-    each((s) => c.inc({ hive: s.name }, s.connects)));
-  counter("cohesix_fleet_hive_boots_total", "Hive boots the fleet has seen (a restart adds one).", ["hive"], (c) =>
-    each((s) => c.inc({ hive: s.name }, s.boots)));
-  gauge("cohesix_hive_workers", "Live workers (/proc/workers active=).", ["hive"], (g) =>
-    each((s) => s.workers && g.set({ hive: s.name }, s.workers.active)));
-  gauge("cohesix_hive_workers_max", "Worker table size (/proc/workers max=).", ["hive"], (g) =>
-    each((s) => s.workers && g.set({ hive: s.name }, s.workers.max)));
-  counter("cohesix_hive_workers_spawned_total", "Workers spawned since the hive booted.", ["hive"], (c) =>
-    each((s) => s.workers && c.inc({ hive: s.name }, s.workers.spawned)));
-  gauge("cohesix_worker_tick", "The worker's current tick.", ["hive", "worker", "kind"], (g) =>
-    each((s) => s.workers?.workers.forEach((w) => g.set({ hive: s.name, worker: w.id, kind: w.kind }, w.tick))));
-  counter("cohesix_worker_telemetry_bytes_total", "Bytes appended to the worker's telemetry ring.", ["hive", "worker"], (c) =>
-    each((s) => s.workers?.workers.forEach((w) => c.inc({ hive: s.name, worker: w.id }, w.telemetryEnd))));
-  counter("cohesix_worker_telemetry_dropped_bytes_total", "Telemetry bytes the ring overwrote.", ["hive", "worker"], (c) =>
-    each((s) => s.workers?.workers.forEach((w) => c.inc({ hive: s.name, worker: w.id }, w.dropped))));
-  counter("cohesix_hive_pressure_total", "Hive pressure counters (/proc/pressure), by kind.", ["hive", "kind"], (c) =>
-    each((s) => s.pressure.forEach((v, kind) => c.inc({ hive: s.name, kind }, v))));
-  gauge("cohesix_hive_lifecycle_state", "1 for the hive's lifecycle state (/proc/lifecycle/state).", ["hive", "state"], (g) =>
-    each((s) => s.lifecycle !== null && g.set({ hive: s.name, state: s.lifecycle }, 1)));
-  counter("cohesix_fleet_telemetry_lines_total", "Telemetry lines stored in JetStream (or read, without --nats).", ["hive"], (c) =>
-    each((s) => c.inc({ hive: s.name }, s.linesPublished)));
-  counter("cohesix_fleet_events_total", "Hive events stored in JetStream.", ["hive"], (c) =>
-    each((s) => c.inc({ hive: s.name }, s.eventsPublished)));
-  counter("cohesix_fleet_telemetry_lost_bytes_total", "Telemetry bytes the ring overwrote before the fleet read them.", ["hive"], (c) =>
-    each((s) => c.inc({ hive: s.name }, s.lostBytes)));
-  counter("cohesix_fleet_publish_errors_total", "Publish batches JetStream did not acknowledge (retried).", ["hive"], (c) =>
-    each((s) => c.inc({ hive: s.name }, s.publishErrors)));
-  gauge("cohesix_fleet_pending_lines", "Lines read from the hive, not yet acknowledged by JetStream.", ["hive"], (g) =>
-    each((s) => g.set({ hive: s.name }, s.pending)));
-  gauge("cohesix_fleet_poll_duration_seconds", "Duration of the last poll round of the hive.", ["hive"], (g) =>
-    each((s) => g.set({ hive: s.name }, s.pollSeconds)));
+  gauge(
+    "cohesix_hive_up",
+    "1 while the fleet holds a 9P session to the hive.",
+    ["hive"],
+    (g) => each((s) => g.set({ hive: s.name }, s.up ? 1 : 0)),
+  );
+  counter("cohesix_fleet_hive_connects_total", "9P sessions the fleet opened to the hive (1 + reconnects).", [
+    "hive",
+  ], (c) => each((s) => c.inc({ hive: s.name }, s.connects)));
+  counter(
+    "cohesix_fleet_hive_boots_total",
+    "Hive boots the fleet has seen (a restart adds one).",
+    ["hive"],
+    (c) => each((s) => c.inc({ hive: s.name }, s.boots)),
+  );
+  gauge(
+    "cohesix_hive_workers",
+    "Live workers (/proc/workers active=).",
+    ["hive"],
+    (g) => each((s) => s.workers && g.set({ hive: s.name }, s.workers.active)),
+  );
+  gauge(
+    "cohesix_hive_workers_max",
+    "Worker table size (/proc/workers max=).",
+    ["hive"],
+    (g) => each((s) => s.workers && g.set({ hive: s.name }, s.workers.max)),
+  );
+  counter(
+    "cohesix_hive_workers_spawned_total",
+    "Workers spawned since the hive booted.",
+    ["hive"],
+    (c) => each((s) => s.workers && c.inc({ hive: s.name }, s.workers.spawned)),
+  );
+  gauge(
+    "cohesix_worker_tick",
+    "The worker's current tick.",
+    ["hive", "worker", "kind"],
+    (g) =>
+      each((s) =>
+        s.workers?.workers.forEach((w) => g.set({ hive: s.name, worker: w.id, kind: w.kind }, w.tick))
+      ),
+  );
+  counter(
+    "cohesix_worker_telemetry_bytes_total",
+    "Bytes appended to the worker's telemetry ring.",
+    ["hive", "worker"],
+    (c) =>
+      each((s) => s.workers?.workers.forEach((w) => c.inc({ hive: s.name, worker: w.id }, w.telemetryEnd))),
+  );
+  counter("cohesix_worker_telemetry_dropped_bytes_total", "Telemetry bytes the ring overwrote.", [
+    "hive",
+    "worker",
+  ], (c) => each((s) => s.workers?.workers.forEach((w) => c.inc({ hive: s.name, worker: w.id }, w.dropped))));
+  counter("cohesix_hive_pressure_total", "Hive pressure counters (/proc/pressure), by kind.", [
+    "hive",
+    "kind",
+  ], (c) => each((s) => s.pressure.forEach((v, kind) => c.inc({ hive: s.name, kind }, v))));
+  gauge("cohesix_hive_lifecycle_state", "1 for the hive's lifecycle state (/proc/lifecycle/state).", [
+    "hive",
+    "state",
+  ], (g) => each((s) => s.lifecycle !== null && g.set({ hive: s.name, state: s.lifecycle }, 1)));
+  counter(
+    "cohesix_fleet_telemetry_lines_total",
+    "Telemetry lines stored in JetStream (or read, without --nats).",
+    ["hive"],
+    (c) => each((s) => c.inc({ hive: s.name }, s.linesPublished)),
+  );
+  counter(
+    "cohesix_fleet_events_total",
+    "Hive events stored in JetStream.",
+    ["hive"],
+    (c) => each((s) => c.inc({ hive: s.name }, s.eventsPublished)),
+  );
+  counter(
+    "cohesix_fleet_telemetry_lost_bytes_total",
+    "Telemetry bytes the ring overwrote before the fleet read them.",
+    ["hive"],
+    (c) => each((s) => c.inc({ hive: s.name }, s.lostBytes)),
+  );
+  counter("cohesix_fleet_publish_errors_total", "Publish batches JetStream did not acknowledge (retried).", [
+    "hive",
+  ], (c) => each((s) => c.inc({ hive: s.name }, s.publishErrors)));
+  gauge("cohesix_fleet_pending_lines", "Lines read from the hive, not yet acknowledged by JetStream.", [
+    "hive",
+  ], (g) => each((s) => g.set({ hive: s.name }, s.pending)));
+  gauge(
+    "cohesix_fleet_poll_duration_seconds",
+    "Duration of the last poll round of the hive.",
+    ["hive"],
+    (g) => each((s) => g.set({ hive: s.name }, s.pollSeconds)),
+  );
   return registry;
 }
 
