@@ -16,7 +16,7 @@ PKGS="diod qemu-system-arm qemu-user qemu-efi-aarch64 gcc-aarch64-linux-gnu binu
 picolibc-aarch64-linux-gnu libsimde-dev mtools dosfstools cpio libarchive-tools tmux procps
 python3 python3-yaml python3-pyelftools python3-libarchive-c python3-venv python3-pytest python3-mypy python3-wheel-whl
 cmake ninja-build device-tree-compiler libxml2-utils python3-jinja2 python3-ply python3-lxml
-python3-typing-extensions python3-jsonschema patch xz-utils chromium fuse3 libfuse3-3"
+python3-typing-extensions python3-jsonschema patch xz-utils chromium prometheus nats-server fuse3 libfuse3-3"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

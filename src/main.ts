@@ -12,6 +12,7 @@ import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
 import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
+import { fleetCommand } from "./host/fleet/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
@@ -29,6 +30,7 @@ const SUBCOMMANDS: Subcommand[] = [
   devCommand,
   diffCommand,
   doctorCommand,
+  fleetCommand,
   cohshCommand,
   guestCommand,
   imageCommand,
