@@ -65,6 +65,8 @@ interface OpenFile {
 
 export class HiveWatcher {
   boot!: BootView;
+  /** Reads made per path (a whole-file read counts once): what tests hold the cursors to. */
+  readonly reads = new Map<string, number>();
   private files = new Map<string, OpenFile>();
   /** Paths that do not exist on this hive (ENOENT once): never asked again. */
   private absent = new Set<string>();
@@ -251,6 +253,7 @@ export class HiveWatcher {
     try {
       while (off < end) {
         const want = Math.min(this.client.ioChunk, end - off);
+        this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
         const data = await this.client.read(f.fid, off, want);
         parts.push(data);
         off += data.length;
@@ -302,6 +305,7 @@ export class HiveWatcher {
     const f = await this.open(this.files, path, path);
     if (f === null) return null;
     try {
+      this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
       return dec.decode(await this.client.readAll(f.fid));
     } catch (e) {
       // A directory where a file was expected (EISDIR) is reported to the caller as absent.
