@@ -16,6 +16,7 @@ import { fleetCommand } from "./host/fleet/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
+import { mountCommand, umountCommand } from "./host/mount/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
@@ -34,12 +35,14 @@ const SUBCOMMANDS: Subcommand[] = [
   guestCommand,
   imageCommand,
   inspectCommand,
+  mountCommand,
   qemuCommand,
   rtcCommand,
   statusCommand,
   ticketCommand,
   traceCommand,
   uiCommand,
+  umountCommand,
 ];
 
 function topHelp(): string {
