@@ -15,6 +15,7 @@ import {
   parseWorkers,
 } from "../../src/host/ui/parse.ts";
 import { BOOT_CONFIG } from "../../src/guest/generated/bootstrap.ts";
+import { StaticNamespace } from "../../src/secure9p/static_namespace.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -66,6 +67,50 @@ Deno.test(
       assertEquals((await shell.execute("kill worker-1"))?.ack?.ok, true);
       s = await w.refresh();
       assertEquals(s.workers, []);
+    } finally {
+      w.close();
+      shell.close();
+      await hive.stop();
+    }
+  },
+);
+
+Deno.test(
+  "HiveWatcher follows 40 workers within the observer's 32-fid quota (batched reads, telemetry fids recycled)",
+  opts,
+  async () => {
+    let now = 1_000_000;
+    const hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: "t", clock: () => now });
+    const shell = await openSession({
+      transport: "tcp",
+      hostname: "127.0.0.1",
+      port: hive.consolePort,
+      authToken: "t",
+      timeoutMs: 5000,
+    });
+    const w = await HiveWatcher.attach("127.0.0.1", hive.ninepPort, "observer", "");
+    try {
+      await shell.execute("attach queen");
+      for (let i = 0; i < 40; i++) {
+        assertEquals(
+          (await shell.execute("spawn heartbeat ticks=100"))?.ack?.ok,
+          true,
+        );
+      }
+      now += 2000;
+      for (;;) {
+        const s = await w.refresh();
+        assertEquals(s.refusals, []);
+        if (s.workers.length === 40 && s.workers.every((x) => x.lastHeartbeat === "heartbeat 2")) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Each worker's two heartbeats were read once: cursors at 24 bytes, one read per worker.
+      const s = await w.refresh();
+      assertEquals(s.workers.every((x) => x.cursor === 24), true);
+      assertEquals(
+        [...w.reads.entries()].filter(([p]) => p.endsWith("/telemetry")).every(([, n]) => n === 1),
+        true,
+      );
     } finally {
       w.close();
       shell.close();
@@ -134,3 +179,60 @@ Deno.test("telemetryPath: the legacy /worker path, or /shard/<label>/worker/<id>
     "/shard/13/worker/worker-1/telemetry",
   );
 });
+
+Deno.test(
+  "HiveWatcher renders the reference layout: /proc/lifecycle/*, /proc/pressure/* files, sharded telemetry only",
+  opts,
+  async () => {
+    // The reference namespace (namespace.md §1, §4, §7) as a static tree: what a sharding hive serves.
+    const ns = new StaticNamespace();
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const dir = (at: number, name: string) => ns.addDir(at, name);
+    const file = (at: number, name: string, text: string) => ns.addFile(at, name, enc(text), true);
+    const root = 0;
+    const proc = dir(root, "proc");
+    file(
+      proc,
+      "boot",
+      "Cohesix boot: root-task online\nversion=9.9.9\nmanifest=abc123\nlimits sessions=4 workers=8 tick_ms=1000\ngpus=\n",
+    );
+    file(
+      proc,
+      "workers",
+      "workers active=1 max=8 spawned=1\nworker-1 kind=heartbeat tick=2 ticks=10 ops=1/100 ttl_ms_left=5000 telemetry_start=0 telemetry_end=24 dropped=0\n",
+    );
+    file(
+      proc,
+      "sessions",
+      "sessions active=1 max=4\nsession id=0 role=observer subject=- state=active ops=3 bytes=9 open=1 mounts=0\n",
+    );
+    const lc = dir(proc, "lifecycle");
+    file(lc, "state", "state=DRAINING\n");
+    file(lc, "reason", "reason=cordon\n");
+    file(lc, "since", "since_ms=1234\n");
+    const pr = dir(proc, "pressure");
+    file(pr, "busy", "busy=2\n");
+    file(pr, "quota", "quota=1\n");
+    file(pr, "cut", "cut=0\n");
+    file(pr, "policy", "policy=3\n");
+    file(dir(root, "log"), "queen.log", "lifecycle transition old=ONLINE new=DRAINING reason=cordon\n");
+    const shardWorker = dir(dir(dir(dir(root, "shard"), "13"), "worker"), "worker-1");
+    file(shardWorker, "telemetry", "heartbeat 1\nheartbeat 2\n");
+    const hive = HostedHive.start({ ninepPort: 0, noConsole: true, namespace: ns, clock: () => 0 });
+    const w = await HiveWatcher.attach("127.0.0.1", hive.ninepPort, "observer", "");
+    try {
+      assertEquals(w.boot.version, "9.9.9");
+      const s = await w.refresh();
+      assertEquals(s.lifecycle, { state: "DRAINING", reason: "cordon", sinceMs: 1234 });
+      assertEquals(s.pressure, { busy: 2, cut: 0, policy: 3, quota: 1 });
+      assertEquals(s.workers[0].shard, "13");
+      assertEquals(s.workers[0].lastHeartbeat, "heartbeat 2");
+      assertEquals(s.workers[0].cursor, 24);
+      assertEquals(s.log, ["lifecycle transition old=ONLINE new=DRAINING reason=cordon"]);
+      assertEquals(s.refusals, []);
+    } finally {
+      w.close();
+      await hive.stop();
+    }
+  },
+);
