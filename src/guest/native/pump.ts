@@ -76,9 +76,10 @@ export function pumpMain(hive: Hive): number {
   putU32(mb, MB_TX_LEN, 0);
   putU32(mb, MB_RX_KEEP, 0);
   console.log(POLL_LINE);
+  if (mb[MB_ACK] !== 1) return 0; // no platform behind the mailbox (Deno, porf): no console either
   // Serial input that arrived meanwhile stays in RX for the first round.
-  let keep = mb[MB_ACK] === 1 ? getU32(mb, MB_RX_LEN) : 0;
-  if (mb[MB_ACK] === 1) net.afterPoll(hive);
+  let keep = getU32(mb, MB_RX_LEN);
+  net.afterPoll(hive);
   console.log("cohesix: serial console ready");
   let origin = -1;
   for (;;) {
