@@ -30,6 +30,9 @@ export interface BridgeTarget {
   timeoutMs: number;
 }
 
+/** Terminal lines a page may queue while one runs (the page sends one at a time; this bounds a flood). */
+const MAX_QUEUED_LINES = 64;
+
 /** A page's session: login, the view's refresh loop and the terminal's console. */
 export class UiSession {
   private watcher: HiveWatcher | null = null;
@@ -66,6 +69,10 @@ export class UiSession {
         this.login(String(msg.role ?? ""), String(msg.ticket ?? "")).catch((e) => this.fail(e));
         return;
       case "line":
+        if (this.lines.length >= MAX_QUEUED_LINES) {
+          this.send({ t: "error", error: `more than ${MAX_QUEUED_LINES} lines waiting; line dropped` });
+          return;
+        }
         this.lines.push({ text: String(msg.text ?? ""), echo: false });
         this.pump().catch((e) => this.fail(e));
         return;
