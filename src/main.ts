@@ -20,6 +20,7 @@ import { mountCommand, umountCommand } from "./host/mount/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
+import { telemetryCommand } from "./host/telemetry/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
 import { uiCommand } from "./host/ui/command.ts";
 
@@ -39,6 +40,7 @@ const SUBCOMMANDS: Subcommand[] = [
   qemuCommand,
   rtcCommand,
   statusCommand,
+  telemetryCommand,
   ticketCommand,
   traceCommand,
   uiCommand,

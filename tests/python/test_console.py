@@ -141,8 +141,9 @@ def test_tail_follow_streams_appended_lines_until_cancelled(hive: DevHive) -> No
         try:
             with ConsoleClient.connect("127.0.0.1", hive.console, timeout=30) as c:
                 c.command("ATTACH queen")
-                c.send(f"TAIL -f /worker/{worker}/telemetry")
-                assert c.recv() == f"OK TAIL path=/worker/{worker}/telemetry"
+                path = h.telemetry_path(worker)
+                c.send(f"TAIL -f {path}")
+                assert c.recv() == f"OK TAIL path={path}"
                 assert [c.recv(), c.recv()] == ["heartbeat 1", "heartbeat 2"]
                 c.cancel_follow()
                 rest = []

@@ -41,7 +41,7 @@ def test_a_worker_with_a_ticket_sees_its_slice_and_nothing_else(hive: DevHive, w
             ticket = mint(worker_key, worker)
             with cohesix.connect("127.0.0.1", hive.ninep, role="worker-heartbeat", ticket=ticket) as w:
                 assert w.read_text("/proc/boot").startswith("Cohesix boot:")
-                own = f"/worker/{worker}/telemetry"
+                own = queen.telemetry_path(worker)
                 assert w.append(own, "custom 1\n") == 9
                 assert "custom 1" in list(w.tail(own))
                 # Paths outside its rules do not exist for a worker; the queen's files refuse it.
