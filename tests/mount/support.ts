@@ -49,9 +49,9 @@ export interface Hive extends Proc {
   port: number;
 }
 
-/** `cohesix dev` on a free console port and the given 9P port (0: a free one). */
-export async function startHive(ninepPort = 0): Promise<Hive> {
-  const p = spawn(["dev", "--console-port", "0", "--ninep-port", String(ninepPort), "--json"]);
+/** `cohesix dev` on a free console port and the given 9P port (0: a free one), with extra flags. */
+export async function startHive(ninepPort = 0, extra: string[] = []): Promise<Hive> {
+  const p = spawn(["dev", "--console-port", "0", "--ninep-port", String(ninepPort), "--json", ...extra]);
   const doc = JSON.parse(await firstLine(p.child, "cohesix dev", p.stderr));
   return { ...p, port: doc.ninep.port };
 }

@@ -70,6 +70,8 @@ export class HiveFs implements FsOps {
   readonly negativeTimeout: number;
   #nodes = new Map<number, Node>();
   #byKey = new Map<string, Node>();
+  /** The newest node seen at each path, for lookups that can re-check a held fid instead of walking. */
+  #byPath = new Map<string, Node>();
   #nextIno = 2;
   #cached = new Set<Node>();
   #handles = new Map<number, Handle>();
@@ -104,6 +106,17 @@ export class HiveFs implements FsOps {
     if (name === "." || name === ".." || name.includes("/") || name === "") throw new FsError(EINVAL);
     const path = [...parent.path, name];
     return this.#call(async (s) => {
+      // A node the kernel still holds with a live fid: one Tgetattr re-checks it (the hive revokes the
+      // fids of a removed node, EBADF, so a vanished worker falls through to a fresh walk).
+      const held = this.#byPath.get(path.join("/"));
+      if (held && held.fid >= 0 && held.epoch === s.epoch && held.busy === 0) {
+        const attr = await s.client.getattr(held.fid).catch(() => null);
+        if (attr && keyOf(path, attr.qid.path) === held.key) {
+          held.nlookup++;
+          return { attr: await this.#stat(s, held, attr), attrTimeout: this.options.cacheSeconds, entryTimeout: this.options.cacheSeconds };
+        }
+        if (!attr) this.#dropFid(held);
+      }
       let fid: number;
       try {
         fid = await this.#walk(s, path);
@@ -131,6 +144,7 @@ export class HiveFs implements FsOps {
     if (node.nlookup > 0) return;
     this.#nodes.delete(ino);
     if (this.#byKey.get(node.key) === node) this.#byKey.delete(node.key);
+    if (this.#byPath.get(node.path.join("/")) === node) this.#byPath.delete(node.path.join("/"));
     this.#dropFid(node);
   }
 
@@ -278,6 +292,7 @@ export class HiveFs implements FsOps {
       this.#nodes.set(node.ino, node);
       this.#byKey.set(key, node);
     }
+    this.#byPath.set(path.join("/"), node);
     if (node.fid >= 0 && node.epoch === s.epoch) {
       s.client.clunk(fid).catch(() => {});
     } else {
