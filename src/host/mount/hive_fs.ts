@@ -10,6 +10,8 @@
  *   non-seekable when opened for writing (ESPIPE) and refuse truncation with EPERM;
  * - refusals are the hive's own errno: EROFS for a read-only file opened for write, EPERM for a role
  *   denial (the hive writes its audit line); nothing is checked twice on this side;
+ * - a ring file whose oldest bytes were overwritten keeps the hive's absolute offsets: the lost prefix
+ *   reads as newlines, so `cat`, `grep` and `tail` keep working on a wrapped telemetry ring;
  * - generated read-only files the hive reports with size 0 (`/proc/workers`, …) are read once at
  *   stat time so `stat` and `cat` agree;
  * - a lost connection fails the calls in flight with EIO; the next call re-attaches, and open files
@@ -183,19 +185,55 @@ export class HiveFs implements FsOps {
     const h = this.#handle(fh);
     return this.#call(async (s) => {
       const fid = await this.#handleFid(s, h);
-      const chunk = s.client.ioChunk;
-      const reads: Promise<Uint8Array>[] = [];
-      for (let at = 0; at < size; at += chunk) reads.push(s.client.read(fid, offset + at, Math.min(chunk, size - at)));
-      const parts = await Promise.all(reads);
-      const out = new Uint8Array(size);
-      let n = 0;
-      for (const p of parts) {
-        out.set(p, n);
-        n += p.length;
-        if (p.length < chunk) break; // end of file (or of what the hive holds now)
+      try {
+        return await this.#readAt(s, fid, size, offset);
+      } catch (e) {
+        if (!(e instanceof NineError && e.errno === EINVAL)) throw e;
+        // A ring (log, telemetry, trace) refuses offsets it has overwritten. Offsets stay the hive's
+        // absolute ones (so sizes grow and tail -f follows); the lost prefix reads as empty lines.
+        const start = await this.#ringStart(s, fid, offset);
+        if (start <= offset) throw e;
+        const gap = Math.min(size, start - offset);
+        const out = new Uint8Array(size);
+        out.fill(10, 0, gap);
+        const rest = gap < size ? await this.#readAt(s, fid, size - gap, start) : new Uint8Array(0);
+        out.set(rest, gap);
+        return out.subarray(0, gap + rest.length);
       }
-      return out.subarray(0, n);
     });
+  }
+
+  /** `size` bytes at `offset` as pipelined Treads of at most ioChunk; short at end of file. */
+  async #readAt(s: Session, fid: number, size: number, offset: number): Promise<Uint8Array> {
+    const chunk = s.client.ioChunk;
+    const reads: Promise<Uint8Array>[] = [];
+    for (let at = 0; at < size; at += chunk) reads.push(s.client.read(fid, offset + at, Math.min(chunk, size - at)));
+    const parts = await Promise.all(reads);
+    const out = new Uint8Array(size);
+    let n = 0;
+    for (const p of parts) {
+      out.set(p, n);
+      n += p.length;
+      if (p.length < chunk) break; // end of file (or of what the hive holds now)
+    }
+    return out.subarray(0, n);
+  }
+
+  /** The oldest offset a ring still holds, above `refused`: a binary search with 1-byte reads. */
+  async #ringStart(s: Session, fid: number, refused: number): Promise<number> {
+    let lo = refused;
+    let hi = (await s.client.getattr(fid)).size;
+    if (hi <= lo) return lo;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const held = await s.client.read(fid, mid, 1).then(() => true, (e) => {
+        if (e instanceof NineError && e.errno === EINVAL) return false;
+        throw e;
+      });
+      if (held) hi = mid;
+      else lo = mid;
+    }
+    return hi;
   }
 
   write(fh: number, data: Uint8Array, offset: number): Promise<number> {
