@@ -10,7 +10,9 @@
  *
  * The 9P server is the Secure9P core the hive runs (bench/mount/serve.ts, static files: a 4 MiB
  * file and a 4 KiB one). Workloads: a sequential read of the 4 MiB file through 128 KiB read(2)
- * calls (sha256 checked once per path), and 10,000 stat calls on the small file. Each rep runs every
+ * calls (sha256 checked once per path), the same read by 4 readers at once (4 `cat` processes on
+ * kernel paths, 4 pipelined reads on the 9P client: do concurrent FUSE requests overlap?), and
+ * 10,000 stat calls on the small file. Each rep runs every
  * path in a rotating order; the median of --reps is printed with ratios.
  *
  * Usage: deno task bench:mount [--reps 5] [--stats 10000]
@@ -35,7 +37,11 @@ interface Path {
   /** The 4 MiB file's bytes (checked once against the source). */
   bytes(): Promise<Uint8Array>;
   stat(n: number): Promise<void>;
+  /** PARALLEL readers of the 4 MiB file at once (separate `cat` processes on kernel paths). */
+  readParallel(): Promise<void>;
 }
+
+const PARALLEL = 4;
 
 const cleanups: (() => Promise<void>)[] = [];
 const log = (s: string) => console.error(`bench:mount: ${s}`);
@@ -116,6 +122,10 @@ function kernelPath(name: string, dir: string): Path {
       return Promise.resolve(total);
     },
     bytes: () => Deno.readFile(`${dir}/${BIG}`),
+    readParallel: async () => {
+      const cats = Array.from({ length: PARALLEL }, () => new Deno.Command("sh", { args: ["-c", `cat "$0" > /dev/null`, `${dir}/${BIG}`] }).output());
+      for (const o of await Promise.all(cats)) if (!o.success) throw new Error(`${name}: cat failed`);
+    },
     stat: (n) => {
       for (let i = 0; i < n; i++) Deno.statSync(`${dir}/${SMALL}`);
       return Promise.resolve();
@@ -135,6 +145,9 @@ function ninePath(client: NineClient, root: number): Path {
   return {
     name: "9p",
     read: async () => (await readBig()).length,
+    readParallel: async () => {
+      await Promise.all(Array.from({ length: PARALLEL }, readBig));
+    },
     bytes: readBig,
     stat: async (n) => {
       for (let i = 0; i < n; i++) {
@@ -180,6 +193,7 @@ async function main(): Promise<void> {
   }
   const readMs = new Map<string, number[]>();
   const statMs = new Map<string, number[]>();
+  const parMs = new Map<string, number[]>();
   for (let rep = 0; rep < REPS; rep++) {
     const order = paths.map((_, i) => paths[(i + rep) % paths.length]);
     for (const p of order) {
@@ -187,6 +201,9 @@ async function main(): Promise<void> {
       const n = await p.read();
       if (n !== 4 << 20) throw new Error(`${p.name} read ${n} bytes, not 4 MiB`);
       readMs.set(p.name, [...(readMs.get(p.name) ?? []), performance.now() - t]);
+      t = performance.now();
+      await p.readParallel();
+      parMs.set(p.name, [...(parMs.get(p.name) ?? []), performance.now() - t]);
       t = performance.now();
       await p.stat(STATS);
       statMs.set(p.name, [...(statMs.get(p.name) ?? []), performance.now() - t]);
@@ -196,19 +213,21 @@ async function main(): Promise<void> {
   const row = (name: string) => {
     const r = median(readMs.get(name)!);
     const s = median(statMs.get(name)!);
-    return { name, readMs: r, mbps: 4 / (r / 1000) * 1.048576, statUs: (s * 1000) / STATS };
+    return { name, readMs: r, mbps: 4 / (r / 1000) * 1.048576, parMs: median(parMs.get(name)!), statUs: (s * 1000) / STATS };
   };
   const rows = paths.map((p) => row(p.name));
   console.log(`mount benchmark: 4 MiB sequential read (128 KiB reads), ${STATS} stats; median of ${REPS} reps`);
-  console.log(`${"path".padEnd(12)} ${"read ms".padStart(9)} ${"MB/s".padStart(8)} ${"stat µs".padStart(9)}`);
+  console.log(`${"path".padEnd(12)} ${"read ms".padStart(9)} ${"MB/s".padStart(8)} ${`${PARALLEL}x read ms`.padStart(12)} ${"stat µs".padStart(9)}`);
   for (const r of rows) {
-    console.log(`${r.name.padEnd(12)} ${r.readMs.toFixed(1).padStart(9)} ${r.mbps.toFixed(1).padStart(8)} ${r.statUs.toFixed(1).padStart(9)}`);
+    console.log(
+      `${r.name.padEnd(12)} ${r.readMs.toFixed(1).padStart(9)} ${r.mbps.toFixed(1).padStart(8)} ${r.parMs.toFixed(1).padStart(12)} ${r.statUs.toFixed(1).padStart(9)}`,
+    );
   }
   const by = new Map(rows.map((r) => [r.name, r]));
   const ratio = (a: string, b: string) => {
     const x = by.get(a)!;
     const y = by.get(b)!;
-    return `read time ${(x.readMs / y.readMs).toFixed(2)}x, stat time ${(x.statUs / y.statUs).toFixed(2)}x`;
+    return `read time ${(x.readMs / y.readMs).toFixed(2)}x, ${PARALLEL} readers ${(x.parMs / y.parMs).toFixed(2)}x, stat time ${(x.statUs / y.statUs).toFixed(2)}x`;
   };
   console.log(`ratios (lower is better for the first):`);
   console.log(`  mount / 9p           ${ratio("mount", "9p")}`);
