@@ -12,12 +12,15 @@ import { demoCommand } from "./host/demo/command.ts";
 import { devCommand } from "./host/dev/command.ts";
 import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
+import { fleetCommand } from "./host/fleet/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
+import { mountCommand, umountCommand } from "./host/mount/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
+import { telemetryCommand } from "./host/telemetry/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
 import { uiCommand } from "./host/ui/command.ts";
 
@@ -28,16 +31,20 @@ const SUBCOMMANDS: Subcommand[] = [
   devCommand,
   diffCommand,
   doctorCommand,
+  fleetCommand,
   cohshCommand,
   guestCommand,
   imageCommand,
   inspectCommand,
+  mountCommand,
   qemuCommand,
   rtcCommand,
   statusCommand,
+  telemetryCommand,
   ticketCommand,
   traceCommand,
   uiCommand,
+  umountCommand,
 ];
 
 function topHelp(): string {
