@@ -3,8 +3,9 @@
  * numbers out again, which Secure9P refuses by default. Proven with our client doing what v9fs does.
  */
 import { NineClient, NineError } from "../../src/secure9p/host/client.ts";
-import { assert, assertEquals } from "../support/assert.ts";
-import { startHive, stop } from "./support.ts";
+import { assertEquals } from "../support/assert.ts";
+import { dirname } from "node:path";
+import { manifestWith, startHive, stop } from "./support.ts";
 
 const ROOT_MANIFEST = new URL("../../configs/root_task.toml", import.meta.url).pathname;
 
@@ -28,11 +29,7 @@ async function reuseFid(port: number): Promise<number> {
 }
 
 Deno.test("secure9p.allow_fid_reuse lets a v9fs-style client reuse a clunked fid; the default refuses it with EINVAL", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cohesix-fid-reuse-" });
-  const manifest = `${dir}/v9fs.toml`;
-  const text = await Deno.readTextFile(ROOT_MANIFEST);
-  assert(/^max_fids_per_session = \d+$/m.test(text), "the reference manifest has a [secure9p] max_fids_per_session line");
-  await Deno.writeTextFile(manifest, text.replace(/^(max_fids_per_session = \d+)$/m, "$1\nallow_fid_reuse = true"));
+  const manifest = await manifestWith(/^(max_fids_per_session = \d+)$/m, "$1\nallow_fid_reuse = true");
   for (const [file, want] of [[ROOT_MANIFEST, 22], [manifest, 0]] as const) {
     const h = await startHive(0, ["--manifest", file]);
     try {
@@ -41,5 +38,5 @@ Deno.test("secure9p.allow_fid_reuse lets a v9fs-style client reuse a clunked fid
       await stop(h);
     }
   }
-  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(dirname(manifest), { recursive: true });
 });

@@ -4,11 +4,13 @@
  * when it fails.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { dirname } from "node:path";
 import {
   cleanupMount,
   cohesix,
   HAS_FUSE,
   isMounted,
+  manifestWith,
   sh,
   startHive,
   startMount,
@@ -66,7 +68,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mount spawns through queen/ctl, the worker appears in a fresh listing and vanishes when killed",
+  name: "mount spawns through queen/ctl; a killed worker stays listed read-only while retained, then vanishes",
   ignore,
   fn: () =>
     withHiveMount(async (_hive, m) => {
@@ -78,14 +80,37 @@ Deno.test({
       assertStringIncludes((await sh("cat proc/workers", m.dir)).out, "worker-1 kind=heartbeat");
       const k = await sh(`echo '{"kill":"worker-1"}' >> queen/ctl`, m.dir);
       assertEquals(k.code, 0, k.err);
-      assertEquals((await sh("ls worker", m.dir)).out, "");
-      const gone = await sh("cat worker/worker-1/telemetry", m.dir);
-      assertStringIncludes(gone.err, "No such file or directory");
-      // A refused control line is the hive's EINVAL, passed through.
+      // The reference manifest retains an exited worker's telemetry, read-only (workers.retain_s).
+      assertEquals((await sh("ls worker", m.dir)).out, "worker-1\n");
+      assertStringIncludes((await sh("cat proc/workers", m.dir)).out, "state=exited");
       let refused = "";
+      await Deno.writeTextFile(`${m.dir}/worker/worker-1/telemetry`, "late\n", { append: true }).catch((e) => (refused = (e as Error).message));
+      assertMatch(refused, /os error 30/); // EROFS
+      // A refused control line is the hive's EINVAL, passed through.
+      refused = "";
       await Deno.writeTextFile(`${m.dir}/queen/ctl`, '{"bogus":1}\n').catch((e) => (refused = (e as Error).message));
       assertMatch(refused, /os error 22/);
     }),
+});
+
+Deno.test({
+  name: "mount listings are fresh: a killed worker vanishes from ls at once when the hive retains nothing",
+  ignore,
+  fn: async () => {
+    const manifest = await manifestWith(/^retain_s = \d+$/m, "retain_s = 0");
+    try {
+      await withHiveMount(async (_hive, m) => {
+        await sh(`echo '{"spawn":"heartbeat","ticks":50}' > queen/ctl`, m.dir);
+        assertEquals((await sh("ls worker && cat worker/worker-1/telemetry > /dev/null", m.dir)).out, "worker-1\n");
+        await sh(`echo '{"kill":"worker-1"}' >> queen/ctl`, m.dir);
+        assertEquals((await sh("ls worker", m.dir)).out, "");
+        const gone = await sh("cat worker/worker-1/telemetry", m.dir);
+        assertStringIncludes(gone.err, "No such file or directory");
+      }, [], ["--manifest", manifest]);
+    } finally {
+      await Deno.remove(dirname(manifest), { recursive: true });
+    }
+  },
 });
 
 Deno.test({
