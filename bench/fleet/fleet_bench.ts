@@ -101,7 +101,11 @@ async function runOnce(tickMs: number) {
       await new Promise((r) => setTimeout(r, 200));
     }
     await new Promise((r) => setTimeout(r, 3000));
+    const hivesPid = hivesProc.child.pid;
+    const natsPid = nats.engine.child.pid;
     const s0 = procStat(pid);
+    const h0 = procStat(hivesPid);
+    const j0 = procStat(natsPid);
     const n0 = stored.length;
     const t0 = performance.now();
     const scrapes: number[] = [];
@@ -116,6 +120,10 @@ async function runOnce(tickMs: number) {
     }
     const elapsed = (performance.now() - t0) / 1000;
     const s1 = procStat(pid);
+    const h1 = procStat(hivesPid);
+    const j1 = procStat(natsPid);
+    const lostBytes = [...(await metricsText()).matchAll(/^cohesix_fleet_telemetry_lost_bytes_total\{[^}]*\} (\d+)/gm)]
+      .reduce((a, m) => a + Number(m[1]), 0);
     const n1 = stored.length;
     const windowStart = Date.now() - elapsed * 1000;
     await fleet.stop();
@@ -144,6 +152,11 @@ async function runOnce(tickMs: number) {
       scrape_bytes: scrapeBytes,
       fleet_rss_mb_max: +(Math.max(...rss) / 1048576).toFixed(1),
       fleet_cpu_pct: +((100 * (s1.cpuSeconds - s0.cpuSeconds)) / elapsed).toFixed(1),
+      fleet_cpu_us_per_line: Math.round((1e6 * (s1.cpuSeconds - s0.cpuSeconds)) / Math.max(1, n1 - n0)),
+      hives_cpu_pct: +((100 * (h1.cpuSeconds - h0.cpuSeconds)) / elapsed).toFixed(1),
+      nats_cpu_pct: +((100 * (j1.cpuSeconds - j0.cpuSeconds)) / elapsed).toFixed(1),
+      ring_overrun_bytes: lostBytes,
+      load_avg_1m: Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]),
       lag_ms_p50: Math.round(pct(lags, 50)),
       lag_ms_p99: Math.round(pct(lags, 99)),
       lag_ms_max: Math.round(lags[lags.length - 1]),
@@ -163,7 +176,7 @@ const results = [];
 for (const t of String(values["tick-ms"]).split(",").map(Number)) {
   say(`fleet bench: ${HIVES} hives x ${WORKERS} workers, tick ${t} ms, ${SECONDS} s …`);
   const r = await runOnce(t);
-  say(`  offered ${r.offered_lines_per_s} lines/s, stored ${r.stored_lines_per_s} lines/s; scrape p50 ${r.scrape_ms_p50} ms max ${r.scrape_ms_max} ms (${r.scrape_bytes} B); fleet RSS ${r.fleet_rss_mb_max} MB CPU ${r.fleet_cpu_pct}%; lag p50 ${r.lag_ms_p50} ms p99 ${r.lag_ms_p99} ms max ${r.lag_ms_max} ms`);
+  say(`  offered ${r.offered_lines_per_s} lines/s, stored ${r.stored_lines_per_s} lines/s; scrape p50 ${r.scrape_ms_p50} ms max ${r.scrape_ms_max} ms (${r.scrape_bytes} B); fleet RSS ${r.fleet_rss_mb_max} MB CPU ${r.fleet_cpu_pct}% (${r.fleet_cpu_us_per_line} µs/line), hives CPU ${r.hives_cpu_pct}%, nats CPU ${r.nats_cpu_pct}%; ring overrun ${r.ring_overrun_bytes} B; load ${r.load_avg_1m}; lag p50 ${r.lag_ms_p50} ms p99 ${r.lag_ms_p99} ms max ${r.lag_ms_max} ms`);
   results.push(r);
 }
 if (values.json) console.log(JSON.stringify({ version: 1, results }));

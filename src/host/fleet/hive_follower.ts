@@ -91,6 +91,7 @@ export class HiveFollower {
         await this.connect();
         this.backoff = this.opts.backoffMs;
         while (!this.stopped) {
+          const started = performance.now();
           try {
             await this.withTimeout(this.pollOnce());
           } catch (e) {
@@ -101,7 +102,8 @@ export class HiveFollower {
             continue;
           }
           this.backoff = this.opts.backoffMs;
-          await this.sleep(this.opts.pollMs);
+          // A period, not a pause: a slow round (a big batch, a loaded machine) is not followed by a full wait.
+          await this.sleep(Math.max(0, this.opts.pollMs - (performance.now() - started)));
         }
       } catch (e) {
         if (this.stopped) break;
