@@ -40,6 +40,11 @@ function procStat(pid: number): { cpuSeconds: number; rssBytes: number } {
   return { cpuSeconds: cpu, rssBytes: rss };
 }
 
+/** Nanoseconds this process spent runnable but waiting for a CPU (/proc/PID/schedstat, 2nd field). */
+function runQueueWaitSeconds(pid: number): number {
+  return Number(Deno.readTextFileSync(`/proc/${pid}/schedstat`).split(" ")[1]) / 1e9;
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -104,6 +109,7 @@ async function runOnce(tickMs: number) {
     const hivesPid = hivesProc.child.pid;
     const natsPid = nats.engine.child.pid;
     const s0 = procStat(pid);
+    const q0 = runQueueWaitSeconds(pid);
     const h0 = procStat(hivesPid);
     const j0 = procStat(natsPid);
     const n0 = stored.length;
@@ -120,6 +126,7 @@ async function runOnce(tickMs: number) {
     }
     const elapsed = (performance.now() - t0) / 1000;
     const s1 = procStat(pid);
+    const q1 = runQueueWaitSeconds(pid);
     const h1 = procStat(hivesPid);
     const j1 = procStat(natsPid);
     const lostBytes = [...(await metricsText()).matchAll(/^cohesix_fleet_telemetry_lost_bytes_total\{[^}]*\} (\d+)/gm)]
@@ -152,6 +159,7 @@ async function runOnce(tickMs: number) {
       scrape_bytes: scrapeBytes,
       fleet_rss_mb_max: +(Math.max(...rss) / 1048576).toFixed(1),
       fleet_cpu_pct: +((100 * (s1.cpuSeconds - s0.cpuSeconds)) / elapsed).toFixed(1),
+      fleet_runqueue_wait_pct: +((100 * (q1 - q0)) / elapsed).toFixed(1),
       fleet_cpu_us_per_line: Math.round((1e6 * (s1.cpuSeconds - s0.cpuSeconds)) / Math.max(1, n1 - n0)),
       hives_cpu_pct: +((100 * (h1.cpuSeconds - h0.cpuSeconds)) / elapsed).toFixed(1),
       nats_cpu_pct: +((100 * (j1.cpuSeconds - j0.cpuSeconds)) / elapsed).toFixed(1),
@@ -176,7 +184,7 @@ const results = [];
 for (const t of String(values["tick-ms"]).split(",").map(Number)) {
   say(`fleet bench: ${HIVES} hives x ${WORKERS} workers, tick ${t} ms, ${SECONDS} s …`);
   const r = await runOnce(t);
-  say(`  offered ${r.offered_lines_per_s} lines/s, stored ${r.stored_lines_per_s} lines/s; scrape p50 ${r.scrape_ms_p50} ms max ${r.scrape_ms_max} ms (${r.scrape_bytes} B); fleet RSS ${r.fleet_rss_mb_max} MB CPU ${r.fleet_cpu_pct}% (${r.fleet_cpu_us_per_line} µs/line), hives CPU ${r.hives_cpu_pct}%, nats CPU ${r.nats_cpu_pct}%; ring overrun ${r.ring_overrun_bytes} B; load ${r.load_avg_1m}; lag p50 ${r.lag_ms_p50} ms p99 ${r.lag_ms_p99} ms max ${r.lag_ms_max} ms`);
+  say(`  offered ${r.offered_lines_per_s} lines/s, stored ${r.stored_lines_per_s} lines/s; scrape p50 ${r.scrape_ms_p50} ms max ${r.scrape_ms_max} ms (${r.scrape_bytes} B); fleet RSS ${r.fleet_rss_mb_max} MB CPU ${r.fleet_cpu_pct}% (${r.fleet_cpu_us_per_line} µs/line, waited for a CPU ${r.fleet_runqueue_wait_pct}% of the time), hives CPU ${r.hives_cpu_pct}%, nats CPU ${r.nats_cpu_pct}%; ring overrun ${r.ring_overrun_bytes} B; load ${r.load_avg_1m}; lag p50 ${r.lag_ms_p50} ms p99 ${r.lag_ms_p99} ms max ${r.lag_ms_max} ms`);
   results.push(r);
 }
 if (values.json) console.log(JSON.stringify({ version: 1, results }));
