@@ -92,6 +92,8 @@ export interface BootLimits {
   maxTagsPerSession: number;
 }
 
+import type { IngestLimits } from "./ingest/segments.ts";
+
 export interface BootConfig {
   /** Hash of the manifest this configuration came from (`/proc/boot` shows it). */
   manifestFingerprint: string;
@@ -102,6 +104,8 @@ export interface BootConfig {
   telemetryRingBytes: number;
   /** Bytes of the queen log ring (`/log/queen.log`). */
   logRingBytes: number;
+  /** Telemetry ingest bounds (`[telemetry_ingest]`); maxDevices 0 = no `/queen/telemetry`. */
+  telemetryIngest: IngestLimits;
   /** Bytes of the global trace ring (`/trace/events`). */
   traceRingBytes: number;
   /** Bytes of each worker's trace ring (`/proc/<id>/trace`). */
@@ -186,6 +190,14 @@ export function defaultBootConfig(): BootConfig {
     },
     telemetryRingBytes: 1024,
     logRingBytes: 65536,
+    telemetryIngest: {
+      maxDevices: 8,
+      maxSegments: 4,
+      maxSegmentBytes: 32768,
+      maxDeviceBytes: 131072,
+      eviction: 1,
+      maxRecordBytes: 4096,
+    },
     traceRingBytes: 65536,
     workerTraceRingBytes: 2048,
     traceLevel: "info",
