@@ -16,9 +16,11 @@ import { fleetCommand } from "./host/fleet/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
+import { mountCommand, umountCommand } from "./host/mount/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
+import { telemetryCommand } from "./host/telemetry/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
 import { uiCommand } from "./host/ui/command.ts";
 
@@ -34,12 +36,15 @@ const SUBCOMMANDS: Subcommand[] = [
   guestCommand,
   imageCommand,
   inspectCommand,
+  mountCommand,
   qemuCommand,
   rtcCommand,
   statusCommand,
+  telemetryCommand,
   ticketCommand,
   traceCommand,
   uiCommand,
+  umountCommand,
 ];
 
 function topHelp(): string {

@@ -21,6 +21,7 @@ const BASE_SYSTEM = new Set([
   "cp",
   "chmod",
   "touch",
+  "tail",
   "sha256sum",
   "tar",
   "taskset",

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 from conftest import COHESIX, REPO, DevHive, start_dev, stop_dev
 
+import cohesix
 from cohesix.cohsh import LocalError, ScriptError, parse_script, run_script, spawn_json, to_wire
 from cohesix.console import MAX_LINE, ConsoleClient, FrameDecoder, encode_frame, parse_ack
 from cohesix.errors import EAGAIN, EMSGSIZE, ENOENT, EPERM, EROFS, ConsoleError, ProtocolError
@@ -132,3 +133,24 @@ def test_a_failing_script_stops_at_the_first_unexpected_err(hive: DevHive) -> No
     assert not result.ok
     assert result.failure == "FAIL t.coh:2: 'cat /nope': unexpected ERR (reply: ERR CAT reason=policy detail=invalid-path path=/nope error=ENOENT)"
     assert "coh> ping" not in lines
+
+
+def test_tail_follow_streams_appended_lines_until_cancelled(hive: DevHive) -> None:
+    with cohesix.connect("127.0.0.1", hive.ninep) as h:
+        worker = h.spawn("heartbeat", ticks=1000, ttl_s=120)
+        try:
+            with ConsoleClient.connect("127.0.0.1", hive.console, timeout=30) as c:
+                c.command("ATTACH queen")
+                path = h.telemetry_path(worker)
+                c.send(f"TAIL -f {path}")
+                assert c.recv() == f"OK TAIL path={path}"
+                assert [c.recv(), c.recv()] == ["heartbeat 1", "heartbeat 2"]
+                c.cancel_follow()
+                rest = []
+                while (line := c.recv()) != "END":
+                    assert line is not None
+                    rest.append(line)
+                assert all(l.startswith("heartbeat ") for l in rest)
+                assert c.command("PING").ack_line == "OK PING reply=pong"
+        finally:
+            h.kill(worker)

@@ -93,7 +93,7 @@ Deno.test("cohesix inspect describes a cohsh trace and a manifest, and refuses d
         /\s+/,
       )[0];
     assertEquals([m.code, m.d.kind, m.d.facts.fingerprint], [0, "manifest-toml", want]);
-    assertMatch(m.d.facts.secure9p, /^msize 8192, walk depth 8, 16 tags, 16 sessions$/);
+    assertMatch(m.d.facts.secure9p, /^msize \d+, walk depth \d+, \d+ tags, \d+ sessions$/);
     const resolved = await inspect(join(REPO, "configs/generated/root_task_resolved.json"));
     assertEquals([resolved.d.kind, resolved.d.facts.fingerprint], ["manifest-json", want]);
 

@@ -93,3 +93,42 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "cohesix ui terminal: Ctrl-C stops a tail -f and the session keeps serving; after quit the next line reconnects",
+  opts,
+  async () => {
+    const out = await outputDir("follow");
+    const hive = startHive();
+    const ui = await startUiFor(hive);
+    const b = await openBrowser();
+    try {
+      await login(b.page, ui.url, "queen");
+      await typeLine(b.page, "spawn heartbeat ticks=100");
+      await b.page.click("#terminal");
+      await b.page.keyboard.type("tail -f /worker/worker-1/telemetry");
+      await b.page.keyboard.press("Enter");
+      // Heartbeats stream into the terminal while the follow runs.
+      await b.page.waitForFunction(() =>
+        (globalThis as any).cohesixUi.terminalText().some((l: string) => l.startsWith("heartbeat "))
+      );
+      assertEquals(await b.page.evaluate(() => (globalThis as any).cohesixUi.terminalIdle()), false);
+      await b.page.keyboard.press("Control+C");
+      await b.page.waitForFunction(() => (globalThis as any).cohesixUi.terminalIdle());
+      const lines = await transcript(b.page);
+      assertEquals(lines[lines.length - 1], "END");
+      await typeLine(b.page, "ping");
+      assertEquals((await transcript(b.page)).slice(-2), ["PONG", "OK PING reply=pong"]);
+      // quit ends the console session; the next line opens a new one (detached, as a fresh cohsh).
+      await typeLine(b.page, "quit");
+      await typeLine(b.page, "log");
+      assertEquals((await transcript(b.page)).slice(-1), ["ERR LOG reason=policy detail=unauthenticated"]);
+      await b.page.locator("#terminal").screenshot({ path: `${out}/terminal.png` });
+      assertEquals(b.errors, []);
+    } finally {
+      await b.close();
+      await ui.stop();
+      await hive.stop();
+    }
+  },
+);

@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
- * The Canvas 2D renderer of the live view. Per frame it builds one Path2D per style (kind × pulse
- * level) and fills each once, so 1,000 workers cost a handful of fill calls, not 1,000; ids are
- * drawn only when cells are large enough to read (level of detail).
+ * The Canvas 2D renderer of the live view. A new state is drawn with one Path2D per style (kind ×
+ * body/core), so 1,000 workers cost a handful of fill calls, not 1,000; ids are drawn only when
+ * cells are large enough to read (level of detail).
  */
 import type { HiveState } from "../../src/host/ui/state.ts";
 import {
@@ -26,6 +26,8 @@ export interface HiveRenderer {
   workerAt(id: string): { x: number; y: number; r: number } | null;
   /** The worker under a CSS-pixel point. */
   hit(x: number, y: number): string | null;
+  /** What draws underneath (e.g. the WebGL renderer string), for benchmarks. */
+  describe?(): string;
 }
 
 export interface Palette {
@@ -61,29 +63,53 @@ export function paletteFromCss(el: Element): Palette {
   };
 }
 
-const PULSE_LEVELS = 4;
+/** Unit hexagon corner offsets (pointy top), computed once. */
+const HEX = hexCorners(0, 0, 1);
 
+function addHex(p: Path2D, x: number, y: number, r: number): void {
+  p.moveTo(x + HEX[0] * r, y + HEX[1] * r);
+  for (let i = 2; i < 12; i += 2) p.lineTo(x + HEX[i] * r, y + HEX[i + 1] * r);
+  p.closePath();
+}
+
+/**
+ * Two layers: the state's picture (cells, budgets, ids, side panel) is drawn into an offscreen
+ * canvas only when a new state arrives (a refresh, a few times a second); each animation frame
+ * copies it and stamps the fading heartbeat rings from one pre-drawn ring bitmap.
+ */
 export class CanvasHiveRenderer implements HiveRenderer {
   readonly name = "canvas2d";
   private ctx: CanvasRenderingContext2D;
+  private layer: HTMLCanvasElement;
+  private lctx: CanvasRenderingContext2D;
+  private ring: HTMLCanvasElement;
+  private ringRadius = 0;
   private w = 0;
   private h = 0;
   private dpr = 1;
   private layout: HoneyLayout | null = null;
   private ids: string[] = [];
   private index = new Map<string, number>();
+  private drawn: HiveState | null = null;
+  private drawnSeq = -1;
 
   constructor(private canvas: HTMLCanvasElement, private pal: Palette) {
     this.ctx = canvas.getContext("2d", { alpha: false })!;
+    this.layer = document.createElement("canvas");
+    this.lctx = this.layer.getContext("2d", { alpha: false })!;
+    this.ring = document.createElement("canvas");
   }
 
   resize(cssWidth: number, cssHeight: number, dpr: number): void {
     this.w = cssWidth;
     this.h = cssHeight;
     this.dpr = dpr;
-    this.canvas.width = Math.max(1, Math.round(cssWidth * dpr));
-    this.canvas.height = Math.max(1, Math.round(cssHeight * dpr));
+    for (const c of [this.canvas, this.layer]) {
+      c.width = Math.max(1, Math.round(cssWidth * dpr));
+      c.height = Math.max(1, Math.round(cssHeight * dpr));
+    }
     this.layout = null;
+    this.drawn = null;
   }
 
   private layoutFor(state: HiveState): HoneyLayout {
@@ -97,40 +123,63 @@ export class CanvasHiveRenderer implements HiveRenderer {
   }
 
   render(state: HiveState, beats: Map<string, number>, nowMs: number): void {
-    const ctx = this.ctx;
-    const pal = this.pal;
     const L = this.layoutFor(state);
+    if (state !== this.drawn || state.seq !== this.drawnSeq || L !== this.layoutDrawn) {
+      this.drawLayer(state, L);
+      this.drawn = state;
+      this.drawnSeq = state.seq;
+      this.layoutDrawn = L;
+    }
+    const ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.layer, 0, 0);
+    // Heartbeat rings: one bitmap, stamped with the pulse's alpha.
+    const r = L.radius;
+    if (beats.size === 0) return;
+    if (this.ringRadius !== r) this.drawRing(r);
+    const half = this.ring.width / 2;
+    for (const [id, at] of beats) {
+      const p = pulse(at, nowMs);
+      const i = this.index.get(id);
+      if (p <= 0 || i === undefined) continue;
+      const c = L.cells[i];
+      ctx.globalAlpha = p;
+      ctx.drawImage(this.ring, Math.round(c.x * this.dpr - half), Math.round(c.y * this.dpr - half));
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  private layoutDrawn: HoneyLayout | null = null;
+
+  private drawRing(r: number): void {
+    const size = Math.ceil((r * 2 + 6) * this.dpr);
+    this.ring.width = this.ring.height = size;
+    const g = this.ring.getContext("2d")!;
+    g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    const p = new Path2D();
+    addHex(p, size / 2 / this.dpr, size / 2 / this.dpr, r * 0.98);
+    g.strokeStyle = this.pal.text;
+    g.lineWidth = 2.5;
+    g.stroke(p);
+    this.ringRadius = r;
+  }
+
+  /** The state's picture: background, cells by kind (body, budget core, outline), ids, panels. */
+  private drawLayer(state: HiveState, L: HoneyLayout): void {
+    const ctx = this.lctx;
+    const pal = this.pal;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.fillStyle = pal.bg;
     ctx.fillRect(0, 0, this.w, this.h);
-
-    // Cells: outline + dim body per kind, budget core per kind, pulse rings per level.
     const r = L.radius;
     const body = [new Path2D(), new Path2D()];
     const core = [new Path2D(), new Path2D()];
-    const rings: Path2D[] = [];
-    for (let k = 0; k < PULSE_LEVELS * 2; k++) rings.push(new Path2D());
-    const addHex = (p: Path2D, x: number, y: number, rr: number) => {
-      const c = hexCorners(x, y, rr);
-      p.moveTo(c[0], c[1]);
-      for (let i = 2; i < 12; i += 2) p.lineTo(c[i], c[i + 1]);
-      p.closePath();
-    };
     state.workers.forEach((w, i) => {
       const c = L.cells[i];
       const kind = w.kind === "gpu" ? 1 : 0;
       addHex(body[kind], c.x, c.y, r * 0.92);
       const left = budgetLeft(w);
       if (left > 0) addHex(core[kind], c.x, c.y, r * 0.92 * Math.sqrt(left) * 0.85);
-      const p = pulse(beats.get(w.id), nowMs);
-      if (p > 0) {
-        addHex(
-          rings[kind * PULSE_LEVELS + Math.min(PULSE_LEVELS - 1, Math.floor(p * PULSE_LEVELS))],
-          c.x,
-          c.y,
-          r * 0.98,
-        );
-      }
     });
     const kindColor = [pal.heartbeat, pal.gpu];
     for (let k = 0; k < 2; k++) {
@@ -143,14 +192,7 @@ export class CanvasHiveRenderer implements HiveRenderer {
       ctx.strokeStyle = kindColor[k];
       ctx.lineWidth = 1;
       ctx.stroke(body[k]);
-      for (let l = 0; l < PULSE_LEVELS; l++) {
-        ctx.globalAlpha = (l + 1) / PULSE_LEVELS;
-        ctx.lineWidth = 2.5;
-        ctx.strokeStyle = pal.text;
-        ctx.stroke(rings[k * PULSE_LEVELS + l]);
-      }
     }
-    ctx.globalAlpha = 1;
     if (r >= LABEL_MIN_RADIUS) {
       ctx.fillStyle = pal.text;
       ctx.font = `${Math.round(r / 3)}px ui-monospace, monospace`;
@@ -170,13 +212,12 @@ export class CanvasHiveRenderer implements HiveRenderer {
         L.area.y + L.area.h / 2,
       );
     }
-
     this.drawTop(state, L);
     this.drawSide(state, L);
   }
 
   private drawTop(state: HiveState, L: HoneyLayout): void {
-    const ctx = this.ctx;
+    const ctx = this.lctx;
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
     ctx.font = "12px ui-monospace, monospace";
@@ -193,7 +234,7 @@ export class CanvasHiveRenderer implements HiveRenderer {
   }
 
   private drawSide(state: HiveState, L: HoneyLayout): void {
-    const ctx = this.ctx;
+    const ctx = this.lctx;
     const pal = this.pal;
     const s = L.side;
     ctx.fillStyle = pal.panel;

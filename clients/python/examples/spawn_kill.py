@@ -33,7 +33,7 @@ def main() -> int:
             hive.kill(worker)
         except cohesix.CohesixError as e:
             print(f"kill again: {e.errno_name} reason={e.reason} hive_reason={e.hive_reason}")
-        return 0 if worker not in hive.ls("/worker") else 1
+        return 0 if worker not in hive.workers() else 1
 
 
 if __name__ == "__main__":

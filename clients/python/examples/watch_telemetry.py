@@ -27,13 +27,13 @@ def main() -> int:
             worker = hive.spawn("heartbeat", ticks=args.ticks)
             seen = 0
             try:
-                for record in hive.tail(f"/worker/{worker}/telemetry", follow=True, timeout=args.timeout):
+                for record in hive.tail(hive.telemetry_path(worker), follow=True, timeout=args.timeout):
                     print(f"{worker} {record}", flush=True)
                     seen += 1
                     if seen >= args.lines:
                         break
             finally:
-                if worker in hive.ls("/worker"):
+                if worker in hive.workers():
                     hive.kill(worker)
             if seen < args.lines:
                 print(f"watch_telemetry: only {seen} of {args.lines} records arrived", file=sys.stderr)

@@ -51,3 +51,18 @@ export function parsePort(command: string, flag: string, value: string): number 
   }
   return port;
 }
+
+/** Resolves with the signal's name when SIGINT (Ctrl-C) or SIGTERM arrives: how long-running commands stop. */
+export async function untilStopSignal(): Promise<string> {
+  const stopped = Promise.withResolvers<string>();
+  const onInt = () => stopped.resolve("SIGINT");
+  const onTerm = () => stopped.resolve("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  try {
+    return await stopped.promise;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+  }
+}

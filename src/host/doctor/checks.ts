@@ -143,10 +143,37 @@ async function checkImagePython(): Promise<Check> {
     );
 }
 
-/** The export `cohesix image` would use (--sel4-build, $COHESIX_SEL4, ../shared/sel4/prebuilt). */
+/** What ../shared/sel4/build-sdk.sh runs to build the Cohesix export (../shared/sel4/deps.txt). */
+const SDK_BUILD_TOOLS: [string, string][] = [
+  ["cmake", "cmake"],
+  ["ninja", "ninja-build"],
+  ["dtc", "device-tree-compiler"],
+  ["xmllint", "libxml2-utils"],
+];
+
+/**
+ * The export `cohesix image` would use (--sel4-build, $COHESIX_SEL4, the Cohesix export built from
+ * ../shared/sel4 on first use, ../shared/sel4/prebuilt): present and complete, or buildable.
+ */
 async function checkSel4(flag: string | undefined): Promise<Check> {
   try {
     const choice = chooseSel4Export(flag);
+    if (choice.build && !(await exists(join(choice.dir, "sdk.json")))) {
+      const missing: string[] = [];
+      for (const [tool, pkg] of SDK_BUILD_TOOLS) {
+        if ((await firstLine(tool, ["--version"])) === null) missing.push(pkg);
+      }
+      return missing.length === 0
+        ? ok(
+          "seL4 export",
+          `not built yet: 'cohesix image' builds it from ../shared/sel4 on first use into ${choice.dir}`,
+        )
+        : fail(
+          "seL4 export",
+          `cannot build the export from ../shared/sel4: missing ${missing.join(", ")}`,
+          `${APT} ${missing.join(" ")}`,
+        );
+    }
     const sel4 = await openSel4Export(choice.dir);
     return ok(
       "seL4 export",
@@ -156,14 +183,14 @@ async function checkSel4(flag: string | undefined): Promise<Check> {
     return fail(
       "seL4 export",
       (err as Error).message,
-      "export COHESIX_SEL4=/path/to/sel4/prebuilt   # the output of build-sdk.sh",
+      "export COHESIX_SEL4=/path/to/sel4/export   # the output of build-sdk.sh",
     );
   }
 }
 
+/** The kernel side of mounting a hive: the FUSE device (fuse3's tools come with the mount command). */
 async function checkFuse(): Promise<Check> {
   const dev = await Deno.stat("/dev/fuse").catch(() => null);
-  const fusermount = await firstLine("fusermount3", ["--version"]);
   if (dev === null) {
     return fail(
       "fuse",
@@ -171,8 +198,8 @@ async function checkFuse(): Promise<Check> {
       "sudo modprobe fuse",
     );
   }
-  if (fusermount === null) return fail("fuse", "fusermount3 is not installed", `${APT} fuse3`);
-  return ok("fuse", `/dev/fuse, ${fusermount}`);
+  if (!dev.isCharDevice) return fail("fuse", "/dev/fuse is not a character device", "sudo modprobe fuse");
+  return ok("fuse", "/dev/fuse is a character device");
 }
 
 async function checkPython(): Promise<Check> {

@@ -1,5 +1,5 @@
 /** `cohesix fleet`: many hives into Prometheus and NATS JetStream from one process. */
-import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
+import { parseFlags, type Subcommand, untilStopSignal, UsageError } from "../cli/command.ts";
 import { Fleet } from "./fleet.ts";
 import type { HiveTarget } from "./hive_follower.ts";
 
@@ -162,13 +162,7 @@ export const fleetCommand: Subcommand = {
       }
       console.log("Ctrl-C stops the fleet.");
     }
-    const stopped = Promise.withResolvers<void>();
-    const onSignal = () => stopped.resolve();
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
-    await stopped.promise;
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    await untilStopSignal();
     await fleet.stop();
     console.error("cohesix fleet: stopped");
     return 0;

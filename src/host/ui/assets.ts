@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sha256Hex } from "../../../images/attest.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const UI_SOURCES = join(ROOT, "ui");
@@ -34,11 +35,6 @@ const TYPES: Record<string, string> = {
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
 };
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -75,7 +71,7 @@ export async function sourceKey(): Promise<string> {
     all.set(p, o);
     o += p.length;
   }
-  return await sha256Hex(all);
+  return sha256Hex(all);
 }
 
 /** esbuild options for an entry of the page; bench/ui reuses them for its own page. */
@@ -115,7 +111,7 @@ export async function buildBundle(
   const files: BundleManifest["files"] = {};
   for (const name of ["index.html", "app.js", "app.css"]) {
     const data = await Deno.readFile(join(staging, name));
-    files[name] = { bytes: data.length, sha256: await sha256Hex(data) };
+    files[name] = { bytes: data.length, sha256: sha256Hex(data) };
   }
   const manifest = { key, files };
   await Deno.writeTextFile(join(staging, "bundle.json"), JSON.stringify(manifest, null, 2) + "\n");
@@ -159,7 +155,7 @@ export async function loadAssets(manifest: BundleManifest, dir = BUNDLE_DIR): Pr
   const assets = new Map<string, Asset>();
   for (const [name, want] of Object.entries(manifest.files)) {
     const body = await Deno.readFile(join(dir, name));
-    const sha = await sha256Hex(body);
+    const sha = sha256Hex(body);
     if (sha !== want.sha256) {
       throw new Error(`UI bundle file ${name} does not match bundle.json; delete ${dir} to rebuild it`);
     }

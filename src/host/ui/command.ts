@@ -1,5 +1,5 @@
 /** `cohesix ui`: the hive in a browser (live view, terminal, snapshot replay). */
-import { parseFlags, parsePort, type Subcommand, UsageError } from "../cli/command.ts";
+import { parseFlags, parsePort, type Subcommand, untilStopSignal, UsageError } from "../cli/command.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
 import { DEFAULT_TIMEOUT_MS } from "../cohsh/client.ts";
 import { ensureBundle, loadAssets } from "./assets.ts";
@@ -143,13 +143,7 @@ export const uiCommand: Subcommand = {
       console.log(`  open ${server.url}`);
       console.log("  (one-time URL: the first browser to open it gets the session). Ctrl-C stops.");
     }
-    const stopped = Promise.withResolvers<void>();
-    const onSignal = () => stopped.resolve();
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
-    await stopped.promise;
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    await untilStopSignal();
     await server.stop();
     return 0;
   },

@@ -10,8 +10,8 @@
  * re-rendered by the hive on each read and are read once per refresh through fids kept open.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { NineClient, NineError } from "../../secure9p/host/client.ts";
-import { EBADF, EINVAL, EMSGSIZE, ENOENT, EPERM, errnoName } from "../../secure9p/errors.ts";
+import { concat, NineClient, NineError } from "../../secure9p/host/client.ts";
+import { EBADF, EINVAL, EISDIR, EMSGSIZE, ENOENT, EPERM, errnoName } from "../../secure9p/errors.ts";
 import { O_RDONLY } from "../../secure9p/namespace.ts";
 import {
   parseBoot,
@@ -32,7 +32,9 @@ import {
 
 const dec = new TextDecoder();
 /** Telemetry fids kept open at once; older ones are clunked (the role's fid quota is small). */
-const MAX_TELEMETRY_FIDS = 12;
+const MAX_TELEMETRY_FIDS = 16;
+/** Telemetry reads in flight at once (the client pipelines them within its tag window). */
+const TELEMETRY_BATCH = 8;
 
 /** The hive refused the attach; `message` says why and what to do. */
 export class LoginError extends Error {
@@ -65,15 +67,19 @@ interface OpenFile {
 
 export class HiveWatcher {
   boot!: BootView;
+  /** Reads made per path (a whole-file read counts once): what tests hold the cursors to. */
+  readonly reads = new Map<string, number>();
   private files = new Map<string, OpenFile>();
   /** Paths that do not exist on this hive (ENOENT once): never asked again. */
   private absent = new Set<string>();
+  /** Paths that turned out to be directories where a file was expected (EISDIR once). */
+  private directories = new Set<string>();
   private telemetry = new Map<string, OpenFile>();
   private cursors = new Map<string, number>();
   private heartbeats = new Map<string, string>();
   private shards = new Map<string, string>();
-  /** The path of the last open that answered ENOENT. */
-  private missing = "";
+  /** Workers whose telemetry fid a read in flight is using (never evicted then). */
+  private pinned = new Set<string>();
   private logCursor = 0;
   private logLines: string[] = [];
   private refusals: RefusalView[] = [];
@@ -179,26 +185,40 @@ export class HiveWatcher {
         this.heartbeats.delete(id);
       }
     }
+    // Workers with new telemetry are read a batch at a time, pipelined on the one 9P session.
+    const behind = workers.filter((w) => w.cursor > (this.cursors.get(w.id) ?? 0));
+    for (let i = 0; i < behind.length && !this.quotaSpent; i += TELEMETRY_BATCH) {
+      await Promise.all(behind.slice(i, i + TELEMETRY_BATCH).map((w) => this.followWorker(w)));
+    }
     for (const w of workers) {
-      const end = w.cursor;
-      let at = this.cursors.get(w.id) ?? 0;
-      if (end > at && !this.quotaSpent) {
-        if (w.shard === undefined && this.shards.has(w.id)) w.shard = this.shards.get(w.id);
-        let got = await this.readStream(this.telemetry, telemetryPath(w), at, end, w.id);
-        if (got === null && this.missing === telemetryPath(w) && w.shard === undefined) {
-          // No legacy /worker alias on this hive: the telemetry lives in the worker's shard.
-          w.shard = shardLabel(w.id);
-          this.shards.set(w.id, w.shard);
-          got = await this.readStream(this.telemetry, telemetryPath(w), at, end, w.id);
-        }
-        if (got !== null) {
-          at = got.next;
-          if (got.lines.length > 0) this.heartbeats.set(w.id, got.lines[got.lines.length - 1]);
-        }
-      }
-      this.cursors.set(w.id, at);
-      w.cursor = at;
+      w.cursor = this.cursors.get(w.id) ?? 0;
       w.lastHeartbeat = this.heartbeats.get(w.id) ?? "";
+      if (this.shards.has(w.id)) w.shard = this.shards.get(w.id);
+    }
+  }
+
+  /** Reads one worker's new telemetry lines, from its shard when the hive has no /worker alias. */
+  private async followWorker(w: WorkerView): Promise<void> {
+    const at = this.cursors.get(w.id) ?? 0;
+    const shard = w.shard ?? this.shards.get(w.id);
+    this.pinned.add(w.id);
+    try {
+      let got = await this.readStream(this.telemetry, telemetryPath({ id: w.id, shard }), at, w.cursor, w.id);
+      if (got === "missing" && shard === undefined) {
+        this.shards.set(w.id, shardLabel(w.id));
+        got = await this.readStream(
+          this.telemetry,
+          telemetryPath({ id: w.id, shard: shardLabel(w.id) }),
+          at,
+          w.cursor,
+          w.id,
+        );
+      }
+      if (got === null || got === "missing") return;
+      this.cursors.set(w.id, got.next);
+      if (got.lines.length > 0) this.heartbeats.set(w.id, got.lines[got.lines.length - 1]);
+    } finally {
+      this.pinned.delete(w.id);
     }
   }
 
@@ -212,7 +232,7 @@ export class HiveWatcher {
       Infinity,
       "/log/queen.log",
     );
-    if (got === null) return;
+    if (got === null || got === "missing") return;
     this.logCursor = got.next;
     this.logLines.push(...got.lines);
     if (this.logLines.length > LIMITS.logLines) {
@@ -223,7 +243,7 @@ export class HiveWatcher {
   /** Size of a stream (its absolute end offset) from getattr, 0 when it cannot be read. */
   private async streamEnd(path: string): Promise<number> {
     const f = await this.open(this.files, path, path);
-    if (f === null) return 0;
+    if (f === null || f === "missing") return 0;
     try {
       return (await this.client.getattr(f.fid)).size;
     } catch (e) {
@@ -243,14 +263,15 @@ export class HiveWatcher {
     at: number,
     end: number,
     key: string,
-  ): Promise<{ lines: string[]; next: number } | null> {
+  ): Promise<{ lines: string[]; next: number } | null | "missing"> {
     const f = await this.open(table, path, key);
-    if (f === null) return null;
+    if (f === null || f === "missing") return f;
     const parts: Uint8Array[] = [];
     let off = at;
     try {
       while (off < end) {
         const want = Math.min(this.client.ioChunk, end - off);
+        this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
         const data = await this.client.read(f.fid, off, want);
         parts.push(data);
         off += data.length;
@@ -298,15 +319,16 @@ export class HiveWatcher {
 
   /** Reads a whole file through a kept-open fid; null when it is absent or the read was refused. */
   private async readFile(path: string): Promise<string | null> {
-    if (this.absent.has(path) || this.quotaSpent) return null;
+    if (this.absent.has(path) || this.directories.has(path) || this.quotaSpent) return null;
     const f = await this.open(this.files, path, path);
-    if (f === null) return null;
+    if (f === null || f === "missing") return null;
     try {
+      this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
       return dec.decode(await this.client.readAll(f.fid));
     } catch (e) {
-      // A directory where a file was expected (EISDIR) is reported to the caller as absent.
-      if (e instanceof NineError && e.errno === 21) {
-        this.absent.add(path);
+      // A directory where a file was expected (EISDIR): the caller may list it instead.
+      if (e instanceof NineError && e.errno === EISDIR) {
+        this.directories.add(path);
         await this.drop(this.files, path, f);
         return null;
       }
@@ -330,13 +352,19 @@ export class HiveWatcher {
     }
   }
 
-  private async open(table: Map<string, OpenFile>, path: string, key: string): Promise<OpenFile | null> {
+  /** Opens (or reuses) a fid for `path`; "missing" on ENOENT, null on any other refusal. */
+  private async open(
+    table: Map<string, OpenFile>,
+    path: string,
+    key: string,
+  ): Promise<OpenFile | null | "missing"> {
     const have = table.get(key);
     if (have !== undefined && have.path === path) return have;
     if (have !== undefined) await this.drop(table, key, have);
     if (this.absent.has(path)) return null;
     if (table === this.telemetry && table.size >= MAX_TELEMETRY_FIDS) {
-      const [oldest, f] = table.entries().next().value!;
+      // The oldest fid no read of this batch is using.
+      const [oldest, f] = [...table.entries()].find(([k]) => !this.pinned.has(k))!;
       await this.drop(table, oldest, f);
     }
     const fid = this.client.newFid();
@@ -346,9 +374,8 @@ export class HiveWatcher {
     } catch (e) {
       await this.client.clunk(fid).catch(() => {});
       if (e instanceof NineError && e.errno === ENOENT) {
-        this.missing = path;
         if (table !== this.telemetry) this.absent.add(path);
-        return null;
+        return "missing";
       }
       this.refused("open", path, e);
       return null;
@@ -401,15 +428,4 @@ export function shardLabel(id: string): string {
 
 function split(path: string): string[] {
   return path.split("/").filter((n) => n !== "");
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

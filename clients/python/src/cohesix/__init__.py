@@ -4,7 +4,7 @@
 >>> with cohesix.connect("127.0.0.1", 5640, role="queen") as hive:
 ...     print(hive.read_text("/proc/boot"))
 ...     worker = hive.spawn("heartbeat", ticks=10)
-...     for line in hive.tail(f"/worker/{worker}/telemetry", follow=True, timeout=3):
+...     for line in hive.tail(hive.telemetry_path(worker), follow=True, timeout=3):
 ...         print(line)
 ...     hive.kill(worker)
 

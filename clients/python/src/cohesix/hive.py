@@ -7,6 +7,7 @@ small file) and reports the walk's refusal when the path is refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -189,6 +190,28 @@ class Hive:
                 yield carry.decode("utf-8", errors="replace")
         finally:
             self._drop(fid)
+
+    def workers(self) -> list[str]:
+        """Ids of the live workers, from ``/proc/workers`` (one ``<id> kind=...`` line each)."""
+        return [
+            line.split(" ", 1)[0]
+            for line in self.read_text("/proc/workers").splitlines()
+            if " kind=" in line and not line.startswith("workers ")
+        ]
+
+    def telemetry_path(self, worker_id: str) -> str:
+        """Where a worker's telemetry lives: ``/worker/<id>/telemetry`` (unsharded, or the legacy
+        alias), else ``/shard/<label>/worker/<id>/telemetry`` with label = first byte of
+        sha256(id) in hex (namespace reference §1, 8 shard bits)."""
+        legacy = f"/worker/{worker_id}/telemetry"
+        try:
+            self.stat(legacy)
+            return legacy
+        except NineError as e:
+            if e.errno != ENOENT:
+                raise
+        label = hashlib.sha256(worker_id.encode("utf-8")).hexdigest()[:2]
+        return f"/shard/{label}/worker/{worker_id}/telemetry"
 
     def _log_size(self) -> int:
         return self.stat(QUEEN_LOG).size

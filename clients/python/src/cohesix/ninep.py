@@ -449,10 +449,10 @@ class NineClient:
                 p.future.set_exception(ProtocolError(f"Cannot use {wire.message_name(mtype)} as the reply to {p.op}"))
             else:
                 p.future.set_result(p.parse(Reader(body, wire.message_name(mtype))))
-        except NineError as e:
+        except (NineError, ProtocolError) as e:
             p.future.set_exception(e)
-        except ProtocolError as e:
-            p.future.set_exception(e)
+        except Exception as e:  # noqa: BLE001 - a reply this client cannot parse must not stop the reader
+            p.future.set_exception(ProtocolError(f"Cannot decode the reply to {p.op}: {e}"))
 
     def _fail(self, err: Exception) -> None:
         with self._lock:
