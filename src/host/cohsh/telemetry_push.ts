@@ -7,8 +7,9 @@
  * requested through `ctl` (the hive names it), `latest` says which, and the records are appended
  * at its end, one write each.
  */
+import { parseFlags, parsePort, UsageError } from "../cli/command.ts";
 import { NineClient, NineError } from "../../secure9p/host/client.ts";
-import { errnoName } from "../../secure9p/errors.ts";
+import { EEXIST, errnoName } from "../../secure9p/errors.ts";
 import { O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
 
 export const PUSH_SCHEMA = "cohsh-telemetry-push/v1";
@@ -146,7 +147,12 @@ export async function pushTelemetry(
         `max_bytes_per_segment ${limits.maxBytesPerSegment}; nothing was sent (split the file)`,
     );
   }
-  await io.write(["queen", "telemetry", device, "ctl"], 0, enc.encode(JSON.stringify({ new: "segment", mime }) + "\n"), "ctl");
+  try {
+    await io.write(["queen", "telemetry", "ctl"], 0, enc.encode(JSON.stringify({ new: "device", device }) + "\n"), "device ctl");
+  } catch (e) {
+    if (!(e instanceof NineError && e.errno === EEXIST)) throw e; // the device is there already
+  }
+  await io.write(["queen", "telemetry", device, "ctl"], 0, enc.encode(JSON.stringify({ new: "segment", mime }) + "\n"), "segment ctl");
   const segment = (await io.readText(["queen", "telemetry", device, "latest"])).trim();
   if (!/^seg-\d{6,}$/.test(segment)) throw new PushError(`the hive's latest names '${segment}', not a segment`);
   const fid = await io.open(["queen", "telemetry", device, "seg", segment], O_WRONLY);
@@ -198,10 +204,80 @@ class Session {
     try {
       await this.c.write(fid, offset, data);
     } catch (e) {
-      if (e instanceof NineError) throw new PushError(`the hive refused the ${what} write: ${errnoName(e.errno)} (see /log/queen.log)`);
+      if (e instanceof NineError && e.errno !== EEXIST) {
+        throw new PushError(`the hive refused the ${what} write: ${errnoName(e.errno)} (see /log/queen.log)`);
+      }
       throw e;
     } finally {
       await this.c.clunk(fid).catch(() => {});
     }
+  }
+}
+
+export const PUSH_HELP = `cohesix cohsh telemetry push: push a file into a hive's telemetry ingest
+
+Usage: cohesix cohsh [--host H] [--port P] [--role R] [--ticket T] telemetry push FILE --device D [--json]
+
+Over Secure9P (port P, default 5640; role default queen): adds device D under /queen/telemetry if it
+is new, asks D's ctl for a new segment (the hive names it seg-NNNNNN), then appends FILE as
+${PUSH_SCHEMA} records ({"schema","seq","mime","payload"}, one JSON line of at most the hive's
+max_record_bytes each). FILE must be .txt, .log, .json, .ndjson, .jsonl or .csv (UTF-8); its records
+must fit the hive's max_bytes_per_segment, else nothing is sent.
+
+Examples:
+  cohesix cohsh telemetry push readings.csv --device sensor-1
+  cohesix cohsh --port 5641 telemetry push boot.log --device edge-7 --json
+`;
+
+/** `cohesix cohsh [conn flags] telemetry push FILE --device D`; `conn` are the flags before `telemetry`. */
+export async function runTelemetryPush(conn: string[], args: string[]): Promise<number> {
+  const c = parseFlags("cohsh", conn, {
+    host: { type: "string" },
+    port: { type: "string" },
+    role: { type: "string" },
+    ticket: { type: "string" },
+    transport: { type: "string" },
+  }).values;
+  const { values, positionals } = parseFlags("cohsh telemetry push", args, { device: { type: "string" }, json: { type: "boolean" } }, true);
+  if (c.help || values.help) {
+    console.log(PUSH_HELP);
+    return 0;
+  }
+  if (c.transport !== undefined && c.transport !== "9p") {
+    throw new UsageError("cohsh telemetry push: runs over Secure9P only (--transport 9p, the default for push)");
+  }
+  if (positionals.length !== 1) throw new UsageError("cohsh telemetry push: give exactly one FILE", "cohesix cohsh telemetry push FILE --device D");
+  if (values.device === undefined) throw new UsageError("cohsh telemetry push: --device D is required");
+  const file = positionals[0];
+  let data: Uint8Array;
+  try {
+    data = await Deno.readFile(file);
+  } catch (e) {
+    console.error(`cohsh telemetry push: cannot read ${file}: ${(e as Error).message}`);
+    return 1;
+  }
+  const host = c.host ?? "127.0.0.1";
+  const port = c.port !== undefined ? parsePort("cohsh", "port", c.port) : 5640;
+  let client: NineClient;
+  try {
+    client = await NineClient.dial(host, port);
+  } catch (e) {
+    console.error(`cohsh telemetry push: cannot reach the hive's 9P port ${host}:${port}: ${(e as Error).message}; is 'cohesix dev' running?`);
+    return 1;
+  }
+  try {
+    const root = client.newFid();
+    await client.attach(root, c.role ?? "queen", c.ticket ?? "");
+    const r = await pushTelemetry(client, root, values.device, file, data);
+    if (values.json) console.log(JSON.stringify({ version: 1, ok: true, ...r, path: `/queen/telemetry/${r.device}/seg/${r.segment}` }));
+    else console.log(`OK TELEMETRY device=${r.device} segment=${r.segment} records=${r.records} bytes=${r.bytes}`);
+    return 0;
+  } catch (e) {
+    const msg = e instanceof PushError || e instanceof NineError ? e.message : String(e);
+    if (values.json) console.log(JSON.stringify({ version: 1, ok: false, error: msg }));
+    console.error(`cohsh telemetry push: ${msg}`);
+    return 1;
+  } finally {
+    client.close();
   }
 }
