@@ -56,7 +56,19 @@ async function runOnce(tickMs: number) {
   const hivesProc = new Engine(
     "hives",
     new Deno.Command(DENO, {
-      args: ["run", "-A", `${ROOT}bench/fleet/hives.ts`, "--hives", String(HIVES), "--workers", String(WORKERS), "--tick-ms", String(tickMs), "--times", `${dir}/times.json`],
+      args: [
+        "run",
+        "-A",
+        `${ROOT}bench/fleet/hives.ts`,
+        "--hives",
+        String(HIVES),
+        "--workers",
+        String(WORKERS),
+        "--tick-ms",
+        String(tickMs),
+        "--times",
+        `${dir}/times.json`,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).spawn(),
@@ -65,11 +77,25 @@ async function runOnce(tickMs: number) {
   const nc = await connect({ servers: nats.url });
   try {
     const ports: number[] = JSON.parse((await hivesProc.waitFor(/^(\{"ports".*\})$/m))[1]).ports;
-    await Deno.writeTextFile(`${dir}/hives.txt`, ports.map((p, i) => `h${i}@127.0.0.1:${p}`).join("\n") + "\n");
+    await Deno.writeTextFile(
+      `${dir}/hives.txt`,
+      ports.map((p, i) => `h${i}@127.0.0.1:${p}`).join("\n") + "\n",
+    );
     fleet = new Engine(
       "cohesix fleet",
       new Deno.Command(`${ROOT}cohesix`, {
-        args: ["fleet", "--hives-file", `${dir}/hives.txt`, "--prometheus", "127.0.0.1:0", "--nats", nats.url, "--poll-ms", String(values["poll-ms"]), "--json"],
+        args: [
+          "fleet",
+          "--hives-file",
+          `${dir}/hives.txt`,
+          "--prometheus",
+          "127.0.0.1:0",
+          "--nats",
+          nats.url,
+          "--poll-ms",
+          String(values["poll-ms"]),
+          "--json",
+        ],
         stdout: "piped",
         stderr: "piped",
       }).spawn(),
@@ -87,14 +113,20 @@ async function runOnce(tickMs: number) {
       }
     }
     const js = jetstream(nc);
-    const consumer = await js.consumers.get("COHESIX", { filter_subjects: "cohesix.*.telemetry.>", deliver_policy: DeliverPolicy.All });
+    const consumer = await js.consumers.get("COHESIX", {
+      filter_subjects: "cohesix.*.telemetry.>",
+      deliver_policy: DeliverPolicy.All,
+    });
     const stored: { key: string; tsMs: number }[] = [];
     const messages = await consumer.consume({ max_messages: 10_000 });
     const reading = (async () => {
       for await (const m of messages) {
         const hive = m.subject.split(".")[1];
         const worker = m.subject.split(".")[3];
-        stored.push({ key: `${hive}/${worker}/${m.headers?.get(H_OFFSET)}`, tsMs: m.info.timestampNanos / 1e6 });
+        stored.push({
+          key: `${hive}/${worker}/${m.headers?.get(H_OFFSET)}`,
+          tsMs: m.info.timestampNanos / 1e6,
+        });
       }
     })();
     // Warm-up: every hive connected and following.
@@ -129,7 +161,9 @@ async function runOnce(tickMs: number) {
     const q1 = runQueueWaitSeconds(pid);
     const h1 = procStat(hivesPid);
     const j1 = procStat(natsPid);
-    const lostBytes = [...(await metricsText()).matchAll(/^cohesix_fleet_telemetry_lost_bytes_total\{[^}]*\} (\d+)/gm)]
+    const lostBytes = [
+      ...(await metricsText()).matchAll(/^cohesix_fleet_telemetry_lost_bytes_total\{[^}]*\} (\d+)/gm),
+    ]
       .reduce((a, m) => a + Number(m[1]), 0);
     const n1 = stored.length;
     const windowStart = Date.now() - elapsed * 1000;
@@ -184,7 +218,9 @@ const results = [];
 for (const t of String(values["tick-ms"]).split(",").map(Number)) {
   say(`fleet bench: ${HIVES} hives x ${WORKERS} workers, tick ${t} ms, ${SECONDS} s …`);
   const r = await runOnce(t);
-  say(`  offered ${r.offered_lines_per_s} lines/s, stored ${r.stored_lines_per_s} lines/s; scrape p50 ${r.scrape_ms_p50} ms max ${r.scrape_ms_max} ms (${r.scrape_bytes} B); fleet RSS ${r.fleet_rss_mb_max} MB CPU ${r.fleet_cpu_pct}% (${r.fleet_cpu_us_per_line} µs/line, waited for a CPU ${r.fleet_runqueue_wait_pct}% of the time), hives CPU ${r.hives_cpu_pct}%, nats CPU ${r.nats_cpu_pct}%; ring overrun ${r.ring_overrun_bytes} B; load ${r.load_avg_1m}; lag p50 ${r.lag_ms_p50} ms p99 ${r.lag_ms_p99} ms max ${r.lag_ms_max} ms`);
+  say(
+    `  offered ${r.offered_lines_per_s} lines/s, stored ${r.stored_lines_per_s} lines/s; scrape p50 ${r.scrape_ms_p50} ms max ${r.scrape_ms_max} ms (${r.scrape_bytes} B); fleet RSS ${r.fleet_rss_mb_max} MB CPU ${r.fleet_cpu_pct}% (${r.fleet_cpu_us_per_line} µs/line, waited for a CPU ${r.fleet_runqueue_wait_pct}% of the time), hives CPU ${r.hives_cpu_pct}%, nats CPU ${r.nats_cpu_pct}%; ring overrun ${r.ring_overrun_bytes} B; load ${r.load_avg_1m}; lag p50 ${r.lag_ms_p50} ms p99 ${r.lag_ms_p99} ms max ${r.lag_ms_max} ms`,
+  );
   results.push(r);
 }
 if (values.json) console.log(JSON.stringify({ version: 1, results }));

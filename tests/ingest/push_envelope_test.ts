@@ -17,14 +17,18 @@ function decode(records: Uint8Array[]): { text: string; seqs: number[] } {
 
 Deno.test("encodeRecords: records fit the limit, are numbered from 1 and decode back to the file", () => {
   fc.assert(
-    fc.property(fc.string({ unit: "binary", maxLength: 3000 }), fc.integer({ min: 120, max: 600 }), (text, limit) => {
-      const records = encodeRecords(text, "text/plain", limit);
-      for (const r of records) assert(r.length <= limit, `record of ${r.length} bytes over ${limit}`);
-      assert(records.every((r) => r[r.length - 1] === 10), "one line per record");
-      const back = decode(records);
-      assertEquals(back.text, text);
-      assertEquals(back.seqs, records.map((_, i) => i + 1));
-    }),
+    fc.property(
+      fc.string({ unit: "binary", maxLength: 3000 }),
+      fc.integer({ min: 120, max: 600 }),
+      (text, limit) => {
+        const records = encodeRecords(text, "text/plain", limit);
+        for (const r of records) assert(r.length <= limit, `record of ${r.length} bytes over ${limit}`);
+        assert(records.every((r) => r[r.length - 1] === 10), "one line per record");
+        const back = decode(records);
+        assertEquals(back.text, text);
+        assertEquals(back.seqs, records.map((_, i) => i + 1));
+      },
+    ),
     { numRuns: 200 },
   );
 });
@@ -38,10 +42,22 @@ Deno.test("encodeRecords: escaping-heavy text and an empty file", () => {
 });
 
 Deno.test("mimeFor and parseLimits: the extension allowlist and the hive's limits file", () => {
-  assertEquals([mimeFor("a.txt"), mimeFor("b.CSV"), mimeFor("c.jsonl")], ["text/plain", "text/csv", "application/x-ndjson"]);
+  assertEquals([mimeFor("a.txt"), mimeFor("b.CSV"), mimeFor("c.jsonl")], [
+    "text/plain",
+    "text/csv",
+    "application/x-ndjson",
+  ]);
   assertThrows(() => mimeFor("image.png"), /only \.txt, \.log/);
   assertEquals(
-    parseLimits("max_devices=8 max_segments_per_device=4 max_bytes_per_segment=32768 max_total_bytes_per_device=131072 eviction_policy=evict-oldest max_record_bytes=4096\n"),
-    { maxSegmentsPerDevice: 4, maxBytesPerSegment: 32768, maxTotalBytesPerDevice: 131072, maxRecordBytes: 4096, evictionPolicy: "evict-oldest" },
+    parseLimits(
+      "max_devices=8 max_segments_per_device=4 max_bytes_per_segment=32768 max_total_bytes_per_device=131072 eviction_policy=evict-oldest max_record_bytes=4096\n",
+    ),
+    {
+      maxSegmentsPerDevice: 4,
+      maxBytesPerSegment: 32768,
+      maxTotalBytesPerDevice: 131072,
+      maxRecordBytes: 4096,
+      evictionPolicy: "evict-oldest",
+    },
   );
 });

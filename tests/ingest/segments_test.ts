@@ -3,7 +3,14 @@
  * refusal (and no partial state after one), and both eviction policies.
  */
 import { assertEquals } from "../support/assert.ts";
-import { Eviction, type IngestLimits, parseSegmentName, SegmentStore, segmentName, validDeviceName } from "../../src/guest/ingest/segments.ts";
+import {
+  Eviction,
+  type IngestLimits,
+  parseSegmentName,
+  segmentName,
+  SegmentStore,
+  validDeviceName,
+} from "../../src/guest/ingest/segments.ts";
 import { EFBIG, EINVAL, EMSGSIZE, ENOENT, ENOSPC } from "../../src/secure9p/errors.ts";
 
 const enc = new TextEncoder();
@@ -56,7 +63,12 @@ Deno.test("SegmentStore names segments itself (seg-000001, …) and latest is th
   const name = new Uint8Array(16);
   assertEquals(dec.decode(name.subarray(0, segmentName(1, name, 0))), "seg-000001");
   assertEquals(dec.decode(name.subarray(0, segmentName(1234567, name, 0))), "seg-1234567");
-  assertEquals([parseSegmentName("seg-000042"), parseSegmentName("seg-42"), parseSegmentName("seg-0000042"), parseSegmentName("x")], [42, -1, -1, -1]);
+  assertEquals([
+    parseSegmentName("seg-000042"),
+    parseSegmentName("seg-42"),
+    parseSegmentName("seg-0000042"),
+    parseSegmentName("x"),
+  ], [42, -1, -1, -1]);
 });
 
 Deno.test("SegmentStore: a write must be at the segment end; a record over maxRecordBytes is EMSGSIZE; nothing partial", () => {
@@ -146,7 +158,12 @@ Deno.test("SegmentStore: max_total_bytes_per_device — refuse answers ENOSPC, e
 
 Deno.test("SegmentStore: device names are checked and the device table is bounded", () => {
   const s = store();
-  assertEquals([validDeviceName("a_b-C9"), validDeviceName(""), validDeviceName("a/b"), validDeviceName("..")], [true, false, false, false]);
+  assertEquals([
+    validDeviceName("a_b-C9"),
+    validDeviceName(""),
+    validDeviceName("a/b"),
+    validDeviceName(".."),
+  ], [true, false, false, false]);
   assertEquals(s.findOrAdd("a.b"), -EINVAL);
   assertEquals([s.findOrAdd("one"), s.findOrAdd("two"), s.findOrAdd("one")], [0, 1, 0]);
   assertEquals(s.findOrAdd("three"), -ENOSPC);

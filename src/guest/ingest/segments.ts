@@ -20,7 +20,13 @@ import { EFBIG, EINVAL, EMSGSIZE, ENOENT, ENOSPC } from "../../secure9p/errors.t
 export const Eviction = { Refuse: 0, EvictOldest: 1 } as const;
 
 /** Media types a segment may be created with (index stored per segment). */
-export const INGEST_MIMES = ["text/plain", "application/json", "application/x-ndjson", "text/csv", "application/octet-stream"];
+export const INGEST_MIMES = [
+  "text/plain",
+  "application/json",
+  "application/x-ndjson",
+  "text/csv",
+  "application/octet-stream",
+];
 
 export interface IngestLimits {
   /** 0 = ingest disabled (no `/queen/telemetry`). */
@@ -147,7 +153,15 @@ export class SegmentStore {
    * Appends one record at `offset` (`atEnd` for the u64::MAX "append" offset). Returns bytes
    * written or -errno; a refused write changes nothing.
    */
-  append(d: number, seg: number, offset: number, atEnd: boolean, src: Uint8Array, srcOff: number, n: number): number {
+  append(
+    d: number,
+    seg: number,
+    offset: number,
+    atEnd: boolean,
+    src: Uint8Array,
+    srcOff: number,
+    n: number,
+  ): number {
     const lim = this.lim;
     const s = this.slot(d, seg);
     if (s < 0) return s;
@@ -246,7 +260,10 @@ export function segmentName(id: number, out: Uint8Array, off: number): number {
 
 /** Segment id from `seg-000001` bytes, or -1. */
 export function parseSegmentName(name: string): number {
-  if (name.length < 10 || name.charCodeAt(0) !== 115 || name.charCodeAt(1) !== 101 || name.charCodeAt(2) !== 103 || name.charCodeAt(3) !== 45) return -1;
+  if (
+    name.length < 10 || name.charCodeAt(0) !== 115 || name.charCodeAt(1) !== 101 ||
+    name.charCodeAt(2) !== 103 || name.charCodeAt(3) !== 45
+  ) return -1;
   let v = 0;
   for (let i = 4; i < name.length; i++) {
     const c = name.charCodeAt(i);

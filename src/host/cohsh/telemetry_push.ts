@@ -47,7 +47,11 @@ export function mimeFor(path: string): string {
   const dot = path.lastIndexOf(".");
   const mime = dot >= 0 ? PUSH_MIMES[path.slice(dot).toLowerCase()] : undefined;
   if (!mime) {
-    throw new PushError(`cannot push ${path}: only ${Object.keys(PUSH_MIMES).join(", ")} files are telemetry (the extension picks the mime)`);
+    throw new PushError(
+      `cannot push ${path}: only ${
+        Object.keys(PUSH_MIMES).join(", ")
+      } files are telemetry (the extension picks the mime)`,
+    );
   }
   return mime;
 }
@@ -62,7 +66,9 @@ function envelope(seq: number, mime: string, payload: string): string {
  */
 export function encodeRecords(text: string, mime: string, maxRecordBytes: number): Uint8Array[] {
   const overhead = enc.encode(envelope(1_000_000_000, mime, "")).length;
-  if (overhead >= maxRecordBytes) throw new PushError(`record limit ${maxRecordBytes} bytes leaves no room for a payload`);
+  if (overhead >= maxRecordBytes) {
+    throw new PushError(`record limit ${maxRecordBytes} bytes leaves no room for a payload`);
+  }
   const out: Uint8Array[] = [];
   let pos = 0;
   let seq = 1;
@@ -134,7 +140,9 @@ export async function pushTelemetry(
     limitsText = await io.readText(["queen", "telemetry", "limits"]);
   } catch (e) {
     if (e instanceof NineError && e.errno === 2) {
-      throw new PushError("this hive has no telemetry ingest (/queen/telemetry): enable [telemetry_ingest] in its manifest");
+      throw new PushError(
+        "this hive has no telemetry ingest (/queen/telemetry): enable [telemetry_ingest] in its manifest",
+      );
     }
     throw e;
   }
@@ -148,13 +156,25 @@ export async function pushTelemetry(
     );
   }
   try {
-    await io.write(["queen", "telemetry", "ctl"], 0, enc.encode(JSON.stringify({ new: "device", device }) + "\n"), "device ctl");
+    await io.write(
+      ["queen", "telemetry", "ctl"],
+      0,
+      enc.encode(JSON.stringify({ new: "device", device }) + "\n"),
+      "device ctl",
+    );
   } catch (e) {
     if (!(e instanceof NineError && e.errno === EEXIST)) throw e; // the device is there already
   }
-  await io.write(["queen", "telemetry", device, "ctl"], 0, enc.encode(JSON.stringify({ new: "segment", mime }) + "\n"), "segment ctl");
+  await io.write(
+    ["queen", "telemetry", device, "ctl"],
+    0,
+    enc.encode(JSON.stringify({ new: "segment", mime }) + "\n"),
+    "segment ctl",
+  );
   const segment = (await io.readText(["queen", "telemetry", device, "latest"])).trim();
-  if (!/^seg-\d{6,}$/.test(segment)) throw new PushError(`the hive's latest names '${segment}', not a segment`);
+  if (!/^seg-\d{6,}$/.test(segment)) {
+    throw new PushError(`the hive's latest names '${segment}', not a segment`);
+  }
   const fid = await io.open(["queen", "telemetry", device, "seg", segment], O_WRONLY);
   let offset = 0;
   try {
@@ -163,7 +183,11 @@ export async function pushTelemetry(
         offset += await client.write(fid, offset, r);
       } catch (e) {
         if (e instanceof NineError) {
-          throw new PushError(`the hive refused record at offset ${offset} of ${segment}: ${errnoName(e.errno)} (see /log/queen.log)`);
+          throw new PushError(
+            `the hive refused record at offset ${offset} of ${segment}: ${
+              errnoName(e.errno)
+            } (see /log/queen.log)`,
+          );
         }
         throw e;
       }
@@ -238,15 +262,25 @@ export async function runTelemetryPush(conn: string[], args: string[]): Promise<
     ticket: { type: "string" },
     transport: { type: "string" },
   }).values;
-  const { values, positionals } = parseFlags("cohsh telemetry push", args, { device: { type: "string" }, json: { type: "boolean" } }, true);
+  const { values, positionals } = parseFlags("cohsh telemetry push", args, {
+    device: { type: "string" },
+    json: { type: "boolean" },
+  }, true);
   if (c.help || values.help) {
     console.log(PUSH_HELP);
     return 0;
   }
   if (c.transport !== undefined && c.transport !== "9p") {
-    throw new UsageError("cohsh telemetry push: runs over Secure9P only (--transport 9p, the default for push)");
+    throw new UsageError(
+      "cohsh telemetry push: runs over Secure9P only (--transport 9p, the default for push)",
+    );
   }
-  if (positionals.length !== 1) throw new UsageError("cohsh telemetry push: give exactly one FILE", "cohesix cohsh telemetry push FILE --device D");
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      "cohsh telemetry push: give exactly one FILE",
+      "cohesix cohsh telemetry push FILE --device D",
+    );
+  }
   if (values.device === undefined) throw new UsageError("cohsh telemetry push: --device D is required");
   const file = positionals[0];
   let data: Uint8Array;
@@ -262,15 +296,24 @@ export async function runTelemetryPush(conn: string[], args: string[]): Promise<
   try {
     client = await NineClient.dial(host, port);
   } catch (e) {
-    console.error(`cohsh telemetry push: cannot reach the hive's 9P port ${host}:${port}: ${(e as Error).message}; is 'cohesix dev' running?`);
+    console.error(
+      `cohsh telemetry push: cannot reach the hive's 9P port ${host}:${port}: ${
+        (e as Error).message
+      }; is 'cohesix dev' running?`,
+    );
     return 1;
   }
   try {
     const root = client.newFid();
     await client.attach(root, c.role ?? "queen", c.ticket ?? "");
     const r = await pushTelemetry(client, root, values.device, file, data);
-    if (values.json) console.log(JSON.stringify({ version: 1, ok: true, ...r, path: `/queen/telemetry/${r.device}/seg/${r.segment}` }));
-    else console.log(`OK TELEMETRY device=${r.device} segment=${r.segment} records=${r.records} bytes=${r.bytes}`);
+    if (values.json) {
+      console.log(
+        JSON.stringify({ version: 1, ok: true, ...r, path: `/queen/telemetry/${r.device}/seg/${r.segment}` }),
+      );
+    } else {console.log(
+        `OK TELEMETRY device=${r.device} segment=${r.segment} records=${r.records} bytes=${r.bytes}`,
+      );}
     return 0;
   } catch (e) {
     const msg = e instanceof PushError || e instanceof NineError ? e.message : String(e);
