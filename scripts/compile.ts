@@ -3,12 +3,13 @@
  * deno compile downloads a `denort` runtime for the target; where that download is not reachable
  * (offline CI, air-gapped build hosts) this fails with a message that says so and what to do.
  */
-import { buildBundle, BUNDLE_DIR } from "../src/host/ui/assets.ts";
+import { BUNDLE_DIR, ensureBundle } from "../src/host/ui/assets.ts";
 
 const out = new URL("../out/cohesix", import.meta.url).pathname;
 const main = new URL("../src/main.ts", import.meta.url).pathname;
-// The UI's front end is bundled first and embedded (--include): the binary serves it from itself.
-await buildBundle(BUNDLE_DIR, (l) => console.error(`compile: ${l}`));
+// The UI's front end is bundled first (unless out/ui/ is current) and embedded (--include): the
+// binary serves it from itself.
+await ensureBundle((l) => console.error(`compile: ${l}`));
 console.error(`compile: deno compile -> ${out}`);
 const result = await new Deno.Command(Deno.execPath(), {
   args: [

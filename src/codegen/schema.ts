@@ -97,7 +97,9 @@ const Queen = z.strictObject({
 const Budget = z.strictObject({ ticks: u32(), ops: u32(), ttl_s: u32() });
 const Workers = z.strictObject({
   default_budget: Budget.default({ ticks: 1000, ops: 10000, ttl_s: 300 }),
-}).default({ default_budget: { ticks: 1000, ops: 10000, ttl_s: 300 } });
+  /** Seconds an exited worker's telemetry and trace stay readable (read-only); 0 removes them at exit. */
+  retain_s: z.number().int().min(0).max(86400).default(60),
+}).default({ default_budget: { ticks: 1000, ops: 10000, ttl_s: 300 }, retain_s: 60 });
 
 const Rule = z.strictObject({ path: z.string(), mode: z.enum(MODES) });
 const Quota = z.strictObject({ ops: u32(), bytes: u32(), fids: z.number().int().min(0).max(1024) });

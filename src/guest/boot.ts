@@ -116,6 +116,8 @@ export interface BootConfig {
   traceCategories: string[];
   /** Budget applied to spawns that do not name one. */
   defaultBudget: BudgetSpec;
+  /** Seconds an exited worker's files stay readable (read-only) before they disappear; 0 = at once. */
+  workerRetainS: number;
   gpus: GpuSpec[];
   roles: RoleSpec[];
   /** Keys the hosted ticket verifier trusts (the guest itself only enforces claims). */
@@ -203,6 +205,7 @@ export function defaultBootConfig(): BootConfig {
     traceLevel: "info",
     traceCategories: ["boot", "ninep", "queen", "worker", "ticket", "gpu", "audit"],
     defaultBudget: { ticks: 1000, ops: 10000, ttlS: 300 },
+    workerRetainS: 60,
     gpus: [
       { id: "GPU-0", model: "sim-a100", memMb: 40960, streams: 4 },
       { id: "GPU-1", model: "sim-a100", memMb: 40960, streams: 4 },

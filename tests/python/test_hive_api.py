@@ -115,3 +115,26 @@ def test_lifecycle_refuses_an_unknown_action_locally(hive: DevHive) -> None:
         with pytest.raises(NineError) as e:
             h.lifecycle("explode")
         assert e.value.errno == EINVAL and "cordon|drain|resume|quiesce|reset" in str(e.value)
+
+
+def test_lifecycle_transitions_or_a_clear_refusal_where_the_hive_has_none(fresh_hive: DevHive) -> None:
+    """Reference §4 when the hive serves /queen/lifecycle/ctl; until then, ENOENT naming the path."""
+    with queen(fresh_hive) as h:
+        if "lifecycle" not in h.ls("/proc"):
+            with pytest.raises(NineError) as e:
+                h.lifecycle("cordon")
+            assert (e.value.errno, e.value.path) == (ENOENT, "/queen/lifecycle/ctl")
+            return
+        assert h.lifecycle_state().state == "ONLINE"
+        with pytest.raises(NineError) as e:
+            h.lifecycle("drain")  # only from DRAINING
+        assert e.value.hive_reason == "invalid-transition"
+        assert e.value.hive_line is not None and e.value.hive_line.startswith("lifecycle denied action=drain state=ONLINE")
+        assert h.lifecycle_state().state == "ONLINE"
+        assert h.lifecycle("cordon").state == "DRAINING"
+        assert h.lifecycle("drain").state == "QUIESCED"
+        back = h.lifecycle("resume")
+        assert back.state == "ONLINE" and back.since_ms > 0
+        log = h.read_text("/log/queen.log")
+        assert "lifecycle transition old=ONLINE new=DRAINING" in log
+        assert "lifecycle transition old=QUIESCED new=ONLINE" in log

@@ -3,9 +3,10 @@
  * header, a worker spawned from the terminal appearing on the canvas, and no request leaving the
  * page's own origin. Screenshots go to out/test/ui/<test>/.
  */
-import { assert_ as assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
+import { assert_ as assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { openBrowser } from "./support/browser.ts";
-import { login, outputDir, startHive, startUiFor, transcript, typeLine } from "./support/ui.ts";
+import { AUTH, login, outputDir, startHive, startUiFor, transcript, typeLine } from "./support/ui.ts";
+import { HostedHive } from "../../src/host/dev/runtime.ts";
 import { BOOT_CONFIG } from "../../src/guest/generated/bootstrap.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -106,7 +107,23 @@ Deno.test(
       await login(b.page, ui.url, "queen");
       await typeLine(b.page, "spawn heartbeat ticks=100");
       await b.page.click("#terminal");
-      await b.page.keyboard.type("tail -f /worker/worker-1/telemetry");
+      // Tab completes verbs and hive paths (cohsh's completer; paths listed over the view's session).
+      const tab = async (typed: string, want: string) => {
+        await b.page.keyboard.type(typed);
+        await b.page.keyboard.press("Tab");
+        await b.page.waitForFunction((w) => (globalThis as any).cohesixUi.terminalText().at(-1) === w, want, {
+          timeout: 5000,
+        }).catch(async (e) => {
+          console.log(
+            JSON.stringify(await b.page.evaluate(() => (globalThis as any).cohesixUi.terminalText())),
+          );
+          throw e;
+        });
+      };
+      await tab("ta", "coh> tail ");
+      await tab("-f /wor", "coh> tail -f /worker");
+      await tab("/", "coh> tail -f /worker/worker-1");
+      await tab("/t", "coh> tail -f /worker/worker-1/telemetry");
       await b.page.keyboard.press("Enter");
       // Heartbeats stream into the terminal while the follow runs.
       await b.page.waitForFunction(() =>
@@ -124,6 +141,43 @@ Deno.test(
       await typeLine(b.page, "log");
       assertEquals((await transcript(b.page)).slice(-1), ["ERR LOG reason=policy detail=unauthenticated"]);
       await b.page.locator("#terminal").screenshot({ path: `${out}/terminal.png` });
+      assertEquals(b.errors, []);
+    } finally {
+      await b.close();
+      await ui.stop();
+      await hive.stop();
+    }
+  },
+);
+
+Deno.test(
+  "cohesix ui: when the hive restarts, the view re-attaches with the login and the terminal reconnects",
+  opts,
+  async () => {
+    let hive = startHive();
+    const ports = { ninepPort: hive.ninepPort, consolePort: hive.consolePort };
+    const ui = await startUiFor(hive);
+    const b = await openBrowser();
+    try {
+      await login(b.page, ui.url, "queen");
+      await typeLine(b.page, "spawn heartbeat ticks=100");
+      await b.page.waitForFunction(() => (globalThis as any).cohesixUi.state().workers.length === 1);
+      await hive.stop();
+      // A new hive on the same ports: no workers until one is spawned there.
+      hive = HostedHive.start({ ...ports, authToken: AUTH });
+      await b.page.locator("#status").filter({ hasText: "re-attached" }).waitFor({ timeout: 20000 });
+      await b.page.waitForFunction(() => (globalThis as any).cohesixUi.state().workers.length === 0);
+      // The terminal finds its console closed, then reconnects and re-attaches (cohsh's reconnect).
+      await typeLine(b.page, "ping");
+      assertMatch(
+        (await transcript(b.page)).join("\n"),
+        /cohsh: (the hive closed the connection|Cannot send to the hive)/,
+      );
+      await typeLine(b.page, "spawn heartbeat ticks=7");
+      await b.page.waitForFunction(() =>
+        (globalThis as any).cohesixUi.state().workers.some((w: any) => w.ticks === 7)
+      );
+      assertStringIncludes((await transcript(b.page)).join("\n"), "cohsh: reconnected to tcp 127.0.0.1");
       assertEquals(b.errors, []);
     } finally {
       await b.close();

@@ -15,7 +15,7 @@ async function withServer(fn: (s: UiServer) => Promise<void>): Promise<void> {
   const hive = startHive();
   const server = startUiServer({
     port: 0,
-    assets: await loadAssets(await ensureBundle()),
+    assets: await ensureBundle().then((b) => loadAssets(b.manifest, b.dir)),
     target: {
       ninep: { hostname: "127.0.0.1", port: hive.ninepPort },
       console: { hostname: "127.0.0.1", port: hive.consolePort },

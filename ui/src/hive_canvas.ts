@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /**
- * The Canvas 2D renderer of the live view. A new state is drawn with one Path2D per style (kind ×
- * body/core), so 1,000 workers cost a handful of fill calls, not 1,000; ids are drawn only when
- * cells are large enough to read (level of detail).
+ * The Canvas 2D renderer of the live view. Cells are stamped from bitmaps drawn once per cell size
+ * (kind × 16 budget levels), so 1,000 workers cost 1,000 bitmap copies, not 1,000 antialiased fills
+ * and strokes; ids are drawn only when cells are large enough to read (level of detail).
  */
 import type { HiveState } from "../../src/host/ui/state.ts";
 import {
@@ -63,6 +63,9 @@ export function paletteFromCss(el: Element): Palette {
   };
 }
 
+/** Budget levels a cell's core is drawn at (one bitmap each). */
+const CORE_LEVELS = 16;
+
 /** Unit hexagon corner offsets (pointy top), computed once. */
 const HEX = hexCorners(0, 0, 1);
 
@@ -110,6 +113,7 @@ export class CanvasHiveRenderer implements HiveRenderer {
     }
     this.layout = null;
     this.drawn = null;
+    this.spriteRadius = this.ringRadius = 0; // bitmaps are drawn for one device pixel ratio
   }
 
   private layoutFor(state: HiveState): HoneyLayout {
@@ -150,6 +154,8 @@ export class CanvasHiveRenderer implements HiveRenderer {
   }
 
   private layoutDrawn: HoneyLayout | null = null;
+  private sprites: HTMLCanvasElement[][] = [];
+  private spriteRadius = 0;
 
   private drawRing(r: number): void {
     const size = Math.ceil((r * 2 + 6) * this.dpr);
@@ -164,6 +170,39 @@ export class CanvasHiveRenderer implements HiveRenderer {
     this.ringRadius = r;
   }
 
+  /** sprites[kind][level]: a cell's body and outline with its budget core at level/CORE_LEVELS. */
+  private drawSprites(r: number): void {
+    const size = Math.ceil((r * 2 + 4) * this.dpr);
+    const mid = size / 2 / this.dpr;
+    this.sprites = [this.pal.heartbeat, this.pal.gpu].map((color) => {
+      const row: HTMLCanvasElement[] = [];
+      for (let level = 0; level <= CORE_LEVELS; level++) {
+        const c = document.createElement("canvas");
+        c.width = c.height = size;
+        const g = c.getContext("2d")!;
+        g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+        const body = new Path2D();
+        addHex(body, mid, mid, r * 0.92);
+        g.fillStyle = color;
+        g.globalAlpha = 0.18;
+        g.fill(body);
+        if (level > 0) {
+          const core = new Path2D();
+          addHex(core, mid, mid, r * 0.92 * Math.sqrt(level / CORE_LEVELS) * 0.85);
+          g.globalAlpha = 0.85;
+          g.fill(core);
+        }
+        g.globalAlpha = 1;
+        g.strokeStyle = color;
+        g.lineWidth = 1;
+        g.stroke(body);
+        row.push(c);
+      }
+      return row;
+    });
+    this.spriteRadius = r;
+  }
+
   /** The state's picture: background, cells by kind (body, budget core, outline), ids, panels. */
   private drawLayer(state: HiveState, L: HoneyLayout): void {
     const ctx = this.lctx;
@@ -171,28 +210,23 @@ export class CanvasHiveRenderer implements HiveRenderer {
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.fillStyle = pal.bg;
     ctx.fillRect(0, 0, this.w, this.h);
+    // Cells: one pre-drawn bitmap per kind and budget level, stamped per worker (bitmap copies are
+    // far cheaper than filling and stroking 1,000 antialiased paths in a software rasteriser).
     const r = L.radius;
-    const body = [new Path2D(), new Path2D()];
-    const core = [new Path2D(), new Path2D()];
+    if (this.spriteRadius !== r) this.drawSprites(r);
+    const sprites = this.sprites;
+    const half = sprites[0][0].width / 2;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
     state.workers.forEach((w, i) => {
       const c = L.cells[i];
-      const kind = w.kind === "gpu" ? 1 : 0;
-      addHex(body[kind], c.x, c.y, r * 0.92);
-      const left = budgetLeft(w);
-      if (left > 0) addHex(core[kind], c.x, c.y, r * 0.92 * Math.sqrt(left) * 0.85);
+      const level = Math.ceil(budgetLeft(w) * CORE_LEVELS);
+      ctx.drawImage(
+        sprites[w.kind === "gpu" ? 1 : 0][level],
+        Math.round(c.x * this.dpr - half),
+        Math.round(c.y * this.dpr - half),
+      );
     });
-    const kindColor = [pal.heartbeat, pal.gpu];
-    for (let k = 0; k < 2; k++) {
-      ctx.globalAlpha = 0.18;
-      ctx.fillStyle = kindColor[k];
-      ctx.fill(body[k]);
-      ctx.globalAlpha = 0.85;
-      ctx.fill(core[k]);
-      ctx.globalAlpha = 1;
-      ctx.strokeStyle = kindColor[k];
-      ctx.lineWidth = 1;
-      ctx.stroke(body[k]);
-    }
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     if (r >= LABEL_MIN_RADIUS) {
       ctx.fillStyle = pal.text;
       ctx.font = `${Math.round(r / 3)}px ui-monospace, monospace`;

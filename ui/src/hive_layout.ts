@@ -5,7 +5,7 @@
  */
 import type { HiveState, WorkerView } from "../../src/host/ui/state.ts";
 
-export const SIDE_WIDTH = 280;
+export const SIDE_WIDTH = 300;
 export const TOP_BAND = 28;
 const PAD = 12;
 const SQRT3 = Math.sqrt(3);
@@ -35,7 +35,7 @@ export function honeycomb(n: number, width: number, height: number): HoneyLayout
   };
   const side = { x: width - SIDE_WIDTH, y: 0, w: SIDE_WIDTH, h: height };
   const count = Math.max(n, 1);
-  let r = Math.min(36, Math.sqrt((area.w * area.h) / (count * SQRT3 * 1.5)));
+  let r = Math.min(52, Math.sqrt((area.w * area.h) / (count * SQRT3 * 1.5)));
   let cols = 1;
   for (; r > 2; r *= 0.95) {
     cols = Math.max(1, Math.floor((area.w - SQRT3 * r / 2) / (SQRT3 * r)));
@@ -99,7 +99,7 @@ export function sideRows(s: HiveState): SideRow[] {
   rows.push({ text: "PRESSURE", tone: "head" });
   const keys = Object.keys(s.pressure);
   for (let i = 0; i < keys.length; i += 2) {
-    const cell = (k: string | undefined) => (k === undefined ? "" : `${k}=${s.pressure[k]}`.padEnd(22));
+    const cell = (k: string | undefined) => (k === undefined ? "" : `${k}=${s.pressure[k]}`.padEnd(21));
     const hot = s.pressure[keys[i]] > 0 || (keys[i + 1] !== undefined && s.pressure[keys[i + 1]] > 0);
     rows.push({ text: cell(keys[i]) + cell(keys[i + 1]), tone: hot ? "warn" : "dim" });
   }

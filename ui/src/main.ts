@@ -39,10 +39,15 @@ const termLog: TermEvent[] = [];
 let replay: Snapshot | null = null;
 let replayIndex = 0;
 
-const term = new CohTerminal($("terminal"), (line) => {
-  record(`coh> ${line}`);
-  socket?.send(JSON.stringify({ t: "line", text: line }));
-}, () => socket?.send(JSON.stringify({ t: "cancel" })));
+const term = new CohTerminal(
+  $("terminal"),
+  (line) => {
+    record(`coh> ${line}`);
+    socket?.send(JSON.stringify({ t: "line", text: line }));
+  },
+  () => socket?.send(JSON.stringify({ t: "cancel" })),
+  (line) => socket?.send(JSON.stringify({ t: "complete", line })),
+);
 
 function record(line: string): void {
   if (mode !== "live") return;
@@ -138,11 +143,17 @@ function onMessage(msg: ServerMessage): void {
     case "done":
       term.ready();
       return;
+    case "completions":
+      term.completions(msg.line, msg.token, msg.options);
+      return;
     case "state":
       if (mode === "live") onState(msg.state);
       return;
     case "error":
       status.textContent = `bridge: ${msg.error}`;
+      return;
+    case "notice":
+      status.textContent = msg.text;
       return;
   }
 }

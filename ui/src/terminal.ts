@@ -31,7 +31,12 @@ export class CohTerminal {
   /** Set when input is allowed (after login, in live mode). */
   enabled = false;
 
-  constructor(el: HTMLElement, private send: (line: string) => void, private cancel: () => void) {
+  constructor(
+    el: HTMLElement,
+    private send: (line: string) => void,
+    private cancel: () => void,
+    private askCompletion: (line: string) => void = () => {},
+  ) {
     this.term = new Terminal({
       convertEol: false,
       cursorBlink: true,
@@ -102,6 +107,10 @@ export class CohTerminal {
       return;
     }
     if (data.startsWith("\x1b")) return; // other keys: no in-line cursor movement
+    if (data === "\t") {
+      this.askCompletion(this.input);
+      return;
+    }
     for (const ch of data) {
       if (ch === "\r" || ch === "\n") {
         this.term.write("\r\n");
@@ -128,6 +137,23 @@ export class CohTerminal {
       this.input += ch;
       this.term.write(ch);
     }
+  }
+
+  /**
+   * The bridge's completions for `line` (ignored when the input moved on): one option completes the
+   * word, several complete their common prefix and are listed under the prompt, as readline does.
+   */
+  completions(line: string, token: string, options: string[]): void {
+    if (this.busy || line !== this.input || options.length === 0) return;
+    let common = options[0];
+    for (const o of options) while (!o.startsWith(common)) common = common.slice(0, -1);
+    if (common.length > token.length) {
+      const more = common.slice(token.length);
+      this.input += more;
+      this.term.write(more);
+      return;
+    }
+    if (options.length > 1) this.term.write("\r\n" + options.join("  ") + "\r\n" + PROMPT + this.input);
   }
 
   /** The terminal's text, one string per logical line (wrapped rows joined), trailing blanks dropped. */

@@ -42,6 +42,7 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
     traceLevel: m.trace.default_level,
     traceCategories: [...m.trace.categories],
     defaultBudget: { ticks: b.ticks, ops: b.ops, ttlS: b.ttl_s },
+    workerRetainS: m.workers.retain_s,
     gpus: m.features.gpu
       ? m.gpu.devices.map((d) => ({ id: d.id, model: d.model, memMb: d.mem_mb, streams: d.streams }))
       : [],

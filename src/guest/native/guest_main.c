@@ -90,26 +90,38 @@ static uint8_t* mailbox;
 static uint32_t get_u32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static void put_u32(uint8_t* p, uint32_t v) { p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
 
-static uint8_t* find_mailbox(void) {
+uint8_t* coh_find_signature(const uint8_t* sig, uint32_t sig_len, uint64_t bytes, const char* what) {
   uint8_t* base = coh_arena_base();
   uint64_t end = coh_arena_used();
-  uint8_t sig[MB_SIG];
-  for (int i = 0; i < MB_SIG; i++) sig[i] = (uint8_t)((i * 73 + 41) % 256);
   uint8_t* found = 0;
-  if (!base || end > coh_arena_capacity()) return 0;
-  for (uint64_t at = 0; at + MB_BYTES <= end; at++) {
-    if (base[at] == sig[0] && memcmp(base + at, sig, MB_SIG) == 0) {
-      if (found) coh_trap("event pump: two mailbox signatures in the arena");
+  if (!base || end > coh_arena_capacity()) coh_trap("mailbox search: no arena");
+  for (uint64_t at = 0; at + bytes <= end; at++) {
+    if (base[at] == sig[0] && memcmp(base + at, sig, sig_len) == 0) {
+      if (found) {
+        coh_diag_str("cohesix: two signatures of the ");
+        coh_diag_str(what);
+        coh_diag_str(" mailbox\n");
+        coh_trap("mailbox search: two signatures in the arena");
+      }
       found = base + at;
     }
+  }
+  if (!found) {
+    coh_diag_str("cohesix: no signature of the ");
+    coh_diag_str(what);
+    coh_diag_str(" mailbox\n");
+    coh_trap("mailbox search: no signature in the arena");
   }
   return found;
 }
 
 /* One round of the event pump, when the guest printed the poll line. */
 static void poll(void) {
-  if (!mailbox) mailbox = find_mailbox();
-  if (!mailbox) coh_trap("event pump: no mailbox signature in the arena");
+  if (!mailbox) {
+    uint8_t sig[MB_SIG];
+    for (int i = 0; i < MB_SIG; i++) sig[i] = (uint8_t)((i * 73 + 41) % 256);
+    mailbox = coh_find_signature(sig, MB_SIG, MB_BYTES, "event pump");
+  }
   uint8_t* mb = mailbox;
   mb[MB_ACK] = 1;
   uint32_t tx = get_u32(mb + MB_TX_LEN), keep = get_u32(mb + MB_RX_KEEP);
@@ -127,17 +139,31 @@ static void poll(void) {
   put_u32(mb + MB_NOW_HI, (uint32_t)(now >> 32));
 }
 
-/* A guest line starting with \001 is a pump request: swallowed, never sent to the serial port. */
+/* A guest line starting with \001 is a platform request, swallowed, never sent to the serial port:
+ * "\001cohesix-poll" (a round of the event pump) or "\001cohesix-verify" (a ticket seal check). */
 static int in_request;
 static int at_line_start = 1;
+static char request[24];
+static int request_len;
+
+static void serve_request(void) {
+  if (request_len == 13 && memcmp(request, "\001cohesix-poll", 13) == 0) poll();
+  else if (request_len == 15 && memcmp(request, "\001cohesix-verify", 15) == 0) coh_verify_request();
+  else coh_trap("platform request: unknown request line");
+}
 
 static void out_byte(int c) {
-  if (at_line_start && c == 1) in_request = 1;
+  if (at_line_start && c == 1) {
+    in_request = 1;
+    request_len = 0;
+  }
   at_line_start = c == '\n';
   if (in_request) {
     if (c == '\n') {
       in_request = 0;
-      poll();
+      serve_request();
+    } else if (request_len < (int)sizeof request) {
+      request[request_len++] = (char)c;
     }
     return;
   }

@@ -41,6 +41,11 @@ void coh_diag_str(const char* s);
 void coh_diag_u64(uint64_t v);
 void coh_out_str(const char* s);
 void coh_out_u64(uint64_t v);
+/* The mailbox the guest marked with `sig` (sig_len bytes, a mailbox of `bytes`) in the arena; traps
+ * naming `what` when there is none or more than one. */
+uint8_t* coh_find_signature(const uint8_t* sig, uint32_t sig_len, uint64_t bytes, const char* what);
+/* Answers the guest's ticket seal check (ticket_seal.c). */
+void coh_verify_request(void);
 /* Arena (Wasm linear memory) statistics. */
 uint64_t coh_arena_used(void);     /* the guest allocator's bump pointer: bytes handed out so far */
 uint64_t coh_arena_pages(void);    /* Wasm pages grown so far */

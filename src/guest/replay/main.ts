@@ -4,14 +4,16 @@
  * it with the corpus as a literal (`src/host/guest_build/bundle.ts`); the same bundle runs under
  * Deno, under Porffor's engine, and natively (Linux user mode and seL4).
  *
- * The hive is booted from the generated manifest tables with no ticket verifier: Ed25519 cannot
- * run under Porffor, so signed tickets are refused and only the manifest's ticketless roles attach.
+ * The replays' hive is booted from the generated manifest tables with no ticket verifier (the corpus
+ * runs under Deno and porf too, where no platform checks seals). The serial console's hive
+ * (`newHive`) verifies tickets through the platform (PlatformTicketVerifier: libsodium natively).
  */
 import { BOOT_CONFIG, MANIFEST_FINGERPRINT } from "../generated/bootstrap.ts";
 import { Hive } from "../hive.ts";
 import { LibProbe } from "./lib_probe.ts";
 import { TARGET } from "./ops.ts";
 import { Replayer } from "./replayer.ts";
+import { PlatformTicketVerifier } from "../tickets/platform_verifier.ts";
 
 /** The boot banner: the manifest fingerprint ties the transcript to the tables it ran on. */
 export function printBanner(): void {
@@ -29,9 +31,12 @@ class Guests {
 }
 const guests = new Guests();
 
-/** A hive of its own, booted from the generated manifest tables (the serial console after replays). */
+/**
+ * A hive of its own, booted from the generated manifest tables, that checks ticket seals through the
+ * platform (the serial console of the boot entry, and after replays).
+ */
 export function newHive(): Hive {
-  return new Hive(BOOT_CONFIG, { verifier: null });
+  return new Hive(BOOT_CONFIG, { verifier: new PlatformTicketVerifier(BOOT_CONFIG.ticketKeys) });
 }
 
 /** The run's hive (created on first use), shared by the replays. */

@@ -4,14 +4,16 @@
  *   wasm     porf wasm -O1 --unreachable-exceptions --no-wasm-exceptions (a throw prints, then traps)
  *   c        wasm2c (npm wabt 1.0.39) → guest_0..3.c, guest.h
  *   probe    finds Porffor's allocator bump pointer in the translation (for arena reports)
- *   compile  aarch64 gcc, freestanding, picolibc + SIMDe headers: the module and src/guest/native
+ *   libsodium  Debian's libsodium source package: sha256 checked, the Ed25519 verifier's files extracted, patched
+ *   compile  aarch64 gcc, freestanding, picolibc + SIMDe headers: the module, src/guest/native, libsodium
  *   link     (a) linux: a static Linux user-mode ELF for qemu-aarch64 (tests)
  *            (b) sel4:  the static seL4 rootserver ELF (entry _sel4_start, libsel4 headers from the SDK)
  * Outputs are deterministic: fixed flags, no timestamps, no build ids, paths mapped away.
  */
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { bundleEntry } from "./bundle.ts";
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
+import { LIBSODIUM, LIBSODIUM_DEFINES, prepareLibsodium } from "./libsodium.ts";
 
 export const NATIVE_DIR = join(REPO_ROOT, "src", "guest", "native");
 export const DEFAULT_SEL4_SDK = resolve(REPO_ROOT, "..", "shared", "sel4", "prebuilt");
@@ -252,12 +254,30 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
     return obj;
   };
   const strict = ["-Wall", "-Wextra", "-Werror"];
+  const sodium = await stage(
+    "libsodium",
+    () => prepareLibsodium(join(out, "libsodium")),
+    (t) => `${t.sources.length} files of ${LIBSODIUM.orig.file}, sha256 checked, Debian patches applied`,
+  );
   const common = await stage("compile", async () => {
     const jobs: (() => Promise<string>)[] = [
       ...moduleCs.map((c, i) => () => compileOne(c, join(out, `guest_${i}.o`), [MODULE_OPT])),
       () => compileOne(join(NATIVE_DIR, "runtime.c"), join(out, "runtime.o"), strict),
       () => compileOne(join(NATIVE_DIR, "guest_main.c"), join(out, "guest_main.o"), strict),
       () => compileOne(join(NATIVE_DIR, "libc_glue.c"), join(out, "libc_glue.o"), strict),
+      () =>
+        compileOne(join(NATIVE_DIR, "ticket_seal.c"), join(out, "ticket_seal.o"), [
+          ...strict,
+          ...sodium.includes,
+        ]),
+      // Third-party C: its own warnings are not ours to fix (-w); -O2 like the platform layer.
+      ...sodium.sources.map((c) => () =>
+        compileOne(c, join(out, `sodium_${basename(c, ".c")}.o`), [
+          ...LIBSODIUM_DEFINES,
+          ...sodium.includes,
+          "-w",
+        ])
+      ),
     ];
     let finished = 0;
     const counted = jobs.map((job) => async () => {
@@ -296,7 +316,9 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
     await stage("link-sel4", async () => {
       const f = ["-Wall", "-Wextra", "-Werror", "-mgeneral-regs-only", `-I${sel4Inc}`];
       const plat: string[] = [];
-      for (const name of SEL4_PLATFORM) plat.push(await compileOne(join(NATIVE_DIR, `${name}.c`), join(out, `${name}.o`), f));
+      for (const name of SEL4_PLATFORM) {
+        plat.push(await compileOne(join(NATIVE_DIR, `${name}.c`), join(out, `${name}.o`), f));
+      }
       const start = await compileOne(join(NATIVE_DIR, "start_sel4.S"), join(out, "start_sel4.o"));
       // The rootserver travels in the size-budgeted image: no symbol table (guest-linux.elf keeps its symbols).
       await runTool("link-sel4", TOOLS.cc, [

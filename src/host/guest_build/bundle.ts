@@ -74,8 +74,9 @@ pumpMain(newHive());
 export function manifestEntrySource(boot: BootConfig): string {
   return `import { Hive } from "./src/guest/hive.ts";
 import { pumpMain } from "./src/guest/native/pump.ts";
+import { PlatformTicketVerifier } from "./src/guest/tickets/platform_verifier.ts";
 const BOOT = ${JSON.stringify(boot)};
 console.log("cohesix: guest up, manifest", BOOT.manifestFingerprint);
-pumpMain(new Hive(BOOT, { verifier: null }));
+pumpMain(new Hive(BOOT, { verifier: new PlatformTicketVerifier(BOOT.ticketKeys) }));
 `;
 }

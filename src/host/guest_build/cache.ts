@@ -4,7 +4,7 @@
  * A guest build takes one to three minutes; the native tests, `cohesix image` (stage 1) and the
  * default-image test all need the same ELFs. The build lands in `ROOT/<key>/` where key is the
  * sha256 of everything that decides its bytes: the bundled entry script (all guest TypeScript it
- * reaches), build.ts (flags and stages), every file under src/guest/native, the Porffor and wabt
+ * reaches), build.ts (flags and stages), libsodium.ts (the verifier's file list and tarball hashes), every file under src/guest/native, the Porffor and wabt
  * packages (including the patched codegen.js), the gcc version, picolibc's libc.a and SIMDe (size and
  * mtime), the arena size and the seL4 SDK path.
  * A process that finds `ROOT/<key>.lock` held by a live process waits for it instead of building
@@ -84,6 +84,8 @@ export async function guestBuildKey(opts: CachedBuildOptions): Promise<string> {
     resolve(opts.sel4Sdk ?? DEFAULT_SEL4_SDK),
     await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "build.ts")),
     await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "tools.ts")),
+    // The libsodium file list, defines and tarball hashes (the tarballs are checked against them).
+    await Deno.readFile(join(REPO_ROOT, "src", "host", "guest_build", "libsodium.ts")),
   ];
   // System libraries and headers (Debian packages): identified by size and mtime.
   for (const f of [join(PICOLIBC, "lib", "libc.a"), join(SIMDE, "simde-common.h")]) {

@@ -145,7 +145,10 @@ export class Sel4Console {
     this.reading = (async () => {
       try {
         for await (const chunk of qemu.stdout) {
-          this.serial += decoder.decode(chunk, { stream: true }).replaceAll("\r\n", "\n").replaceAll("\r", "");
+          this.serial += decoder.decode(chunk, { stream: true }).replaceAll("\r\n", "\n").replaceAll(
+            "\r",
+            "",
+          );
           for (const w of this.waiters) w();
         }
       } catch { /* QEMU gone */ }
@@ -212,7 +215,10 @@ export class Sel4Console {
 
   private failure(text: string | RegExp, why: string): StageError {
     const tail = this.serial.trim().split("\n").slice(-10).join("\n");
-    return new StageError("sel4-console", `waited for ${String(text)} on serial: ${why}; serial tail:\n${tail}`);
+    return new StageError(
+      "sel4-console",
+      `waited for ${String(text)} on serial: ${why}; serial tail:\n${tail}`,
+    );
   }
 
   /** Stops QEMU. */

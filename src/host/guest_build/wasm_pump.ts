@@ -2,12 +2,38 @@
  * A host-side platform for the guest's Wasm module (`porf wasm` output): it implements Porffor's two
  * print imports and the event-pump mailbox protocol of src/guest/native/pump.ts, the same contract
  * the C platform layer serves natively. It runs the pump in the host's Wasm engine in seconds, with
- * no cross-compile: serial input is given up front, the clock advances 10 ms per poll.
+ * no cross-compile: serial input is given up front, the clock advances 10 ms per poll. Ticket seal
+ * checks (src/guest/tickets/platform_verifier.ts) are answered with the hosted runtime's verifier
+ * (@noble/ed25519, checkSeal), where the native platform uses libsodium.
  */
 import { runTool, StageError, TOOLS } from "./tools.ts";
 import { join } from "node:path";
+import { checkSeal } from "../ticket/codec.ts";
+import {
+  VB_ACK,
+  VB_BYTES,
+  VB_CLAIMS,
+  VB_CLAIMS_LEN,
+  VB_KEY,
+  VB_RESULT,
+  VB_SEAL,
+  VB_SIG,
+} from "../../guest/tickets/platform_verifier.ts";
 
 const SIG = Array.from({ length: 32 }, (_, i) => (i * 73 + 41) % 256);
+const VERIFY_SIG = Array.from({ length: VB_SIG }, (_, i) => (i * 59 + 17) % 256);
+
+/** The offset of the only `sig`-marked region of `bytes` bytes in `m`; throws when none or two. */
+function findSignature(m: Uint8Array, sig: number[], bytes: number, what: string): number {
+  let found = -1;
+  search: for (let at = 0; at + bytes <= m.length; at++) {
+    for (let i = 0; i < sig.length; i++) if (m[at + i] !== sig[i]) continue search;
+    if (found >= 0) throw new StageError("run-wasm", `two ${what} mailbox signatures in linear memory`);
+    found = at;
+  }
+  if (found < 0) throw new StageError("run-wasm", `no ${what} mailbox signature in linear memory`);
+  return found;
+}
 const MB = {
   ACK: 32,
   EOF: 33,
@@ -72,14 +98,7 @@ export async function runWasmPump(
     polls++;
     if (polls > maxPolls) throw new StageError("run-wasm", `the guest polled more than ${maxPolls} times`);
     const m = new Uint8Array(memory!.buffer);
-    if (mb < 0) {
-      search: for (let at = 0; at + RX + MB.RX_CAP <= m.length; at++) {
-        for (let i = 0; i < 32; i++) if (m[at + i] !== SIG[i]) continue search;
-        mb = at;
-        break;
-      }
-      if (mb < 0) throw new StageError("run-wasm", "no mailbox signature in linear memory");
-    }
+    if (mb < 0) mb = findSignature(m, SIG, RX + MB.RX_CAP, "event pump");
     const u32 = (o: number) =>
       m[mb + o] + m[mb + o + 1] * 256 + m[mb + o + 2] * 65536 + m[mb + o + 3] * 16777216;
     const put = (o: number, v: number) => {
@@ -99,6 +118,26 @@ export async function runWasmPump(
     put(MB.NOW_HI, 0);
   };
 
+  let vb = -1;
+  const verify = () => {
+    const m = new Uint8Array(memory!.buffer);
+    if (vb < 0) vb = findSignature(m, VERIFY_SIG, VB_BYTES, "ticket verify");
+    const at = (o: number, n: number) => m.slice(vb + o, vb + o + n);
+    const len = m[vb + VB_CLAIMS_LEN] + m[vb + VB_CLAIMS_LEN + 1] * 256;
+    if (len > VB_BYTES - VB_CLAIMS) {
+      throw new StageError("run-wasm", "ticket verify: claims length out of range");
+    }
+    m[vb + VB_RESULT] = checkSeal(
+      at(VB_SEAL, 4),
+      at(VB_SEAL + 4, 16),
+      at(VB_SEAL + 20, 64),
+      at(VB_KEY, 32),
+      at(VB_CLAIMS, len),
+    );
+    m[vb + VB_ACK] = 1;
+  };
+  let request = "";
+
   const imports = {
     "": {
       a: (x: number) => {
@@ -106,13 +145,20 @@ export async function runWasmPump(
       },
       b: (unit: number) => {
         const c = unit % 65536;
-        if (atLineStart && c === 1) inRequest = true;
+        if (atLineStart && c === 1) {
+          inRequest = true;
+          request = "";
+        }
         atLineStart = c === 10;
         if (inRequest) {
-          if (c === 10) {
-            inRequest = false;
-            poll();
+          if (c !== 10) {
+            request += String.fromCharCode(c);
+            return;
           }
+          inRequest = false;
+          if (request === "\u0001cohesix-poll") poll();
+          else if (request === "\u0001cohesix-verify") verify();
+          else throw new StageError("run-wasm", `unknown platform request ${JSON.stringify(request)}`);
           return;
         }
         printed += String.fromCharCode(c);

@@ -220,9 +220,13 @@ function sealMessage(kid: Uint8Array, digest: Uint8Array): Uint8Array {
 
 /** Signs `claims` with a 32-byte Ed25519 secret key (hex). */
 export function mintTicket(claims: Claims, secretKeyHex: string): string {
+  return sealClaims(encodeClaims(claims), secretKeyHex);
+}
+
+/** A ticket for claims bytes as they are (mintTicket encodes first; tests seal undecodable claims). */
+export function sealClaims(body: Uint8Array, secretKeyHex: string): string {
   const secret = hexToBytes(secretKeyHex);
   const kid = hexToBytes(keyId(ed.getPublicKey(secret)));
-  const body = encodeClaims(claims);
   const digest = sha256(body).slice(0, DIGEST_BYTES);
   const sig = ed.sign(sealMessage(kid, digest), secret);
   const seal = new Uint8Array(SEAL_BYTES);
@@ -277,21 +281,41 @@ export function verifySeal(ticket: string, keys: readonly TicketKeySpec[]): Clai
   if (!key) {
     throw new TicketError(TicketStatus.UnknownKey, `Cannot verify ticket: key ${t.kid} is not trusted`);
   }
-  let ok = false;
-  try {
-    ok = ed.verify(t.sig, sealMessage(hexToBytes(t.kid), t.digest), hexToBytes(key.publicKey));
-  } catch {
-    ok = false;
+  const st = checkSeal(hexToBytes(t.kid), t.digest, t.sig, hexToBytes(key.publicKey), t.body);
+  if (st === TicketStatus.BadSignature) {
+    throw new TicketError(TicketStatus.BadSignature, "Cannot verify ticket: signature does not match");
   }
-  if (!ok) throw new TicketError(TicketStatus.BadSignature, "Cannot verify ticket: signature does not match");
-  const digest = sha256(t.body).slice(0, DIGEST_BYTES);
-  if (bytesToHex(digest) !== bytesToHex(t.digest)) {
+  if (st === TicketStatus.TamperedClaims) {
     throw new TicketError(
       TicketStatus.TamperedClaims,
       "Cannot verify ticket: claims do not match the signed digest",
     );
   }
   return decodeClaims(t.body);
+}
+
+/**
+ * The cryptographic half of a seal check, the same contract the native platform serves with
+ * libsodium (src/guest/native/ticket_seal.c): the Ed25519 signature over DOMAIN ‖ kid ‖ digest,
+ * then the claims' sha256 against the digest. Returns Ok, BadSignature or TamperedClaims.
+ */
+export function checkSeal(
+  kid: Uint8Array,
+  digest: Uint8Array,
+  sig: Uint8Array,
+  publicKey: Uint8Array,
+  body: Uint8Array,
+): number {
+  let ok = false;
+  try {
+    // RFC 8032 strict (canonical encodings, no small-order key), as libsodium checks natively.
+    ok = ed.verify(sig, sealMessage(kid, digest), publicKey, { zip215: false });
+  } catch {
+    ok = false;
+  }
+  if (!ok) return TicketStatus.BadSignature;
+  const got = sha256(body).slice(0, DIGEST_BYTES);
+  return bytesToHex(got) === bytesToHex(digest) ? TicketStatus.Ok : TicketStatus.TamperedClaims;
 }
 
 /** The hosted runtime's `TicketVerifier`: noble Ed25519 + cbor-x, filling the guest's claims object. */

@@ -1,16 +1,17 @@
 /**
  * The page's files. The front end (ui/: TypeScript, CSS, index.html) and its npm dependencies
- * (@xterm/xterm) are bundled by esbuild into out/ui/ — a build artifact, never committed — and the
- * server holds those files in memory and serves them itself (no CDN, no other origin).
+ * (@xterm/xterm) are bundled by esbuild into out/ui/<key>/ — a build artifact, never committed —
+ * and the server holds those files in memory and serves them itself (no CDN, no other origin).
  *
- * From a checkout, `ensureBundle()` rebuilds out/ui/ when a source changed (the key is a sha256 of
- * ui/, the shared view modules and package-lock.json). `deno task compile` builds it first and
- * embeds out/ui/ in the binary (`--include`); the binary has no ui/ sources, so it serves what it
- * carries.
+ * From a checkout, `ensureBundle()` builds out/ui/<key>/ when there is none for the current sources
+ * (the key is a sha256 of ui/, the shared view modules and package-lock.json). `deno task compile`
+ * builds it first and embeds out/ui/ in the binary (`--include`); the binary has no ui/ sources, so
+ * it serves the bundle out/ui/current names.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256Hex } from "../../../images/attest.ts";
+import { acquireLock } from "../guest_build/cache.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const UI_SOURCES = join(ROOT, "ui");
@@ -92,66 +93,95 @@ export function esbuildOptions(entries: Record<string, string>, outdir: string) 
   };
 }
 
-/** Bundles ui/ into `outDir` (app.js, app.css, index.html, bundle.json). */
+/** Bundles ui/ into `outDir`, which must not exist yet (app.js, app.css, index.html, bundle.json). */
 export async function buildBundle(
-  outDir = BUNDLE_DIR,
+  outDir: string,
   log: (line: string) => void = () => {},
 ): Promise<BundleManifest> {
   const key = await sourceKey();
   log(`ui: bundling the front end with esbuild into ${outDir}`);
-  const esbuild = await import("esbuild");
-  const staging = `${outDir}.tmp-${Deno.pid}`;
-  await Deno.remove(staging, { recursive: true }).catch(() => {});
+  // A computed specifier keeps esbuild (and its native binary) out of `deno compile`'s module graph:
+  // the compiled binary carries the finished bundle and never builds one.
+  const esbuildModule = "esbuild";
+  const esbuild: typeof import("esbuild") = await import(esbuildModule);
   try {
-    await esbuild.build(esbuildOptions({ app: join(UI_SOURCES, "src", "main.ts") }, staging));
+    await esbuild.build(esbuildOptions({ app: join(UI_SOURCES, "src", "main.ts") }, outDir));
   } finally {
     await esbuild.stop();
   }
-  await Deno.copyFile(join(UI_SOURCES, "index.html"), join(staging, "index.html"));
+  await Deno.copyFile(join(UI_SOURCES, "index.html"), join(outDir, "index.html"));
   const files: BundleManifest["files"] = {};
   for (const name of ["index.html", "app.js", "app.css"]) {
-    const data = await Deno.readFile(join(staging, name));
+    const data = await Deno.readFile(join(outDir, name));
     files[name] = { bytes: data.length, sha256: sha256Hex(data) };
   }
   const manifest = { key, files };
-  await Deno.writeTextFile(join(staging, "bundle.json"), JSON.stringify(manifest, null, 2) + "\n");
-  await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  try {
-    await Deno.rename(staging, outDir);
-  } catch (e) {
-    // Another process (a parallel test) put its bundle there first: keep it if it is the same build.
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
-    const theirs = JSON.parse(await Deno.readTextFile(join(outDir, "bundle.json")).catch(() => "{}"));
-    if (theirs.key !== key) throw e;
-  }
+  await Deno.writeTextFile(join(outDir, "bundle.json"), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
 }
 
+/** Bundles kept in out/ui/ (older ones are removed after a new build). */
+const KEEP = 3;
+
 /**
- * The bundle to serve: rebuilt when the sources (present in a checkout) changed, else the one in
- * out/ui/ (the one `deno compile` embedded). Throws with the fix when there is none.
+ * The bundle to serve and its directory. From a checkout: out/ui/<key>/, built once per source key
+ * (processes wanting the same key wait on a lock instead of building twice, and a finished
+ * directory is never rewritten, so a parallel reader cannot see it change). In a compiled binary
+ * (no ui/ sources): the one out/ui/current names, embedded by `deno task compile`.
  */
-export async function ensureBundle(log: (line: string) => void = () => {}): Promise<BundleManifest> {
-  const manifestPath = join(BUNDLE_DIR, "bundle.json");
-  let manifest: BundleManifest | null = null;
-  try {
-    manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  } catch { /* none yet */ }
+export async function ensureBundle(
+  log: (line: string) => void = () => {},
+): Promise<{ manifest: BundleManifest; dir: string }> {
+  const current = join(BUNDLE_DIR, "current");
+  let key: string;
   if (await exists(join(UI_SOURCES, "src", "main.ts"))) {
-    if (manifest === null || manifest.key !== await sourceKey()) {
-      manifest = await buildBundle(BUNDLE_DIR, log);
+    key = await sourceKey();
+    const dir = join(BUNDLE_DIR, key);
+    const done = join(dir, "bundle.json");
+    await Deno.mkdir(BUNDLE_DIR, { recursive: true });
+    const lock = `${dir}.lock`;
+    if (await acquireLock(lock, done)) {
+      try {
+        const staging = `${dir}.tmp-${Deno.pid}`;
+        await Deno.remove(staging, { recursive: true }).catch(() => {});
+        await buildBundle(staging, log);
+        await Deno.rename(staging, dir);
+        await Deno.writeTextFile(`${current}.tmp-${Deno.pid}`, key + "\n");
+        await Deno.rename(`${current}.tmp-${Deno.pid}`, current);
+        await prune(key);
+      } finally {
+        await Deno.remove(lock, { recursive: true }).catch(() => {});
+      }
     }
+  } else {
+    key = (await Deno.readTextFile(current).catch(() => "")).trim();
   }
-  if (manifest === null) {
+  const dir = join(BUNDLE_DIR, key);
+  try {
+    return { manifest: JSON.parse(await Deno.readTextFile(join(dir, "bundle.json"))), dir };
+  } catch {
     throw new Error(
-      `no UI bundle at ${BUNDLE_DIR} and no ui/ sources to build one; rebuild the binary with 'deno task compile'`,
+      `no UI bundle in ${BUNDLE_DIR} and no ui/ sources to build one; rebuild the binary with 'deno task compile'`,
     );
   }
-  return manifest;
+}
+
+/** Removes all but the newest KEEP bundles (never `keep`). */
+async function prune(keep: string): Promise<void> {
+  const found: { name: string; mtime: number }[] = [];
+  for await (const e of Deno.readDir(BUNDLE_DIR)) {
+    if (!e.isDirectory || e.name.includes(".")) continue;
+    const st = await Deno.stat(join(BUNDLE_DIR, e.name, "bundle.json")).catch(() => null);
+    if (st) found.push({ name: e.name, mtime: st.mtime?.getTime() ?? 0 });
+  }
+  found.sort((a, b) => b.mtime - a.mtime);
+  for (const e of found.slice(KEEP)) {
+    if (e.name !== keep) await Deno.remove(join(BUNDLE_DIR, e.name), { recursive: true }).catch(() => {});
+  }
 }
 
 /** Loads the bundle's files into memory, checking each against bundle.json. */
-export async function loadAssets(manifest: BundleManifest, dir = BUNDLE_DIR): Promise<Map<string, Asset>> {
+export async function loadAssets(manifest: BundleManifest, dir: string): Promise<Map<string, Asset>> {
   const assets = new Map<string, Asset>();
   for (const [name, want] of Object.entries(manifest.files)) {
     const body = await Deno.readFile(join(dir, name));

@@ -8,8 +8,9 @@
  *     in xterm.js; every reply line goes back as it arrives.
  */
 import { ConsoleClient } from "../cohsh/client.ts";
-import { type CohshSession, Shell } from "../cohsh/shell.ts";
+import { type CohshSession, RECONNECT_FIRST_MS, RECONNECT_MAX_MS, Shell } from "../cohsh/shell.ts";
 import { TransportError } from "../cohsh/transport.ts";
+import { complete } from "../cohsh/interactive.ts";
 import { ROLE_NAMES } from "../../guest/console/grammar.ts";
 import { HiveWatcher, LoginError } from "./watcher.ts";
 import type { ClientMessage, ServerMessage } from "./state.ts";
@@ -29,6 +30,9 @@ export interface BridgeTarget {
   timeoutMs: number;
 }
 
+/** Terminal lines a page may queue while one runs (the page sends one at a time; this bounds a flood). */
+const MAX_QUEUED_LINES = 64;
+
 /** A page's session: login, the view's refresh loop and the terminal's console. */
 export class UiSession {
   private watcher: HiveWatcher | null = null;
@@ -39,6 +43,8 @@ export class UiSession {
   private running = false;
   private closed = false;
   private loggingIn = false;
+  /** The login the view re-attaches with when its session drops. */
+  private credentials: { role: string; ticket: string } | null = null;
 
   constructor(private socket: WebSocket, private target: BridgeTarget, private log: (line: string) => void) {
     socket.onmessage = (ev) => this.onMessage(ev.data);
@@ -63,11 +69,18 @@ export class UiSession {
         this.login(String(msg.role ?? ""), String(msg.ticket ?? "")).catch((e) => this.fail(e));
         return;
       case "line":
+        if (this.lines.length >= MAX_QUEUED_LINES) {
+          this.send({ t: "error", error: `more than ${MAX_QUEUED_LINES} lines waiting; line dropped` });
+          return;
+        }
         this.lines.push({ text: String(msg.text ?? ""), echo: false });
         this.pump().catch((e) => this.fail(e));
         return;
       case "cancel":
         this.shell?.cancel().catch(() => {});
+        return;
+      case "complete":
+        this.completeLine(String(msg.line ?? "")).catch((e) => this.fail(e));
         return;
       case "logout":
         this.stop();
@@ -103,22 +116,33 @@ export class UiSession {
         ticket.trim(),
       );
     } catch (e) {
-      this.loggingIn = false;
       if (e instanceof LoginError) {
         this.send({ t: "login", ok: false, error: e.message });
         return;
       }
       throw e;
+    } finally {
+      this.loggingIn = false;
     }
+    this.credentials = { role, ticket: ticket.trim() };
     const attach = `attach ${role}${ticket.trim() === "" ? "" : ` ${ticket.trim()}`}`;
     this.log(`login role=${role} ticket=${ticket.trim() === "" ? "none" : "yes"}`);
     this.send({ t: "login", ok: true, role, boot: this.watcher.boot });
-    this.loggingIn = false;
     this.refreshLoop();
     // The terminal attaches the same way `cohesix cohsh --role R --ticket T` does: the attach is the
     // first line of its transcript.
     this.lines.unshift({ text: attach, echo: true });
     await this.pump();
+  }
+
+  /** Tab: cohsh's own completer (verbs, roles, hive paths listed over the view's 9P session). */
+  private async completeLine(line: string): Promise<void> {
+    const w = this.watcher;
+    const [options, token] = await complete(
+      line,
+      (dir) => w === null ? Promise.resolve(null) : w.list(dir, true),
+    );
+    this.send({ t: "completions", line, token, options });
   }
 
   private refreshLoop(): void {
@@ -130,8 +154,27 @@ export class UiSession {
       this.timer = setTimeout(() => this.refreshLoop(), this.target.refreshMs);
     }, (e) => {
       if (this.watcher !== w) return;
-      this.fail(new Error(`the view lost the hive: ${(e as Error).message}`));
+      w.close();
+      this.fail(new Error(`the view lost the hive (${(e as Error).message}); re-attaching`));
+      this.reattach(RECONNECT_FIRST_MS);
     });
+  }
+
+  /** The view's session dropped (hive restarted, network): attach again with the login's role and ticket. */
+  private reattach(delayMs: number): void {
+    const creds = this.credentials;
+    if (creds === null || this.closed) return;
+    this.timer = setTimeout(() => {
+      HiveWatcher.attach(this.target.ninep.hostname, this.target.ninep.port, creds.role, creds.ticket).then(
+        (w) => {
+          if (this.closed || this.credentials !== creds) return w.close();
+          this.watcher = w;
+          this.send({ t: "notice", text: "the view re-attached to the hive" });
+          this.refreshLoop();
+        },
+        () => this.reattach(Math.min(delayMs * 2, RECONNECT_MAX_MS)),
+      );
+    }, delayMs);
   }
 
   private async openShell(): Promise<CohshSession> {
@@ -153,7 +196,13 @@ export class UiSession {
             this.shell?.close();
             this.shell = await this.openShell();
           }
-          await this.shell.execute(line, (l) => this.send({ t: "out", line: l }));
+          const reply = await this.shell.execute(line, (l) => this.send({ t: "out", line: l }));
+          if (reply?.closed && !this.shell.quitSeen) {
+            this.send({
+              t: "out",
+              line: "cohsh: the hive closed the connection; the next command reconnects",
+            });
+          }
         } catch (e) {
           if (!(e instanceof TransportError)) throw e;
           this.send({ t: "out", line: `cohsh: ${e.message}` });
@@ -167,6 +216,7 @@ export class UiSession {
 
   private stop(): void {
     clearTimeout(this.timer);
+    this.credentials = null;
     this.watcher?.close();
     this.watcher = null;
     this.shell?.close();

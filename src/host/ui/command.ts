@@ -104,7 +104,8 @@ export const uiCommand: Subcommand = {
       : parseEndpoint("console", values.console);
     let assets;
     try {
-      assets = await loadAssets(await ensureBundle((l) => console.error(l)));
+      const bundle = await ensureBundle((l) => console.error(l));
+      assets = await loadAssets(bundle.manifest, bundle.dir);
     } catch (e) {
       console.error(`cohesix ui: ${(e as Error).message}`);
       return 1;

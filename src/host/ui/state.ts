@@ -123,6 +123,7 @@ export type ClientMessage =
   | { t: "login"; role: string; ticket: string }
   | { t: "line"; text: string }
   | { t: "cancel" }
+  | { t: "complete"; line: string }
   | { t: "logout" };
 
 /** Bridge → page. */
@@ -132,8 +133,12 @@ export type ServerMessage =
   | { t: "login"; ok: false; error: string }
   | { t: "out"; line: string }
   | { t: "done" }
+  /** Tab completion of `line`: `options` each replace its last word, `token`. */
+  | { t: "completions"; line: string; token: string; options: string[] }
   | { t: "state"; state: HiveState }
-  | { t: "error"; error: string };
+  | { t: "error"; error: string }
+  /** Something the user should know that is not an error (the view re-attached). */
+  | { t: "notice"; text: string };
 
 /** Bounds that keep a long-running page and its snapshots small. */
 export const LIMITS = {

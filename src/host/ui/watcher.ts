@@ -337,7 +337,8 @@ export class HiveWatcher {
     }
   }
 
-  private async list(path: string): Promise<string[] | null> {
+  /** A directory's entry names, sorted; null when it cannot be listed (`quiet`: not shown as a refusal). */
+  async list(path: string, quiet = false): Promise<string[] | null> {
     const fid = this.client.newFid();
     try {
       await this.client.walk(this.root, fid, split(path));
@@ -345,7 +346,8 @@ export class HiveWatcher {
       return (await this.client.readdirAll(fid)).map((e) => e.name).filter((n) => n !== "." && n !== "..")
         .sort();
     } catch (e) {
-      this.refused("readdir", path, e);
+      if (!quiet) this.refused("readdir", path, e);
+      else if (!(e instanceof NineError)) throw e;
       return null;
     } finally {
       await this.client.clunk(fid).catch(() => {});

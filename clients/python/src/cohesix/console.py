@@ -206,7 +206,8 @@ class ConsoleClient:
                 return None
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TransportError(ETIMEDOUT, f"No reply from the hive on {self.name} within {self.timeout} s; is it running?")
+                waited = self.timeout if timeout is None else timeout
+                raise TransportError(ETIMEDOUT, f"No reply from the hive on {self.name} within {waited} s; is it running?")
             self._sock.settimeout(left)
             try:
                 data = self._sock.recv(65536)
@@ -257,7 +258,7 @@ class ConsoleClient:
 
     def cancel_follow(self) -> None:
         """Ends a running ``tail -f``: an empty line makes the hive answer ``END``."""
-        self._sock.sendall((4).to_bytes(4, "little"))
+        self.send("")
 
     def close(self) -> None:
         try:

@@ -1,8 +1,8 @@
 """The small hive API: ``cohesix.connect(...)`` returns a :class:`Hive` over Secure9P.
 
-Each call walks from the attach root to a fresh fid and clunks it afterwards. The steps of one
-call are pipelined: ``read`` sends walk, open and the first read together (one round trip for a
-small file) and reports the walk's refusal when the path is refused.
+Each call walks from the attach root to a fresh fid and clunks it afterwards. The first steps of
+a call are pipelined: walk, open and getattr go out together (one round trip), and when the walk is
+refused that refusal is the one reported.
 """
 
 from __future__ import annotations
