@@ -192,14 +192,8 @@ export function defaultBootConfig(): BootConfig {
     },
     telemetryRingBytes: 1024,
     logRingBytes: 65536,
-    telemetryIngest: {
-      maxDevices: 8,
-      maxSegments: 4,
-      maxSegmentBytes: 32768,
-      maxDeviceBytes: 131072,
-      eviction: 1,
-      maxRecordBytes: 4096,
-    },
+    // Off in the bare development tables (configs/root_task.toml turns it on).
+    telemetryIngest: { maxDevices: 0, maxSegments: 0, maxSegmentBytes: 0, maxDeviceBytes: 0, eviction: 1, maxRecordBytes: 4096 },
     traceRingBytes: 65536,
     workerTraceRingBytes: 2048,
     traceLevel: "info",

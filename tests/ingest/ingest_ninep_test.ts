@@ -18,12 +18,22 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 
+const REFERENCE_LIMITS: IngestLimits = {
+  maxDevices: 8,
+  maxSegments: 4,
+  maxSegmentBytes: 32768,
+  maxDeviceBytes: 131072,
+  eviction: Eviction.EvictOldest,
+  maxRecordBytes: 4096,
+};
+
 class Queen {
   private constructor(readonly hive: HostedHive, readonly c: NineClient, readonly root: number) {}
 
   static async start(limits: Partial<IngestLimits> = {}): Promise<Queen> {
     const boot: BootConfig = defaultBootConfig();
-    boot.telemetryIngest = { ...boot.telemetryIngest, ...limits };
+    // The reference hive's bounds (configs/root_task.toml), then the test's changes.
+    boot.telemetryIngest = { ...REFERENCE_LIMITS, ...limits };
     const hive = HostedHive.start({ ninepPort: 0, noConsole: true, boot, clock: () => 1000, tickMs: 5 });
     const c = await NineClient.dial("127.0.0.1", hive.ninepPort);
     const root = c.newFid();
@@ -93,7 +103,10 @@ class Queen {
 Deno.test("telemetry ingest: the hive names segments seg-000001…, latest follows, records append and read back", async () => {
   const q = await Queen.start();
   try {
-    assertStringIncludes(await q.read("/queen/telemetry/limits"), "max_segments_per_device=4 max_bytes_per_segment=32768");
+    assertStringIncludes(
+      await q.read("/queen/telemetry/limits"),
+      "max_segments_per_device=4 max_bytes_per_segment=32768",
+    );
     assertEquals(await q.device("sensor-1"), 37);
     assertEquals(await q.errno(q.device("sensor-1")), EEXIST);
     assertEquals(await q.ls("/queen/telemetry/sensor-1"), ["ctl", "latest", "seg"]);
@@ -107,10 +120,16 @@ Deno.test("telemetry ingest: the hive names segments seg-000001…, latest follo
     const dir = q.c.newFid();
     await q.c.walk(q.root, dir, ["queen", "telemetry", "sensor-1", "seg"]);
     const created = await q.errno(q.c.create(dir, "seg-000009", O_WRONLY, 0o644));
-    assert(created === EPERM || created === 95 /* EOPNOTSUPP */, `create by path: errno ${created}`);
+    assert(created === EPERM || created === 95, /* EOPNOTSUPP */ `create by path: errno ${created}`);
     assert((await q.errno(q.write("/queen/telemetry/sensor-1/latest", "seg-000009\n"))) !== 0);
-    assertEquals(await q.errno(q.write("/queen/telemetry/sensor-1/ctl", '{"new":"segment","name":"x"}\n')), 22);
-    assertEquals(await q.errno(q.write("/queen/telemetry/sensor-1/ctl", '{"new":"segment","mime":"image/png"}\n')), 22);
+    assertEquals(
+      await q.errno(q.write("/queen/telemetry/sensor-1/ctl", '{"new":"segment","name":"x"}\n')),
+      22,
+    );
+    assertEquals(
+      await q.errno(q.write("/queen/telemetry/sensor-1/ctl", '{"new":"segment","mime":"image/png"}\n')),
+      22,
+    );
     assertEquals(await q.errno(q.device("../etc")), 22);
     const log = await q.read("/log/queen.log");
     assertStringIncludes(log, "telemetry device=sensor-1 segment=seg-000002 mime=text/plain");
@@ -141,10 +160,16 @@ Deno.test("telemetry ingest: max_segments_per_device — evict-oldest drops seg-
     await r.device("d");
     await r.segment("d");
     await r.segment("d");
-    assertEquals(await r.errno(r.write("/queen/telemetry/d/ctl", '{"new":"segment","mime":"text/plain"}\n')), ENOSPC);
+    assertEquals(
+      await r.errno(r.write("/queen/telemetry/d/ctl", '{"new":"segment","mime":"text/plain"}\n')),
+      ENOSPC,
+    );
     assertEquals(await r.ls("/queen/telemetry/d/seg"), ["seg-000001", "seg-000002"]);
     assertEquals((await r.read("/queen/telemetry/d/latest")).trim(), "seg-000002");
-    assertStringIncludes(await r.read("/log/queen.log"), "telemetry refuse device=d reason=max_segments_per_device error=ENOSPC");
+    assertStringIncludes(
+      await r.read("/log/queen.log"),
+      "telemetry refuse device=d reason=max_segments_per_device error=ENOSPC",
+    );
   } finally {
     await r.stop();
   }
@@ -238,7 +263,8 @@ Deno.test("telemetry ingest: no /queen/telemetry when the manifest leaves [telem
 });
 
 Deno.test({
-  name: "cohsh telemetry push stores a file as v1 records; a file over max_bytes_per_segment is refused naming it, nothing stored",
+  name:
+    "cohsh telemetry push stores a file as v1 records; a file over max_bytes_per_segment is refused naming it, nothing stored",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -246,7 +272,17 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const push = async (file: string, device: string) => {
       const r = await new Deno.Command(COHESIX, {
-        args: ["cohsh", "--port", String(q.hive.ninepPort), "telemetry", "push", file, "--device", device, "--json"],
+        args: [
+          "cohsh",
+          "--port",
+          String(q.hive.ninepPort),
+          "telemetry",
+          "push",
+          file,
+          "--device",
+          device,
+          "--json",
+        ],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -269,7 +305,11 @@ Deno.test({
       const refused = await push(`${dir}/huge.log`, "sensor-2");
       assertEquals(refused.code, 1);
       assertStringIncludes(refused.err, "max_bytes_per_segment 8192; nothing was sent");
-      assertEquals(await q.errno(q.read("/queen/telemetry/sensor-2/latest")), ENOENT, "no device, no segment");
+      assertEquals(
+        await q.errno(q.read("/queen/telemetry/sensor-2/latest")),
+        ENOENT,
+        "no device, no segment",
+      );
       assertEquals((await q.read("/queen/telemetry/sensor-1/latest")).trim(), "seg-000001");
 
       await Deno.writeTextFile(`${dir}/pic.png`, "x");

@@ -52,6 +52,7 @@ const dec = new TextDecoder();
 
 class WorkerCursor {
   fid = -1;
+  exited = false;
   constructor(public offset: number, public path: string) {}
 }
 
@@ -246,6 +247,10 @@ export class HiveFollower {
         c = new WorkerCursor(stored ?? 0, w.telemetryPath);
         this.cursors.set(w.id, c);
         if (stored === null) this.queueEvent({ event: "worker_up", worker: w.id, kind: w.kind }, batch);
+      }
+      if (w.state === "exited" && !c.exited) {
+        c.exited = true;
+        this.queueEvent({ event: "worker_exit", worker: w.id, reason: w.exitReason }, batch);
       }
       if (w.telemetryEnd > c.offset) due.push([w, c]);
     }

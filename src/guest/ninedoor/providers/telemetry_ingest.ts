@@ -19,7 +19,7 @@ import { JsonTokens, JsonType } from "../json.ts";
 import type { NineDoor } from "../ninedoor.ts";
 import { type Provider, readRendered, trimmedLen } from "../provider.ts";
 import { Access } from "../tree.ts";
-import { Eviction, INGEST_MIMES, SegmentStore, segmentName, validDeviceName } from "../../ingest/segments.ts";
+import { Eviction, INGEST_MIMES, segmentName, SegmentStore, validDeviceName } from "../../ingest/segments.ts";
 
 const Kind = { RootCtl: 0, Limits: 1, DeviceCtl: 2, Latest: 3, Segment: 4 } as const;
 
@@ -60,7 +60,14 @@ export class TelemetryIngestFiles implements Provider {
     t.add(dir, "limits", this.provId, Kind.Limits, Access.ReadOnly, 0, 0);
   }
 
-  nodeRead(kind: number, arg: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
+  nodeRead(
+    kind: number,
+    arg: number,
+    offset: number,
+    dst: Uint8Array,
+    dstOff: number,
+    count: number,
+  ): number {
     if (kind === Kind.Segment) {
       const st = this.store;
       const d = Math.floor(arg / st.lim.maxSegments);
@@ -116,7 +123,9 @@ export class TelemetryIngestFiles implements Provider {
   private rootCtl(src: Uint8Array, off: number, count: number): number {
     const t = this.tokens;
     const len = trimmedLen(src, off, count);
-    if (t.parse(src, off, len) < 0 || t.type[0] !== JsonType.Object || t.size[0] !== 2) return this.refuse(-1, EINVAL, "bad-json");
+    if (t.parse(src, off, len) < 0 || t.type[0] !== JsonType.Object || t.size[0] !== 2) {
+      return this.refuse(-1, EINVAL, "bad-json");
+    }
     let nameTok = -1;
     let sawNew = false;
     let i = 1;
@@ -161,7 +170,9 @@ export class TelemetryIngestFiles implements Provider {
   private deviceCtl(d: number, src: Uint8Array, off: number, count: number): number {
     const t = this.tokens;
     const len = trimmedLen(src, off, count);
-    if (t.parse(src, off, len) < 0 || t.type[0] !== JsonType.Object) return this.refuse(d, EINVAL, "bad-json");
+    if (t.parse(src, off, len) < 0 || t.type[0] !== JsonType.Object) {
+      return this.refuse(d, EINVAL, "bad-json");
+    }
     let sawNew = false;
     let mime = 0;
     let i = 1;
@@ -186,7 +197,15 @@ export class TelemetryIngestFiles implements Provider {
     const n = segmentName(id, this.nameBuf, 0);
     const name = decodeUtf8(this.nameBuf, 0, n);
     const sn = this.segNode;
-    sn[slot] = this.nd.tree.add(this.segDir[d], name, this.provId, Kind.Segment, Access.AppendOnly, slot, this.nd.nowMs);
+    sn[slot] = this.nd.tree.add(
+      this.segDir[d],
+      name,
+      this.provId,
+      Kind.Segment,
+      Access.AppendOnly,
+      slot,
+      this.nd.nowMs,
+    );
     const lw = this.nd.lw;
     lw.reset();
     lw.ascii("telemetry device=");
@@ -206,7 +225,13 @@ export class TelemetryIngestFiles implements Provider {
     const before = st.evicted[d];
     const n = st.append(d, seg, 0, true, src, off, count);
     if (n < 0) {
-      const reason = n === -EMSGSIZE ? "max_record_bytes" : n === -EFBIG ? "max_bytes_per_segment" : n === -ENOSPC ? "max_total_bytes_per_device" : "stale";
+      const reason = n === -EMSGSIZE
+        ? "max_record_bytes"
+        : n === -EFBIG
+        ? "max_bytes_per_segment"
+        : n === -ENOSPC
+        ? "max_total_bytes_per_device"
+        : "stale";
       return this.refuse(d, -n, reason);
     }
     if (st.evicted[d] !== before) this.dropGone(d);
