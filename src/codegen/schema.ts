@@ -115,6 +115,22 @@ const Role = z.strictObject({
 
 const Telemetry = z.strictObject({ ring_bytes_per_worker: u32() });
 
+/** Telemetry ingest (`/queen/telemetry/<device>/…`): all zero = disabled, else every bound set. */
+export const EVICTION_POLICIES = ["refuse", "evict-oldest"] as const;
+const TelemetryIngest = z.strictObject({
+  max_devices: z.number().int().min(0).max(64).default(0),
+  max_segments_per_device: z.number().int().min(0).max(64).default(0),
+  max_bytes_per_segment: z.number().int().min(0).max(524288).default(0),
+  max_total_bytes_per_device: z.number().int().min(0).max(16 * 1024 * 1024).default(0),
+  eviction_policy: z.enum(EVICTION_POLICIES).default("evict-oldest"),
+}).default({
+  max_devices: 0,
+  max_segments_per_device: 0,
+  max_bytes_per_segment: 0,
+  max_total_bytes_per_device: 0,
+  eviction_policy: "evict-oldest",
+});
+
 const Trace = z.strictObject({
   ring_bytes: posInt(1 << 24),
   worker_ring_bytes: posInt(1 << 20).default(2048),
@@ -179,6 +195,7 @@ export const ManifestSchema = z.strictObject({
   workers: Workers,
   roles: z.array(Role).min(1).max(8),
   telemetry: Telemetry,
+  telemetry_ingest: TelemetryIngest,
   trace: Trace,
   log: Log,
   gpu: Gpu,

@@ -94,6 +94,8 @@ export interface BootLimits {
   allowFidReuse?: boolean;
 }
 
+import type { IngestLimits } from "./ingest/segments.ts";
+
 export interface BootConfig {
   /** Hash of the manifest this configuration came from (`/proc/boot` shows it). */
   manifestFingerprint: string;
@@ -104,6 +106,8 @@ export interface BootConfig {
   telemetryRingBytes: number;
   /** Bytes of the queen log ring (`/log/queen.log`). */
   logRingBytes: number;
+  /** Telemetry ingest bounds (`[telemetry_ingest]`); maxDevices 0 = no `/queen/telemetry`. */
+  telemetryIngest: IngestLimits;
   /** Bytes of the global trace ring (`/trace/events`). */
   traceRingBytes: number;
   /** Bytes of each worker's trace ring (`/proc/<id>/trace`). */
@@ -190,6 +194,8 @@ export function defaultBootConfig(): BootConfig {
     },
     telemetryRingBytes: 1024,
     logRingBytes: 65536,
+    // Off in the bare development tables (configs/root_task.toml turns it on).
+    telemetryIngest: { maxDevices: 0, maxSegments: 0, maxSegmentBytes: 0, maxDeviceBytes: 0, eviction: 1, maxRecordBytes: 4096 },
     traceRingBytes: 65536,
     workerTraceRingBytes: 2048,
     traceLevel: "info",

@@ -40,6 +40,7 @@ import { LogFiles } from "./providers/log.ts";
 import { QueenFiles } from "./providers/queen.ts";
 import { WorkerFiles } from "./providers/workers.ts";
 import { GpuFiles } from "./providers/gpu.ts";
+import { ingestNodeCount, TelemetryIngestFiles } from "./providers/telemetry_ingest.ts";
 import { TraceFiles } from "./providers/trace.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
@@ -99,7 +100,8 @@ export class NineDoor implements Namespace {
     this.boot = boot;
     this.verifier = verifier;
     const lim = boot.limits;
-    const nodes = 32 + boot.gpus.length * 5 + lim.maxWorkers * 4;
+    const ingest = boot.telemetryIngest;
+    const nodes = 32 + boot.gpus.length * 5 + lim.maxWorkers * 4 + ingestNodeCount(ingest.maxDevices, ingest.maxSegments);
     this.tree = new NodeTree(nodes);
     this.roles = new RoleTable();
     // A malformed role table is a generator bug: record it and refuse every attach.
@@ -131,6 +133,7 @@ export class NineDoor implements Namespace {
     this.register(this.workerSvc);
     this.register(this.gpuSvc);
     this.register(new TraceFiles(this));
+    this.register(new TelemetryIngestFiles(this));
 
     const lw = this.lw;
     lw.reset();
