@@ -76,8 +76,14 @@ export interface Mount extends Proc {
 export async function startMount(port: number, extra: string[] = [], dir?: string): Promise<Mount> {
   dir ??= await Deno.makeTempDir({ prefix: "cohesix-mount-" });
   const p = spawn(["mount", "--port", String(port), "--json", ...extra, dir]);
-  await firstLine(p.child, "cohesix mount", p.stderr);
-  return { ...p, dir };
+  const m = { ...p, dir };
+  try {
+    await firstLine(p.child, "cohesix mount", p.stderr);
+  } catch (e) {
+    await cleanupMount(m);
+    throw e;
+  }
+  return m;
 }
 
 /** Stops the mount process and makes sure the kernel mount is gone (lazy fusermount3 as a last resort). */
