@@ -17,6 +17,7 @@ export interface Budget {
   frames: number;
   fid_tables: number;
   telemetry: number;
+  ingest: number;
   trace: number;
   log: number;
   ecosystem: number;
@@ -32,11 +33,14 @@ export function computeBudget(ir: ManifestIR): Budget {
   const fid_tables = s.max_sessions * s.max_fids_per_session * FID_SLOT_BYTES;
   const telemetry = ir.telemetry.ring_bytes_per_worker * ir.profile.max_workers;
   const trace = ir.trace.ring_bytes + ir.trace.worker_ring_bytes * ir.profile.max_workers;
+  const ti = ir.telemetry_ingest;
+  // Ingest segments are preallocated: every device slot x every segment slot x the segment size.
+  const ingest = ti.max_devices * ti.max_segments_per_device * ti.max_bytes_per_segment;
   const log = ir.log.queen_log_bytes;
   const eco = ir.ecosystem;
   const ecosystem = (eco.audit.enable ? eco.audit.journal_max_bytes : 0) +
     (eco.policy.enable ? eco.policy.queue_max_bytes : 0);
   const objects = OBJECT_BYTES * (ir.profile.max_workers * OBJECTS_PER_WORKER + s.max_sessions * OBJECTS_PER_SESSION);
-  const total = frames + fid_tables + telemetry + trace + log + ecosystem + objects;
-  return { frames, fid_tables, telemetry, trace, log, ecosystem, objects, total, limit: ir.profile.memory_bytes };
+  const total = frames + fid_tables + telemetry + ingest + trace + log + ecosystem + objects;
+  return { frames, fid_tables, telemetry, ingest, trace, log, ecosystem, objects, total, limit: ir.profile.memory_bytes };
 }

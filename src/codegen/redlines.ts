@@ -193,6 +193,17 @@ function featureRules(ir: ManifestIR, out: Violation[]): void {
   if (ir.telemetry.ring_bytes_per_worker === 0) {
     out.push({ path: ["telemetry", "ring_bytes_per_worker"], message: "telemetry.ring_bytes_per_worker must be > 0" });
   }
+  const ti = ir.telemetry_ingest;
+  const tiKeys = ["max_devices", "max_segments_per_device", "max_bytes_per_segment", "max_total_bytes_per_device"] as const;
+  const tiZero = tiKeys.filter((k) => ti[k] === 0);
+  if (tiZero.length > 0 && tiZero.length < tiKeys.length) {
+    out.push({ path: ["telemetry_ingest", tiZero[0]], message: "telemetry_ingest.* must be all zero (disabled) or all non-zero (enabled)" });
+  } else if (tiZero.length === 0 && ti.max_total_bytes_per_device < ti.max_bytes_per_segment) {
+    out.push({
+      path: ["telemetry_ingest", "max_total_bytes_per_device"],
+      message: `telemetry_ingest.max_total_bytes_per_device ${ti.max_total_bytes_per_device} must be >= max_bytes_per_segment ${ti.max_bytes_per_segment}`,
+    });
+  }
   const cats = new Set<string>();
   ir.trace.categories.forEach((c, i) => {
     if (cats.has(c)) out.push({ path: ["trace", "categories", i], message: `trace.categories lists ${c} twice` });
@@ -279,7 +290,7 @@ function budgetRules(ir: ManifestIR, out: Violation[]): void {
     out.push({
       path: ["profile", "memory_bytes"],
       message: `budgets need ${b.total} bytes but profile.memory_bytes is ${b.limit} ` +
-        `(frames ${b.frames} + fid tables ${b.fid_tables} + telemetry ${b.telemetry} + trace ${b.trace} + ` +
+        `(frames ${b.frames} + fid tables ${b.fid_tables} + telemetry ${b.telemetry} + ingest ${b.ingest} + trace ${b.trace} + ` +
         `log ${b.log} + ecosystem ${b.ecosystem} + objects ${b.objects}); lower those sizes or raise profile.memory_bytes`,
     });
   }

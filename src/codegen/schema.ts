@@ -97,7 +97,9 @@ const Queen = z.strictObject({
 const Budget = z.strictObject({ ticks: u32(), ops: u32(), ttl_s: u32() });
 const Workers = z.strictObject({
   default_budget: Budget.default({ ticks: 1000, ops: 10000, ttl_s: 300 }),
-}).default({ default_budget: { ticks: 1000, ops: 10000, ttl_s: 300 } });
+  /** Seconds an exited worker's telemetry and trace stay readable (read-only); 0 removes them at exit. */
+  retain_s: z.number().int().min(0).max(86400).default(60),
+}).default({ default_budget: { ticks: 1000, ops: 10000, ttl_s: 300 }, retain_s: 60 });
 
 const Rule = z.strictObject({ path: z.string(), mode: z.enum(MODES) });
 const Quota = z.strictObject({ ops: u32(), bytes: u32(), fids: z.number().int().min(0).max(1024) });
@@ -110,6 +112,22 @@ const Role = z.strictObject({
 });
 
 const Telemetry = z.strictObject({ ring_bytes_per_worker: u32() });
+
+/** Telemetry ingest (`/queen/telemetry/<device>/…`): all zero = disabled, else every bound set. */
+export const EVICTION_POLICIES = ["refuse", "evict-oldest"] as const;
+const TelemetryIngest = z.strictObject({
+  max_devices: z.number().int().min(0).max(64).default(0),
+  max_segments_per_device: z.number().int().min(0).max(64).default(0),
+  max_bytes_per_segment: z.number().int().min(0).max(524288).default(0),
+  max_total_bytes_per_device: z.number().int().min(0).max(16 * 1024 * 1024).default(0),
+  eviction_policy: z.enum(EVICTION_POLICIES).default("evict-oldest"),
+}).default({
+  max_devices: 0,
+  max_segments_per_device: 0,
+  max_bytes_per_segment: 0,
+  max_total_bytes_per_device: 0,
+  eviction_policy: "evict-oldest",
+});
 
 const Trace = z.strictObject({
   ring_bytes: posInt(1 << 24),
@@ -175,6 +193,7 @@ export const ManifestSchema = z.strictObject({
   workers: Workers,
   roles: z.array(Role).min(1).max(8),
   telemetry: Telemetry,
+  telemetry_ingest: TelemetryIngest,
   trace: Trace,
   log: Log,
   gpu: Gpu,

@@ -92,6 +92,8 @@ export interface BootLimits {
   maxTagsPerSession: number;
 }
 
+import type { IngestLimits } from "./ingest/segments.ts";
+
 export interface BootConfig {
   /** Hash of the manifest this configuration came from (`/proc/boot` shows it). */
   manifestFingerprint: string;
@@ -102,6 +104,8 @@ export interface BootConfig {
   telemetryRingBytes: number;
   /** Bytes of the queen log ring (`/log/queen.log`). */
   logRingBytes: number;
+  /** Telemetry ingest bounds (`[telemetry_ingest]`); maxDevices 0 = no `/queen/telemetry`. */
+  telemetryIngest: IngestLimits;
   /** Bytes of the global trace ring (`/trace/events`). */
   traceRingBytes: number;
   /** Bytes of each worker's trace ring (`/proc/<id>/trace`). */
@@ -112,6 +116,8 @@ export interface BootConfig {
   traceCategories: string[];
   /** Budget applied to spawns that do not name one. */
   defaultBudget: BudgetSpec;
+  /** Seconds an exited worker's files stay readable (read-only) before they disappear; 0 = at once. */
+  workerRetainS: number;
   gpus: GpuSpec[];
   roles: RoleSpec[];
   /** Keys the hosted ticket verifier trusts (the guest itself only enforces claims). */
@@ -186,11 +192,14 @@ export function defaultBootConfig(): BootConfig {
     },
     telemetryRingBytes: 1024,
     logRingBytes: 65536,
+    // Off in the bare development tables (configs/root_task.toml turns it on).
+    telemetryIngest: { maxDevices: 0, maxSegments: 0, maxSegmentBytes: 0, maxDeviceBytes: 0, eviction: 1, maxRecordBytes: 4096 },
     traceRingBytes: 65536,
     workerTraceRingBytes: 2048,
     traceLevel: "info",
     traceCategories: ["boot", "ninep", "queen", "worker", "ticket", "gpu", "audit"],
     defaultBudget: { ticks: 1000, ops: 10000, ttlS: 300 },
+    workerRetainS: 60,
     gpus: [
       { id: "GPU-0", model: "sim-a100", memMb: 40960, streams: 4 },
       { id: "GPU-1", model: "sim-a100", memMb: 40960, streams: 4 },

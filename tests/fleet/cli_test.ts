@@ -115,14 +115,18 @@ Deno.test("fleet parsers: worker paths from /proc/workers (legacy, shard=, path=
     "workers active=3 max=64 spawned=5\n" +
       "worker-1 kind=heartbeat tick=3 ticks=10 ops=0/10000 ttl_ms_left=1 telemetry_start=0 telemetry_end=36 dropped=0\n" +
       "worker-4 kind=gpu tick=1 shard=a7 telemetry_start=13 telemetry_end=40 dropped=13\n" +
-      "worker-5 kind=heartbeat path=/x/worker-5/telemetry telemetry_end=7\n",
+      "worker-5 kind=heartbeat path=/x/worker-5/telemetry telemetry_end=7\n" +
+      "worker-6 kind=heartbeat state=exited reason=ttl tick=9 ops=0 telemetry_end=99 retain_ms_left=100\n",
   );
   assertEquals([w.active, w.max, w.spawned], [3, 64, 5]);
   assertEquals(w.workers.map((r) => r.telemetryPath), [
     "/worker/worker-1/telemetry",
     "/shard/a7/worker/worker-4/telemetry",
     "/x/worker-5/telemetry",
+    "/worker/worker-6/telemetry",
   ]);
+  assertEquals(w.workers.map((r) => r.state), ["running", "running", "running", "exited"]);
+  assertEquals([w.workers[3].exitReason, w.workers[3].telemetryEnd], ["ttl", 99]);
   assertEquals([w.workers[1].telemetryStart, w.workers[1].telemetryEnd, w.workers[1].dropped], [13, 40, 13]);
   assertEquals(
     [...parsePressure(["denied=1 quota=2 busy=0"]).entries()],

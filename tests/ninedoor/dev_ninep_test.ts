@@ -21,7 +21,7 @@ async function until(ok: () => Promise<boolean>, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-Deno.test("HostedHive serves NineDoor over 9P: heartbeat lifecycle with Closed reader and revocation", async () => {
+Deno.test("HostedHive serves NineDoor over 9P: heartbeat lifecycle, retained then Closed reader, revocation", async () => {
   let now = 0;
   const hive = HostedHive.start({
     ninepPort: 0,
@@ -47,13 +47,18 @@ Deno.test("HostedHive serves NineDoor over 9P: heartbeat lifecycle with Closed r
       "two heartbeats",
     );
     await c.write(ctl, 0, enc.encode('{"kill":"worker-1"}\n'));
-    let errno = 0;
-    try {
-      await c.read(tel, 24, 4096);
-    } catch (e) {
-      errno = e instanceof NineError ? e.errno : -1;
-    }
-    assertEquals(errno, EBADF);
+    // The exited worker's telemetry stays readable until workers.retain_s (60 s) has passed.
+    assertEquals(dec.decode(await c.read(tel, 0, 4096)), "heartbeat 1\nheartbeat 2\n");
+    now = 2000 + 60000;
+    const readErrno = async () => {
+      try {
+        await c.read(tel, 24, 4096);
+        return 0;
+      } catch (e) {
+        return e instanceof NineError ? e.errno : -1;
+      }
+    };
+    await until(async () => (await readErrno()) === EBADF, "the retained telemetry to close");
     const dir = c.newFid();
     await c.walk(root, dir, ["worker"]);
     await c.open(dir, O_RDONLY);

@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
-import { EBADF, EINVAL, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
+import { EBADF, EBUSY, EINVAL, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { NodeStat, O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
 import { testTicket } from "../support/tickets.ts";
@@ -39,8 +39,13 @@ Deno.test("NineDoor /proc/tests serves each self-test script byte for byte, read
   assertEquals(queen.walk("/proc/tests/selftest_slow.coh"), -ENOENT);
 });
 
-Deno.test("NineDoor spawn creates telemetry that gains one heartbeat line per tick, kill removes it and its open reader gets Closed", () => {
-  const { nd, queen } = hive();
+/** The `/proc/workers` line of worker `id`, or "". */
+function workerLine(queen: NsClient, id: string): string {
+  return (queen.read("/proc/workers") as string).split("\n").find((l) => l.startsWith(id + " ")) ?? "";
+}
+
+Deno.test("NineDoor spawn creates telemetry that gains one heartbeat line per tick; kill keeps it readable, read-only, for workers.retain_s, then removes it and its open reader gets Closed", () => {
+  const { nd, queen } = hive((b) => (b.workerRetainS = 60));
   assertEquals(queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}\n'), 34);
   assertEquals(queen.list("/worker"), ["worker-1"]);
   const reader = queen.open("/worker/worker-1/telemetry");
@@ -52,24 +57,70 @@ Deno.test("NineDoor spawn creates telemetry that gains one heartbeat line per ti
   // Resuming at the cursor (offset 24) yields only the new line.
   assertEquals(queen.readNode(reader, 24), "heartbeat 3\n");
   assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}'), 19);
-  assertEquals(queen.list("/worker"), []);
-  assertEquals(queen.readNode(reader), -EBADF);
-  assertEquals(queen.walk("/worker/worker-1"), -ENOENT);
-  assertEquals(queen.walk("/proc/worker-1/trace"), -ENOENT);
   assertStringIncludes(
     queen.read("/log/queen.log") as string,
     "revoke worker=worker-1 reason=killed tick=3 ops=0\n",
   );
+  // Exited: no more heartbeats, the final contents stay readable and nobody may append.
+  nd.advance(5000);
+  assertEquals(queen.list("/worker"), ["worker-1"]);
+  assertEquals(queen.readNode(reader), "heartbeat 1\nheartbeat 2\nheartbeat 3\n");
+  assertEquals(queen.read("/worker/worker-1/telemetry"), "heartbeat 1\nheartbeat 2\nheartbeat 3\n");
+  assertEquals(queen.write("/worker/worker-1/telemetry", "late\n"), -EROFS);
+  assertEquals(queen.open("/worker/worker-1/telemetry", O_WRONLY), -EROFS);
+  assert(queen.walk("/proc/worker-1/trace") >= 0);
+  assertEquals(
+    workerLine(queen, "worker-1"),
+    "worker-1 kind=heartbeat state=exited reason=killed tick=3 ops=0 telemetry_end=36 retain_ms_left=58000",
+  );
+  assertStringIncludes(queen.read("/proc/workers") as string, "workers active=0 ");
+  // An exited worker cannot be killed or budgeted again.
   assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}'), -ENOENT);
+  // One millisecond before the retention ends the files are there; at its end they are gone.
+  nd.advance(62999);
+  assertEquals(queen.list("/worker"), ["worker-1"]);
+  nd.advance(63000);
+  assertEquals(queen.list("/worker"), []);
+  assertEquals(queen.readNode(reader), -EBADF);
+  assertEquals(queen.walk("/worker/worker-1"), -ENOENT);
+  assertEquals(queen.walk("/proc/worker-1/trace"), -ENOENT);
+  assertEquals(workerLine(queen, "worker-1"), "");
+});
+
+Deno.test("NineDoor with workers.retain_s = 0 removes a killed worker's files at once", () => {
+  const { nd, queen } = hive((b) => (b.workerRetainS = 0));
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100}');
+  const reader = queen.open("/worker/worker-1/telemetry");
+  nd.advance(1000);
+  assertEquals(queen.write("/queen/ctl", '{"kill":"worker-1"}'), 19);
+  assertEquals(queen.list("/worker"), []);
+  assertEquals(queen.readNode(reader), -EBADF);
+  assertEquals(queen.walk("/proc/worker-1/trace"), -ENOENT);
+  assertEquals(workerLine(queen, "worker-1"), "");
+});
+
+Deno.test("NineDoor: a ticks=1 worker's telemetry is readable right after its only tick, wherever the tick falls", () => {
+  // Today's bug (issue 12): the worker vanished with its file within one tick, so `tail` right after
+  // a spawn answered ENOENT about half the time. Spawn at every phase of the tick period.
+  for (const phase of [0, 1, 250, 500, 999]) {
+    const { nd, queen } = hive();
+    nd.advance(phase);
+    queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":1}');
+    nd.advance(phase + 1000);
+    assertEquals(queen.read("/worker/worker-1/telemetry"), "heartbeat 1\n", `spawned at ${phase} ms`);
+    assertStringIncludes(workerLine(queen, "worker-1"), "state=exited reason=ticks tick=1 ");
+  }
 });
 
 Deno.test("NineDoor revokes a worker when its tick budget is spent", () => {
   const { nd, queen } = hive();
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":2}');
   nd.advance(1000);
-  assertEquals(queen.list("/worker"), ["worker-1"]);
+  assertStringIncludes(workerLine(queen, "worker-1"), "worker-1 kind=heartbeat tick=1 ticks=2 ");
   nd.advance(2000);
-  assertEquals(queen.list("/worker"), []);
+  assertStringIncludes(workerLine(queen, "worker-1"), "worker-1 kind=heartbeat state=exited reason=ticks tick=2 ");
+  nd.advance(3000);
+  assertEquals(queen.read("/worker/worker-1/telemetry"), "heartbeat 1\nheartbeat 2\n", "no tick after the exit");
   assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ticks tick=2");
 });
 
@@ -77,10 +128,21 @@ Deno.test("NineDoor revokes a worker when its ttl passes", () => {
   const { nd, queen } = hive();
   queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":100,"budget":{"ttl_s":3}}');
   nd.advance(2999);
-  assertEquals(queen.list("/worker"), ["worker-1"]);
+  assertStringIncludes(workerLine(queen, "worker-1"), "worker-1 kind=heartbeat tick=2 ");
   nd.advance(3000);
-  assertEquals(queen.list("/worker"), []);
+  assertStringIncludes(workerLine(queen, "worker-1"), "state=exited reason=ttl ");
   assertStringIncludes(queen.read("/log/queen.log") as string, "revoke worker=worker-1 reason=ttl");
+});
+
+Deno.test("NineDoor evicts the oldest exited worker when a spawn finds every slot running or retained", () => {
+  const { nd, queen } = hive((b) => (b.limits.maxWorkers = 2));
+  queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":1}\n{"spawn":"heartbeat","ticks":5}');
+  nd.advance(1000); // worker-1 exits (retained), worker-2 runs
+  assertEquals(queen.list("/worker"), ["worker-1", "worker-2"]);
+  assertEquals(queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":5}'), 31);
+  assertEquals(queen.list("/worker"), ["worker-2", "worker-3"]);
+  // Both slots now run: the table is full.
+  assertEquals(queen.write("/queen/ctl", '{"spawn":"heartbeat","ticks":5}'), -EBUSY);
 });
 
 Deno.test("NineDoor revokes a worker and closes its session when its ops budget is spent", () => {
@@ -96,7 +158,7 @@ Deno.test("NineDoor revokes a worker and closes its session when its ops budget 
   assert(worker.session >= 0);
   assert(worker.walk("/proc") >= 0); // op 1
   assert(worker.walk("/proc/boot") >= 0); // ops 2, 3: the budget is spent
-  assertEquals(queen.list("/worker"), []);
+  assertStringIncludes(workerLine(queen, "worker-1"), "state=exited reason=ops ");
   assertEquals(worker.walk("/proc"), -EBADF);
   assertStringIncludes(
     queen.read("/log/queen.log") as string,

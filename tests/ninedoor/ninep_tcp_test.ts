@@ -25,7 +25,7 @@ async function errnoOf(p: Promise<unknown>): Promise<number> {
   return 0;
 }
 
-Deno.test("NineDoor over 9P TCP: spawn, telemetry, kill, Closed reader and revocation line", async () => {
+Deno.test("NineDoor over 9P TCP: spawn, telemetry, kill, retained then Closed reader and revocation line", async () => {
   const nd = new NineDoor(defaultBootConfig());
   nd.advance(0);
   const server = new NineServer(nd, {
@@ -56,6 +56,11 @@ Deno.test("NineDoor over 9P TCP: spawn, telemetry, kill, Closed reader and revoc
     assertEquals(dec.decode(await c.read(tel, 24, 4096)), "heartbeat 3\n");
 
     assertEquals(await c.write(ctl, 0, enc.encode('{"kill":"worker-1"}\n')), 20);
+    // Exited: the final contents stay readable for workers.retain_s (60 s), then the reader is Closed.
+    assertEquals(dec.decode(await c.read(tel, 0, 4096)), "heartbeat 1\nheartbeat 2\nheartbeat 3\n");
+    nd.advance(62999);
+    assertEquals(dec.decode(await c.read(tel, 36, 4096)), "");
+    nd.advance(63000);
     assertEquals(await errnoOf(c.read(tel, 36, 4096)), EBADF);
     const dir = c.newFid();
     await c.walk(root, dir, ["worker"]);

@@ -7,7 +7,7 @@ import pytest
 from conftest import DevHive
 
 import cohesix
-from cohesix.errors import EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM, NineError
+from cohesix.errors import EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM, EROFS, NineError
 
 
 def queen(hive: DevHive) -> cohesix.Hive:
@@ -85,9 +85,17 @@ def test_spawn_tail_follow_and_kill(hive: DevHive) -> None:
 def test_tail_follow_ends_when_the_hive_retires_the_worker(hive: DevHive) -> None:
     with queen(hive) as h:
         worker = h.spawn("heartbeat", ticks=3)
-        lines = list(h.tail(h.telemetry_path(worker), follow=True, timeout=60))
-        assert lines[:1] == ["heartbeat 1"]
+        path = h.telemetry_path(worker)
+        assert h.stat(path).kind == "append"
+        # The worker runs its 3 ticks and exits; the follow drains every line, then ends by itself.
+        assert list(h.tail(path, follow=True, timeout=60)) == ["heartbeat 1", "heartbeat 2", "heartbeat 3"]
         assert worker not in h.workers()
+        assert worker in h.workers(include_exited=True)
+        # The hive keeps the exited worker's telemetry, read-only.
+        assert h.stat(path).kind == "file"
+        with pytest.raises(NineError) as e:
+            h.append(path, "late\n")
+        assert e.value.errno == EROFS
 
 
 def test_kill_of_an_unknown_worker_carries_the_hives_reason(hive: DevHive) -> None:

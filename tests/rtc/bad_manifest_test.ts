@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 const BASE = await Deno.readTextFile(new URL("./fixtures/base.toml", import.meta.url));
 const QUEEN_KEY = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380";
 const ALL_TOP =
-  "console, ecosystem, event_pump, features, gpu, image, log, meta, namespaces, profile, queen, roles, root_task, secure9p, telemetry, tickets, trace, workers";
+  "console, ecosystem, event_pump, features, gpu, image, log, meta, namespaces, profile, queen, roles, root_task, secure9p, telemetry, telemetry_ingest, tickets, trace, workers";
 
 type Edit = [from: string, to: string];
 interface Case {
@@ -79,7 +79,7 @@ const CASES: Case[] = [
   {
     name: "budgets over the profile's memory",
     edits: [["memory_bytes = 16777216", "memory_bytes = 1048576"]],
-    expected: ["bad.toml:9: budgets need 1318912 bytes but profile.memory_bytes is 1048576 (frames 131072 + fid tables 16384 + telemetry 16384 + trace 40960 + log 65536 + ecosystem 0 + objects 1048576); lower those sizes or raise profile.memory_bytes"],
+    expected: ["bad.toml:9: budgets need 1318912 bytes but profile.memory_bytes is 1048576 (frames 131072 + fid tables 16384 + telemetry 16384 + ingest 0 + trace 40960 + log 65536 + ecosystem 0 + objects 1048576); lower those sizes or raise profile.memory_bytes"],
   },
   { name: "ctl writes larger than a frame", edits: [[APPEND, `${APPEND}\n[queen]\nmax_ctl_bytes = 8180\n`]], expected: ["bad.toml:72: queen.max_ctl_bytes 8180 exceeds what one write can carry at secure9p.msize 8192 (8169 bytes after the 23-byte Twrite header)"] },
   { name: "ecosystem.host without providers", edits: [HOST_MOUNT, [APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\n`]], expected: ["bad.toml:71: ecosystem.host.enable requires at least one entry in ecosystem.host.providers"] },
@@ -91,6 +91,16 @@ const CASES: Case[] = [
     expected: ["bad.toml:73: ecosystem.host.enable requires namespaces.role_isolation = true"],
   },
   { name: "audit replay without audit", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nreplay_enable = true\n`]], expected: ["bad.toml:72: ecosystem.audit.replay_enable requires ecosystem.audit.enable = true"] },
+  {
+    name: "telemetry_ingest half enabled",
+    edits: [[APPEND, `${APPEND}\n[telemetry_ingest]\nmax_devices = 4\nmax_segments_per_device = 4\nmax_bytes_per_segment = 4096\n`]],
+    expected: ["bad.toml:71: telemetry_ingest.* must be all zero (disabled) or all non-zero (enabled)"],
+  },
+  {
+    name: "telemetry_ingest device total below one segment",
+    edits: [[APPEND, `${APPEND}\n[telemetry_ingest]\nmax_devices = 4\nmax_segments_per_device = 4\nmax_bytes_per_segment = 4096\nmax_total_bytes_per_device = 4095\n`]],
+    expected: ["bad.toml:75: telemetry_ingest.max_total_bytes_per_device 4095 must be >= max_bytes_per_segment 4096"],
+  },
   { name: "image over 4 MiB", edits: [["max_bytes = 4194304", "max_bytes = 4194305"]], expected: ["bad.toml:72: image.max_bytes 4194305 exceeds maximum 4194304"] },
   // Type errors and enums.
   { name: "string where an integer belongs", edits: [["msize = 8192", 'msize = "8192"']], expected: ['bad.toml:16: secure9p.msize must be an integer, got string "8192"'] },

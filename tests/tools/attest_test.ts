@@ -108,6 +108,18 @@ Deno.test("cohesix attest checks an ESP on its own and refuses what is not an im
     const esp = await attest(join(out, ARTIFACTS.esp));
     assertEquals([esp.code, esp.report.kind, esp.report.ok], [0, "esp", true]);
     assert(esp.report.components.find((c) => c.name === "esp:cohesix/notes.txt")!.places === 1);
+    // The trust anchor: the attested fingerprint must be the one given.
+    const fingerprint = (JSON.parse((await cohesix(["attest", out, "--json"])).stdout)).fingerprint as string;
+    assertEquals((await cohesix(["attest", out, "--fingerprint", fingerprint])).code, 0);
+    const wrong = await cohesix(["attest", out, "--fingerprint", "0".repeat(64), "--json"]);
+    assertEquals(wrong.code, 1);
+    assertEquals(
+      JSON.parse(wrong.stdout).checks.filter((c: { ok: boolean }) => !c.ok).map((c: { what: string }) =>
+        c.what
+      ),
+      ["manifest fingerprint (baseline)"],
+    );
+    assertEquals((await cohesix(["attest", out, "--fingerprint", "abc"])).code, 2);
     await Deno.remove(join(out, ARTIFACTS.rootfs));
     const missing = await attest(out);
     assertEquals(missing.code, 1);

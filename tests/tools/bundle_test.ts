@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { withDevPorts } from "../support/dev.ts";
 import { testTicket } from "../support/tickets.ts";
-import { cohesix, run, tempDir } from "../images/support.ts";
+import { cohesix, REPO, run, tempDir } from "../images/support.ts";
 import { NineClient } from "../../src/secure9p/host/client.ts";
 import { O_APPEND, O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { redact } from "../../src/host/bundle/redact.ts";
@@ -182,4 +182,70 @@ Deno.test("redact replaces whole and cut tickets, AUTH tokens and key fields, an
       "the form cht1.<claims>.<seal> is documentation\n",
   );
   assertEquals(r.count, 4);
+});
+
+/** `cohesix dev` with extra flags on free ports; resolves to its 9P port and a stop function. */
+async function dev(...extra: string[]): Promise<{ ninepPort: number; stop: () => Promise<void> }> {
+  const child = new Deno.Command(join(REPO, "cohesix"), {
+    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json", ...extra],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`cohesix dev exited: ${first}`);
+    first += value;
+  }
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await reader.cancel();
+    await child.status;
+  };
+  return { ninepPort: JSON.parse(first.slice(0, first.indexOf("\n"))).ninep.port, stop };
+}
+
+Deno.test("cohesix diff compares two bundles: the hives' manifests and /proc/boot facts", async (t) => {
+  const dir = await tempDir(t);
+  const a = await dev();
+  const b = await dev("--manifest", join(REPO, "configs/gpu_queen.toml"));
+  try {
+    const bundles: string[] = [];
+    for (const [name, h, manifest] of [["a", a, "root_task"], ["b", b, "gpu_queen"]] as const) {
+      const out = join(dir, `${name}.tar.gz`);
+      const r = await cohesix([
+        "bundle",
+        "--hive",
+        `127.0.0.1:${h.ninepPort}`,
+        "--out",
+        out,
+        "--manifest",
+        join(REPO, `configs/${manifest}.toml`),
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      bundles.push(out);
+    }
+    const same = await cohesix(["diff", bundles[0], bundles[0], "--json"]);
+    assertEquals([same.code, JSON.parse(same.stdout).same], [0, true]);
+
+    const r = await cohesix(["diff", bundles[0], bundles[1], "--json"]);
+    assertEquals(r.code, 1, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const keys = (cs: { key: string }[]) => cs.map((c) => c.key);
+    assert(keys(doc.manifest).includes("secure9p.tags_per_session"), keys(doc.manifest).join(", "));
+    assertEquals(doc.hive.find((c: { key: string }) => c.key === "secure9p.tags_per_session"), {
+      key: "secure9p.tags_per_session",
+      a: "16",
+      b: "32",
+    });
+    assert(keys(doc.hive).includes("manifest"));
+    // A bundle against the manifest its hive runs: no manifest key differs.
+    const vs = await cohesix(["diff", bundles[1], join(REPO, "configs/gpu_queen.toml"), "--json"]);
+    assertEquals([JSON.parse(vs.stdout).manifest, JSON.parse(vs.stdout).notes.length], [[], 1]);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

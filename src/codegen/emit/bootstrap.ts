@@ -29,11 +29,20 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
     },
     telemetryRingBytes: m.telemetry.ring_bytes_per_worker,
     logRingBytes: m.log.queen_log_bytes,
+    telemetryIngest: {
+      maxDevices: m.telemetry_ingest.max_devices,
+      maxSegments: m.telemetry_ingest.max_segments_per_device,
+      maxSegmentBytes: m.telemetry_ingest.max_bytes_per_segment,
+      maxDeviceBytes: m.telemetry_ingest.max_total_bytes_per_device,
+      eviction: m.telemetry_ingest.eviction_policy === "refuse" ? 0 : 1,
+      maxRecordBytes: 4096,
+    },
     traceRingBytes: m.trace.ring_bytes,
     workerTraceRingBytes: m.trace.worker_ring_bytes,
     traceLevel: m.trace.default_level,
     traceCategories: [...m.trace.categories],
     defaultBudget: { ticks: b.ticks, ops: b.ops, ttlS: b.ttl_s },
+    workerRetainS: m.workers.retain_s,
     gpus: m.features.gpu
       ? m.gpu.devices.map((d) => ({ id: d.id, model: d.model, memMb: d.mem_mb, streams: d.streams }))
       : [],

@@ -47,16 +47,25 @@ export function bootScript(m: ResolvedManifest, source: string): string {
   if (workers) {
     const ticks = m.workers.default_budget.ticks === 0 ? 3 : Math.min(3, m.workers.default_budget.ticks);
     lines.push(
-      "# queen control: a heartbeat worker appears under the worker mount and goes away on kill",
+      "# queen control: a heartbeat worker appears under the worker mount; kill ends it",
       `spawn {"spawn":"heartbeat","ticks":${ticks}}`,
       "EXPECT OK",
       `ls ${workers.at}`,
       "EXPECT SUBSTR entries=1",
       "kill worker-1",
       "EXPECT OK",
-      `ls ${workers.at}`,
-      "EXPECT SUBSTR entries=0",
     );
+    if (m.workers.retain_s > 0) {
+      lines.push(
+        `# workers.retain_s = ${m.workers.retain_s}: the exited worker's telemetry stays readable, read-only`,
+        `ls ${workers.at}`,
+        "EXPECT SUBSTR entries=1",
+        `cat ${workers.at}/worker-1/telemetry`,
+        "EXPECT OK",
+        `echo late > ${workers.at}/worker-1/telemetry`,
+        "EXPECT ERR",
+      );
+    } else lines.push(`ls ${workers.at}`, "EXPECT SUBSTR entries=0");
   }
   lines.push("quit", "EXPECT OK");
   return lines.join("\n") + "\n";

@@ -7,46 +7,11 @@
 import { allocF64, allocI32, allocU8, StringTable } from "./alloc.ts";
 import { liveSlotOf, nextGen, SLOT_SPAN, slotHandle } from "./handles.ts";
 
-/** What a node is; the namespace switches on this for read/write. */
-export const NodeKind = {
-  Dir: 1,
-  ProcBoot: 2,
-  ProcSessions: 3,
-  ProcWorkers: 4,
-  ProcPressure: 5,
-  ProcFids: 6,
-  QueenLog: 7,
-  QueenCtl: 8,
-  Telemetry: 9,
-  WorkerTrace: 10,
-  TraceCtl: 11,
-  TraceEvents: 12,
-  GpuInfo: 13,
-  GpuCtl: 14,
-  GpuJob: 15,
-  GpuStatus: 16,
-  /** `/proc/tests/<name>.coh`: arg indexes SELFTEST_SCRIPTS. */
-  ProcTest: 17,
-} as const;
-
-/** Access class of a node kind. */
+/** Access class of a node, fixed by the provider that adds it (routing checks it before dispatch). */
 export const Access = { Dir: 0, ReadOnly: 1, AppendOnly: 2, Control: 3 } as const;
 
-export function kindAccess(kind: number): number {
-  switch (kind) {
-    case NodeKind.Dir:
-      return Access.Dir;
-    case NodeKind.QueenLog:
-    case NodeKind.Telemetry:
-    case NodeKind.GpuJob:
-      return Access.AppendOnly;
-    case NodeKind.QueenCtl:
-    case NodeKind.TraceCtl:
-    case NodeKind.GpuCtl:
-      return Access.Control;
-  }
-  return Access.ReadOnly;
-}
+/** `prov` of a directory: directories are NineDoor's own (walk, readdir), no provider serves them. */
+export const DIR_PROVIDER = -1;
 
 export class NodeTree {
   readonly cap: number;
@@ -54,7 +19,12 @@ export class NodeTree {
   firstChild: Int32Array;
   lastChild: Int32Array;
   nextSibling: Int32Array;
+  /** Index of the provider serving the node (DIR_PROVIDER for directories). */
+  prov: Int32Array;
+  /** The provider's own node kind (meaningless for directories). */
   kind: Int32Array;
+  /** Access class (`Access`). */
+  access: Uint8Array;
   /** Provider argument: worker slot for worker files, GPU index for GPU files. */
   arg: Int32Array;
   gen: Int32Array;
@@ -73,7 +43,9 @@ export class NodeTree {
     this.firstChild = allocI32(cap);
     this.lastChild = allocI32(cap);
     this.nextSibling = allocI32(cap);
+    this.prov = allocI32(cap);
     this.kind = allocI32(cap);
+    this.access = allocU8(cap);
     this.arg = allocI32(cap);
     this.gen = allocI32(cap);
     this.live = allocU8(cap);
@@ -89,18 +61,22 @@ export class NodeTree {
       gen[i] = 1;
     }
     gen[0] = 1;
-    this.initNode(0, 0, "", NodeKind.Dir, 0, 0);
+    this.initNode(0, 0, "", DIR_PROVIDER, 0, Access.Dir, 0, 0);
   }
 
   private initNode(
     slot: number,
     parent: number,
     name: string,
+    prov: number,
     kind: number,
+    access: number,
     arg: number,
     mtime: number,
   ): void {
     const p = this.parent;
+    const pv = this.prov;
+    const ac = this.access;
     const fc = this.firstChild;
     const lc = this.lastChild;
     const ns = this.nextSibling;
@@ -112,7 +88,9 @@ export class NodeTree {
     fc[slot] = -1;
     lc[slot] = -1;
     ns[slot] = -1;
+    pv[slot] = prov;
     k[slot] = kind;
+    ac[slot] = access;
     a[slot] = arg;
     live[slot] = 1;
     mt[slot] = mtime;
@@ -120,12 +98,20 @@ export class NodeTree {
     this.liveCount = this.liveCount + 1;
   }
 
-  /** Adds a child at the end of `parent`'s list. Returns the slot, or -1 when the table is full. */
-  add(parent: number, name: string, kind: number, arg: number, mtime: number): number {
+  /** Adds a directory at the end of `parent`'s list. Returns the slot, or -1 when the table is full. */
+  addDir(parent: number, name: string, arg: number, mtime: number): number {
+    return this.add(parent, name, DIR_PROVIDER, 0, Access.Dir, arg, mtime);
+  }
+
+  /**
+   * Adds a file served by provider `prov` (its node kind `kind`, argument `arg`) at the end of
+   * `parent`'s list. Returns the slot, or -1 when the table is full.
+   */
+  add(parent: number, name: string, prov: number, kind: number, access: number, arg: number, mtime: number): number {
     const slot = this.freeHead;
     if (slot < 0) return -1;
     this.freeHead = this.nextFree[slot];
-    this.initNode(slot, parent, name, kind, arg, mtime);
+    this.initNode(slot, parent, name, prov, kind, access, arg, mtime);
     const lc = this.lastChild;
     const fc = this.firstChild;
     const ns = this.nextSibling;

@@ -5,7 +5,7 @@ import { attestImage, formatAttest } from "./verify.ts";
 
 const HELP = `cohesix attest: verify an image against its attestation.json, component by component
 
-Usage: cohesix attest PATH [--json]
+Usage: cohesix attest PATH [--fingerprint HEX] [--json]
 
 PATH is a 'cohesix image' output directory, an ESP image (esp.img or a device), or an ELF image /
 EFI application with attestation.json beside it. Every component attestation.json lists
@@ -16,11 +16,14 @@ must hash to the attested fingerprint. In a directory, every component must be f
 Exit 0 when everything matches (PASS), 1 on any mismatch, a missing component or unreadable media.
 
 Flags:
-  --json   print {"version":1,"target","kind","fingerprint","ok","components":[…],"checks":[…]}
+  --fingerprint HEX  also require this manifest fingerprint (the trust anchor: a CI baseline, or
+                     configs/generated/<name>_resolved.json.sha256) in the attestation
+  --json             print {"version":1,"target","kind","fingerprint","ok","components":[…],"checks":[…]}
 
 Examples:
   cohesix attest out/img
   cohesix attest out/img/esp.img --json
+  cohesix attest out/img --fingerprint "$(cut -d' ' -f1 configs/generated/root_task_resolved.json.sha256)"
   cohesix attest /dev/sdb1`;
 
 export const attestCommand: Subcommand = {
@@ -31,7 +34,7 @@ export const attestCommand: Subcommand = {
     const { values, positionals } = parseFlags(
       "attest",
       argv,
-      { json: { type: "boolean", default: false } },
+      { json: { type: "boolean", default: false }, fingerprint: { type: "string" } },
       true,
     );
     if (positionals.length !== 1) {
@@ -40,8 +43,14 @@ export const attestCommand: Subcommand = {
         "run 'cohesix attest --help' for usage",
       );
     }
+    const fingerprint = values.fingerprint?.toLowerCase();
+    if (fingerprint !== undefined && !/^[0-9a-f]{64}$/.test(fingerprint)) {
+      throw new UsageError(
+        `attest: --fingerprint must be 64 hex digits (a sha256), got '${values.fingerprint}'`,
+      );
+    }
     try {
-      const r = await attestImage(positionals[0]);
+      const r = await attestImage(positionals[0], fingerprint);
       console.log(values.json ? JSON.stringify({ version: 1, ...r }, null, 2) : formatAttest(r));
       return r.ok ? 0 : 1;
     } catch (err) {

@@ -105,9 +105,13 @@ async function extraChecks(s: OfflineStatus): Promise<Check[]> {
   return checks;
 }
 
-/** Verifies an image directory, ESP, ELF image or EFI application; throws StatusError when unreadable. */
-export async function attestImage(target: string): Promise<AttestReport> {
-  const s = await offlineStatus(target);
+/**
+ * Verifies an image directory, ESP, ELF image or EFI application; with `fingerprint` (the trust
+ * anchor, e.g. a CI baseline) the attested manifest fingerprint must equal it. Throws StatusError
+ * when the media is unreadable.
+ */
+export async function attestImage(target: string, fingerprint?: string): Promise<AttestReport> {
+  const s = await offlineStatus(target, fingerprint);
   const checks = [...s.checks, ...await extraChecks(s)];
   const components = s.attestation.components.map((c) => {
     const mine = checks.filter((k) => k.what.startsWith(`${c.name} (`));

@@ -7,6 +7,7 @@ import { interactive } from "./interactive.ts";
 import { parseScript, runSteps, ScriptError } from "./script.ts";
 import type { CohshSession } from "./shell.ts";
 import { formatReport, parseTestArgs, runSelftest } from "./selftest.ts";
+import { runTelemetryPush } from "./telemetry_push.ts";
 import { TransportError } from "./transport.ts";
 
 export type { CohshTarget };
@@ -23,6 +24,7 @@ Connects to a hive and runs console commands. Transports (same transcript on eac
            'cohesix dev --serial') or --serial-path SOCKET (e.g. QEMU -serial unix:SOCKET,server)
 Commands:
   help | attach <role> [ticket] | ping | ls <path> | cat <path> | tail [-f] <path> | test …
+  telemetry push FILE --device D   (over 9P; 'cohesix cohsh telemetry push --help')
   echo <text> > <path> | log | kill <worker> | bind <from> <to>
   spawn heartbeat ticks=N [ttl_s=T] [ops=O] | spawn gpu gpu_id=ID mem_mb=M streams=S ttl_s=T [priority=P]
   spawn <json>
@@ -151,6 +153,8 @@ export const cohshCommand: Subcommand = {
   summary: "operator shell for a hive console (interactive or --script FILE.coh)",
   help: HELP,
   async run(argv: string[]): Promise<number> {
+    const push = argv.indexOf("telemetry");
+    if (push >= 0 && argv[push + 1] === "push") return runTelemetryPush(argv.slice(0, push), argv.slice(push + 2));
     const { values, positionals } = parseFlags("cohsh", argv, {
       host: { type: "string" },
       port: { type: "string" },

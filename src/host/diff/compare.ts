@@ -20,6 +20,8 @@ export interface DiffReport {
   manifest: Change[];
   components: Change[];
   attestation: Change[];
+  /** Support bundles: the hives' /proc/boot facts (version, manifest fingerprint, limits, roles, GPUs). */
+  hive: Change[];
   /** Sections one side could not be compared on (e.g. a manifest against an ESP without one). */
   notes: string[];
 }
@@ -48,6 +50,7 @@ export function compareSnapshots(a: Snapshot, b: Snapshot): DiffReport {
   let manifest: Change[] = [];
   let components: Change[] = [];
   let attestation: Change[] = [];
+  let hive: Change[] = [];
   if (a.manifest && b.manifest) manifest = compareMaps(manifestKeys(a.manifest), manifestKeys(b.manifest));
   else if (a.manifest || b.manifest) notes.push(`manifest: only ${a.manifest ? a.path : b.path} carries one`);
   if (a.attestation && b.attestation) {
@@ -56,8 +59,11 @@ export function compareSnapshots(a: Snapshot, b: Snapshot): DiffReport {
   } else if (a.attestation || b.attestation) {
     notes.push(`attestation: only ${a.attestation ? a.path : b.path} carries one`);
   }
-  const same = manifest.length + components.length + attestation.length === 0 && notes.length === 0;
-  return { a: a.path, b: b.path, same, manifest, components, attestation, notes };
+  if (a.hive && b.hive) hive = compareMaps(a.hive, b.hive);
+  else if (a.hive || b.hive) notes.push(`hive: only ${a.hive ? a.path : b.path} is a bundle of a live hive`);
+  const same = manifest.length + components.length + attestation.length + hive.length === 0 &&
+    notes.length === 0;
+  return { a: a.path, b: b.path, same, manifest, components, attestation, hive, notes };
 }
 
 const show = (v: string | null) => v ?? "(absent)";
@@ -75,11 +81,14 @@ export function formatDiff(r: DiffReport): string {
     );
   }
   for (const c of r.attestation) lines.push(`attestation  ${c.key}: ${show(c.a)} -> ${show(c.b)}`);
+  for (const c of r.hive) lines.push(`hive         ${c.key}: ${show(c.a)} -> ${show(c.b)}`);
   for (const n of r.notes) lines.push(`note         ${n}`);
   lines.push(
     r.same
-      ? "same: no manifest key, component or attestation fact differs"
-      : `differ: ${r.manifest.length} manifest keys, ${r.components.length} components, ${r.attestation.length} attestation facts`,
+      ? "same: no manifest key, component, attestation or hive fact differs"
+      : `differ: ${r.manifest.length} manifest keys, ${r.components.length} components, ${r.attestation.length} attestation facts${
+        r.hive.length > 0 ? `, ${r.hive.length} hive facts` : ""
+      }`,
   );
   return lines.join("\n");
 }

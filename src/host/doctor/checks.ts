@@ -1,8 +1,8 @@
 /**
  * `cohesix doctor`'s checks: one per thing a user path needs (run a hosted hive, build the guest,
  * link and boot an image, mount, script from Python). Each check names, when it fails, the one
- * command that fixes it. Paths and tool names come from the modules that use them (qemu/run.ts,
- * guest_build, images), so doctor checks what those really run.
+ * command that fixes it. Paths and tool names come from the modules that use them (qemu/launcher.ts,
+ * guest_build, image/defaults.ts, images), so doctor checks what those really run.
  */
 import { join } from "node:path";
 import { openSel4Export } from "../../../images/sel4_export.ts";

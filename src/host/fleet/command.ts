@@ -14,7 +14,7 @@ every worker's telemetry (by ring cursor), /proc/pressure and, where the hive ha
   - Prometheus: ADDR/metrics, one 'hive' label per hive (cohesix_hive_up, cohesix_hive_workers,
     cohesix_worker_telemetry_bytes_total, cohesix_hive_pressure_total{kind}, …; prom-client).
   - NATS JetStream: each telemetry line to cohesix.<hive>.telemetry.<worker>, hive events (hive_up,
-    hive_down, hive_boot, worker_up, worker_down, lifecycle) to cohesix.<hive>.events, each with the
+    hive_down, hive_boot, worker_up, worker_exit, worker_down, lifecycle) to cohesix.<hive>.events, each with the
     hive's sequence number as Nats-Msg-Id, so a restarted fleet or a re-sent batch is stored once.
     Cursors are recovered from the stream: the fleet keeps no local state.
 

@@ -12,6 +12,9 @@ export interface WorkerRow {
   telemetryStart: number;
   telemetryEnd: number;
   dropped: number;
+  /** `running`, or `exited` for a worker the hive retains after it ended (with `exitReason`). */
+  state: string;
+  exitReason: string;
   /** Path of the worker's telemetry file: `path=`, else `/shard/<shard>/worker/<id>/telemetry`, else `/worker/<id>/telemetry`. */
   telemetryPath: string;
 }
@@ -62,6 +65,8 @@ export function parseWorkers(text: string): WorkersFile {
       telemetryStart: num(kv, "telemetry_start"),
       telemetryEnd: num(kv, "telemetry_end"),
       dropped: num(kv, "dropped"),
+      state: kv.get("state") ?? "running",
+      exitReason: kv.get("reason") ?? "",
       telemetryPath,
     });
   }

@@ -52,6 +52,7 @@ const dec = new TextDecoder();
 
 class WorkerCursor {
   fid = -1;
+  exited = false;
   constructor(public offset: number, public path: string) {}
 }
 
@@ -74,6 +75,8 @@ export class HiveFollower {
   /** A batch read but not yet acknowledged: re-sent verbatim before anything else. */
   private pending: OutMsg[] | null = null;
   private pressureIsDir: boolean | null = null;
+  /** Status files kept open across polls (path → fid): one Tread per poll instead of walk/open/read/clunk. */
+  private statusFids = new Map<string, number>();
   private lifecycleAbsent = false;
   private stopped = false;
   private wake: (() => void) | null = null;
@@ -91,6 +94,7 @@ export class HiveFollower {
         await this.connect();
         this.backoff = this.opts.backoffMs;
         while (!this.stopped) {
+          const started = performance.now();
           try {
             await this.withTimeout(this.pollOnce());
           } catch (e) {
@@ -101,7 +105,8 @@ export class HiveFollower {
             continue;
           }
           this.backoff = this.opts.backoffMs;
-          await this.sleep(this.opts.pollMs);
+          // A period, not a pause: a slow round (a big batch, a loaded machine) is not followed by a full wait.
+          await this.sleep(Math.max(0, this.opts.pollMs - (performance.now() - started)));
         }
       } catch (e) {
         if (this.stopped) break;
@@ -160,6 +165,7 @@ export class HiveFollower {
     this.client = null;
     this.root = -1;
     for (const c of this.cursors.values()) c.fid = -1;
+    this.statusFids.clear();
     this.pressureIsDir = null;
     this.lifecycleAbsent = false;
   }
@@ -225,13 +231,14 @@ export class HiveFollower {
   private async pollOnce(): Promise<void> {
     const t0 = performance.now();
     await this.flushPending();
-    const workers = parseWorkers(await this.readText("/proc/workers"));
+    const workers = parseWorkers(await this.readStatus("/proc/workers"));
     if (workers.spawned < this.spawned) {
       throw new Error("the hive's spawn count went down (rebooted under the session)");
     }
     this.spawned = workers.spawned;
     const batch: OutMsg[] = [];
     const live = new Set<string>();
+    const due: [WorkerRow, WorkerCursor][] = [];
     for (const w of workers.workers) {
       live.add(w.id);
       let c = this.cursors.get(w.id);
@@ -241,8 +248,15 @@ export class HiveFollower {
         this.cursors.set(w.id, c);
         if (stored === null) this.queueEvent({ event: "worker_up", worker: w.id, kind: w.kind }, batch);
       }
-      if (w.telemetryEnd > c.offset) await this.readLines(w, c, batch);
+      if (w.state === "exited" && !c.exited) {
+        c.exited = true;
+        this.queueEvent({ event: "worker_exit", worker: w.id, reason: w.exitReason }, batch);
+      }
+      if (w.telemetryEnd > c.offset) due.push([w, c]);
     }
+    // All rings read at once (pipelined up to the session's tag window), lines numbered in worker order.
+    const rings = await Promise.all(due.map(([w, c]) => this.fetchRing(w, c)));
+    due.forEach(([w, c], i) => this.takeLines(w, c, rings[i], batch));
     for (const [id, c] of this.cursors) {
       if (live.has(id)) continue;
       if (c.fid >= 0) await this.client!.clunk(c.fid).catch(() => {});
@@ -260,15 +274,15 @@ export class HiveFollower {
     this.snapshot.pollSeconds = (performance.now() - t0) / 1000;
   }
 
-  /** Reads a worker's ring from its cursor to the offset /proc/workers gave; complete lines only. */
-  private async readLines(w: WorkerRow, c: WorkerCursor, batch: OutMsg[]): Promise<void> {
+  /** Reads a worker's ring from its cursor up to the offset /proc/workers gave. */
+  private async fetchRing(w: WorkerRow, c: WorkerCursor): Promise<Uint8Array> {
     const client = this.client!;
     if (c.fid < 0 || c.path !== w.telemetryPath) {
       c.path = w.telemetryPath;
       try {
         c.fid = await this.walkOpen(c.path);
       } catch (e) {
-        if (e instanceof NineError && e.errno === ENOENT) return; // revoked since /proc/workers was read
+        if (e instanceof NineError && e.errno === ENOENT) return new Uint8Array(0); // revoked since /proc/workers was read
         throw e;
       }
     }
@@ -292,7 +306,11 @@ export class HiveFollower {
       parts.push(data);
       off += data.length;
     }
-    const data = parts.length === 1 ? parts[0] : concat(parts);
+    return parts.length === 1 ? parts[0] : concat(parts);
+  }
+
+  /** Turns the complete lines of `data` (read at the cursor) into messages; the cursor moves past them. */
+  private takeLines(w: WorkerRow, c: WorkerCursor, data: Uint8Array, batch: OutMsg[]): void {
     let from = 0;
     for (let i = 0; i < data.length; i++) {
       if (data[i] !== 10) continue;
@@ -355,7 +373,7 @@ export class HiveFollower {
       }
     }
     if (!this.pressureIsDir) {
-      this.snapshot.pressure = parsePressure([await this.readText("/proc/pressure")]);
+      this.snapshot.pressure = parsePressure([await this.readStatus("/proc/pressure")]);
       return;
     }
     const dir = await this.walk("/proc/pressure");
@@ -366,7 +384,7 @@ export class HiveFollower {
     } finally {
       await this.client!.clunk(dir);
     }
-    const texts = await Promise.all(names.map((n) => this.readText(`/proc/pressure/${n}`)));
+    const texts = await Promise.all(names.map((n) => this.readStatus(`/proc/pressure/${n}`)));
     this.snapshot.pressure = parsePressure(texts);
   }
 
@@ -374,7 +392,7 @@ export class HiveFollower {
     if (this.lifecycleAbsent) return;
     let state: string;
     try {
-      state = parseLifecycleState(await this.readText("/proc/lifecycle/state"));
+      state = parseLifecycleState(await this.readStatus("/proc/lifecycle/state"));
     } catch (e) {
       if (e instanceof NineError && e.errno === ENOENT) {
         this.lifecycleAbsent = true;
@@ -403,6 +421,28 @@ export class HiveFollower {
       throw e;
     }
     return fid;
+  }
+
+  /**
+   * A status file the hive renders afresh on every read from offset 0 (as NineDoor's /proc files
+   * are): the fid stays open across polls; reads continue only while they come back full.
+   */
+  private async readStatus(path: string): Promise<string> {
+    const client = this.client!;
+    let fid = this.statusFids.get(path);
+    if (fid === undefined) {
+      fid = await this.walkOpen(path);
+      this.statusFids.set(path, fid);
+    }
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const data = await client.read(fid, offset, client.ioChunk);
+      parts.push(data);
+      offset += data.length;
+      if (data.length < client.ioChunk) break;
+    }
+    return dec.decode(parts.length === 1 ? parts[0] : concat(parts));
   }
 
   private async readText(path: string): Promise<string> {

@@ -37,28 +37,30 @@ export function fleetRegistry(snapshots: Snapshots, processMetrics = true): clie
     for (const s of snapshots()) fn(s);
   };
 
+  // Every series is recomputed from the snapshots at scrape time (reset, then filled).
+  function collected<M extends client.Gauge | client.Counter>(
+    Metric: new (cfg: client.GaugeConfiguration<string> & client.CounterConfiguration<string>) => M,
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (m: M) => void,
+  ): M {
+    return new Metric({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        const self = this as unknown as M;
+        self.reset();
+        fill(self);
+      },
+    });
+  }
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: client.Gauge) => void) =>
-    new client.Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
+    collected(client.Gauge, name, help, labelNames, fill);
   const counter = (name: string, help: string, labelNames: string[], fill: (c: client.Counter) => void) =>
-    new client.Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
+    collected(client.Counter, name, help, labelNames, fill);
 
   gauge(
     "cohesix_hive_up",

@@ -101,6 +101,41 @@ export interface Snapshot {
   attestation: Attestation | null;
   /** The resolved manifest document ({format, manifest, budget}), when the artifact carries one. */
   manifest: Record<string, unknown> | null;
+  /** A support bundle's hive facts: /proc/boot as `key` → value (version, manifest, limits.*, …). */
+  hive: Map<string, string> | null;
+}
+
+/** One file of a support bundle: from the unpacked directory, or read out of the archive by GNU tar. */
+async function bundleFile(path: string, kind: ArtifactKind, name: string): Promise<Uint8Array | undefined> {
+  if (kind === "bundle-dir") return await Deno.readFile(join(path, name)).catch(() => undefined);
+  const out = await new Deno.Command("tar", {
+    args: ["-xzOf", path, `cohesix-bundle/${name}`],
+    stdout: "piped",
+    stderr: "null",
+  })
+    .output();
+  return out.success ? out.stdout : undefined;
+}
+
+/**
+ * /proc/boot as facts: `key=value` tokens, a leading word without `=` prefixing the line's keys
+ * (`limits sessions=16` → `limits.sessions`), other lines kept whole (`banner`).
+ */
+export function bootFacts(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
+    const words = line.trim().split(/\s+/);
+    if (!words.some((w) => w.includes("="))) {
+      out.set("banner", line.trim());
+      continue;
+    }
+    const prefix = words[0].includes("=") ? "" : `${words.shift()}.`;
+    for (const w of words) {
+      const at = w.indexOf("=");
+      if (at > 0) out.set(prefix + w.slice(0, at), w.slice(at + 1));
+    }
+  }
+  return out;
 }
 
 function espFile(vol: FatVolume, path: string): Uint8Array | undefined {
@@ -123,7 +158,7 @@ function json(bytes: Uint8Array | undefined, where: string): Record<string, unkn
 /** The attestation and resolved manifest an artifact carries (either may be null). */
 export async function snapshotOf(path: string): Promise<Snapshot> {
   const { kind, bytes } = await identify(path);
-  const snap: Snapshot = { path, kind, attestation: null, manifest: null };
+  const snap: Snapshot = { path, kind, attestation: null, manifest: null, hive: null };
   if (kind === "image-dir") {
     const attPath = join(path, ARTIFACTS.attestation);
     snap.attestation = parseAttestation(await Deno.readTextFile(attPath), attPath);
@@ -153,10 +188,17 @@ export async function snapshotOf(path: string): Promise<Snapshot> {
   } else if (kind === "cpio") {
     const entry = readCpio(bytes!).find((e) => e.name === MANIFEST_JSON);
     snap.manifest = json(entry?.data, `${path}:${MANIFEST_JSON}`);
+  } else if (kind === "bundle-dir" || kind === "tar.gz") {
+    snap.manifest = json(
+      await bundleFile(path, kind, "manifest/resolved.json"),
+      `${path}:manifest/resolved.json`,
+    );
+    const boot = await bundleFile(path, kind, "hive/proc/boot");
+    if (boot) snap.hive = bootFacts(dec.decode(boot));
   }
-  if (snap.attestation === null && snap.manifest === null) {
+  if (snap.attestation === null && snap.manifest === null && snap.hive === null) {
     throw new ArtifactError(
-      `Cannot compare ${path} (${kind}): it carries neither an attestation nor a manifest`,
+      `Cannot compare ${path} (${kind}): it carries no attestation, manifest or hive state`,
     );
   }
   return snap;

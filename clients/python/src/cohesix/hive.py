@@ -162,9 +162,11 @@ class Hive:
     def tail(self, path: str, follow: bool = False, *, poll_interval: float = 0.1, timeout: float | None = None) -> Iterator[str]:
         """The file's lines; with ``follow``, then every appended line as it arrives (9P reads do not
         block, so the file is polled every ``poll_interval`` s). Following stops when ``timeout``
-        seconds pass, when the caller stops iterating, or when the hive removes the file (a revoked
-        worker's telemetry)."""
+        seconds pass, when the caller stops iterating, or when nobody can append any more: the file
+        stopped being append-only (the hive retired the worker and keeps its telemetry read-only)
+        or is gone (EBADF/ENOENT). The lines written up to that point are all yielded."""
         fid, _attr = self._open(path, wire.O_RDONLY)
+        writable = True
         deadline = None if timeout is None else time.monotonic() + timeout
         offset = 0
         carry = b""
@@ -183,20 +185,29 @@ class Hive:
                     for line in lines:
                         yield line.decode("utf-8", errors="replace")
                     continue
-                if not follow or (deadline is not None and time.monotonic() >= deadline):
+                if not follow or not writable or (deadline is not None and time.monotonic() >= deadline):
                     break
-                time.sleep(poll_interval)
+                try:
+                    # Once the file is no longer append-only, one more read drains it and the follow ends.
+                    writable = bool(self.client.getattr(fid).qid.type & wire.QTAPPEND)
+                except NineError as e:
+                    if e.errno in (EBADF, ENOENT):
+                        break
+                    raise self._refused(e, path, "getattr") from None
+                if writable:
+                    time.sleep(poll_interval)
             if carry:
                 yield carry.decode("utf-8", errors="replace")
         finally:
             self._drop(fid)
 
-    def workers(self) -> list[str]:
-        """Ids of the live workers, from ``/proc/workers`` (one ``<id> kind=...`` line each)."""
+    def workers(self, include_exited: bool = False) -> list[str]:
+        """Ids of the live workers, from ``/proc/workers`` (one ``<id> kind=...`` line each); with
+        ``include_exited`` also those that exited and whose files the hive still retains."""
         return [
             line.split(" ", 1)[0]
             for line in self.read_text("/proc/workers").splitlines()
-            if " kind=" in line and not line.startswith("workers ")
+            if " kind=" in line and not line.startswith("workers ") and (include_exited or " state=exited " not in f"{line} ")
         ]
 
     def telemetry_path(self, worker_id: str) -> str:
