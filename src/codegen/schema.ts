@@ -61,6 +61,8 @@ const Secure9p = z.strictObject({
   max_sessions: posInt(256),
   max_fids_per_session: posInt(1024),
   short_write: z.strictObject({ policy: z.enum(["reject", "retry"]) }).default({ policy: "reject" }),
+  /** Let a session use a clunked fid number again (Linux v9fs and `diodls -l` pool fid numbers). */
+  allow_fid_reuse: z.boolean().default(false),
 });
 
 const Console = z.strictObject({

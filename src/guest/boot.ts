@@ -90,6 +90,8 @@ export interface BootLimits {
   maxWalk: number;
   /** Requests in flight per 9P session before EBUSY (manifest `secure9p.tags_per_session`). */
   maxTagsPerSession: number;
+  /** A clunked fid number may be used again (manifest `secure9p.allow_fid_reuse`, for Linux v9fs); default refused. */
+  allowFidReuse?: boolean;
 }
 
 import type { IngestLimits } from "./ingest/segments.ts";

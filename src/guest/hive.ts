@@ -71,6 +71,7 @@ export class Hive {
       maxSessions: MAX_NINEP,
       maxFidsPerSession: boot.limits.maxOpenPerSession,
       maxTagsPerSession: boot.limits.maxTagsPerSession,
+      allowFidReuse: boot.limits.allowFidReuse === true,
     });
     const auditor = new Auditor(ns);
     this.auditor = auditor;

@@ -13,7 +13,11 @@ export const HAS_FUSE = (() => {
   }
 })();
 
-if (!HAS_FUSE) console.error("tests/mount: skipped, /dev/fuse is missing on this machine (modprobe fuse, or --device /dev/fuse)");
+if (!HAS_FUSE) {
+  console.error(
+    "tests/mount: skipped, /dev/fuse is missing on this machine (modprobe fuse, or --device /dev/fuse)",
+  );
+}
 
 export interface Proc {
   child: Deno.ChildProcess;
@@ -37,7 +41,8 @@ async function firstLine(child: Deno.ChildProcess, what: string, err: () => stri
 }
 
 function spawn(args: string[]): Proc {
-  const child = new Deno.Command(COHESIX, { args, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } }).spawn();
+  const child = new Deno.Command(COHESIX, { args, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
+    .spawn();
   let err = "";
   (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
@@ -49,9 +54,9 @@ export interface Hive extends Proc {
   port: number;
 }
 
-/** `cohesix dev` on a free console port and the given 9P port (0: a free one). */
-export async function startHive(ninepPort = 0): Promise<Hive> {
-  const p = spawn(["dev", "--console-port", "0", "--ninep-port", String(ninepPort), "--json"]);
+/** `cohesix dev` on a free console port and the given 9P port (0: a free one), with extra flags. */
+export async function startHive(ninepPort = 0, extra: string[] = []): Promise<Hive> {
+  const p = spawn(["dev", "--console-port", "0", "--ninep-port", String(ninepPort), "--json", ...extra]);
   const doc = JSON.parse(await firstLine(p.child, "cohesix dev", p.stderr));
   return { ...p, port: doc.ninep.port };
 }
@@ -88,9 +93,24 @@ export function isMounted(dir: string): boolean {
   return Deno.readTextFileSync("/proc/self/mountinfo").split("\n").some((l) => l.split(" ")[4] === dir);
 }
 
+const ROOT_MANIFEST = new URL("../../configs/root_task.toml", import.meta.url).pathname;
+
+/**
+ * The reference manifest with one line changed (`pattern` must match a line of it), written to a
+ * temporary file for `cohesix dev --manifest`. Returns the file; remove its directory afterwards.
+ */
+export async function manifestWith(pattern: RegExp, line: string): Promise<string> {
+  const text = await Deno.readTextFile(ROOT_MANIFEST);
+  if (!pattern.test(text)) throw new Error(`configs/root_task.toml has no line matching ${pattern}`);
+  const dir = await Deno.makeTempDir({ prefix: "cohesix-manifest-" });
+  await Deno.writeTextFile(`${dir}/root_task.toml`, text.replace(pattern, line));
+  return `${dir}/root_task.toml`;
+}
+
 /** Runs a shell command line; returns exit code, stdout and stderr. */
 export async function sh(script: string, cwd?: string): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command("sh", { args: ["-c", script], cwd, stdout: "piped", stderr: "piped" }).output();
+  const o = await new Deno.Command("sh", { args: ["-c", script], cwd, stdout: "piped", stderr: "piped" })
+    .output();
   const dec = new TextDecoder();
   return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
 }
@@ -103,8 +123,12 @@ export async function cohesix(args: string[]): Promise<{ code: number; err: stri
 }
 
 /** A hive and a queen mount of it for the body of one test; both are stopped and unmounted afterwards. */
-export async function withHiveMount(fn: (hive: Hive, mount: Mount) => Promise<void>, extra: string[] = []): Promise<void> {
-  const hive = await startHive();
+export async function withHiveMount(
+  fn: (hive: Hive, mount: Mount) => Promise<void>,
+  extra: string[] = [],
+  hiveFlags: string[] = [],
+): Promise<void> {
+  const hive = await startHive(0, hiveFlags);
   let mount: Mount | null = null;
   try {
     mount = await startMount(hive.port, extra);

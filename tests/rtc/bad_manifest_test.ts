@@ -59,7 +59,7 @@ const CASES: Case[] = [
     edits: [["batch_frames = 1", "batch_frame = 1"]],
     expected: [
       "bad.toml:15: missing required key secure9p.batch_frames (an integer)",
-      "bad.toml:19: unknown key secure9p.batch_frame (allowed in secure9p: batch_frames, max_fids_per_session, max_sessions, msize, short_write, tags_per_session, walk_depth)",
+      "bad.toml:19: unknown key secure9p.batch_frame (allowed in secure9p: allow_fid_reuse, batch_frames, max_fids_per_session, max_sessions, msize, short_write, tags_per_session, walk_depth)",
     ],
   },
   {

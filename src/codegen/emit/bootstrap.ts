@@ -26,6 +26,7 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
       msize: s.msize,
       maxWalk: s.walk_depth,
       maxTagsPerSession: s.tags_per_session,
+      allowFidReuse: s.allow_fid_reuse,
     },
     telemetryRingBytes: m.telemetry.ring_bytes_per_worker,
     logRingBytes: m.log.queen_log_bytes,

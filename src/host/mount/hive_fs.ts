@@ -10,6 +10,8 @@
  *   non-seekable when opened for writing (ESPIPE) and refuse truncation with EPERM;
  * - refusals are the hive's own errno: EROFS for a read-only file opened for write, EPERM for a role
  *   denial (the hive writes its audit line); nothing is checked twice on this side;
+ * - a ring file whose oldest bytes were overwritten keeps the hive's absolute offsets: the lost prefix
+ *   reads as newlines, so `cat`, `grep` and `tail` keep working on a wrapped telemetry ring;
  * - generated read-only files the hive reports with size 0 (`/proc/workers`, …) are read once at
  *   stat time so `stat` and `cat` agree;
  * - a lost connection fails the calls in flight with EIO; the next call re-attaches, and open files
@@ -70,6 +72,8 @@ export class HiveFs implements FsOps {
   readonly negativeTimeout: number;
   #nodes = new Map<number, Node>();
   #byKey = new Map<string, Node>();
+  /** The newest node seen at each path, for lookups that can re-check a held fid instead of walking. */
+  #byPath = new Map<string, Node>();
   #nextIno = 2;
   #cached = new Set<Node>();
   #handles = new Map<number, Handle>();
@@ -104,6 +108,21 @@ export class HiveFs implements FsOps {
     if (name === "." || name === ".." || name.includes("/") || name === "") throw new FsError(EINVAL);
     const path = [...parent.path, name];
     return this.#call(async (s) => {
+      // A node the kernel still holds with a live fid: one Tgetattr re-checks it (the hive revokes the
+      // fids of a removed node, EBADF, so a vanished worker falls through to a fresh walk).
+      const held = this.#byPath.get(path.join("/"));
+      if (held && held.fid >= 0 && held.epoch === s.epoch && held.busy === 0) {
+        const attr = await s.client.getattr(held.fid).catch(() => null);
+        if (attr && keyOf(path, attr.qid.path) === held.key) {
+          held.nlookup++;
+          return {
+            attr: await this.#stat(s, held, attr),
+            attrTimeout: this.options.cacheSeconds,
+            entryTimeout: this.options.cacheSeconds,
+          };
+        }
+        if (!attr) this.#dropFid(held);
+      }
       let fid: number;
       try {
         fid = await this.#walk(s, path);
@@ -120,7 +139,11 @@ export class HiveFs implements FsOps {
       }
       const node = this.#adopt(s, path, attr, fid);
       node.nlookup++;
-      return { attr: await this.#stat(s, node, attr), attrTimeout: this.options.cacheSeconds, entryTimeout: this.options.cacheSeconds };
+      return {
+        attr: await this.#stat(s, node, attr),
+        attrTimeout: this.options.cacheSeconds,
+        entryTimeout: this.options.cacheSeconds,
+      };
     });
   }
 
@@ -131,12 +154,15 @@ export class HiveFs implements FsOps {
     if (node.nlookup > 0) return;
     this.#nodes.delete(ino);
     if (this.#byKey.get(node.key) === node) this.#byKey.delete(node.key);
+    if (this.#byPath.get(node.path.join("/")) === node) this.#byPath.delete(node.path.join("/"));
     this.#dropFid(node);
   }
 
   getattr(ino: number): Promise<StatFields> {
     const node = this.#node(ino);
-    return this.#call((s) => this.#withFid(s, node, async (fid) => this.#stat(s, node, await s.client.getattr(fid))));
+    return this.#call((s) =>
+      this.#withFid(s, node, async (fid) => this.#stat(s, node, await s.client.getattr(fid)))
+    );
   }
 
   setattr(ino: number, toSet: number, size: number): Promise<StatFields> {
@@ -155,7 +181,9 @@ export class HiveFs implements FsOps {
     const node = this.#node(ino);
     const acc = flags & O_ACCMODE;
     // `>` on an append-only or control file is an append: O_TRUNC is dropped, O_APPEND implied.
-    const nineFlags = node.appendOnly && acc !== O_RDONLY ? acc | O_APPEND : acc | (flags & (O_APPEND | O_TRUNC));
+    const nineFlags = node.appendOnly && acc !== O_RDONLY
+      ? acc | O_APPEND
+      : acc | (flags & (O_APPEND | O_TRUNC));
     return this.#call(async (s) => {
       const fid = await this.#openFid(s, node, nineFlags);
       const fh = this.#nextFh++;
@@ -169,19 +197,57 @@ export class HiveFs implements FsOps {
     const h = this.#handle(fh);
     return this.#call(async (s) => {
       const fid = await this.#handleFid(s, h);
-      const chunk = s.client.ioChunk;
-      const reads: Promise<Uint8Array>[] = [];
-      for (let at = 0; at < size; at += chunk) reads.push(s.client.read(fid, offset + at, Math.min(chunk, size - at)));
-      const parts = await Promise.all(reads);
-      const out = new Uint8Array(size);
-      let n = 0;
-      for (const p of parts) {
-        out.set(p, n);
-        n += p.length;
-        if (p.length < chunk) break; // end of file (or of what the hive holds now)
+      try {
+        return await this.#readAt(s, fid, size, offset);
+      } catch (e) {
+        if (!(e instanceof NineError && e.errno === EINVAL)) throw e;
+        // A ring (log, telemetry, trace) refuses offsets it has overwritten. Offsets stay the hive's
+        // absolute ones (so sizes grow and tail -f follows); the lost prefix reads as empty lines.
+        const start = await this.#ringStart(s, fid, offset);
+        if (start <= offset) throw e;
+        const gap = Math.min(size, start - offset);
+        const out = new Uint8Array(size);
+        out.fill(10, 0, gap);
+        const rest = gap < size ? await this.#readAt(s, fid, size - gap, start) : new Uint8Array(0);
+        out.set(rest, gap);
+        return out.subarray(0, gap + rest.length);
       }
-      return out.subarray(0, n);
     });
+  }
+
+  /** `size` bytes at `offset` as pipelined Treads of at most ioChunk; short at end of file. */
+  async #readAt(s: Session, fid: number, size: number, offset: number): Promise<Uint8Array> {
+    const chunk = s.client.ioChunk;
+    const reads: Promise<Uint8Array>[] = [];
+    for (let at = 0; at < size; at += chunk) {
+      reads.push(s.client.read(fid, offset + at, Math.min(chunk, size - at)));
+    }
+    const parts = await Promise.all(reads);
+    const out = new Uint8Array(size);
+    let n = 0;
+    for (const p of parts) {
+      out.set(p, n);
+      n += p.length;
+      if (p.length < chunk) break; // end of file (or of what the hive holds now)
+    }
+    return out.subarray(0, n);
+  }
+
+  /** The oldest offset a ring still holds, above `refused`: a binary search with 1-byte reads. */
+  async #ringStart(s: Session, fid: number, refused: number): Promise<number> {
+    let lo = refused;
+    let hi = (await s.client.getattr(fid)).size;
+    if (hi <= lo) return lo;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const held = await s.client.read(fid, mid, 1).then(() => true, (e) => {
+        if (e instanceof NineError && e.errno === EINVAL) return false;
+        throw e;
+      });
+      if (held) hi = mid;
+      else lo = mid;
+    }
+    return hi;
   }
 
   write(fh: number, data: Uint8Array, offset: number): Promise<number> {
@@ -234,7 +300,11 @@ export class HiveFs implements FsOps {
         if (e.name === "." || e.name === "..") continue;
         const known = this.#byKey.get(keyOf([...h.node.path, e.name], e.qid.path));
         // Names not looked up yet get a number outside the mount's own range; `stat` gives the real one.
-        items.push({ name: e.name, ino: known?.ino ?? 0x100000000 + e.qid.path, mode: e.qid.type & QTDIR ? S_IFDIR : S_IFREG });
+        items.push({
+          name: e.name,
+          ino: known?.ino ?? 0x100000000 + e.qid.path,
+          mode: e.qid.type & QTDIR ? S_IFDIR : S_IFREG,
+        });
       }
       h.entries = items;
       return items.slice(offset);
@@ -269,7 +339,8 @@ export class HiveFs implements FsOps {
         path,
         key,
         isDir: (attr.qid.type & QTDIR) !== 0,
-        appendOnly: (attr.qid.type & QTAPPEND) !== 0 || ((attr.mode & 0o444) === 0 && (attr.mode & 0o222) !== 0),
+        appendOnly: (attr.qid.type & QTAPPEND) !== 0 ||
+          ((attr.mode & 0o444) === 0 && (attr.mode & 0o222) !== 0),
         nlookup: 0,
         fid: -1,
         epoch: -1,
@@ -278,6 +349,7 @@ export class HiveFs implements FsOps {
       this.#nodes.set(node.ino, node);
       this.#byKey.set(key, node);
     }
+    this.#byPath.set(path.join("/"), node);
     if (node.fid >= 0 && node.epoch === s.epoch) {
       s.client.clunk(fid).catch(() => {});
     } else {
@@ -363,7 +435,9 @@ export class HiveFs implements FsOps {
     const fid = s.client.newFid();
     await s.client.walk(s.root, fid, path.slice(0, WALK_MAX));
     try {
-      for (let i = WALK_MAX; i < path.length; i += WALK_MAX) await s.client.walk(fid, fid, path.slice(i, i + WALK_MAX));
+      for (let i = WALK_MAX; i < path.length; i += WALK_MAX) {
+        await s.client.walk(fid, fid, path.slice(i, i + WALK_MAX));
+      }
     } catch (e) {
       s.client.clunk(fid).catch(() => {});
       throw e;
@@ -425,4 +499,3 @@ export class HiveFs implements FsOps {
 function keyOf(path: string[], qidPath: number): string {
   return `${path.join("/")}#${qidPath}`;
 }
-
