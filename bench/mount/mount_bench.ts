@@ -65,7 +65,11 @@ async function firstLine(child: Deno.ChildProcess): Promise<string> {
 }
 
 async function startServer(): Promise<number> {
-  const child = new Deno.Command(DENO, { args: ["run", "-A", `${ROOT}bench/mount/serve.ts`], stdout: "piped", stderr: "inherit" }).spawn();
+  const child = new Deno.Command(DENO, {
+    args: ["run", "-A", `${ROOT}bench/mount/serve.ts`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
   cleanups.push(async () => {
     child.kill("SIGTERM");
     await child.status;
@@ -75,7 +79,11 @@ async function startServer(): Promise<number> {
 
 async function startMount(port: number, extra: string[]): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "bench-mount-" });
-  const child = new Deno.Command(COHESIX, { args: ["mount", "--port", String(port), "--json", ...extra, dir], stdout: "piped", stderr: "inherit" }).spawn();
+  const child = new Deno.Command(COHESIX, {
+    args: ["mount", "--port", String(port), "--json", ...extra, dir],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
   cleanups.push(async () => {
     child.kill("SIGTERM");
     await child.status;
@@ -88,7 +96,8 @@ async function startMount(port: number, extra: string[]): Promise<string> {
 
 async function startBindfs(src: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "bench-bindfs-" });
-  const child = new Deno.Command("bindfs", { args: ["-f", src, dir], stdout: "null", stderr: "inherit" }).spawn();
+  const child = new Deno.Command("bindfs", { args: ["-f", src, dir], stdout: "null", stderr: "inherit" })
+    .spawn();
   cleanups.push(async () => {
     if (mounted(dir)) await new Deno.Command("fusermount3", { args: ["-u", dir] }).output();
     try {
@@ -123,7 +132,10 @@ function kernelPath(name: string, dir: string): Path {
     },
     bytes: () => Deno.readFile(`${dir}/${BIG}`),
     readParallel: async () => {
-      const cats = Array.from({ length: PARALLEL }, () => new Deno.Command("sh", { args: ["-c", `cat "$0" > /dev/null`, `${dir}/${BIG}`] }).output());
+      const cats = Array.from(
+        { length: PARALLEL },
+        () => new Deno.Command("sh", { args: ["-c", `cat "$0" > /dev/null`, `${dir}/${BIG}`] }).output(),
+      );
       for (const o of await Promise.all(cats)) if (!o.success) throw new Error(`${name}: cat failed`);
     },
     stat: (n) => {
@@ -161,7 +173,9 @@ function ninePath(client: NineClient, root: number): Path {
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>))].map((
+    b,
+  ) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function median(xs: number[]): number {
@@ -213,21 +227,37 @@ async function main(): Promise<void> {
   const row = (name: string) => {
     const r = median(readMs.get(name)!);
     const s = median(statMs.get(name)!);
-    return { name, readMs: r, mbps: 4 / (r / 1000) * 1.048576, parMs: median(parMs.get(name)!), statUs: (s * 1000) / STATS };
+    return {
+      name,
+      readMs: r,
+      mbps: 4 / (r / 1000) * 1.048576,
+      parMs: median(parMs.get(name)!),
+      statUs: (s * 1000) / STATS,
+    };
   };
   const rows = paths.map((p) => row(p.name));
-  console.log(`mount benchmark: 4 MiB sequential read (128 KiB reads), ${STATS} stats; median of ${REPS} reps`);
-  console.log(`${"path".padEnd(12)} ${"read ms".padStart(9)} ${"MB/s".padStart(8)} ${`${PARALLEL}x read ms`.padStart(12)} ${"stat µs".padStart(9)}`);
+  console.log(
+    `mount benchmark: 4 MiB sequential read (128 KiB reads), ${STATS} stats; median of ${REPS} reps`,
+  );
+  console.log(
+    `${"path".padEnd(12)} ${"read ms".padStart(9)} ${"MB/s".padStart(8)} ${
+      `${PARALLEL}x read ms`.padStart(12)
+    } ${"stat µs".padStart(9)}`,
+  );
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(12)} ${r.readMs.toFixed(1).padStart(9)} ${r.mbps.toFixed(1).padStart(8)} ${r.parMs.toFixed(1).padStart(12)} ${r.statUs.toFixed(1).padStart(9)}`,
+      `${r.name.padEnd(12)} ${r.readMs.toFixed(1).padStart(9)} ${r.mbps.toFixed(1).padStart(8)} ${
+        r.parMs.toFixed(1).padStart(12)
+      } ${r.statUs.toFixed(1).padStart(9)}`,
     );
   }
   const by = new Map(rows.map((r) => [r.name, r]));
   const ratio = (a: string, b: string) => {
     const x = by.get(a)!;
     const y = by.get(b)!;
-    return `read time ${(x.readMs / y.readMs).toFixed(2)}x, ${PARALLEL} readers ${(x.parMs / y.parMs).toFixed(2)}x, stat time ${(x.statUs / y.statUs).toFixed(2)}x`;
+    return `read time ${(x.readMs / y.readMs).toFixed(2)}x, ${PARALLEL} readers ${
+      (x.parMs / y.parMs).toFixed(2)
+    }x, stat time ${(x.statUs / y.statUs).toFixed(2)}x`;
   };
   console.log(`ratios (lower is better for the first):`);
   console.log(`  mount / 9p           ${ratio("mount", "9p")}`);

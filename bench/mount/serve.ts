@@ -10,7 +10,13 @@ import { BENCH_FILES } from "./files.ts";
 
 const ns = new StaticNamespace();
 for (const [name, bytes] of BENCH_FILES()) ns.addFile(0, name, bytes, true);
-const server = new HostNineServer(ns, { msize: 8192, maxWalk: 8, maxSessions: 64, maxFidsPerSession: 64, maxTagsPerSession: 16 });
+const server = new HostNineServer(ns, {
+  msize: 8192,
+  maxWalk: 8,
+  maxSessions: 64,
+  maxFidsPerSession: 64,
+  maxTagsPerSession: 16,
+});
 const h = serveTcp(server, { port: 0 });
 console.log(`PORT ${h.port}`);
 Deno.addSignalListener("SIGTERM", () => {

@@ -89,11 +89,11 @@ export class PixiHiveRenderer implements HiveRenderer {
     }
     const L = this.layout;
     const scale = L.radius / 60;
-    const colors = [hex(this.pal.heartbeat), hex(this.pal.gpu)];
+    const colors = [hex(this.pal.heartbeat), hex(this.pal.gpu), hex(this.pal.dim)];
     let rings = 0;
     state.workers.forEach((w, i) => {
       const c = L.cells[i];
-      const kind = w.kind === "gpu" ? 1 : 0;
+      const kind = w.exited !== undefined ? 2 : w.kind === "gpu" ? 1 : 0;
       const body = this.sprite(this.bodies, i);
       body.position.set(c.x, c.y);
       body.scale.set(scale * 0.92);

@@ -30,12 +30,12 @@ function store(over: Partial<IngestLimits> = {}): SegmentStore {
 
 function put(s: SegmentStore, d: number, seg: number, text: string): number {
   const b = enc.encode(text);
-  return s.append(d, seg, 0, true, b, 0, b.length);
+  return s.segmentAppend(d, seg, 0, true, b, 0, b.length);
 }
 
 function read(s: SegmentStore, d: number, seg: number): string | number {
   const out = new Uint8Array(200);
-  const n = s.read(d, seg, 0, out, 0, 200);
+  const n = s.segmentRead(d, seg, 0, out, 0, 200);
   return n < 0 ? n : dec.decode(out.subarray(0, n));
 }
 
@@ -43,20 +43,20 @@ function read(s: SegmentStore, d: number, seg: number): string | number {
 function state(s: SegmentStore, d: number) {
   const segs = [];
   for (let k = 0;; k++) {
-    const id = s.nthSegment(d, k);
+    const id = s.segmentAt(d, k);
     if (id === 0) break;
     segs.push([id, read(s, d, id)]);
   }
-  return { segs, latest: s.latest(d), bytes: s.deviceBytes[d] };
+  return { segs, latest: s.segmentLatest(d), bytes: s.deviceBytes[d] };
 }
 
 Deno.test("SegmentStore names segments itself (seg-000001, …) and latest is the newest", () => {
   const s = store();
-  const d = s.findOrAdd("sensor-1");
+  const d = s.deviceAdd("sensor-1");
   assertEquals(d, 0);
-  assertEquals(s.latest(d), 0);
-  assertEquals([s.newSegment(d, 0), s.newSegment(d, 0)], [1, 2]);
-  assertEquals(s.latest(d), 2);
+  assertEquals(s.segmentLatest(d), 0);
+  assertEquals([s.segmentNew(d, 0), s.segmentNew(d, 0)], [1, 2]);
+  assertEquals(s.segmentLatest(d), 2);
   assertEquals(put(s, d, 1, "a\n"), 2);
   assertEquals(put(s, d, 1, "b\n"), 2);
   assertEquals(read(s, d, 1), "a\nb\n");
@@ -73,12 +73,12 @@ Deno.test("SegmentStore names segments itself (seg-000001, …) and latest is th
 
 Deno.test("SegmentStore: a write must be at the segment end; a record over maxRecordBytes is EMSGSIZE; nothing partial", () => {
   const s = store();
-  const d = s.findOrAdd("dev");
-  const seg = s.newSegment(d, 0);
+  const d = s.deviceAdd("dev");
+  const seg = s.segmentNew(d, 0);
   put(s, d, seg, "12345");
   const b = enc.encode("x");
-  assertEquals(s.append(d, seg, 2, false, b, 0, 1), -EINVAL);
-  assertEquals(s.append(d, seg, 5, false, b, 0, 1), 1);
+  assertEquals(s.segmentAppend(d, seg, 2, false, b, 0, 1), -EINVAL);
+  assertEquals(s.segmentAppend(d, seg, 5, false, b, 0, 1), 1);
   const before = state(s, d);
   assertEquals(put(s, d, seg, "y".repeat(65)), -EMSGSIZE);
   assertEquals(state(s, d), before);
@@ -87,8 +87,8 @@ Deno.test("SegmentStore: a write must be at the segment end; a record over maxRe
 
 Deno.test("SegmentStore: max_bytes_per_segment refuses with EFBIG and stores nothing of the record", () => {
   const s = store({ eviction: Eviction.EvictOldest });
-  const d = s.findOrAdd("dev");
-  const seg = s.newSegment(d, 0);
+  const d = s.deviceAdd("dev");
+  const seg = s.segmentNew(d, 0);
   assertEquals(put(s, d, seg, "a".repeat(60)), 60);
   const before = state(s, d);
   assertEquals(put(s, d, seg, "b".repeat(41)), -EFBIG);
@@ -98,16 +98,16 @@ Deno.test("SegmentStore: max_bytes_per_segment refuses with EFBIG and stores not
 
 Deno.test("SegmentStore: max_segments_per_device — refuse answers ENOSPC, evict-oldest drops the oldest (ENOENT)", () => {
   const r = store();
-  const d = r.findOrAdd("dev");
-  for (let i = 0; i < 3; i++) put(r, d, r.newSegment(d, 0), `s${i + 1}`);
+  const d = r.deviceAdd("dev");
+  for (let i = 0; i < 3; i++) put(r, d, r.segmentNew(d, 0), `s${i + 1}`);
   const before = state(r, d);
-  assertEquals(r.newSegment(d, 0), -ENOSPC);
+  assertEquals(r.segmentNew(d, 0), -ENOSPC);
   assertEquals(state(r, d), before);
 
   const e = store({ eviction: Eviction.EvictOldest });
-  const d2 = e.findOrAdd("dev");
-  for (let i = 0; i < 3; i++) put(e, d2, e.newSegment(d2, 0), `s${i + 1}`);
-  assertEquals(e.newSegment(d2, 0), 4);
+  const d2 = e.deviceAdd("dev");
+  for (let i = 0; i < 3; i++) put(e, d2, e.segmentNew(d2, 0), `s${i + 1}`);
+  assertEquals(e.segmentNew(d2, 0), 4);
   assertEquals(read(e, d2, 1), -ENOENT);
   assertEquals(state(e, d2), { segs: [[2, "s2"], [3, "s3"], [4, ""]], latest: 4, bytes: 4 });
   assertEquals(e.evicted[d2], 1);
@@ -115,10 +115,10 @@ Deno.test("SegmentStore: max_segments_per_device — refuse answers ENOSPC, evic
 
 Deno.test("SegmentStore: max_total_bytes_per_device — refuse answers ENOSPC, evict-oldest frees the oldest other segments", () => {
   const r = store();
-  const d = r.findOrAdd("dev");
-  const a = r.newSegment(d, 0);
-  const b = r.newSegment(d, 0);
-  const c = r.newSegment(d, 0);
+  const d = r.deviceAdd("dev");
+  const a = r.segmentNew(d, 0);
+  const b = r.segmentNew(d, 0);
+  const c = r.segmentNew(d, 0);
   put(r, d, a, "a".repeat(60));
   put(r, d, a, "a".repeat(40));
   put(r, d, b, "b".repeat(60));
@@ -130,10 +130,10 @@ Deno.test("SegmentStore: max_total_bytes_per_device — refuse answers ENOSPC, e
   assertEquals(state(r, d), before);
 
   const e = store({ eviction: Eviction.EvictOldest });
-  const d2 = e.findOrAdd("dev");
-  const a2 = e.newSegment(d2, 0);
-  const b2 = e.newSegment(d2, 0);
-  const c2 = e.newSegment(d2, 0);
+  const d2 = e.deviceAdd("dev");
+  const a2 = e.segmentNew(d2, 0);
+  const b2 = e.segmentNew(d2, 0);
+  const c2 = e.segmentNew(d2, 0);
   put(e, d2, a2, "a".repeat(60));
   put(e, d2, a2, "a".repeat(40));
   put(e, d2, b2, "b".repeat(60));
@@ -146,10 +146,10 @@ Deno.test("SegmentStore: max_total_bytes_per_device — refuse answers ENOSPC, e
 
   // One segment can never exceed the device budget, and such a write evicts nothing.
   const small = store({ eviction: Eviction.EvictOldest, maxDeviceBytes: 100, maxSegmentBytes: 100 });
-  const d3 = small.findOrAdd("dev");
-  const x = small.newSegment(d3, 0);
+  const d3 = small.deviceAdd("dev");
+  const x = small.segmentNew(d3, 0);
   put(small, d3, x, "x".repeat(50));
-  const y = small.newSegment(d3, 0);
+  const y = small.segmentNew(d3, 0);
   put(small, d3, y, "y".repeat(50));
   assertEquals(put(small, d3, y, "y".repeat(50)), 50);
   assertEquals(read(small, d3, x), -ENOENT);
@@ -164,8 +164,8 @@ Deno.test("SegmentStore: device names are checked and the device table is bounde
     validDeviceName("a/b"),
     validDeviceName(".."),
   ], [true, false, false, false]);
-  assertEquals(s.findOrAdd("a.b"), -EINVAL);
-  assertEquals([s.findOrAdd("one"), s.findOrAdd("two"), s.findOrAdd("one")], [0, 1, 0]);
-  assertEquals(s.findOrAdd("three"), -ENOSPC);
-  assertEquals(s.find("three"), -ENOENT);
+  assertEquals(s.deviceAdd("a.b"), -EINVAL);
+  assertEquals([s.deviceAdd("one"), s.deviceAdd("two"), s.deviceAdd("one")], [0, 1, 0]);
+  assertEquals(s.deviceAdd("three"), -ENOSPC);
+  assertEquals(s.deviceIndex("three"), -ENOENT);
 });

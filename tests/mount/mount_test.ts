@@ -46,7 +46,10 @@ Deno.test({
   ignore,
   fn: () =>
     withHiveMount(async (_hive, m) => {
-      const w = await sh("echo 'fuse-line-one' >> log/queen.log && echo 'fuse-line-two' > log/queen.log", m.dir);
+      const w = await sh(
+        "echo 'fuse-line-one' >> log/queen.log && echo 'fuse-line-two' > log/queen.log",
+        m.dir,
+      );
       assertEquals(w.code, 0, w.err);
       const g = await sh("grep -c '^fuse-line-' log/queen.log", m.dir);
       assertEquals(g.out.trim(), "2", "'>' appended instead of replacing the log");
@@ -68,7 +71,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mount spawns through queen/ctl; a killed worker stays listed read-only while retained, then vanishes",
+  name:
+    "mount spawns through queen/ctl; a killed worker stays listed read-only while retained, then vanishes",
   ignore,
   fn: () =>
     withHiveMount(async (_hive, m) => {
@@ -84,11 +88,15 @@ Deno.test({
       assertEquals((await sh("ls worker", m.dir)).out, "worker-1\n");
       assertStringIncludes((await sh("cat proc/workers", m.dir)).out, "state=exited");
       let refused = "";
-      await Deno.writeTextFile(`${m.dir}/worker/worker-1/telemetry`, "late\n", { append: true }).catch((e) => (refused = (e as Error).message));
+      await Deno.writeTextFile(`${m.dir}/worker/worker-1/telemetry`, "late\n", { append: true }).catch((
+        e,
+      ) => (refused = (e as Error).message));
       assertMatch(refused, /os error 30/); // EROFS
       // A refused control line is the hive's EINVAL, passed through.
       refused = "";
-      await Deno.writeTextFile(`${m.dir}/queen/ctl`, '{"bogus":1}\n').catch((e) => (refused = (e as Error).message));
+      await Deno.writeTextFile(`${m.dir}/queen/ctl`, '{"bogus":1}\n').catch((
+        e,
+      ) => (refused = (e as Error).message));
       assertMatch(refused, /os error 22/);
     }),
 });
@@ -99,14 +107,21 @@ Deno.test({
   fn: async () => {
     const manifest = await manifestWith(/^retain_s = \d+$/m, "retain_s = 0");
     try {
-      await withHiveMount(async (_hive, m) => {
-        await sh(`echo '{"spawn":"heartbeat","ticks":50}' > queen/ctl`, m.dir);
-        assertEquals((await sh("ls worker && cat worker/worker-1/telemetry > /dev/null", m.dir)).out, "worker-1\n");
-        await sh(`echo '{"kill":"worker-1"}' >> queen/ctl`, m.dir);
-        assertEquals((await sh("ls worker", m.dir)).out, "");
-        const gone = await sh("cat worker/worker-1/telemetry", m.dir);
-        assertStringIncludes(gone.err, "No such file or directory");
-      }, [], ["--manifest", manifest]);
+      await withHiveMount(
+        async (_hive, m) => {
+          await sh(`echo '{"spawn":"heartbeat","ticks":50}' > queen/ctl`, m.dir);
+          assertEquals(
+            (await sh("ls worker && cat worker/worker-1/telemetry > /dev/null", m.dir)).out,
+            "worker-1\n",
+          );
+          await sh(`echo '{"kill":"worker-1"}' >> queen/ctl`, m.dir);
+          assertEquals((await sh("ls worker", m.dir)).out, "");
+          const gone = await sh("cat worker/worker-1/telemetry", m.dir);
+          assertStringIncludes(gone.err, "No such file or directory");
+        },
+        [],
+        ["--manifest", manifest],
+      );
     } finally {
       await Deno.remove(dirname(manifest), { recursive: true });
     }
@@ -146,13 +161,17 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mount keeps cat, tail and stat working on a telemetry ring that wrapped (lost prefix reads as empty lines)",
+  name:
+    "mount keeps cat, tail and stat working on a telemetry ring that wrapped (lost prefix reads as empty lines)",
   ignore,
   fn: () =>
     withHiveMount(async (_hive, m) => {
       await sh(`echo '{"spawn":"heartbeat","ticks":100}' > queen/ctl`, m.dir);
       // 20 lines of 100 bytes into a 1024-byte ring (telemetry.ring_bytes_per_worker).
-      const fill = await sh(`for i in $(seq 10 29); do printf 'line-%s-%093d\\n' $i 0 >> worker/worker-1/telemetry; done`, m.dir);
+      const fill = await sh(
+        `for i in $(seq 10 29); do printf 'line-%s-%093d\\n' $i 0 >> worker/worker-1/telemetry; done`,
+        m.dir,
+      );
       assertEquals(fill.code, 0, fill.err);
       const before = Number((await sh("stat -c %s worker/worker-1/telemetry", m.dir)).out.trim());
       const cat = await sh("cat worker/worker-1/telemetry", m.dir);
@@ -195,7 +214,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "umount unmounts an idle mount, refuses a busy one, detaches it with --lazy; the mount process exits 0",
+  name:
+    "umount unmounts an idle mount, refuses a busy one, detaches it with --lazy; the mount process exits 0",
   ignore,
   fn: async () => {
     const hive = await startHive();
@@ -267,7 +287,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "mount survives a hive restart: EIO while it is down, then the same role re-attaches and open files read again",
+  name:
+    "mount survives a hive restart: EIO while it is down, then the same role re-attaches and open files read again",
   ignore,
   fn: async () => {
     let hive = await startHive();
@@ -307,7 +328,16 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "cohesix-mount-" });
     const hive = await startHive();
     try {
-      const r = await cohesix(["mount", "--port", String(hive.port), "--role", "worker-heartbeat", "--ticket", "cht1.bad.bad", dir]);
+      const r = await cohesix([
+        "mount",
+        "--port",
+        String(hive.port),
+        "--role",
+        "worker-heartbeat",
+        "--ticket",
+        "cht1.bad.bad",
+        dir,
+      ]);
       assertEquals(r.code, 1);
       assertStringIncludes(r.err, "refused the attach");
       await stop(hive);

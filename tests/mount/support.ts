@@ -13,7 +13,11 @@ export const HAS_FUSE = (() => {
   }
 })();
 
-if (!HAS_FUSE) console.error("tests/mount: skipped, /dev/fuse is missing on this machine (modprobe fuse, or --device /dev/fuse)");
+if (!HAS_FUSE) {
+  console.error(
+    "tests/mount: skipped, /dev/fuse is missing on this machine (modprobe fuse, or --device /dev/fuse)",
+  );
+}
 
 export interface Proc {
   child: Deno.ChildProcess;
@@ -37,7 +41,8 @@ async function firstLine(child: Deno.ChildProcess, what: string, err: () => stri
 }
 
 function spawn(args: string[]): Proc {
-  const child = new Deno.Command(COHESIX, { args, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } }).spawn();
+  const child = new Deno.Command(COHESIX, { args, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
+    .spawn();
   let err = "";
   (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
@@ -71,8 +76,14 @@ export interface Mount extends Proc {
 export async function startMount(port: number, extra: string[] = [], dir?: string): Promise<Mount> {
   dir ??= await Deno.makeTempDir({ prefix: "cohesix-mount-" });
   const p = spawn(["mount", "--port", String(port), "--json", ...extra, dir]);
-  await firstLine(p.child, "cohesix mount", p.stderr);
-  return { ...p, dir };
+  const m = { ...p, dir };
+  try {
+    await firstLine(p.child, "cohesix mount", p.stderr);
+  } catch (e) {
+    await cleanupMount(m);
+    throw e;
+  }
+  return m;
 }
 
 /** Stops the mount process and makes sure the kernel mount is gone (lazy fusermount3 as a last resort). */
@@ -104,7 +115,8 @@ export async function manifestWith(pattern: RegExp, line: string): Promise<strin
 
 /** Runs a shell command line; returns exit code, stdout and stderr. */
 export async function sh(script: string, cwd?: string): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command("sh", { args: ["-c", script], cwd, stdout: "piped", stderr: "piped" }).output();
+  const o = await new Deno.Command("sh", { args: ["-c", script], cwd, stdout: "piped", stderr: "piped" })
+    .output();
   const dec = new TextDecoder();
   return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
 }

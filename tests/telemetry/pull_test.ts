@@ -46,7 +46,11 @@ async function waitTick(c: NineClient, root: number, tick: number): Promise<void
 }
 
 async function pull(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(COHESIX, { args: ["telemetry", "pull", ...args], stdout: "piped", stderr: "piped" }).output();
+  const o = await new Deno.Command(COHESIX, {
+    args: ["telemetry", "pull", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
 }
 
@@ -89,7 +93,9 @@ Deno.test("telemetry pull copies each line exactly once across pulls, repairs a 
 
         // More than the ring holds (1024 bytes per worker) between two pulls: the loss is reported.
         await writeFile(c, root, "/worker/worker-1/telemetry", "x".repeat(99) + "\n");
-        for (let i = 0; i < 11; i++) await writeFile(c, root, "/worker/worker-1/telemetry", "y".repeat(99) + "\n");
+        for (let i = 0; i < 11; i++) {
+          await writeFile(c, root, "/worker/worker-1/telemetry", "y".repeat(99) + "\n");
+        }
         const lossy = JSON.parse((await pull(["--port", String(ninepPort), "--out", out, "--json"])).out);
         assert(lossy.workers[0].lostBytes > 0, JSON.stringify(lossy));
         const text = await Deno.readTextFile(file);

@@ -6,6 +6,7 @@
 import { assertEquals } from "../support/assert.ts";
 import { HostedHive } from "../../src/host/dev/runtime.ts";
 import { openSession } from "../../src/host/cohsh/connect.ts";
+import type { CohshSession } from "../../src/host/cohsh/shell.ts";
 import { HiveWatcher, shardLabel, telemetryPath } from "../../src/host/ui/watcher.ts";
 import {
   parseBoot,
@@ -19,21 +20,37 @@ import { StaticNamespace } from "../../src/secure9p/static_namespace.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
+/**
+ * A hive on a clock the test moves (`advance`), a queen console session (`shell`) and a watcher
+ * attached as observer (`w`), all stopped afterwards.
+ */
+async function withWatchedHive(
+  fn: (h: { shell: CohshSession; w: HiveWatcher; advance: (ms: number) => void }) => Promise<void>,
+): Promise<void> {
+  let now = 1_000_000;
+  const hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: "t", clock: () => now });
+  const shell = await openSession({
+    transport: "tcp",
+    hostname: "127.0.0.1",
+    port: hive.consolePort,
+    authToken: "t",
+    timeoutMs: 5000,
+  });
+  const w = await HiveWatcher.attach("127.0.0.1", hive.ninepPort, "observer", "");
+  try {
+    await fn({ shell, w, advance: (ms) => (now += ms) });
+  } finally {
+    w.close();
+    shell.close();
+    await hive.stop();
+  }
+}
+
 Deno.test(
   "HiveWatcher reads each worker's telemetry at its cursor: new heartbeats once, nothing when there are none",
   opts,
   async () => {
-    let now = 1_000_000;
-    const hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: "t", clock: () => now });
-    const shell = await openSession({
-      transport: "tcp",
-      hostname: "127.0.0.1",
-      port: hive.consolePort,
-      authToken: "t",
-      timeoutMs: 5000,
-    });
-    const w = await HiveWatcher.attach("127.0.0.1", hive.ninepPort, "observer", "");
-    try {
+    await withWatchedHive(async ({ shell, w, advance }) => {
       assertEquals(w.boot.manifest, BOOT_CONFIG.manifestFingerprint);
       assertEquals((await shell.execute("attach queen"))?.ackLine, "OK ATTACH role=queen");
       assertEquals((await shell.execute("spawn heartbeat ticks=100"))?.ack?.ok, true);
@@ -43,7 +60,7 @@ Deno.test(
       assertEquals(s.workers[0].lastHeartbeat, "");
       assertEquals(w.reads.get(path) ?? 0, 0, "no telemetry yet: no read");
       // Three hive ticks: three heartbeat lines, read in one go at the cursor.
-      now += 3000;
+      advance(3000);
       const waitTicks = async () => {
         for (;;) {
           const ws = (await w.refresh()).workers;
@@ -64,14 +81,12 @@ Deno.test(
       // The queen log is followed at its cursor: the spawn line arrives once.
       assertEquals(s.log.filter((l) => l.startsWith("spawn worker=worker-1")).length, 1);
       // A killed worker leaves the view.
+      // A killed worker stays in the view as exited while the hive retains its files.
       assertEquals((await shell.execute("kill worker-1"))?.ack?.ok, true);
       s = await w.refresh();
-      assertEquals(s.workers, []);
-    } finally {
-      w.close();
-      shell.close();
-      await hive.stop();
-    }
+      assertEquals(s.workers.map((x) => [x.id, x.exited]), [["worker-1", "killed"]]);
+      assertEquals(s.workers[0].lastHeartbeat, "heartbeat 3");
+    });
   },
 );
 
@@ -79,17 +94,7 @@ Deno.test(
   "HiveWatcher follows 40 workers within the observer's 32-fid quota (batched reads, telemetry fids recycled)",
   opts,
   async () => {
-    let now = 1_000_000;
-    const hive = HostedHive.start({ ninepPort: 0, consolePort: 0, authToken: "t", clock: () => now });
-    const shell = await openSession({
-      transport: "tcp",
-      hostname: "127.0.0.1",
-      port: hive.consolePort,
-      authToken: "t",
-      timeoutMs: 5000,
-    });
-    const w = await HiveWatcher.attach("127.0.0.1", hive.ninepPort, "observer", "");
-    try {
+    await withWatchedHive(async ({ shell, w, advance }) => {
       await shell.execute("attach queen");
       for (let i = 0; i < 40; i++) {
         assertEquals(
@@ -97,7 +102,7 @@ Deno.test(
           true,
         );
       }
-      now += 2000;
+      advance(2000);
       for (;;) {
         const s = await w.refresh();
         assertEquals(s.refusals, []);
@@ -111,11 +116,7 @@ Deno.test(
         [...w.reads.entries()].filter(([p]) => p.endsWith("/telemetry")).every(([, n]) => n === 1),
         true,
       );
-    } finally {
-      w.close();
-      shell.close();
-      await hive.stop();
-    }
+    });
   },
 );
 
@@ -135,10 +136,18 @@ Deno.test("view parsers: /proc/boot, /proc/workers, /proc/sessions, /proc/pressu
   const ws = parseWorkers(
     "workers active=2 max=64 spawned=2\n" +
       "worker-1 kind=heartbeat tick=1 ticks=50 ops=0/10000 ttl_ms_left=298484 telemetry_start=0 telemetry_end=12 dropped=0\n" +
+      "worker-3 kind=heartbeat state=exited reason=ttl tick=9 ops=4 telemetry_end=108 retain_ms_left=59000\n" +
       "worker-2 kind=gpu tick=0 ticks=0 ops=3/16 ttl_ms_left=58484 telemetry_start=0 telemetry_end=0 dropped=0 gpu=GPU-0\n",
   );
   assertEquals(ws.active, 2);
-  assertEquals(ws.workers[1], {
+  assertEquals([
+    ws.workers[1].exited,
+    ws.workers[1].retainMsLeft,
+    ws.workers[1].cursor,
+    ws.workers[1].opsUsed,
+  ], ["ttl", 59000, 108, 4]);
+  assertEquals(ws.workers[0].exited, undefined);
+  assertEquals(ws.workers[2], {
     id: "worker-2",
     kind: "gpu",
     tick: 0,

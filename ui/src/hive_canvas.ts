@@ -170,11 +170,14 @@ export class CanvasHiveRenderer implements HiveRenderer {
     this.ringRadius = r;
   }
 
-  /** sprites[kind][level]: a cell's body and outline with its budget core at level/CORE_LEVELS. */
+  /**
+   * sprites[row][level]: a cell's body and outline with its budget core at level/CORE_LEVELS; rows are
+   * heartbeat, gpu and exited (retained by the hive, drawn dim).
+   */
   private drawSprites(r: number): void {
     const size = Math.ceil((r * 2 + 4) * this.dpr);
     const mid = size / 2 / this.dpr;
-    this.sprites = [this.pal.heartbeat, this.pal.gpu].map((color) => {
+    this.sprites = [this.pal.heartbeat, this.pal.gpu, this.pal.dim].map((color) => {
       const row: HTMLCanvasElement[] = [];
       for (let level = 0; level <= CORE_LEVELS; level++) {
         const c = document.createElement("canvas");

@@ -66,6 +66,7 @@ export function hexCorners(x: number, y: number, r: number): number[] {
 
 /** Fraction of the budget left, 0..1: the tighter of ticks and ops (1 when the worker has none). */
 export function budgetLeft(w: WorkerView): number {
+  if (w.exited !== undefined) return 0;
   let f = 1;
   if (w.ticks > 0) f = Math.min(f, Math.max(0, w.ticks - w.tick) / w.ticks);
   if (w.opsBudget > 0) f = Math.min(f, Math.max(0, w.opsBudget - w.opsUsed) / w.opsBudget);
@@ -95,7 +96,11 @@ export function sideRows(s: HiveState): SideRow[] {
     const tone = s.lifecycle.state === "ONLINE" ? "ok" : s.lifecycle.state === "OFFLINE" ? "err" : "warn";
     rows.push({ text: `${s.lifecycle.state}  (${s.lifecycle.reason})`, tone });
   }
-  rows.push({ text: `WORKERS  ${s.workersActive} active, ${s.workersSpawned} spawned`, tone: "head" });
+  const exited = s.workers.filter((w) => w.exited !== undefined).length;
+  rows.push({
+    text: `WORKERS  ${s.workersActive} active, ${exited} exited, ${s.workersSpawned} spawned`,
+    tone: "head",
+  });
   rows.push({ text: "PRESSURE", tone: "head" });
   const keys = Object.keys(s.pressure);
   for (let i = 0; i < keys.length; i += 2) {

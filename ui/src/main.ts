@@ -288,13 +288,14 @@ canvas.addEventListener("mousemove", (ev) => {
     tooltip.classList.add("hidden");
     return;
   }
-  tooltip.textContent =
-    `${w.id}  ${w.kind}${w.gpu ? ` on ${w.gpu}` : ""}\nticks ${w.tick}/${w.ticks || "∞"}  ops ${w.opsUsed}/${
-      w.opsBudget || "∞"
-    }\n` +
-    `ttl left ${(w.ttlMsLeft / 1000).toFixed(0)} s  cursor ${w.cursor}  dropped ${w.dropped}\nlast: ${
-      w.lastHeartbeat || "–"
-    }`;
+  const status = w.exited !== undefined
+    ? `exited (${w.exited}), files kept ${((w.retainMsLeft ?? 0) / 1000).toFixed(0)} s more`
+    : `ticks ${w.tick}/${w.ticks || "∞"}  ops ${w.opsUsed}/${w.opsBudget || "∞"}  ttl left ${
+      (w.ttlMsLeft / 1000).toFixed(0)
+    } s`;
+  const last = w.lastHeartbeat || "–";
+  tooltip.textContent = `${w.id}  ${w.kind}${w.gpu ? ` on ${w.gpu}` : ""}\n${status}\n` +
+    `telemetry cursor ${w.cursor}  dropped ${w.dropped}\nlast: ${last}`;
   tooltip.style.left = `${ev.offsetX + 14}px`;
   tooltip.style.top = `${ev.offsetY + 14}px`;
   tooltip.classList.remove("hidden");

@@ -68,7 +68,7 @@ export class SegmentStore {
   }
 
   /** Device index for a name, or -ENOENT. */
-  find(name: string): number {
+  deviceIndex(name: string): number {
     const used = this.used;
     for (let d = 0; d < this.lim.maxDevices; d++) {
       if (used[d] !== 0 && this.names.get(d) === name) return d;
@@ -77,9 +77,9 @@ export class SegmentStore {
   }
 
   /** Device index for a name, made on first use; -EINVAL for a bad name, -ENOSPC when the table is full. */
-  findOrAdd(name: string): number {
+  deviceAdd(name: string): number {
     if (!validDeviceName(name)) return -EINVAL;
-    const found = this.find(name);
+    const found = this.deviceIndex(name);
     if (found >= 0) return found;
     const used = this.used;
     for (let d = 0; d < this.lim.maxDevices; d++) {
@@ -95,11 +95,11 @@ export class SegmentStore {
   }
 
   /** Creates the device's next segment; returns its id (> 0) or -errno. */
-  newSegment(d: number, mime: number): number {
+  segmentNew(d: number, mime: number): number {
     const lim = this.lim;
-    if (this.liveCount(d) >= lim.maxSegments) {
+    if (this.segmentCount(d) >= lim.maxSegments) {
       if (lim.eviction !== Eviction.EvictOldest) return -ENOSPC;
-      this.evict(d, this.oldest(d, 0));
+      this.segmentEvict(d, this.segmentOldest(d, 0));
     }
     const base = d * lim.maxSegments;
     const slotSeg = this.slotSeg;
@@ -119,7 +119,7 @@ export class SegmentStore {
   }
 
   /** Slot of a live segment, or -ENOENT (never made, or evicted). */
-  slot(d: number, seg: number): number {
+  segmentSlot(d: number, seg: number): number {
     const base = d * this.lim.maxSegments;
     const slotSeg = this.slotSeg;
     for (let i = 0; i < this.lim.maxSegments; i++) if (slotSeg[base + i] === seg && seg > 0) return base + i;
@@ -127,11 +127,11 @@ export class SegmentStore {
   }
 
   /** Newest segment id of the device (0 before the first). */
-  latest(d: number): number {
+  segmentLatest(d: number): number {
     return this.nextSeg[d] > 1 ? this.nextSeg[d] - 1 : 0;
   }
 
-  liveCount(d: number): number {
+  segmentCount(d: number): number {
     let n = 0;
     const base = d * this.lim.maxSegments;
     for (let i = 0; i < this.lim.maxSegments; i++) if (this.slotSeg[base + i] !== 0) n++;
@@ -139,10 +139,10 @@ export class SegmentStore {
   }
 
   /** The k-th smallest live segment id of the device (0-based), or 0: readdir order. */
-  nthSegment(d: number, k: number): number {
+  segmentAt(d: number, k: number): number {
     let prev = 0;
     for (let n = 0; n <= k; n++) {
-      const next = this.oldestAbove(d, prev);
+      const next = this.segmentAfter(d, prev);
       if (next === 0) return 0;
       prev = next;
     }
@@ -153,7 +153,7 @@ export class SegmentStore {
    * Appends one record at `offset` (`atEnd` for the u64::MAX "append" offset). Returns bytes
    * written or -errno; a refused write changes nothing.
    */
-  append(
+  segmentAppend(
     d: number,
     seg: number,
     offset: number,
@@ -163,7 +163,7 @@ export class SegmentStore {
     n: number,
   ): number {
     const lim = this.lim;
-    const s = this.slot(d, seg);
+    const s = this.segmentSlot(d, seg);
     if (s < 0) return s;
     if (n > lim.maxRecordBytes) return -EMSGSIZE;
     const len = this.slotLen[s];
@@ -173,7 +173,7 @@ export class SegmentStore {
       if (lim.eviction !== Eviction.EvictOldest) return -ENOSPC;
       // Count first, evict after: a write that cannot fit even with every other segment gone evicts nothing.
       if (len + n > lim.maxDeviceBytes) return -ENOSPC;
-      while (this.deviceBytes[d] + n > lim.maxDeviceBytes) this.evict(d, this.oldest(d, seg));
+      while (this.deviceBytes[d] + n > lim.maxDeviceBytes) this.segmentEvict(d, this.segmentOldest(d, seg));
     }
     const buf = this.bufs[s];
     for (let i = 0; i < n; i++) buf[len + i] = src[srcOff + i];
@@ -185,8 +185,8 @@ export class SegmentStore {
   }
 
   /** Reads a live segment; -ENOENT once evicted. */
-  read(d: number, seg: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
-    const s = this.slot(d, seg);
+  segmentRead(d: number, seg: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
+    const s = this.segmentSlot(d, seg);
     if (s < 0) return s;
     const len = this.slotLen[s];
     if (offset >= len) return 0;
@@ -197,7 +197,7 @@ export class SegmentStore {
   }
 
   /** Oldest live segment id of the device other than `except` (0 if none). */
-  private oldest(d: number, except: number): number {
+  private segmentOldest(d: number, except: number): number {
     let best = 0;
     const base = d * this.lim.maxSegments;
     for (let i = 0; i < this.lim.maxSegments; i++) {
@@ -207,7 +207,7 @@ export class SegmentStore {
     return best;
   }
 
-  private oldestAbove(d: number, above: number): number {
+  private segmentAfter(d: number, above: number): number {
     let best = 0;
     const base = d * this.lim.maxSegments;
     for (let i = 0; i < this.lim.maxSegments; i++) {
@@ -217,8 +217,8 @@ export class SegmentStore {
     return best;
   }
 
-  private evict(d: number, seg: number): void {
-    const s = this.slot(d, seg);
+  private segmentEvict(d: number, seg: number): void {
+    const s = this.segmentSlot(d, seg);
     if (s < 0) return;
     const bytes = this.deviceBytes;
     bytes[d] = bytes[d] - this.slotLen[s];

@@ -62,7 +62,10 @@ export const mountCommand: Subcommand = {
       debug: { type: "boolean" },
     }, true);
     if (positionals.length !== 1) {
-      throw new UsageError("mount: give exactly one directory to mount at", "run 'cohesix mount --help' for usage");
+      throw new UsageError(
+        "mount: give exactly one directory to mount at",
+        "run 'cohesix mount --help' for usage",
+      );
     }
     const cacheSeconds = Number(values["cache-seconds"] ?? "0");
     if (!Number.isFinite(cacheSeconds) || cacheSeconds < 0) {
@@ -75,7 +78,9 @@ export const mountCommand: Subcommand = {
     const say = (line: string) => console.error(`cohesix mount: ${line}`);
 
     if (!(await exists("/dev/fuse"))) {
-      say("/dev/fuse is missing: load the fuse module ('modprobe fuse') or, in a container, pass --device /dev/fuse");
+      say(
+        "/dev/fuse is missing: load the fuse module ('modprobe fuse') or, in a container, pass --device /dev/fuse",
+      );
       return 1;
     }
     const state = mountState(dir);
@@ -97,7 +102,8 @@ export const mountCommand: Subcommand = {
     }
 
     const link = new HiveLink({ host, port, role, ticket: values.ticket ?? "" });
-    link.onEvent = (event, detail) => say(event === "lost" ? `${detail}; calls fail with EIO until the hive is back` : detail);
+    link.onEvent = (event, detail) =>
+      say(event === "lost" ? `${detail}; calls fail with EIO until the hive is back` : detail);
     try {
       await link.session(); // refuse before mounting: a bad ticket or a dead hive is reported here
     } catch (e) {
@@ -107,7 +113,11 @@ export const mountCommand: Subcommand = {
       return 1;
     }
     const fs = new HiveFs(link, { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0, cacheSeconds });
-    const session = new FuseSession(fs, dir, { fsName: `cohesix:${host}:${port}`, subtype: "cohesix", debug: values.debug });
+    const session = new FuseSession(fs, dir, {
+      fsName: `cohesix:${host}:${port}`,
+      subtype: "cohesix",
+      debug: values.debug,
+    });
     try {
       session.mount();
     } catch (e) {
@@ -124,7 +134,9 @@ export const mountCommand: Subcommand = {
     const sigterm = onSignal("SIGTERM");
     Deno.addSignalListener("SIGINT", sigint);
     Deno.addSignalListener("SIGTERM", sigterm);
-    if (values.json) console.log(JSON.stringify({ version: 1, mountpoint: dir, pid: Deno.pid, host, port, role }));
+    if (values.json) {
+      console.log(JSON.stringify({ version: 1, mountpoint: dir, pid: Deno.pid, host, port, role }));
+    }
     say(`${host}:${port} mounted at ${dir} as ${role}; Ctrl-C or 'cohesix umount ${dir}' unmounts`);
     try {
       await session.run();

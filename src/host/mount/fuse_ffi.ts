@@ -52,7 +52,9 @@ export function loadFuse(): { fuse: FuseLib; libc: LibC } {
     fuse = Deno.dlopen(LIBFUSE, symbols).symbols;
   } catch (e) {
     throw new Error(
-      `Cannot load ${LIBFUSE} (${(e as Error).message.split("\n")[0]}); install it with 'apt-get install libfuse3-3 fuse3'`,
+      `Cannot load ${LIBFUSE} (${
+        (e as Error).message.split("\n")[0]
+      }); install it with 'apt-get install libfuse3-3 fuse3'`,
     );
   }
   const libc = Deno.dlopen("libc.so.6", libcSymbols).symbols;
@@ -110,7 +112,17 @@ export const OP = {
 export const OPS_COUNT = 44;
 
 /** `to_set` bits of setattr (fuse_lowlevel.h FUSE_SET_ATTR_*). */
-export const SET_ATTR = { MODE: 1, UID: 2, GID: 4, SIZE: 8, ATIME: 16, MTIME: 32, ATIME_NOW: 128, MTIME_NOW: 256, CTIME: 1024 };
+export const SET_ATTR = {
+  MODE: 1,
+  UID: 2,
+  GID: 4,
+  SIZE: 8,
+  ATIME: 16,
+  MTIME: 32,
+  ATIME_NOW: 128,
+  MTIME_NOW: 256,
+  CTIME: 1024,
+};
 
 export interface StatFields {
   ino: number;

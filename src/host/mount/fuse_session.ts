@@ -9,8 +9,8 @@ import {
   cstr,
   entryParam,
   fileInfoReply,
-  type FuseLib,
   fuseArgs,
+  type FuseLib,
   type LibC,
   loadFuse,
   negativeEntry,
@@ -20,8 +20,8 @@ import {
   readFileInfo,
   readName,
   STAT_SIZE,
-  type StatFields,
   statBuffer,
+  type StatFields,
   statvfsBuffer,
   writeStat,
 } from "./fuse_ffi.ts";
@@ -63,7 +63,7 @@ export interface FsOps {
   /** Entries from index `offset` on (offset = how many were already returned). */
   readdir(fh: number, offset: number): Promise<DirItem[]>;
   releasedir(fh: number): Promise<void>;
-  /** Attribute and entry cache timeouts in seconds for negative lookups. */
+  /** Seconds the kernel may cache a negative lookup (a name that does not exist). */
   readonly negativeTimeout: number;
 }
 
@@ -91,18 +91,12 @@ export class FuseSession {
   #keep: Uint8Array[] = [];
   #stopping = false;
   #mounted = false;
-  #inflight = 0;
 
   constructor(ops: FsOps, readonly mountpoint: string, readonly options: SessionOptions) {
     const { fuse, libc } = loadFuse();
     this.#fuse = fuse;
     this.#libc = libc;
     this.#ops = ops;
-  }
-
-  /** Requests accepted but not answered yet. */
-  get inflight(): number {
-    return this.#inflight;
   }
 
   /** Creates the session and mounts it; throws with libfuse's reason (printed on stderr) on failure. */
@@ -152,7 +146,9 @@ export class FuseSession {
           if (r <= 0) break; // 0: session ended (ENODEV after unmount); -EINTR/-EAGAIN: nothing yet
           this.#fuse.fuse_session_process_buf(se, this.#buf);
           n++;
-        } while (n < DRAIN_MAX && this.#fuse.fuse_session_exited(se) === 0 && this.#libc.poll_now(pfd, 1n, 0) > 0);
+        } while (
+          n < DRAIN_MAX && this.#fuse.fuse_session_exited(se) === 0 && this.#libc.poll_now(pfd, 1n, 0) > 0
+        );
       }
     } finally {
       this.#teardown();
@@ -182,7 +178,6 @@ export class FuseSession {
   // ---- replies ---------------------------------------------------------------------------------
 
   #answer<T>(req: Ptr, work: () => Promise<T>, reply: (v: T) => void): void {
-    this.#inflight++;
     let p: Promise<T>;
     try {
       p = work();
@@ -190,13 +185,13 @@ export class FuseSession {
       p = Promise.reject(e);
     }
     p.then((v) => {
-      this.#inflight--;
       if (this.#se !== null) reply(v);
     }, (e) => {
-      this.#inflight--;
       if (this.#se === null) return;
       const errno = e instanceof FsError ? e.errno : EIO;
-      if (!(e instanceof FsError) && this.options.debug) console.error(`cohesix mount: ${(e as Error).stack}`);
+      if (!(e instanceof FsError) && this.options.debug) {
+        console.error(`cohesix mount: ${(e as Error).stack}`);
+      }
       this.#fuse.fuse_reply_err(req, errno);
     });
   }
@@ -206,93 +201,168 @@ export class FuseSession {
     const ops = this.#ops;
     const replyAttr = (req: Ptr) => (s: StatFields) => f.fuse_reply_attr(req, statBuffer(s), 0);
     return [
-      [OP.lookup, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr, parent, name: Ptr) => {
-        const n = readName(name);
-        this.#answer(req, () => ops.lookup(num(parent), n), (e) => {
-          if (e === null) f.fuse_reply_entry(req, negativeEntry(ops.negativeTimeout));
-          else f.fuse_reply_entry(req, entryParam(e.attr, e.attrTimeout, e.entryTimeout));
-        });
-      }],
+      [
+        OP.lookup,
+        { parameters: ["pointer", "u64", "pointer"], result: "void" },
+        (req: Ptr, parent, name: Ptr) => {
+          const n = readName(name);
+          this.#answer(req, () => ops.lookup(num(parent), n), (e) => {
+            if (e === null) f.fuse_reply_entry(req, negativeEntry(ops.negativeTimeout));
+            else f.fuse_reply_entry(req, entryParam(e.attr, e.attrTimeout, e.entryTimeout));
+          });
+        },
+      ],
       [OP.forget, { parameters: ["pointer", "u64", "u64"], result: "void" }, (req: Ptr, ino, nlookup) => {
         ops.forget(num(ino), num(nlookup));
         f.fuse_reply_none(req);
       }],
-      [OP.forget_multi, { parameters: ["pointer", "usize", "pointer"], result: "void" }, (req: Ptr, count, list: Ptr) => {
-        if (list !== null) {
-          const v = new Deno.UnsafePointerView(list);
-          for (let i = 0; i < num(count); i++) {
-            ops.forget(Number(v.getBigUint64(i * 16)), Number(v.getBigUint64(i * 16 + 8)));
+      [
+        OP.forget_multi,
+        { parameters: ["pointer", "usize", "pointer"], result: "void" },
+        (req: Ptr, count, list: Ptr) => {
+          if (list !== null) {
+            const v = new Deno.UnsafePointerView(list);
+            for (let i = 0; i < num(count); i++) {
+              ops.forget(Number(v.getBigUint64(i * 16)), Number(v.getBigUint64(i * 16 + 8)));
+            }
           }
-        }
-        f.fuse_reply_none(req);
-      }],
+          f.fuse_reply_none(req);
+        },
+      ],
       [OP.getattr, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr, ino) => {
         this.#answer(req, () => ops.getattr(num(ino)), replyAttr(req));
       }],
-      [OP.setattr, { parameters: ["pointer", "u64", "pointer", "i32", "pointer"], result: "void" }, (req: Ptr, ino, attr: Ptr, toSet: number) => {
-        // struct stat's st_size sits at byte 48 on both LP64 layouts.
-        const size = attr === null ? 0 : Number(new Deno.UnsafePointerView(attr).getBigInt64(48));
-        this.#answer(req, () => ops.setattr(num(ino), toSet, size), replyAttr(req));
-      }],
+      [
+        OP.setattr,
+        { parameters: ["pointer", "u64", "pointer", "i32", "pointer"], result: "void" },
+        (req: Ptr, ino, attr: Ptr, toSet: number) => {
+          // struct stat's st_size sits at byte 48 on both LP64 layouts.
+          const size = attr === null ? 0 : Number(new Deno.UnsafePointerView(attr).getBigInt64(48));
+          this.#answer(req, () => ops.setattr(num(ino), toSet, size), replyAttr(req));
+        },
+      ],
       [OP.open, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr, ino, fi: Ptr) => {
         const { flags } = readFileInfo(fi);
-        this.#answer(req, () => ops.open(num(ino), flags), (o) => f.fuse_reply_open(req, fileInfoReply(flags, o.fh, o.bits)));
+        this.#answer(
+          req,
+          () => ops.open(num(ino), flags),
+          (o) => f.fuse_reply_open(req, fileInfoReply(flags, o.fh, o.bits)),
+        );
       }],
-      [OP.read, { parameters: ["pointer", "u64", "usize", "i64", "pointer"], result: "void" }, (req: Ptr, _ino, size, off, fi: Ptr) => {
-        const { fh } = readFileInfo(fi);
-        this.#answer(req, () => ops.read(fh, num(size), num(off)), (data) => f.fuse_reply_buf(req, data, BigInt(data.length)));
-      }],
-      [OP.write, { parameters: ["pointer", "u64", "pointer", "usize", "i64", "pointer"], result: "void" }, (req: Ptr, _ino, buf: Ptr, size, off, fi: Ptr) => {
-        const { fh } = readFileInfo(fi);
-        const n = num(size);
-        // The buffer belongs to libfuse only during this call: copy it out now.
-        const data = n === 0 || buf === null ? new Uint8Array(0) : new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(buf, n).slice(0));
-        this.#answer(req, () => ops.write(fh, data, num(off)), (count) => f.fuse_reply_write(req, BigInt(count)));
-      }],
+      [
+        OP.read,
+        { parameters: ["pointer", "u64", "usize", "i64", "pointer"], result: "void" },
+        (req: Ptr, _ino, size, off, fi: Ptr) => {
+          const { fh } = readFileInfo(fi);
+          this.#answer(
+            req,
+            () => ops.read(fh, num(size), num(off)),
+            (data) => f.fuse_reply_buf(req, data, BigInt(data.length)),
+          );
+        },
+      ],
+      [
+        OP.write,
+        { parameters: ["pointer", "u64", "pointer", "usize", "i64", "pointer"], result: "void" },
+        (req: Ptr, _ino, buf: Ptr, size, off, fi: Ptr) => {
+          const { fh } = readFileInfo(fi);
+          const n = num(size);
+          // The buffer belongs to libfuse only during this call: copy it out now.
+          const data = n === 0 || buf === null
+            ? new Uint8Array(0)
+            : new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(buf, n).slice(0));
+          this.#answer(
+            req,
+            () => ops.write(fh, data, num(off)),
+            (count) => f.fuse_reply_write(req, BigInt(count)),
+          );
+        },
+      ],
       [OP.flush, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr) => {
         f.fuse_reply_err(req, 0);
       }],
-      [OP.release, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr, _ino, fi: Ptr) => {
-        const { fh } = readFileInfo(fi);
-        this.#answer(req, () => ops.release(fh), () => f.fuse_reply_err(req, 0));
-      }],
+      [
+        OP.release,
+        { parameters: ["pointer", "u64", "pointer"], result: "void" },
+        (req: Ptr, _ino, fi: Ptr) => {
+          const { fh } = readFileInfo(fi);
+          this.#answer(req, () => ops.release(fh), () => f.fuse_reply_err(req, 0));
+        },
+      ],
       [OP.fsync, { parameters: ["pointer", "u64", "i32", "pointer"], result: "void" }, (req: Ptr) => {
         f.fuse_reply_err(req, 0); // every write is already on the hive when it is answered
       }],
-      [OP.opendir, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr, ino, fi: Ptr) => {
-        const { flags } = readFileInfo(fi);
-        this.#answer(req, () => ops.opendir(num(ino)), (fh) => f.fuse_reply_open(req, fileInfoReply(flags, fh, 0)));
-      }],
-      [OP.readdir, { parameters: ["pointer", "u64", "usize", "i64", "pointer"], result: "void" }, (req: Ptr, _ino, size, off, fi: Ptr) => {
-        const { fh } = readFileInfo(fi);
-        const offset = num(off);
-        this.#answer(req, () => ops.readdir(fh, offset), (items) => {
-          const cap = num(size);
-          const out = new Uint8Array(cap);
-          const st = new Uint8Array(STAT_SIZE);
-          const sv = new DataView(st.buffer);
-          let pos = 0;
-          for (let i = 0; i < items.length; i++) {
-            const it = items[i];
-            writeStat(sv, 0, { ino: it.ino, mode: it.mode, nlink: 1, uid: 0, gid: 0, size: 0, mtimeSec: 0 });
-            const need = num(f.fuse_add_direntry(req, out.subarray(pos), BigInt(cap - pos), cstr(it.name), st, BigInt(offset + i + 1)));
-            if (need > cap - pos) break;
-            pos += need;
-          }
-          f.fuse_reply_buf(req, out, BigInt(pos));
-        });
-      }],
-      [OP.releasedir, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr, _ino, fi: Ptr) => {
-        const { fh } = readFileInfo(fi);
-        this.#answer(req, () => ops.releasedir(fh), () => f.fuse_reply_err(req, 0));
-      }],
+      [
+        OP.opendir,
+        { parameters: ["pointer", "u64", "pointer"], result: "void" },
+        (req: Ptr, ino, fi: Ptr) => {
+          const { flags } = readFileInfo(fi);
+          this.#answer(
+            req,
+            () => ops.opendir(num(ino)),
+            (fh) => f.fuse_reply_open(req, fileInfoReply(flags, fh, 0)),
+          );
+        },
+      ],
+      [
+        OP.readdir,
+        { parameters: ["pointer", "u64", "usize", "i64", "pointer"], result: "void" },
+        (req: Ptr, _ino, size, off, fi: Ptr) => {
+          const { fh } = readFileInfo(fi);
+          const offset = num(off);
+          this.#answer(req, () => ops.readdir(fh, offset), (items) => {
+            const cap = num(size);
+            const out = new Uint8Array(cap);
+            const st = new Uint8Array(STAT_SIZE);
+            const sv = new DataView(st.buffer);
+            let pos = 0;
+            for (let i = 0; i < items.length; i++) {
+              const it = items[i];
+              writeStat(sv, 0, {
+                ino: it.ino,
+                mode: it.mode,
+                nlink: 1,
+                uid: 0,
+                gid: 0,
+                size: 0,
+                mtimeSec: 0,
+              });
+              const need = num(
+                f.fuse_add_direntry(
+                  req,
+                  out.subarray(pos),
+                  BigInt(cap - pos),
+                  cstr(it.name),
+                  st,
+                  BigInt(offset + i + 1),
+                ),
+              );
+              if (need > cap - pos) break;
+              pos += need;
+            }
+            f.fuse_reply_buf(req, out, BigInt(pos));
+          });
+        },
+      ],
+      [
+        OP.releasedir,
+        { parameters: ["pointer", "u64", "pointer"], result: "void" },
+        (req: Ptr, _ino, fi: Ptr) => {
+          const { fh } = readFileInfo(fi);
+          this.#answer(req, () => ops.releasedir(fh), () => f.fuse_reply_err(req, 0));
+        },
+      ],
       [OP.statfs, { parameters: ["pointer", "u64"], result: "void" }, (req: Ptr) => {
         f.fuse_reply_statfs(req, statvfsBuffer(4096, 255));
       }],
-      [OP.create, { parameters: ["pointer", "u64", "pointer", "u32", "pointer"], result: "void" }, (req: Ptr) => {
-        // The hive's files are made by the hive (spawns, GPU leases), never by name from a client.
-        f.fuse_reply_err(req, 1); // EPERM
-      }],
+      [
+        OP.create,
+        { parameters: ["pointer", "u64", "pointer", "u32", "pointer"], result: "void" },
+        (req: Ptr) => {
+          // The hive's files are made by the hive (spawns, GPU leases), never by name from a client.
+          f.fuse_reply_err(req, 1); // EPERM
+        },
+      ],
       [OP.mknod, { parameters: ["pointer", "u64", "pointer", "u32", "u64"], result: "void" }, (req: Ptr) => {
         f.fuse_reply_err(req, 1);
       }],
@@ -305,9 +375,13 @@ export class FuseSession {
       [OP.rmdir, { parameters: ["pointer", "u64", "pointer"], result: "void" }, (req: Ptr) => {
         f.fuse_reply_err(req, 1);
       }],
-      [OP.rename, { parameters: ["pointer", "u64", "pointer", "u64", "pointer", "u32"], result: "void" }, (req: Ptr) => {
-        f.fuse_reply_err(req, 1);
-      }],
+      [
+        OP.rename,
+        { parameters: ["pointer", "u64", "pointer", "u64", "pointer", "u32"], result: "void" },
+        (req: Ptr) => {
+          f.fuse_reply_err(req, 1);
+        },
+      ],
     ];
   }
 }

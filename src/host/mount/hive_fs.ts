@@ -115,7 +115,11 @@ export class HiveFs implements FsOps {
         const attr = await s.client.getattr(held.fid).catch(() => null);
         if (attr && keyOf(path, attr.qid.path) === held.key) {
           held.nlookup++;
-          return { attr: await this.#stat(s, held, attr), attrTimeout: this.options.cacheSeconds, entryTimeout: this.options.cacheSeconds };
+          return {
+            attr: await this.#stat(s, held, attr),
+            attrTimeout: this.options.cacheSeconds,
+            entryTimeout: this.options.cacheSeconds,
+          };
         }
         if (!attr) this.#dropFid(held);
       }
@@ -135,7 +139,11 @@ export class HiveFs implements FsOps {
       }
       const node = this.#adopt(s, path, attr, fid);
       node.nlookup++;
-      return { attr: await this.#stat(s, node, attr), attrTimeout: this.options.cacheSeconds, entryTimeout: this.options.cacheSeconds };
+      return {
+        attr: await this.#stat(s, node, attr),
+        attrTimeout: this.options.cacheSeconds,
+        entryTimeout: this.options.cacheSeconds,
+      };
     });
   }
 
@@ -152,7 +160,9 @@ export class HiveFs implements FsOps {
 
   getattr(ino: number): Promise<StatFields> {
     const node = this.#node(ino);
-    return this.#call((s) => this.#withFid(s, node, async (fid) => this.#stat(s, node, await s.client.getattr(fid))));
+    return this.#call((s) =>
+      this.#withFid(s, node, async (fid) => this.#stat(s, node, await s.client.getattr(fid)))
+    );
   }
 
   setattr(ino: number, toSet: number, size: number): Promise<StatFields> {
@@ -171,7 +181,9 @@ export class HiveFs implements FsOps {
     const node = this.#node(ino);
     const acc = flags & O_ACCMODE;
     // `>` on an append-only or control file is an append: O_TRUNC is dropped, O_APPEND implied.
-    const nineFlags = node.appendOnly && acc !== O_RDONLY ? acc | O_APPEND : acc | (flags & (O_APPEND | O_TRUNC));
+    const nineFlags = node.appendOnly && acc !== O_RDONLY
+      ? acc | O_APPEND
+      : acc | (flags & (O_APPEND | O_TRUNC));
     return this.#call(async (s) => {
       const fid = await this.#openFid(s, node, nineFlags);
       const fh = this.#nextFh++;
@@ -207,7 +219,9 @@ export class HiveFs implements FsOps {
   async #readAt(s: Session, fid: number, size: number, offset: number): Promise<Uint8Array> {
     const chunk = s.client.ioChunk;
     const reads: Promise<Uint8Array>[] = [];
-    for (let at = 0; at < size; at += chunk) reads.push(s.client.read(fid, offset + at, Math.min(chunk, size - at)));
+    for (let at = 0; at < size; at += chunk) {
+      reads.push(s.client.read(fid, offset + at, Math.min(chunk, size - at)));
+    }
     const parts = await Promise.all(reads);
     const out = new Uint8Array(size);
     let n = 0;
@@ -286,7 +300,11 @@ export class HiveFs implements FsOps {
         if (e.name === "." || e.name === "..") continue;
         const known = this.#byKey.get(keyOf([...h.node.path, e.name], e.qid.path));
         // Names not looked up yet get a number outside the mount's own range; `stat` gives the real one.
-        items.push({ name: e.name, ino: known?.ino ?? 0x100000000 + e.qid.path, mode: e.qid.type & QTDIR ? S_IFDIR : S_IFREG });
+        items.push({
+          name: e.name,
+          ino: known?.ino ?? 0x100000000 + e.qid.path,
+          mode: e.qid.type & QTDIR ? S_IFDIR : S_IFREG,
+        });
       }
       h.entries = items;
       return items.slice(offset);
@@ -321,7 +339,8 @@ export class HiveFs implements FsOps {
         path,
         key,
         isDir: (attr.qid.type & QTDIR) !== 0,
-        appendOnly: (attr.qid.type & QTAPPEND) !== 0 || ((attr.mode & 0o444) === 0 && (attr.mode & 0o222) !== 0),
+        appendOnly: (attr.qid.type & QTAPPEND) !== 0 ||
+          ((attr.mode & 0o444) === 0 && (attr.mode & 0o222) !== 0),
         nlookup: 0,
         fid: -1,
         epoch: -1,
@@ -416,7 +435,9 @@ export class HiveFs implements FsOps {
     const fid = s.client.newFid();
     await s.client.walk(s.root, fid, path.slice(0, WALK_MAX));
     try {
-      for (let i = WALK_MAX; i < path.length; i += WALK_MAX) await s.client.walk(fid, fid, path.slice(i, i + WALK_MAX));
+      for (let i = WALK_MAX; i < path.length; i += WALK_MAX) {
+        await s.client.walk(fid, fid, path.slice(i, i + WALK_MAX));
+      }
     } catch (e) {
       s.client.clunk(fid).catch(() => {});
       throw e;
@@ -478,4 +499,3 @@ export class HiveFs implements FsOps {
 function keyOf(path: string[], qidPath: number): string {
   return `${path.join("/")}#${qidPath}`;
 }
-

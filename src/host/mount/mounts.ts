@@ -34,7 +34,9 @@ export function parseMountinfo(text: string): MountEntry[] {
 export function fuseMountAt(dir: string): MountEntry | null {
   const abs = resolve(dir);
   const all = parseMountinfo(Deno.readTextFileSync("/proc/self/mountinfo"));
-  const hits = all.filter((m) => m.mountpoint === abs && (m.fstype === "fuse" || m.fstype.startsWith("fuse.")));
+  const hits = all.filter((m) =>
+    m.mountpoint === abs && (m.fstype === "fuse" || m.fstype.startsWith("fuse."))
+  );
   return hits.at(-1) ?? null;
 }
 
@@ -56,13 +58,19 @@ export function isNotConnected(e: unknown): boolean {
 }
 
 /** Unmounts DIR; `lazy` detaches it even while files are open. Resolves to fusermount3's message on failure. */
-export async function fusermountUnmount(dir: string, lazy: boolean): Promise<{ ok: boolean; message: string }> {
+export async function fusermountUnmount(
+  dir: string,
+  lazy: boolean,
+): Promise<{ ok: boolean; message: string }> {
   const args = lazy ? ["-u", "-z", dir] : ["-u", dir];
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command(FUSERMOUNT, { args, stdout: "piped", stderr: "piped" }).output();
   } catch (e) {
-    return { ok: false, message: `Cannot run ${FUSERMOUNT} (${(e as Error).message}); install Debian's fuse3` };
+    return {
+      ok: false,
+      message: `Cannot run ${FUSERMOUNT} (${(e as Error).message}); install Debian's fuse3`,
+    };
   }
   const message = new TextDecoder().decode(out.stderr).trim();
   return { ok: out.success, message };

@@ -52,8 +52,12 @@ export const telemetryCommand: Subcommand = {
       ticket: { type: "string" },
       json: { type: "boolean" },
     }, true);
-    if (positionals.length > 0) throw new UsageError(`telemetry pull: unexpected argument '${positionals[0]}'`);
-    if (values.out === undefined) throw new UsageError("telemetry pull: --out DIR is required", "run 'cohesix telemetry --help'");
+    if (positionals.length > 0) {
+      throw new UsageError(`telemetry pull: unexpected argument '${positionals[0]}'`);
+    }
+    if (values.out === undefined) {
+      throw new UsageError("telemetry pull: --out DIR is required", "run 'cohesix telemetry --help'");
+    }
     const out = resolve(values.out);
     const host = values.host ?? "127.0.0.1";
     const port = values.port === undefined ? 5640 : parsePort("telemetry", "port", values.port);
@@ -70,17 +74,24 @@ export const telemetryCommand: Subcommand = {
       if (values.json) console.log(JSON.stringify(report));
       else {
         for (const w of report.workers) {
-          const notes = [w.lostBytes > 0 ? `${w.lostBytes} bytes lost to the ring` : "", w.trimmedBytes > 0 ? `${w.trimmedBytes} unsaved bytes re-pulled` : ""]
+          const notes = [
+            w.lostBytes > 0 ? `${w.lostBytes} bytes lost to the ring` : "",
+            w.trimmedBytes > 0 ? `${w.trimmedBytes} unsaved bytes re-pulled` : "",
+          ]
             .filter((n) => n !== "").join(", ");
-          console.log(`${w.worker}: ${w.lines} lines (${w.bytes} bytes) -> ${w.file}${notes ? ` (${notes})` : ""}`);
+          console.log(
+            `${w.worker}: ${w.lines} lines (${w.bytes} bytes) -> ${w.file}${notes ? ` (${notes})` : ""}`,
+          );
         }
         if (report.workers.length === 0) console.log("no live workers");
       }
       return 0;
     } catch (e) {
-      if (e instanceof NineError) say(`the hive refused ${e.op}: ${errnoName(e.errno)}; check --role and --ticket`);
-      else if (e instanceof TransportError) say(`${e.message}; start a hive with 'cohesix dev' or pass --host/--port`);
-      else say((e as Error).message);
+      if (e instanceof NineError) {
+        say(`the hive refused ${e.op}: ${errnoName(e.errno)}; check --role and --ticket`);
+      } else if (e instanceof TransportError) {
+        say(`${e.message}; start a hive with 'cohesix dev' or pass --host/--port`);
+      } else say((e as Error).message);
       return 1;
     }
   },

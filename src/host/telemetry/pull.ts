@@ -89,11 +89,16 @@ async function saveCursors(path: string, doc: CursorFile): Promise<void> {
   await Deno.rename(tmp, path);
 }
 
-export async function pullTelemetry(opts: PullOptions, log: (line: string) => void = () => {}): Promise<PullReport> {
+export async function pullTelemetry(
+  opts: PullOptions,
+  log: (line: string) => void = () => {},
+): Promise<PullReport> {
   const hive = `${opts.host}:${opts.port}`;
   const saved = await loadCursors(opts.cursorFile);
   if (saved && saved.hive !== hive) {
-    throw new Error(`${opts.cursorFile} holds cursors of hive ${saved.hive}, not ${hive}; use another --since-cursor file`);
+    throw new Error(
+      `${opts.cursorFile} holds cursors of hive ${saved.hive}, not ${hive}; use another --since-cursor file`,
+    );
   }
   await Deno.mkdir(opts.out, { recursive: true });
   const client = await NineClient.dial(opts.host, opts.port);
@@ -103,7 +108,9 @@ export async function pullTelemetry(opts: PullOptions, log: (line: string) => vo
     const workers = parseWorkers(await readText(client, root, ["proc", "workers"]));
     const restarted = saved !== null && (workers.spawned < saved.spawned ||
       workers.workers.some((w) => (saved.workers[w.id]?.offset ?? 0) > w.telemetryEnd));
-    if (restarted) log(`the hive restarted since the last pull (spawn count or a ring went back); cursors start over`);
+    if (restarted) {
+      log(`the hive restarted since the last pull (spawn count or a ring went back); cursors start over`);
+    }
     const doc: CursorFile = { version: 1, hive, spawned: workers.spawned, workers: {} };
     const reports: WorkerReport[] = [];
     for (const w of workers.workers) {
@@ -131,7 +138,15 @@ async function pullWorker(
   prev: WorkerCursor | undefined,
   file: string,
 ): Promise<WorkerReport> {
-  const report: WorkerReport = { worker: w.id, lines: 0, bytes: 0, lostBytes: 0, trimmedBytes: 0, file, offset: prev?.offset ?? 0 };
+  const report: WorkerReport = {
+    worker: w.id,
+    lines: 0,
+    bytes: 0,
+    lostBytes: 0,
+    trimmedBytes: 0,
+    file,
+    offset: prev?.offset ?? 0,
+  };
   // Cut what a pull that died before saving its cursor left past the recorded length.
   const have = await fileSize(file);
   const keep = prev?.outBytes ?? 0;

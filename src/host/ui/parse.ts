@@ -41,7 +41,11 @@ export interface WorkersFile {
   workers: WorkerView[];
 }
 
-/** `/proc/workers`: a header line, then `<id> kind=… tick=… ticks=… ops=U/B ttl_ms_left=… telemetry_end=…`. */
+/**
+ * `/proc/workers`: a header line, then `<id> kind=… tick=… ticks=… ops=U/B ttl_ms_left=… telemetry_end=…`
+ * per running worker and `<id> kind=… state=exited reason=R tick=… ops=U telemetry_end=… retain_ms_left=…`
+ * per exited worker the hive still retains.
+ */
 export function parseWorkers(text: string): WorkersFile {
   const lines = text.split("\n").filter((l) => l.trim() !== "");
   const head = keyValues(lines[0] ?? "");
@@ -63,6 +67,9 @@ export function parseWorkers(text: string): WorkersFile {
       dropped: num(kv.get("dropped")),
       ...(kv.has("gpu") ? { gpu: kv.get("gpu") } : {}),
       ...(kv.has("shard") ? { shard: kv.get("shard") } : {}),
+      ...(kv.get("state") === "exited"
+        ? { exited: kv.get("reason") ?? "exited", retainMsLeft: num(kv.get("retain_ms_left")) }
+        : {}),
     });
   }
   return { active: num(head.get("active")), spawned: num(head.get("spawned")), workers };

@@ -31,6 +31,10 @@ export interface WorkerView {
   gpu?: string;
   /** Shard label when the hive shards worker telemetry (/shard/<label>/worker/<id>). */
   shard?: string;
+  /** Why an exited worker the hive still retains ended (killed, ticks, ops, ttl, …); absent while it runs. */
+  exited?: string;
+  /** How long the hive keeps an exited worker's files. */
+  retainMsLeft?: number;
 }
 
 export interface GpuView {

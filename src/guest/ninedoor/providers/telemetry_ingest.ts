@@ -71,13 +71,13 @@ export class TelemetryIngestFiles implements Provider {
     if (kind === Kind.Segment) {
       const st = this.store;
       const d = Math.floor(arg / st.lim.maxSegments);
-      return st.read(d, st.slotSeg[arg], offset, dst, dstOff, count);
+      return st.segmentRead(d, st.slotSeg[arg], offset, dst, dstOff, count);
     }
     const w = this.nd.scratch;
     w.reset();
     if (kind === Kind.Limits) this.renderLimits();
     else if (kind === Kind.Latest) {
-      const id = this.store.latest(arg);
+      const id = this.store.segmentLatest(arg);
       if (id > 0) {
         const n = segmentName(id, this.nameBuf, 0);
         w.bytes(this.nameBuf, 0, n);
@@ -145,7 +145,7 @@ export class TelemetryIngestFiles implements Provider {
     }
     const name = decodeUtf8(src, nOff, nLen);
     if (!validDeviceName(name)) return this.refuse(-1, EINVAL, "bad-device");
-    const d = st.findOrAdd(name);
+    const d = st.deviceAdd(name);
     if (d < 0) return this.refuse(-1, -d, "max_devices");
     const tree = this.nd.tree;
     const top = tree.childNamed(tree.childNamed(0, "queen"), "telemetry");
@@ -188,9 +188,9 @@ export class TelemetryIngestFiles implements Provider {
     }
     if (!sawNew) return this.refuse(d, EINVAL, "need-new-segment");
     const st = this.store;
-    const id = st.newSegment(d, mime);
+    const id = st.segmentNew(d, mime);
     if (id < 0) return this.refuse(d, -id, "max_segments_per_device");
-    const slot = st.slot(d, id);
+    const slot = st.segmentSlot(d, id);
     // Evict-oldest may have freed a slot (dropped below) or handed the evicted one straight back.
     if (this.segNode[slot] >= 0) this.dropNode(d, slot);
     this.dropGone(d);
@@ -223,7 +223,7 @@ export class TelemetryIngestFiles implements Provider {
     const d = Math.floor(slot / st.lim.maxSegments);
     const seg = st.slotSeg[slot];
     const before = st.evicted[d];
-    const n = st.append(d, seg, 0, true, src, off, count);
+    const n = st.segmentAppend(d, seg, 0, true, src, off, count);
     if (n < 0) {
       const reason = n === -EMSGSIZE
         ? "max_record_bytes"
