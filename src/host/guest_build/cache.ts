@@ -95,7 +95,7 @@ export async function guestBuildKey(opts: CachedBuildOptions): Promise<string> {
     parts.push(f, st ? `${st.size} ${st.mtime?.getTime()}` : "missing");
   }
   for (const f of filesUnder(NATIVE_DIR)) parts.push(f.slice(NATIVE_DIR.length), await Deno.readFile(f));
-  for (const f of ["porffor/package.json", "porffor/compiler/codegen.js", "wabt/package.json"]) {
+  for (const f of ["porffor/package.json", "porffor/compiler/codegen.js", "wabt/package.json", "binaryen/package.json"]) {
     parts.push(f, await Deno.readFile(join(REPO_ROOT, "node_modules", f)).catch(() => new Uint8Array()));
   }
   parts.push(new TextDecoder().decode((await runTool("compile", TOOLS.cc, ["--version"])).stdout));

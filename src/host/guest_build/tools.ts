@@ -15,6 +15,7 @@ export const TOOLS = {
   deno: join(BIN, "deno"),
   esbuild: join(BIN, "esbuild"),
   porf: join(BIN, "porf"),
+  wasmOpt: join(BIN, "wasm-opt"),
   wasm2c: join(BIN, "wasm2c"),
   cc: `${Deno.env.get("CROSS_COMPILE") ?? "aarch64-linux-gnu-"}gcc`,
   ld: `${Deno.env.get("CROSS_COMPILE") ?? "aarch64-linux-gnu-"}ld`,
