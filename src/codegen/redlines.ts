@@ -7,14 +7,14 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { computeBudget } from "./budget.ts";
 import { checkAbsolutePath, checkRelativePath, components, isUnder } from "./paths.ts";
-import type { ManifestIR } from "./schema.ts";
+import { type ManifestIR, MAX_AUTO_TRANSITIONS } from "./schema.ts";
 
 export interface Violation {
   path: PropertyKey[];
   message: string;
 }
 
-const PLACEHOLDERS = ["$gpu", "$self"];
+const PLACEHOLDERS = ["$gpu", "$self", "$shard"];
 /** Bytes of a Twrite header (size 4, type 1, tag 2, fid 4, offset 8, count 4): a ctl write must fit msize. */
 const TWRITE_HEADER = 23;
 
@@ -91,6 +91,10 @@ function ruleChecks(ir: ManifestIR, role: ManifestIR["roles"][number], path: str
         out.push(`${label} uses unknown placeholder ${part} (allowed: ${PLACEHOLDERS.join(", ")})`);
       } else if (part === "$self" && !role.worker_subject) {
         out.push(`${label} uses $self but roles.${role.name}.worker_subject is false`);
+      } else if (part === "$shard" && !role.worker_subject) {
+        out.push(`${label} uses $shard but roles.${role.name}.worker_subject is false`);
+      } else if (part === "$shard" && !ir.sharding.enabled) {
+        out.push(`${label} uses $shard but sharding.enabled is false`);
       } else if (part === "$gpu" && role.name !== "worker-gpu") {
         out.push(`${label} uses $gpu, which only role worker-gpu has`);
       }
@@ -316,6 +320,69 @@ function budgetRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/** `[sharding]` against the walk depth and the legacy `/worker` paths (reference compiler wording). */
+function shardingRules(ir: ManifestIR, out: Violation[]): void {
+  const sh = ir.sharding;
+  const depth = ir.secure9p.walk_depth;
+  if (sh.enabled && depth < 5) {
+    out.push({ path: ["sharding", "enabled"], message: "sharding.enabled requires secure9p.walk_depth >= 5" });
+  }
+  if (sh.enabled && sh.legacy_worker_alias && depth < 3) {
+    out.push({ path: ["sharding", "legacy_worker_alias"], message: "sharding.legacy_worker_alias requires secure9p.walk_depth >= 3" });
+  }
+  const legacy = !sh.enabled || sh.legacy_worker_alias;
+  ir.namespaces.mounts.forEach((m, i) => {
+    const worker = m.service === "worker" || m.at === "/worker" || m.at.startsWith("/worker/");
+    if (worker && !legacy) {
+      out.push({
+        path: ["namespaces", "mounts", i, "at"],
+        message: `namespace mount ${m.service} references legacy /worker paths while sharding.legacy_worker_alias is false`,
+      });
+    }
+    if (m.service === "shard" && !sh.enabled) {
+      out.push({ path: ["namespaces", "mounts", i, "service"], message: `namespace mount shard requires sharding.enabled = true` });
+    }
+  });
+  ir.roles.forEach((role, i) => {
+    role.rules.forEach((rule, j) => {
+      if (!legacy && (rule.path === "/worker" || rule.path.startsWith("/worker/"))) {
+        out.push({
+          path: ["roles", i, "rules", j, "path"],
+          message: `role ${role.name} rule '${rule.path}' references legacy /worker paths while sharding.legacy_worker_alias is false`,
+        });
+      }
+    });
+  });
+}
+
+/** `[lifecycle]`: only BOOTING -> ONLINE/DEGRADED may be automatic (reference compiler wording). */
+function lifecycleRules(ir: ManifestIR, out: Violation[]): void {
+  const auto = ir.lifecycle.auto_transitions;
+  if (auto.length > MAX_AUTO_TRANSITIONS) {
+    out.push({ path: ["lifecycle", "auto_transitions"], message: `lifecycle.auto_transitions exceeds max entries ${MAX_AUTO_TRANSITIONS}` });
+  }
+  const seen = new Set<string>();
+  auto.forEach((t, i) => {
+    const pair = `${t.from} -> ${t.to}`;
+    if (t.from === t.to) {
+      out.push({ path: ["lifecycle", "auto_transitions", i], message: `lifecycle.auto_transitions contains no-op ${pair}` });
+    } else if (t.from !== "BOOTING" || (t.to !== "ONLINE" && t.to !== "DEGRADED")) {
+      out.push({
+        path: ["lifecycle", "auto_transitions", i],
+        message: `lifecycle.auto_transitions contains unsupported ${pair} (only BOOTING -> ONLINE/DEGRADED allowed)`,
+      });
+    } else if (seen.has(pair)) {
+      out.push({ path: ["lifecycle", "auto_transitions", i], message: `lifecycle.auto_transitions contains duplicate ${pair}` });
+    } else if (seen.size > 0) {
+      out.push({
+        path: ["lifecycle", "auto_transitions", i],
+        message: `lifecycle.auto_transitions contains conflicting ${pair} (BOOTING already leads to ${[...seen][0].split(" -> ")[1]})`,
+      });
+    }
+    seen.add(pair);
+  });
+}
+
 /** All red-line violations of a schema-valid manifest, in rule order. */
 export function redLines(ir: ManifestIR): Violation[] {
   const out: Violation[] = [];
@@ -324,6 +391,8 @@ export function redLines(ir: ManifestIR): Violation[] {
   ticketRules(ir, out);
   queenRules(ir, out);
   featureRules(ir, out);
+  shardingRules(ir, out);
+  lifecycleRules(ir, out);
   ecosystemRules(ir, out);
   imageRules(ir, out);
   nativeRules(ir, out);

@@ -20,7 +20,11 @@ export const LIMITS = {
 } as const;
 
 export const ROLES = ["queen", "worker-heartbeat", "worker-gpu", "observer"] as const;
-export const SERVICES = ["proc", "log", "queen", "worker", "gpu", "trace", "host"] as const;
+export const SERVICES = ["proc", "log", "queen", "worker", "shard", "gpu", "trace", "host"] as const;
+/** Node lifecycle states (namespace reference §4); must equal LIFECYCLE_STATES in the guest (a test checks). */
+export const LIFECYCLE_STATES = ["BOOTING", "DEGRADED", "ONLINE", "DRAINING", "QUIESCED", "OFFLINE"] as const;
+/** At most this many `[[lifecycle.auto_transitions]]` (reference compiler). */
+export const MAX_AUTO_TRANSITIONS = 8;
 export const PLATFORMS = ["qemu-virt-aarch64", "rpi4-aarch64", "jetson-orin-aarch64"] as const;
 export const MODES = ["r", "w", "rw"] as const;
 export const TICKET_POLICIES = ["none", "optional", "required"] as const;
@@ -142,6 +146,20 @@ const TelemetryIngest = z.strictObject({
   eviction_policy: "evict-oldest",
 });
 
+/** `[sharding]`: workers under `/shard/<label>/worker/<id>` (label = sha256(id)[0] >> (8 - shard_bits)). */
+const Sharding = z.strictObject({
+  enabled: z.boolean().default(false),
+  shard_bits: z.number().int().min(1).max(8).default(8),
+  legacy_worker_alias: z.boolean().default(true),
+}).default({ enabled: false, shard_bits: 8, legacy_worker_alias: true });
+
+/** `[lifecycle]`: the state the hive boots in and the transitions applied when boot completes. */
+const AutoTransition = z.strictObject({ from: z.enum(LIFECYCLE_STATES), to: z.enum(LIFECYCLE_STATES) });
+const Lifecycle = z.strictObject({
+  initial_state: z.enum(LIFECYCLE_STATES).default("BOOTING"),
+  auto_transitions: z.array(AutoTransition).default([{ from: "BOOTING", to: "ONLINE" }]),
+}).default({ initial_state: "BOOTING", auto_transitions: [{ from: "BOOTING", to: "ONLINE" }] });
+
 const Trace = z.strictObject({
   ring_bytes: posInt(1 << 24),
   worker_ring_bytes: posInt(1 << 20).default(2048),
@@ -208,6 +226,8 @@ export const ManifestSchema = z.strictObject({
   roles: z.array(Role).min(1).max(8),
   telemetry: Telemetry,
   telemetry_ingest: TelemetryIngest,
+  sharding: Sharding,
+  lifecycle: Lifecycle,
   trace: Trace,
   log: Log,
   gpu: Gpu,

@@ -145,6 +145,27 @@ export interface BootConfig {
   roles: RoleSpec[];
   /** Keys the hosted ticket verifier trusts (the guest itself only enforces claims). */
   ticketKeys: TicketKeySpec[];
+  /** Node lifecycle (`[lifecycle]`): initial state and the transitions applied when boot completes. */
+  lifecycle: LifecycleSpec;
+  /** Worker namespace layout (`[sharding]`). */
+  sharding: ShardingSpec;
+}
+
+/** `[lifecycle]`: state names are BOOTING, DEGRADED, ONLINE, DRAINING, QUIESCED, OFFLINE. */
+export interface LifecycleSpec {
+  initialState: string;
+  autoTransitions: { from: string; to: string }[];
+}
+
+/**
+ * `[sharding]`: with `enabled`, workers live at `/shard/<label>/worker/<id>/telemetry` (label = byte 0
+ * of sha256(id) >> (8 - shardBits), two hex digits); `legacyWorkerAlias` (or sharding off) keeps
+ * `/worker/<id>/telemetry` too.
+ */
+export interface ShardingSpec {
+  enabled: boolean;
+  shardBits: number;
+  legacyWorkerAlias: boolean;
 }
 
 /** Roles of the hive; the isolation matrix test is generated from this table. */
@@ -171,6 +192,7 @@ export function defaultRoles(): RoleSpec[] {
       rules: [
         { path: "/proc/boot", mode: "r" },
         { path: "/log/queen.log", mode: "r" },
+        { path: "/shard/$shard/worker/$self/telemetry", mode: "rw" },
         { path: "/worker/$self/telemetry", mode: "rw" },
         { path: "/proc/$self/trace", mode: "r" },
       ],
@@ -183,6 +205,7 @@ export function defaultRoles(): RoleSpec[] {
       rules: [
         { path: "/proc/boot", mode: "r" },
         { path: "/log/queen.log", mode: "r" },
+        { path: "/shard/$shard/worker/$self/telemetry", mode: "rw" },
         { path: "/worker/$self/telemetry", mode: "rw" },
         { path: "/proc/$self/trace", mode: "r" },
         { path: "/gpu/$gpu", mode: "r" },
@@ -229,5 +252,7 @@ export function defaultBootConfig(): BootConfig {
     ],
     roles: defaultRoles(),
     ticketKeys: [],
+    lifecycle: { initialState: "BOOTING", autoTransitions: [{ from: "BOOTING", to: "ONLINE" }] },
+    sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: true },
   };
 }

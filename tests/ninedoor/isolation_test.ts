@@ -11,6 +11,7 @@ import { type NodeStat, O_RDONLY, O_WRONLY } from "../../src/secure9p/namespace.
 import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
 import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
+import { shardLabel } from "../../src/guest/ninedoor/shard.ts";
 
 const KEY = keyPair(new Uint8Array(32).fill(5));
 
@@ -20,6 +21,7 @@ function ticket(role: string, subject: string): string {
 
 /** Glob of a rule → regex over absolute paths, for the session's subject and leased GPU. */
 function ruleRegex(path: string, self: string, gpu: string): { exact: RegExp; ancestor: RegExp } {
+  const shard = self === "" ? "" : shardLabel(self, 8);
   const segs = path.split("/").filter(Boolean).map((s) =>
     s === "**"
       ? "**"
@@ -29,6 +31,8 @@ function ruleRegex(path: string, self: string, gpu: string): { exact: RegExp; an
       ? self
       : s === "$gpu"
       ? gpu
+      : s === "$shard"
+      ? shard
       : s.replace(/[.]/g, "\\.")
   );
   const tail = segs[segs.length - 1] === "**";

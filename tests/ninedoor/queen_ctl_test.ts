@@ -126,7 +126,7 @@ Deno.test("NineDoor bind and mount change only the calling session's view", () =
   const other = new NsClient(nd, nd.attach("queen", ""));
   assertEquals(queen.write("/queen/ctl", '{"bind":{"from":"/trace","to":"/queen"}}'), 40);
   assertEquals(queen.list("/queen"), ["ctl", "events"]);
-  assertEquals(other.list("/queen"), ["ctl"]);
+  assertEquals(other.list("/queen"), ["ctl", "lifecycle"]);
   // Through the bind, /queen/ctl is now the trace control file in this session only.
   assertStringIncludes(queen.read("/queen/ctl") as string, '"level":"info"');
   assertEquals(other.read("/queen/ctl"), "");

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 const BASE = await Deno.readTextFile(new URL("./fixtures/base.toml", import.meta.url));
 const QUEEN_KEY = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380";
 const ALL_TOP =
-  "console, ecosystem, event_pump, features, gpu, image, log, meta, namespaces, net, profile, queen, roles, root_task, secure9p, telemetry, telemetry_ingest, tickets, trace, workers";
+  "console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, profile, queen, roles, root_task, secure9p, sharding, telemetry, telemetry_ingest, tickets, trace, workers";
 
 type Edit = [from: string, to: string];
 interface Case {
@@ -53,7 +53,7 @@ const CASES: Case[] = [
   { name: "'..' in a role rule", edits: [['path = "/gpu/$gpu/job"', 'path = "/worker/../gpu"']], expected: ["bad.toml:56: role worker-gpu rule '/worker/../gpu' contains disallowed '..'"] },
   { name: "'..' in an image source", edits: [['src = "configs/generated/boot_v0.coh"', 'src = "../secrets/key"']], expected: ["bad.toml:73: image.rootfs[0].src contains disallowed '..'"] },
   { name: "** before the last component", edits: [['path = "/**"', 'path = "/**/x"']], expected: ["bad.toml:47: role queen rule '/**/x' uses ** before the last component"] },
-  { name: "unknown placeholder", edits: [['path = "/worker/$self/telemetry"', 'path = "/worker/$me/telemetry"']], expected: ["bad.toml:55: role worker-gpu rule '/worker/$me/telemetry' uses unknown placeholder $me (allowed: $gpu, $self)"] },
+  { name: "unknown placeholder", edits: [['path = "/worker/$self/telemetry"', 'path = "/worker/$me/telemetry"']], expected: ["bad.toml:55: role worker-gpu rule '/worker/$me/telemetry' uses unknown placeholder $me (allowed: $gpu, $self, $shard)"] },
   { name: "$self on a role without worker subjects", edits: [['path = "/**"', 'path = "/worker/$self"']], expected: ["bad.toml:47: role queen rule '/worker/$self' uses $self but roles.queen.worker_subject is false"] },
   { name: "rule outside every mount", edits: [['path = "/gpu/$gpu/job"', 'path = "/secret/x"']], expected: ["bad.toml:56: role worker-gpu rule '/secret/x' is not under any namespace mount (mounted: /proc, /log, /worker, /gpu)"] },
   {
@@ -118,7 +118,7 @@ const CASES: Case[] = [
   { name: "table where an array belongs", edits: [["mounts = [", "mounts_x = ["]], expected: ["bad.toml:36: missing required key namespaces.mounts (an array)", "bad.toml:37: unknown key namespaces.mounts_x (allowed in namespaces: max_mounts_per_session, mounts, role_isolation)"] },
   { name: "unknown platform", edits: [['platform = "qemu-virt-aarch64"', 'platform = "x86"']], expected: ['bad.toml:7: profile.platform "x86" is not allowed (allowed: qemu-virt-aarch64, rpi4-aarch64, jetson-orin-aarch64)'] },
   { name: "unknown access mode", edits: [['{ path = "/**", mode = "rw" }', '{ path = "/**", mode = "rwx" }']], expected: ['bad.toml:47: roles[0].rules[0].mode "rwx" is not allowed (allowed: r, w, rw)'] },
-  { name: "unknown mount service", edits: [['service = "log"', 'service = "logs"']], expected: ['bad.toml:39: namespaces.mounts[1].service "logs" is not allowed (allowed: proc, log, queen, worker, gpu, trace, host)'] },
+  { name: "unknown mount service", edits: [['service = "log"', 'service = "logs"']], expected: ['bad.toml:39: namespaces.mounts[1].service "logs" is not allowed (allowed: proc, log, queen, worker, shard, gpu, trace, host)'] },
   // Tickets.
   { name: "duplicate ticket key", edits: [['public_key = "df28ccb9ec377802cb706011690bd39adadc1ecaa4f42fe917b0836103fe4dec"', `public_key = "${QUEEN_KEY}"`]], expected: ["bad.toml:34: duplicate ticket entry: issuers dev-queen and dev-worker share key 0c5fa304"] },
   { name: "duplicate ticket issuer", edits: [['issuer = "dev-worker"', 'issuer = "dev-queen"']], expected: ["bad.toml:33: duplicate ticket entry for issuer dev-queen"] },

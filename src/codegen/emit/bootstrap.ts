@@ -55,6 +55,15 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
       quota: { ops: r.quota.ops, bytes: r.quota.bytes, fids: r.quota.fids },
     })),
     ticketKeys: m.tickets.map((t) => ({ kid: keyId(t.public_key), publicKey: t.public_key })),
+    lifecycle: {
+      initialState: m.lifecycle.initial_state,
+      autoTransitions: m.lifecycle.auto_transitions.map((t) => ({ from: t.from, to: t.to })),
+    },
+    sharding: {
+      enabled: m.sharding.enabled,
+      shardBits: m.sharding.shard_bits,
+      legacyWorkerAlias: m.sharding.legacy_worker_alias,
+    },
   };
 }
 

@@ -22,7 +22,11 @@ const NOTES: Record<string, string> = {
   "root_task.schema": `exactly "${SCHEMA_VERSION}"`,
   "tickets[].public_key": "64 lowercase hex characters: a 32-byte Ed25519 public key on the curve",
   "namespaces.mounts[].at": "absolute; no empty, `.` or `..` component; depth <= secure9p.walk_depth",
-  "roles[].rules[].path": "absolute; components, `*`, `**` (last only), `$self`, `$gpu`; depth <= secure9p.walk_depth",
+  "roles[].rules[].path":
+    "absolute; components, `*`, `**` (last only), `$self`, `$gpu`, `$shard` (the worker's shard label); depth <= secure9p.walk_depth; no `/worker` when sharding.legacy_worker_alias = false",
+  "sharding.enabled": "needs secure9p.walk_depth >= 5",
+  "sharding.legacy_worker_alias": "keeps `/worker/<id>` beside `/shard/<label>/worker/<id>`; needs walk_depth >= 3",
+  "lifecycle.auto_transitions": "at most 8; only BOOTING -> ONLINE or BOOTING -> DEGRADED (one of them); applied once when boot completes",
   "telemetry.ring_bytes_per_worker": "> 0",
   "ecosystem.host.mount_at": "absolute, not `/`; no `..`; depth <= secure9p.walk_depth",
   "image.rootfs[].src": "relative to the repository root; no `..`",

@@ -10,6 +10,7 @@ export type SnippetKind = (typeof SNIPPET_KINDS)[number];
 const GATES: Record<string, string> = {
   gpu: "features.gpu",
   host: "ecosystem.host.enable",
+  shard: "sharding.enabled",
 };
 
 function footer(m: ResolvedManifest, source: string): string {
@@ -40,16 +41,28 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
     `- policy queue (${eco.policy.queue_max_entries} entries): ${eco.policy.enable ? "enabled" : "off"} (\`ecosystem.policy.enable\`)`,
     `- models: ${eco.models.enable ? "enabled" : "off"} (\`ecosystem.models.enable\`)`,
   ];
+  const sh = m.sharding;
+  const lc = m.lifecycle;
+  const layout = sh.enabled
+    ? `Workers live at \`/shard/<label>/worker/<id>/telemetry\` (${2 ** sh.shard_bits} labels: byte 0 of sha256(id) >> ${
+      8 - sh.shard_bits}, two hex digits)${sh.legacy_worker_alias ? "; `/worker/<id>/telemetry` is an alias of the same file" : ""}.`
+    : "Workers live at `/worker/<id>/telemetry` (sharding off).";
+  const auto = lc.auto_transitions.map((t) => `${t.from} -> ${t.to}`).join(", ") || "none";
   return [
     `Namespace of profile \`${m.profile.name}\` (role isolation ${m.namespaces.role_isolation ? "on" : "off"}):`,
     "",
     ...mounts,
     "",
+    layout,
+    "",
+    `Lifecycle: boots in ${lc.initial_state}; automatic at boot completion: ${auto}. ` +
+    "`/proc/lifecycle/{state,reason,since}`, `/queen/lifecycle/ctl` (cordon, drain, resume, quiesce, reset).",
+    "",
     "Ecosystem surfaces appear only when enabled; the manifest validates them, no provider serves them yet:",
     "",
     ...optional,
     "",
-    "Role table (`$self` is the session's worker id, `$gpu` its leased GPU, `*` one component, `**` a subtree):",
+    "Role table (`$self` is the session's worker id, `$gpu` its leased GPU, `$shard` its shard label, `*` one component, `**` a subtree):",
     "",
     ...roles,
   ];

@@ -57,6 +57,8 @@ export class ConsoleConfig {
 /** Where the console reads why the namespace refused an attach (NineDoor's ticket status). */
 export interface AttachStatusSource {
   lastAttachStatus: number;
+  /** The lifecycle state that refused the attach (with status LifecycleDenied). */
+  lastAttachState: string;
 }
 
 /**
@@ -510,6 +512,10 @@ export class ConsoleSession {
     if (st === TicketStatus.Expired) w.ascii(" reason=quota detail=expired");
     else if (st === TicketStatus.OverLimit) w.ascii(" reason=quota detail=invalid-claims");
     else if (st === TicketStatus.Malformed) w.ascii(" reason=policy detail=invalid-claims");
+    else if (st === TicketStatus.LifecycleDenied && this.status !== null) {
+      w.ascii(" reason=policy detail=lifecycle-denied state=");
+      w.ascii(this.status.lastAttachState);
+    }
     else w.ascii(" reason=policy detail=denied");
   }
 

@@ -38,10 +38,11 @@ import { type Provider, safe } from "./provider.ts";
 import { ProcFiles } from "./providers/proc.ts";
 import { LogFiles } from "./providers/log.ts";
 import { QueenFiles } from "./providers/queen.ts";
-import { WorkerFiles } from "./providers/workers.ts";
+import { WorkerFiles, workerBootNodes, workerNodeCount } from "./providers/workers.ts";
 import { GpuFiles } from "./providers/gpu.ts";
 import { ingestNodeCount, TelemetryIngestFiles } from "./providers/telemetry_ingest.ts";
 import { TraceFiles } from "./providers/trace.ts";
+import { Gate, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
 const Op = { Walk: 0, Open: 1, Read: 2, Write: 3, Readdir: 4, Stat: 5 } as const;
@@ -73,6 +74,8 @@ export class NineDoor implements Namespace {
   /** Providers other services call (workers are spawned by /queen/ctl, leased by GPUs). */
   workerSvc: WorkerFiles;
   gpuSvc: GpuFiles;
+  /** The lifecycle state and its gates (worker attach, spawn, telemetry, ingest, GPU jobs). */
+  lifecycleSvc: LifecycleFiles;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
   telemetry: RingSet;
@@ -81,6 +84,8 @@ export class NineDoor implements Namespace {
   procDir = -1;
   /** Status of the last refused or accepted attach (TicketStatus), for the console's detail. */
   lastAttachStatus = 0;
+  /** Lifecycle state name when the last attach was refused by the lifecycle gate (console detail). */
+  lastAttachState = "";
   /** "" or why the boot configuration was refused (then every attach is refused). */
   bootError = "";
   nowMs = 0;
@@ -101,7 +106,9 @@ export class NineDoor implements Namespace {
     this.verifier = verifier;
     const lim = boot.limits;
     const ingest = boot.telemetryIngest;
-    const nodes = 32 + boot.gpus.length * 5 + lim.maxWorkers * 4 + ingestNodeCount(ingest.maxDevices, ingest.maxSegments);
+    const nodes = 32 + boot.gpus.length * 5 + workerBootNodes(boot.sharding) +
+      lim.maxWorkers * workerNodeCount(boot.sharding) + LIFECYCLE_NODES +
+      ingestNodeCount(ingest.maxDevices, ingest.maxSegments);
     this.tree = new NodeTree(nodes);
     this.roles = new RoleTable();
     // A malformed role table is a generator bug: record it and refuse every attach.
@@ -123,6 +130,7 @@ export class NineDoor implements Namespace {
 
     this.workerSvc = new WorkerFiles(this);
     this.gpuSvc = new GpuFiles(this);
+    this.lifecycleSvc = new LifecycleFiles(this);
     this.workers = this.workerSvc.table;
     this.telemetry = this.workerSvc.rings;
     this.gpus = this.gpuSvc.sim;
@@ -134,6 +142,7 @@ export class NineDoor implements Namespace {
     this.register(this.gpuSvc);
     this.register(new TraceFiles(this));
     this.register(new TelemetryIngestFiles(this));
+    this.register(this.lifecycleSvc);
 
     const lw = this.lw;
     lw.reset();
@@ -149,6 +158,8 @@ export class NineDoor implements Namespace {
       this.trace.w.ascii("ninedoor online");
       this.trace.end();
     }
+    // Boot is complete: the manifest's automatic lifecycle transition (BOOTING -> ONLINE) applies.
+    this.lifecycleSvc.bootComplete();
   }
 
   /** Adds a provider to the table and lets it mount its nodes. */
@@ -254,6 +265,10 @@ export class NineDoor implements Namespace {
       hasTicket = true;
     }
     let worker = -1;
+    if (this.roles.workerSubject[r] && !this.lifecycleSvc.lcAllows(Gate.WorkerAttach)) {
+      this.lastAttachState = this.lifecycleSvc.lcStateName();
+      return this.refuse(r, TicketStatus.LifecycleDenied);
+    }
     if (this.roles.workerSubject[r]) {
       worker = hasTicket ? this.workerSvc.attachable(claims.subject, role === "worker-gpu") : -1;
       if (worker < 0) return this.refuse(r, TicketStatus.BadSubject);
@@ -389,10 +404,11 @@ export class NineDoor implements Namespace {
     let ok = p.load(tree, slot);
     if (ok) {
       const gpu = this.workerSvc.leasedGpu(ss.worker[s]);
+      const shard = this.workerSvc.shardOf(ss.worker[s]);
       const subject = ss.subject.get(s);
-      ok = rulesAllow(this.roles.rules[ss.role[s]], tree, p, want, subject, gpu);
+      ok = rulesAllow(this.roles.rules[ss.role[s]], tree, p, want, subject, gpu, shard);
       const scopes = ss.scopes[s];
-      if (ok && scopes !== null) ok = rulesAllow(scopes, tree, p, want, subject, gpu);
+      if (ok && scopes !== null) ok = rulesAllow(scopes, tree, p, want, subject, gpu, shard);
     }
     if (!ok) {
       this.pressure.denied++;

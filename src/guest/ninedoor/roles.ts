@@ -71,14 +71,22 @@ export class PathScratch {
   }
 }
 
-function segMatches(seg: string, name: string, self: string, gpu: string): boolean {
+function segMatches(seg: string, name: string, self: string, gpu: string, shard: string): boolean {
   if (seg === "*") return true;
   if (seg === "$self") return self.length > 0 && name === self;
+  if (seg === "$shard") return shard.length > 0 && name === shard;
   if (seg === "$gpu") return gpu.length > 0 && name === gpu;
   return seg === name;
 }
 
-function matchRule(segs: string[], tree: NodeTree, path: PathScratch, self: string, gpu: string): number {
+function matchRule(
+  segs: string[],
+  tree: NodeTree,
+  path: PathScratch,
+  self: string,
+  gpu: string,
+  shard: string,
+): number {
   const n = path.depth;
   const names = tree.names;
   const slots = path.slots;
@@ -86,7 +94,7 @@ function matchRule(segs: string[], tree: NodeTree, path: PathScratch, self: stri
     if (i === segs.length) return MATCH_NONE;
     const seg = segs[i];
     if (seg === "**") return MATCH_COVERS;
-    if (!segMatches(seg, names.get(slots[i]), self, gpu)) return MATCH_NONE;
+    if (!segMatches(seg, names.get(slots[i]), self, gpu, shard)) return MATCH_NONE;
   }
   if (n === segs.length) return MATCH_COVERS;
   if (segs[n] === "**") return MATCH_COVERS;
@@ -101,11 +109,12 @@ export function rulesAllow(
   want: number,
   self: string,
   gpu: string,
+  shard: string,
 ): boolean {
   const segs = rules.segs;
   const modes = rules.modes;
   for (let r = 0; r < segs.length; r++) {
-    const m = matchRule(segs[r], tree, path, self, gpu);
+    const m = matchRule(segs[r], tree, path, self, gpu, shard);
     if (m === MATCH_NONE) continue;
     if (want === Want.Walk) return true;
     if (m !== MATCH_COVERS) continue;

@@ -30,9 +30,15 @@ export class WorkerTable {
   spawnMs: Float64Array;
   /** Leased GPU index, or -1. */
   gpu: Int32Array;
-  /** Node slots: /worker/<id>, /proc/<id>. */
+  /**
+   * Node slots: the worker's directory (`/shard/<label>/worker/<id>`, or `/worker/<id>` unsharded),
+   * its legacy alias `/worker/<id>` when sharded with the alias on (else -1), and `/proc/<id>`.
+   */
   dirSlot: Int32Array;
+  aliasSlot: Int32Array;
   procSlot: Int32Array;
+  /** Shard index of the worker (0 when unsharded). */
+  shard: Int32Array;
   ids: StringTable;
   /** 1 while an exited worker's files are retained (the slot is not free). */
   held: Uint8Array;
@@ -58,7 +64,9 @@ export class WorkerTable {
     this.spawnMs = allocF64(cap);
     this.gpu = allocI32(cap);
     this.dirSlot = allocI32(cap);
+    this.aliasSlot = allocI32(cap);
     this.procSlot = allocI32(cap);
+    this.shard = allocI32(cap);
     this.ids = new StringTable(cap);
     this.held = allocU8(cap);
     this.exitMs = allocF64(cap);

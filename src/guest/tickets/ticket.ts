@@ -25,6 +25,8 @@ export const TicketStatus = {
   OverLimit: 9,
   /** The role requires a ticket and none (or no verifier) was given. */
   Missing: 10,
+  /** Not a ticket problem: the hive's lifecycle state refuses worker attaches (reference §4). */
+  LifecycleDenied: 11,
 } as const;
 
 const STATUS_NAMES = [
@@ -39,6 +41,7 @@ const STATUS_NAMES = [
   "bad-subject",
   "over-limit",
   "missing",
+  "lifecycle-denied",
 ];
 
 export function ticketStatusName(status: number): string {

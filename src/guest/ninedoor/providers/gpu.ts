@@ -2,7 +2,8 @@
  * `/gpu/<id>/{info,ctl,job,status}` over the simulated GPUs (`GpuSim`): a lease per GPU (granted by a
  * `/queen/ctl` GPU spawn), `RELEASE` / `PRIORITY <n>` on ctl, JSON jobs on job, a status line ring.
  */
-import { EBUSY, EINVAL, EROFS } from "../../../secure9p/errors.ts";
+import { EBUSY, EINVAL, EPERM, EROFS } from "../../../secure9p/errors.ts";
+import { Gate } from "./lifecycle.ts";
 import { equalsAscii } from "../../lib/bytes.ts";
 import { GpuSim, MAX_JOB_ID, MAX_JOB_MS } from "../gpu.ts";
 import { JsonType } from "../json.ts";
@@ -104,6 +105,7 @@ export class GpuFiles implements Provider {
   /** `{"id":"<job>","ms":<n>[,"kernel":"<name>"]}` queues a simulated job on a leased GPU. */
   private gpuJob(g: number, src: Uint8Array, off: number, count: number): number {
     if (this.sim.lessee[g] < 0) return -EINVAL;
+    if (!this.nd.lifecycleSvc.lcAllows(Gate.GpuJob)) return -EPERM;
     const t = this.nd.parser.tokens;
     const len = trimmedLen(src, off, count);
     if (t.parse(src, off, len) < 0 || t.type[0] !== JsonType.Object) return -EINVAL;

@@ -3,12 +3,13 @@
  * (spawn, kill, budget, bind, mount); every line is parsed and checked against the hive's state
  * before any is applied, so a write with one bad line changes nothing and logs why.
  */
-import { EBUSY, EINVAL, EMSGSIZE, ENOENT, errnoName } from "../../../secure9p/errors.ts";
+import { EBUSY, EINVAL, EMSGSIZE, ENOENT, EPERM, errnoName } from "../../../secure9p/errors.ts";
 import { equalsAscii } from "../../lib/bytes.ts";
 import { CtlCommand, CtlOp, Reason, SpawnKind } from "../control.ts";
 import type { NineDoor } from "../ninedoor.ts";
 import type { Provider } from "../provider.ts";
 import { Access } from "../tree.ts";
+import { Gate } from "./lifecycle.ts";
 
 /** Top-level directories `mount` accepts as a service name. */
 const SERVICES = ["proc", "log", "queen", "worker", "gpu", "trace"];
@@ -102,6 +103,7 @@ export class QueenFiles implements Provider {
     const ws = nd.workers;
     switch (cmd.op) {
       case CtlOp.Spawn: {
+        if (!nd.lifecycleSvc.lcAllows(Gate.Spawn)) return this.cmdErr(cmd, EPERM, "lifecycle-denied");
         if (spawns >= ws.freeSlots()) return this.cmdErr(cmd, EBUSY, "worker-table-full");
         if (cmd.spawnKind === SpawnKind.Heartbeat) {
           if (cmd.ticks < 1) return this.cmdErr(cmd, EINVAL, Reason.NeedTicks);

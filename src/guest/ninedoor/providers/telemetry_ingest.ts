@@ -12,7 +12,8 @@
  * answers ENOENT and an open fid EBADF. Every creation, eviction and refusal is one queen log line.
  * Present only when the manifest enables `[telemetry_ingest]` (max_devices > 0).
  */
-import { EEXIST, EFBIG, EINVAL, EMSGSIZE, ENOSPC, errnoName } from "../../../secure9p/errors.ts";
+import { EEXIST, EFBIG, EINVAL, EMSGSIZE, ENOSPC, EPERM, errnoName } from "../../../secure9p/errors.ts";
+import { Gate } from "./lifecycle.ts";
 import { decodeUtf8, equalsAscii } from "../../lib/bytes.ts";
 import { allocI32 } from "../alloc.ts";
 import { JsonTokens, JsonType } from "../json.ts";
@@ -219,6 +220,7 @@ export class TelemetryIngestFiles implements Provider {
   }
 
   private appendRecord(slot: number, src: Uint8Array, off: number, count: number): number {
+    if (!this.nd.lifecycleSvc.lcAllows(Gate.Ingest)) return -EPERM;
     const st = this.store;
     const d = Math.floor(slot / st.lim.maxSegments);
     const seg = st.slotSeg[slot];

@@ -1,23 +1,38 @@
 /**
- * Workers: `/worker/<id>/telemetry` (append-only heartbeat ring), `/proc/<id>/trace` (the worker's
+ * Workers: `/shard/<label>/worker/<id>/telemetry` (append-only heartbeat ring; label from
+ * `shard.ts`), its legacy alias `/worker/<id>/telemetry` (the only path when sharding is off; both
+ * nodes serve the same ring), `/proc/<id>/trace` (the worker's
  * trace ring) and the `/proc/workers` listing. Owns the worker table, spawn and budgets, the tick
  * that writes heartbeats, and exits: an exited worker's sessions are revoked and its GPU lease ends,
  * but its files stay readable (read-only, final contents) for `workers.retain_s`, then disappear
  * (open handles answer Closed).
  */
-import { allocU8 } from "../alloc.ts";
+import { allocI32, allocU8 } from "../alloc.ts";
+import type { ShardingSpec } from "../../boot.ts";
 import type { ByteWriter } from "../../lib/bytes.ts";
-import { EROFS } from "../../../secure9p/errors.ts";
+import { EPERM, EROFS } from "../../../secure9p/errors.ts";
 import { type CtlCommand, SpawnKind } from "../control.ts";
 import type { NineDoor } from "../ninedoor.ts";
 import { type Provider, readRendered } from "../provider.ts";
 import { RingSet } from "../ring.ts";
 import { Cat, Level } from "../trace.ts";
 import { Access } from "../tree.ts";
+import { Gate } from "./lifecycle.ts";
+import { shardIndex, shardName } from "../shard.ts";
 import { EXIT_REASONS, exitReasonCode, WorkerKind, WorkerTable } from "../workers.ts";
 
 const Kind = { Telemetry: 1, Trace: 2 } as const;
 const HEARTBEAT = "heartbeat ";
+
+/** Nodes `WorkerFiles.mountNodes` adds (NineDoor sizes the tree from this and `workerNodeCount`). */
+export function workerBootNodes(sh: ShardingSpec): number {
+  return 1 + (sh.enabled ? 1 + 2 * Math.pow(2, sh.shardBits) : 0);
+}
+
+/** Nodes one worker takes: telemetry dir + file (twice with the legacy alias), /proc/<id> + trace. */
+export function workerNodeCount(sh: ShardingSpec): number {
+  return sh.enabled && sh.legacyWorkerAlias ? 6 : 4;
+}
 
 export class WorkerFiles implements Provider {
   provId = -1;
@@ -29,7 +44,14 @@ export class WorkerFiles implements Provider {
   defOps: number;
   defTtlS: number;
   private nd: NineDoor;
+  /** `/worker` (unsharded, or the legacy alias), else -1. */
   private root = -1;
+  /** `/shard/<label>/worker` per shard index (sharded only). */
+  private shardDirs: Int32Array;
+  /** Shard labels ("00".."ff"), built at boot: the `$shard` of role rules. */
+  private shardLabels: string[] = [];
+  private sharded: boolean;
+  private shardBits: number;
   private retainMs: number;
   /** The heartbeat line buffer: prefix filled at boot, digits per tick. */
   private beat: Uint8Array;
@@ -43,14 +65,27 @@ export class WorkerFiles implements Provider {
     this.defOps = boot.defaultBudget.ops;
     this.defTtlS = boot.defaultBudget.ttlS;
     this.retainMs = boot.workerRetainS * 1000;
+    this.sharded = boot.sharding.enabled;
+    this.shardBits = boot.sharding.shardBits;
+    const shards = this.sharded ? Math.pow(2, this.shardBits) : 0;
+    this.shardDirs = allocI32(shards > 0 ? shards : 1);
+    for (let i = 0; i < shards; i++) this.shardLabels.push(shardName(i));
     const beat = allocU8(HEARTBEAT.length + 17);
     for (let i = 0; i < HEARTBEAT.length; i++) beat[i] = HEARTBEAT.charCodeAt(i);
     this.beat = beat;
   }
 
   mountNodes(): void {
-    this.root = this.nd.tree.addDir(0, "worker", 0, 0);
+    const tree = this.nd.tree;
+    if (!this.sharded || this.nd.boot.sharding.legacyWorkerAlias) this.root = tree.addDir(0, "worker", 0, 0);
+    if (!this.sharded) return;
+    const top = tree.addDir(0, "shard", 0, 0);
+    const dirs = this.shardDirs;
+    for (let i = 0; i < this.shardLabels.length; i++) {
+      dirs[i] = tree.addDir(tree.addDir(top, this.shardLabels[i], 0, 0), "worker", 0, 0);
+    }
   }
+
 
   nodeRead(kind: number, w: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
     if (kind === Kind.Telemetry) return this.rings.read(w, offset, dst, dstOff, count);
@@ -59,6 +94,7 @@ export class WorkerFiles implements Provider {
 
   nodeWrite(_s: number, kind: number, w: number, src: Uint8Array, srcOff: number, count: number): number {
     if (kind !== Kind.Telemetry) return -EROFS;
+    if (!this.nd.lifecycleSvc.lcAllows(Gate.WorkerTelemetry)) return -EPERM;
     const n = this.rings.append(w, src, srcOff, count);
     if (n < 0) this.nd.pressure.telemetryRefused++;
     return n;
@@ -87,6 +123,12 @@ export class WorkerFiles implements Provider {
     if (w < 0) return "";
     const g = this.table.gpu[w];
     return g >= 0 ? this.nd.gpus.ids[g] : "";
+  }
+
+  /** The shard label of worker slot `w` ("" for none or unsharded): the `$shard` of role rules. */
+  shardOf(w: number): string {
+    if (w < 0 || !this.sharded) return "";
+    return this.shardLabels[this.table.shard[w]];
   }
 
   /** Counts one successful operation of worker `w`'s sessions against its ops budget. */
@@ -180,14 +222,29 @@ export class WorkerFiles implements Provider {
     dl[w] = ttl > 0 ? nd.nowMs + ttl * 1000 : 0;
     const tree = nd.tree;
     const now = Math.floor(nd.nowMs / 1000);
-    const dir = tree.addDir(this.root, id, w, now);
+    const si = this.sharded ? shardIndex(id, this.shardBits) : 0;
+    let dir = -1;
+    let alias = -1;
+    if (this.sharded) dir = tree.addDir(this.shardDirs[si], id, w, now);
+    if (this.root >= 0) {
+      alias = tree.addDir(this.root, id, w, now);
+      if (!this.sharded) {
+        dir = alias;
+        alias = -1;
+      }
+    }
     tree.add(dir, "telemetry", this.provId, Kind.Telemetry, Access.AppendOnly, w, now);
+    if (alias >= 0) tree.add(alias, "telemetry", this.provId, Kind.Telemetry, Access.AppendOnly, w, now);
     const proc = tree.addDir(nd.procDir, id, w, now);
     tree.add(proc, "trace", this.provId, Kind.Trace, Access.ReadOnly, w, now);
     const ds = ws.dirSlot;
+    const as = ws.aliasSlot;
     const ps = ws.procSlot;
+    const sh = ws.shard;
     ds[w] = dir;
+    as[w] = alias;
     ps[w] = proc;
+    sh[w] = si;
     this.rings.reset(w);
     nd.trace.perWorker.reset(w);
     if (gpu) {
@@ -286,6 +343,10 @@ export class WorkerFiles implements Provider {
     const acc = tree.access;
     const tel = tree.firstChild[ws.dirSlot[w]];
     if (tel >= 0) acc[tel] = Access.ReadOnly;
+    if (ws.aliasSlot[w] >= 0) {
+      const aliasTel = tree.firstChild[ws.aliasSlot[w]];
+      if (aliasTel >= 0) acc[aliasTel] = Access.ReadOnly;
+    }
     ws.exit(w, nd.nowMs, exitReasonCode(reason));
   }
 
@@ -298,6 +359,7 @@ export class WorkerFiles implements Provider {
 
   private purgeFiles(w: number): void {
     this.nd.dropSubtree(this.table.dirSlot[w]);
+    if (this.table.aliasSlot[w] >= 0) this.nd.dropSubtree(this.table.aliasSlot[w]);
     this.nd.dropSubtree(this.table.procSlot[w]);
   }
 
