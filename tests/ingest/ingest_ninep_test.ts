@@ -255,7 +255,7 @@ Deno.test("telemetry ingest: the device table is bounded (ENOSPC) and an observe
 Deno.test("telemetry ingest: no /queen/telemetry when the manifest leaves [telemetry_ingest] at zero", async () => {
   const q = await Queen.start({ maxDevices: 0, maxSegments: 0, maxSegmentBytes: 0, maxDeviceBytes: 0 });
   try {
-    assertEquals(await q.ls("/queen"), ["ctl"]);
+    assertEquals(await q.ls("/queen"), ["ctl", "lifecycle"]);
     assertEquals(await q.errno(q.read("/queen/telemetry/limits")), ENOENT);
   } finally {
     await q.stop();

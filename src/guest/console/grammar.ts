@@ -63,8 +63,9 @@ export const Verb = {
   Mount: 13,
   Test: 14,
   Quit: 15,
+  Lifecycle: 16,
 } as const;
-export const VERB_COUNT = 16;
+export const VERB_COUNT = 17;
 
 /** Input tokens (matched case-insensitively), indexed by verb id. */
 export const VERB_TOKENS = [
@@ -84,6 +85,7 @@ export const VERB_TOKENS = [
   "mount",
   "test",
   "quit",
+  "lifecycle",
 ];
 
 /** Wire labels of ACK lines, indexed by verb id (`login` acknowledges as ATTACH). */
@@ -104,6 +106,7 @@ export const VERB_LABELS = [
   "MOUNT",
   "TEST",
   "QUIT",
+  "LIFECYCLE",
 ];
 
 /** Argument shapes. */
@@ -122,14 +125,14 @@ export const Shape = {
   TwoTokens: 5,
 } as const;
 
-export const VERB_SHAPES = [0, 0, 2, 2, 0, 1, 1, 1, 3, 0, 4, 1, 5, 5, 0, 0];
+export const VERB_SHAPES = [0, 0, 2, 2, 0, 1, 1, 1, 3, 0, 4, 1, 5, 5, 0, 0, 4];
 
 /** Argument names for parse errors, per verb: [first, second]. */
-const ARG1_NAMES = ["", "", "role", "role", "", "path", "path", "path", "path", "", "payload", "worker", "source", "service", "", ""];
-const ARG2_NAMES = ["", "", "ticket", "ticket", "", "", "", "", "payload", "", "", "", "target", "path", "", ""];
+const ARG1_NAMES = ["", "", "role", "role", "", "path", "path", "path", "path", "", "payload", "worker", "source", "service", "", "", "action"];
+const ARG2_NAMES = ["", "", "ticket", "ticket", "", "", "", "", "payload", "", "", "", "target", "path", "", "", ""];
 /** Byte limits of the first and second argument, per verb. */
-const ARG1_MAX = [0, 0, MAX_ROLE, MAX_ROLE, 0, MAX_PATH, MAX_PATH, MAX_PATH, MAX_PATH, 0, MAX_JSON, MAX_WORKER, MAX_PATH, MAX_ROLE * 2, 0, 0];
-const ARG2_MAX = [0, 0, MAX_TICKET, MAX_TICKET, 0, 0, 0, 0, MAX_ECHO, 0, 0, 0, MAX_PATH, MAX_PATH, 0, 0];
+const ARG1_MAX = [0, 0, MAX_ROLE, MAX_ROLE, 0, MAX_PATH, MAX_PATH, MAX_PATH, MAX_PATH, 0, MAX_JSON, MAX_WORKER, MAX_PATH, MAX_ROLE * 2, 0, 0, MAX_PATH];
+const ARG2_MAX = [0, 0, MAX_TICKET, MAX_TICKET, 0, 0, 0, 0, MAX_ECHO, 0, 0, 0, MAX_PATH, MAX_PATH, 0, 0, 0];
 
 /** Streaming verbs: their OK line is followed by payload lines and a bare `END`. */
 export function isStreaming(verb: number): boolean {
@@ -143,7 +146,8 @@ export function needsAttach(verb: number): boolean {
 
 /** Verbs only the queen may run. */
 export function needsQueen(verb: number): boolean {
-  return verb === Verb.Log || verb === Verb.Spawn || verb === Verb.Kill || verb === Verb.Bind || verb === Verb.Mount;
+  return verb === Verb.Log || verb === Verb.Spawn || verb === Verb.Kill || verb === Verb.Bind || verb === Verb.Mount ||
+    verb === Verb.Lifecycle;
 }
 
 /** Parse failures (`parseCommand` returns their negation). */
@@ -505,6 +509,7 @@ export const HELP_LINES = [
   "  kill <worker>              stop a worker (queen)",
   "  bind <from> <to>           bind a path into the queen's view (queen)",
   "  mount <service> <path>     mount a service (queen)",
+  "  lifecycle <action>         cordon|drain|resume|quiesce|reset [reason=<r>] (queen)",
   "  test                       self-tests run in cohsh (host only)",
   "  quit                       end the session",
 ];

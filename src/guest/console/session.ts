@@ -85,6 +85,7 @@ const STREAM_FILE = 1;
 const STREAM_DIR = 2;
 
 const PATH_QUEEN_CTL = "/queen/ctl";
+const PATH_LIFECYCLE_CTL = "/queen/lifecycle/ctl";
 const PATH_QUEEN_LOG = "/log/queen.log";
 
 export class ConsoleSession {
@@ -432,6 +433,12 @@ export class ConsoleSession {
       this.scratchLen = 0;
       this.scratchBytes(line, cmd.a2Off, cmd.a2Len);
       this.appendScratch(v, cmd.a2Len, line);
+    } else if (v === Verb.Lifecycle) {
+      // One command line to /queen/lifecycle/ctl; the hive checks the action and the transition.
+      this.setPathText(PATH_LIFECYCLE_CTL);
+      this.scratchLen = 0;
+      this.scratchBytes(line, cmd.a1Off, cmd.a1Len);
+      this.appendScratch(v, 0, line);
     } else this.queenCtl(v, line);
   }
 
@@ -861,6 +868,9 @@ export class ConsoleSession {
       w.bytes(line, cmd.a1Off, cmd.a1Len);
       writeKey(w, "to");
       w.bytes(line, cmd.a2Off, cmd.a2Len);
+    } else if (v === Verb.Lifecycle) {
+      writeKey(w, "action");
+      w.bytes(line, cmd.a1Off, cmd.a1Len);
     } else {
       writeKey(w, "service");
       w.bytes(line, cmd.a1Off, cmd.a1Len);

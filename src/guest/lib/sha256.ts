@@ -24,13 +24,17 @@ const K = [
 const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 function xor32(a: number, b: number): number {
+  // porf-check-ignore bitops: operands are 16-bit halves (< 2^16), far below Porffor's 2^31 limit
   const hi = Math.floor(a / TWO16) ^ Math.floor(b / TWO16);
+  // porf-check-ignore bitops: 16-bit halves, as above (checked against WebCrypto under porf)
   const lo = (a % TWO16) ^ (b % TWO16);
   return hi * TWO16 + lo;
 }
 
 function and32(a: number, b: number): number {
+  // porf-check-ignore bitops: operands are 16-bit halves (< 2^16), far below Porffor's 2^31 limit
   const hi = Math.floor(a / TWO16) & Math.floor(b / TWO16);
+  // porf-check-ignore bitops: 16-bit halves, as above (checked against WebCrypto under porf)
   const lo = (a % TWO16) & (b % TWO16);
   return hi * TWO16 + lo;
 }

@@ -251,6 +251,11 @@ export class NineDoor implements Namespace {
   attach(role: string, ticket: string): number {
     const r = this.bootError === "" ? this.roles.indexOf(role) : -1;
     if (r < 0) return this.refuse(-1, TicketStatus.RoleMismatch);
+    // The lifecycle gate comes first: a cordoned hive takes no new workers, whatever their ticket.
+    if (this.roles.workerSubject[r] && !this.lifecycleSvc.lcAllows(Gate.WorkerAttach)) {
+      this.lastAttachState = this.lifecycleSvc.lcStateName();
+      return this.refuse(r, TicketStatus.LifecycleDenied);
+    }
     const policy = this.roles.ticket[r];
     const claims = this.claims;
     claims.clear();
@@ -265,10 +270,6 @@ export class NineDoor implements Namespace {
       hasTicket = true;
     }
     let worker = -1;
-    if (this.roles.workerSubject[r] && !this.lifecycleSvc.lcAllows(Gate.WorkerAttach)) {
-      this.lastAttachState = this.lifecycleSvc.lcStateName();
-      return this.refuse(r, TicketStatus.LifecycleDenied);
-    }
     if (this.roles.workerSubject[r]) {
       worker = hasTicket ? this.workerSvc.attachable(claims.subject, role === "worker-gpu") : -1;
       if (worker < 0) return this.refuse(r, TicketStatus.BadSubject);

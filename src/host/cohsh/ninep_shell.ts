@@ -424,6 +424,13 @@ export class NinepShell implements CohshSession {
   }
 
   private async queenCtl(v: number, a1: Uint8Array, a2: Uint8Array): Promise<string> {
+    if (v === Verb.Lifecycle) {
+      // One command line to /queen/lifecycle/ctl, as the console writes it.
+      return await this.append(v, enc.encode("/queen/lifecycle/ctl"), concat(a1, enc.encode("\n")), (w) => {
+        writeKey(w, "action");
+        w.bytes(a1, 0, a1.length);
+      });
+    }
     const ctl = enc.encode("/queen/ctl");
     const s1 = dec.decode(a1);
     const s2 = dec.decode(a2);

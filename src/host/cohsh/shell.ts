@@ -55,6 +55,14 @@ export function toWire(input: string): ShellAction {
     }
     return checkLength({ kind: "wire", verb, wire: `ATTACH ${args.join(" ")}` });
   }
+  if (verb === Verb.Lifecycle) {
+    // The action is checked here (a typo never reaches the hive); the transition is the hive's call.
+    const m = /^(cordon|drain|resume|quiesce|reset)( reason=[A-Za-z0-9._:-]{1,64})?$/.exec(rest);
+    if (!m) {
+      return { kind: "local-error", message: `lifecycle: '${rest.slice(0, 40)}' is not ${LIFECYCLE_USAGE}` };
+    }
+    return checkLength({ kind: "wire", verb, wire: `LIFECYCLE ${rest}` });
+  }
   if (verb === Verb.Spawn && rest !== "" && !rest.startsWith("{")) {
     const json = spawnJson(rest.split(/\s+/));
     if (typeof json !== "string") return { kind: "local-error", message: json.error };
@@ -62,6 +70,8 @@ export function toWire(input: string): ShellAction {
   }
   return checkLength({ kind: "wire", verb, wire: rest === "" ? label : `${label} ${rest}` });
 }
+
+const LIFECYCLE_USAGE = "lifecycle cordon|drain|resume|quiesce|reset [reason=<token>]";
 
 const SPAWN_USAGE = "spawn heartbeat ticks=N [ttl_s=T] [ops=O] | spawn gpu gpu_id=ID mem_mb=M streams=S ttl_s=T " +
   "[priority=P] [budget_ttl_s=T] [budget_ops=O] | spawn <json>";
