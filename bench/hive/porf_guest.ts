@@ -1,6 +1,6 @@
 /**
  * Guest-only hive load for the Porffor memory benchmark (porf_memory.ts compiles it to Wasm with
- * WORKERS and TICKS defined by esbuild): spawn WORKERS heartbeat workers, run TICKS ticks, print a
+ * WORKERS, TICKS and LAYOUT defined by esbuild): spawn WORKERS heartbeat workers, run TICKS ticks, print a
  * checksum of telemetry bytes so the work cannot be skipped.
  */
 import { defaultBootConfig } from "../../src/guest/boot.ts";
@@ -9,9 +9,12 @@ import { ByteWriter } from "../../src/guest/lib/bytes.ts";
 
 declare const WORKERS: number;
 declare const TICKS: number;
+/** 0: flat /worker/<id>; 1: /shard/<label>/worker/<id>; 2: sharded plus the /worker alias. */
+declare const LAYOUT: number;
 
 const BOOT = defaultBootConfig();
 BOOT.limits.maxWorkers = WORKERS > 0 ? WORKERS : 1;
+BOOT.sharding = { enabled: LAYOUT > 0, shardBits: 8, legacyWorkerAlias: LAYOUT !== 1 };
 const HIVE = new NineDoor(BOOT);
 HIVE.advance(0);
 const QUEEN = HIVE.attach("queen", "");

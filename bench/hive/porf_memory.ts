@@ -4,8 +4,11 @@
  * memory only grows; comparing runs shows the cost that matters on the device:
  * - bytes per worker: memory(WORKERS) − memory(0 workers), over WORKERS;
  * - bytes per tick in steady state: memory(TICKS long) − memory(TICKS short) (0 = no per-tick allocation);
- * - tick cost per worker: wall time difference between the long and short runs.
- * Peer, measured in the same run: the same workers and ticks under Deno (JIT + GC).
+ * - tick cost per worker: wall time difference between the long and short runs;
+ * - spawn cost per worker: wall time of (WORKERS workers, 0 ticks) minus (0 workers), over WORKERS.
+ * Each is measured for three worker layouts in the same run: flat `/worker/<id>`, sharded
+ * `/shard/<label>/worker/<id>` (one sha256 per spawn, 513 boot directories) and sharded plus the
+ * legacy `/worker` alias (the default manifest). Peer: the same workers and ticks under Deno (JIT + GC).
  *
  * Usage: deno run -A bench/hive/porf_memory.ts [--workers N] [--short N] [--long N]
  */
@@ -37,8 +40,10 @@ async function sh(cmd: string, args: string[]): Promise<void> {
   if (!out.success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-async function build(workers: number, ticks: number): Promise<Uint8Array<ArrayBuffer>> {
-  const js = `${dir}/g_${workers}_${ticks}.js`;
+const LAYOUTS = [["unsharded", 0], ["sharded", 1], ["sharded+alias", 2]] as const;
+
+async function build(workers: number, ticks: number, layout: number): Promise<Uint8Array<ArrayBuffer>> {
+  const js = `${dir}/g_${workers}_${ticks}_${layout}.js`;
   const wasm = js.replace(/\.js$/, ".wasm");
   await sh("esbuild", [
     root + "bench/hive/porf_guest.ts",
@@ -47,6 +52,7 @@ async function build(workers: number, ticks: number): Promise<Uint8Array<ArrayBu
     "--target=es2022",
     `--define:WORKERS=${workers}`,
     `--define:TICKS=${ticks}`,
+    `--define:LAYOUT=${layout}`,
     `--outfile=${js}`,
     "--log-level=warning",
   ]);
@@ -66,9 +72,10 @@ async function runWasm(bytes: Uint8Array<ArrayBuffer>): Promise<{ memory: number
   return { memory: (instance.exports.$ as WebAssembly.Memory).buffer.byteLength, ms, out };
 }
 
-function runDeno(ticks: number): number {
+function runDeno(ticks: number, layout: number): number {
   const boot = defaultBootConfig();
   boot.limits.maxWorkers = WORKERS;
+  boot.sharding = { enabled: layout > 0, shardBits: 8, legacyWorkerAlias: layout !== 1 };
   const nd = new NineDoor(boot);
   nd.advance(0);
   const s = nd.attach("queen", "");
@@ -81,43 +88,77 @@ function runDeno(ticks: number): number {
   return performance.now() - t0;
 }
 
-try {
-  const [base, short, long] = [await build(0, 0), await build(WORKERS, SHORT), await build(WORKERS, LONG)];
-  const b = await runWasm(base);
+interface Row {
+  name: string;
+  base: number;
+  perWorker: number;
+  perTick: number;
+  spawnWasm: number;
+  tickWasm: number;
+  tickDeno: number;
+}
+
+const min = (xs: number[]) => Math.min(...xs);
+
+async function measure(name: string, layout: number): Promise<Row> {
+  const [base, spawned, short, long] = [
+    await build(0, 0, layout),
+    await build(WORKERS, 0, layout),
+    await build(WORKERS, SHORT, layout),
+    await build(WORKERS, LONG, layout),
+  ];
+  const rb: { memory: number; ms: number; out: string }[] = [];
+  const rp: { memory: number; ms: number; out: string }[] = [];
   const rs: { memory: number; ms: number; out: string }[] = [];
   const rl: { memory: number; ms: number; out: string }[] = [];
   for (let i = 0; i < 3; i++) {
+    rb.push(await runWasm(base));
+    rp.push(await runWasm(spawned));
     rs.push(await runWasm(short));
     rl.push(await runWasm(long));
   }
   if (!rl[0].out.startsWith(`workers ${WORKERS} `)) throw new Error(`unexpected guest output: ${rl[0].out}`);
-  const min = (xs: number[]) => Math.min(...xs);
-  const tickWasm = ((min(rl.map((r) => r.ms)) - min(rs.map((r) => r.ms))) * 1000) /
-    ((LONG - SHORT) * WORKERS);
+  const tickWasm = ((min(rl.map((r) => r.ms)) - min(rs.map((r) => r.ms))) * 1000) / ((LONG - SHORT) * WORKERS);
+  const spawnWasm = ((min(rp.map((r) => r.ms)) - min(rb.map((r) => r.ms))) * 1000) / WORKERS;
   const d: number[] = [];
-  for (let i = 0; i < 3; i++) d.push(((runDeno(LONG) - runDeno(SHORT)) * 1000) / ((LONG - SHORT) * WORKERS));
-  const tickDeno = min(d);
-  console.log(`hive under Porffor (wasm, -O1): ${WORKERS} heartbeat workers, ${SHORT} vs ${LONG} ticks`);
+  for (let i = 0; i < 3; i++) {
+    d.push(((runDeno(LONG, layout) - runDeno(SHORT, layout)) * 1000) / ((LONG - SHORT) * WORKERS));
+  }
+  return {
+    name,
+    base: rb[0].memory,
+    perWorker: (rs[0].memory - rb[0].memory) / WORKERS,
+    perTick: (rl[0].memory - rs[0].memory) / (LONG - SHORT),
+    spawnWasm,
+    tickWasm,
+    tickDeno: min(d),
+  };
+}
+
+try {
+  const rows: Row[] = [];
+  for (const [name, layout] of LAYOUTS) rows.push(await measure(name, layout));
+  console.log(`hive under Porffor (wasm, -O1): ${WORKERS} heartbeat workers, ${SHORT} vs ${LONG} ticks, three layouts`);
   console.log(
-    `linear memory: boot with 0 workers ${b.memory} B; ${WORKERS} workers after ${SHORT} ticks ${
-      rs[0].memory
-    } B, after ${LONG} ticks ${rl[0].memory} B`,
+    "layout          boot B (0 wk)   B/worker   B/tick   spawn µs/wk (porf)   tick µs/wk porf   tick µs/wk deno   deno/porf",
   );
-  console.log(
-    `memory per worker (incl. its tables, rings, node names): ${
-      ((rs[0].memory - b.memory) / WORKERS).toFixed(0)
-    } B`,
-  );
-  console.log(
-    `memory growth per steady-state tick: ${
-      ((rl[0].memory - rs[0].memory) / (LONG - SHORT)).toFixed(1)
-    } B (0 = no per-tick allocation)`,
-  );
-  console.log(
-    `tick µs/worker: porffor wasm ${tickWasm.toFixed(3)}, deno (peer) ${tickDeno.toFixed(3)}, deno/porffor ${
-      (tickDeno / tickWasm).toFixed(2)
-    }`,
-  );
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(14)}  ${String(r.base).padStart(13)}  ${r.perWorker.toFixed(0).padStart(9)}  ${
+        r.perTick.toFixed(1).padStart(7)
+      }  ${r.spawnWasm.toFixed(2).padStart(19)}  ${r.tickWasm.toFixed(3).padStart(16)}  ${r.tickDeno.toFixed(3).padStart(16)}  ${
+        (r.tickDeno / r.tickWasm).toFixed(2).padStart(10)
+      }`,
+    );
+  }
+  const u = rows[0];
+  for (const r of rows.slice(1)) {
+    console.log(
+      `${r.name} vs unsharded: memory/worker x${(r.perWorker / u.perWorker).toFixed(2)}, spawn x${
+        (r.spawnWasm / u.spawnWasm).toFixed(2)
+      }, tick x${(r.tickWasm / u.tickWasm).toFixed(2)} (porf)`,
+    );
+  }
 } finally {
   await Deno.remove(dir, { recursive: true });
 }

@@ -64,10 +64,21 @@ function spawnLines(n: number): string[] {
   return out;
 }
 
-function runOurs(measureMem: boolean): { spawnUs: number; tickUs: number[]; bytes: number; check: number } {
+/** Worker layouts measured side by side: flat `/worker/<id>`, sharded, sharded plus the `/worker` alias. */
+const LAYOUTS = [
+  { name: "unsharded", sharding: { enabled: false, shardBits: 8, legacyWorkerAlias: true } },
+  { name: "sharded", sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: false } },
+  { name: "sharded+alias", sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: true } },
+];
+
+function runOurs(
+  measureMem: boolean,
+  layout = 0,
+): { spawnUs: number; tickUs: number[]; bytes: number; check: number } {
   const base = measureMem ? mem() : 0;
   const boot = defaultBootConfig();
   boot.limits.maxWorkers = WORKERS;
+  boot.sharding = { ...LAYOUTS[layout].sharding };
   boot.telemetryRingBytes = RING;
   const nd = new NineDoor(boot);
   nd.advance(0);
@@ -117,48 +128,46 @@ function runPeer(measureMem: boolean): { spawnUs: number; tickUs: number[]; byte
 
 // Timing rounds alternate (shared warm-up and machine noise) and skip the first (JIT warm-up);
 // memory is measured in separate rounds, because forcing GC also discards optimised code.
-const ours: ReturnType<typeof runOurs>[] = [];
+const ours: ReturnType<typeof runOurs>[][] = LAYOUTS.map(() => []);
 const peer: ReturnType<typeof runPeer>[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  ours.push(runOurs(false));
+  for (let l = 0; l < LAYOUTS.length; l++) ours[l].push(runOurs(false, l));
   peer.push(runPeer(false));
 }
-const oursMem = [runOurs(true), runOurs(true)].map((x) => x.bytes);
+const oursMem = LAYOUTS.map((_, l) => Math.min(runOurs(true, l).bytes, runOurs(true, l).bytes));
 const peerMem = [runPeer(true), runPeer(true)].map((x) => x.bytes);
 const keep = <T>(xs: T[]) => xs.slice(1);
-if (ours[0].check !== peer[0].check) {
-  throw new Error(`the two runs disagree: ${ours[0].check} vs ${peer[0].check}`);
+for (let l = 0; l < LAYOUTS.length; l++) {
+  if (ours[l][0].check !== peer[0].check) {
+    throw new Error(`the runs disagree (${LAYOUTS[l].name}): ${ours[l][0].check} vs ${peer[0].check}`);
+  }
 }
-const o = {
-  spawn: median(keep(ours).map((x) => x.spawnUs)),
-  tick: median(keep(ours).flatMap((x) => x.tickUs.slice(10))),
-  bytes: Math.min(...oursMem),
-};
+const o = LAYOUTS.map((_, l) => ({
+  spawn: median(keep(ours[l]).map((x) => x.spawnUs)),
+  tick: median(keep(ours[l]).flatMap((x) => x.tickUs.slice(10))),
+  bytes: oursMem[l],
+}));
 const p = {
   spawn: median(keep(peer).map((x) => x.spawnUs)),
   tick: median(keep(peer).flatMap((x) => x.tickUs.slice(10))),
   bytes: Math.min(...peerMem),
 };
 const f = (n: number, d = 3) => n.toFixed(d);
+const col = (n: number, d = 3) => f(n, d).padStart(14);
 console.log(
   `hive bench: ${WORKERS} heartbeat workers, ${TICKS} ticks, ${RING}-byte telemetry rings (Deno ${Deno.version.deno})`,
 );
-console.log(`                      ninedoor     peer (Map + string lines)   peer/ours`);
-console.log(
-  `spawn  µs/worker   ${f(o.spawn).padStart(10)}   ${f(p.spawn).padStart(10)}                  ${
-    f(p.spawn / o.spawn, 2)
-  }`,
-);
-console.log(
-  `tick   µs/worker   ${f(o.tick).padStart(10)}   ${f(p.tick).padStart(10)}                  ${
-    f(p.tick / o.tick, 2)
-  }`,
-);
-console.log(
-  `memory B/worker    ${f(o.bytes, 0).padStart(10)}   ${f(p.bytes, 0).padStart(10)}                  ${
-    f(p.bytes / o.bytes, 2)
-  }`,
-);
+console.log(`                   ${LAYOUTS.map((x) => x.name.padStart(14)).join("")}   peer (Map+lines)   peer/unsharded`);
+console.log(`spawn  µs/worker ${o.map((x) => col(x.spawn)).join("")}   ${col(p.spawn)}   ${f(p.spawn / o[0].spawn, 2)}`);
+console.log(`tick   µs/worker ${o.map((x) => col(x.tick)).join("")}   ${col(p.tick)}   ${f(p.tick / o[0].tick, 2)}`);
+console.log(`memory B/worker  ${o.map((x) => col(x.bytes, 0)).join("")}   ${col(p.bytes, 0)}   ${f(p.bytes / o[0].bytes, 2)}`);
+for (let l = 1; l < LAYOUTS.length; l++) {
+  console.log(
+    `${LAYOUTS[l].name} / unsharded: spawn x${f(o[l].spawn / o[0].spawn, 2)}, tick x${f(o[l].tick / o[0].tick, 2)}, memory x${
+      f(o[l].bytes / o[0].bytes, 2)
+    }`,
+  );
+}
 console.log(
   `(ninedoor memory is its boot-time tables: rings, node/session/worker columns; the peer's grows with line churn until GC)`,
 );

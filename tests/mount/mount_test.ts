@@ -26,7 +26,7 @@ Deno.test({
   fn: () =>
     withHiveMount(async (_hive, m) => {
       const ls = await sh("ls", m.dir);
-      assertEquals(ls.out.trim().split("\n"), ["gpu", "log", "proc", "queen", "trace", "worker"]);
+      assertEquals(ls.out.trim().split("\n"), ["gpu", "log", "proc", "queen", "shard", "trace", "worker"]);
       const boot = await sh("cat proc/boot", m.dir);
       assertEquals(boot.code, 0, boot.err);
       assertMatch(boot.out, /^Cohesix boot: root-task online\nversion=/);

@@ -24,6 +24,7 @@ const K = [
 const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
 function xor32(a: number, b: number): number {
+  // Split into 16-bit halves; the bit operators then only see values below 2^16.
   // porf-check-ignore bitops: operands are 16-bit halves (< 2^16), far below Porffor's 2^31 limit
   const hi = Math.floor(a / TWO16) ^ Math.floor(b / TWO16);
   // porf-check-ignore bitops: 16-bit halves, as above (checked against WebCrypto under porf)
@@ -39,14 +40,20 @@ function and32(a: number, b: number): number {
   return hi * TWO16 + lo;
 }
 
+/** POW2[n] = 2^n for n in 0..32 (no Math.pow per rotation). */
+const POW2 = new Float64Array(new ArrayBuffer(33 * 8));
+for (let i = 0, v = 1; i <= 32; i++, v = v * 2) POW2[i] = v;
+
 /** Rotates a 32-bit word right by n (1..31). */
 function rotr32(x: number, n: number): number {
-  const p = Math.pow(2, n);
-  return Math.floor(x / p) + (x % p) * Math.pow(2, 32 - n);
+  const p = POW2[n];
+  const lo = x % p;
+  return (x - lo) / p + lo * POW2[32 - n];
 }
 
 function shr32(x: number, n: number): number {
-  return Math.floor(x / Math.pow(2, n));
+  const p = POW2[n];
+  return (x - (x % p)) / p;
 }
 
 export class Sha256 {
