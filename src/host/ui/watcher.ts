@@ -31,8 +31,9 @@ import {
 } from "./state.ts";
 
 const dec = new TextDecoder();
-/** Telemetry fids kept open at once; older ones are clunked (the role's fid quota is small). */
-const MAX_TELEMETRY_FIDS = 16;
+/** Telemetry fids kept open at once; older ones are clunked (the observer role has 32 fids; the status
+ * files, three of them /proc/lifecycle/*, keep about 12 open). */
+const MAX_TELEMETRY_FIDS = 12;
 /** Telemetry reads in flight at once (the client pipelines them within its tag window). */
 const TELEMETRY_BATCH = 8;
 
