@@ -31,25 +31,6 @@ for (let i = 0; i < 64; i++) {
   KS[2 * i + 1] = K[i] % 65536;
 }
 
-/** High half of (h:l) rotated right by n (1..31). */
-function rotHi(h: number, l: number, n: number): number {
-  if (n >= 16) return rotHalf(l, h, n - 16);
-  return rotHalf(h, l, n);
-}
-
-/** Low half of (h:l) rotated right by n (1..31). */
-function rotLo(h: number, l: number, n: number): number {
-  if (n >= 16) return rotHalf(h, l, n - 16);
-  return rotHalf(l, h, n);
-}
-
-/** `a` shifted right by n (0..15) with the low n bits of `b` shifted in at the top. */
-function rotHalf(a: number, b: number, n: number): number {
-  if (n === 0) return a;
-  // porf-check-ignore bitops: a, b < 2^16 and n < 16, so b << (16 - n) < 2^31
-  return ((a >>> n) | (b << (16 - n))) & M;
-}
-
 export class Sha256 {
   /** The message schedule, two halves per word. */
   private w: Int32Array = new Int32Array(new ArrayBuffer(128 * 4));
@@ -102,14 +83,14 @@ export class Sha256 {
       const xl = w[2 * t - 29];
       const yh = w[2 * t - 4];
       const yl = w[2 * t - 3];
-      // porf-check-ignore bitops: 16-bit halves
-      const s0h = rotHi(xh, xl, 7) ^ rotHi(xh, xl, 18) ^ (xh >>> 3);
-      // porf-check-ignore bitops: 16-bit halves
-      const s0l = rotLo(xh, xl, 7) ^ rotLo(xh, xl, 18) ^ rotHalf(xl, xh, 3);
-      // porf-check-ignore bitops: 16-bit halves
-      const s1h = rotHi(yh, yl, 17) ^ rotHi(yh, yl, 19) ^ (yh >>> 10);
-      // porf-check-ignore bitops: 16-bit halves
-      const s1l = rotLo(yh, yl, 17) ^ rotLo(yh, yl, 19) ^ rotHalf(yl, yh, 10);
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const s0h = (((xh >>> 7) | (xl << 9)) ^ ((xl >>> 2) | (xh << 14)) ^ (xh >>> 3)) & M;
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const s0l = (((xl >>> 7) | (xh << 9)) ^ ((xh >>> 2) | (xl << 14)) ^ ((xl >>> 3) | (xh << 13))) & M;
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const s1h = (((yl >>> 1) | (yh << 15)) ^ ((yl >>> 3) | (yh << 13)) ^ (yh >>> 10)) & M;
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const s1l = (((yh >>> 1) | (yl << 15)) ^ ((yh >>> 3) | (yl << 13)) ^ ((yl >>> 10) | (yh << 6))) & M;
       const lo = w[2 * t - 31] + s0l + w[2 * t - 13] + s1l;
       const hi = w[2 * t - 32] + s0h + w[2 * t - 14] + s1h + Math.floor(lo / 65536);
       w[2 * t] = hi % 65536;
@@ -118,10 +99,10 @@ export class Sha256 {
     let ah = h[0], al = h[1], bh = h[2], bl = h[3], ch = h[4], cl = h[5], dh = h[6], dl = h[7];
     let eh = h[8], el = h[9], fh = h[10], fl = h[11], gh = h[12], gl = h[13], hh = h[14], hl = h[15];
     for (let t = 0; t < 64; t++) {
-      // porf-check-ignore bitops: 16-bit halves
-      const S1h = rotHi(eh, el, 6) ^ rotHi(eh, el, 11) ^ rotHi(eh, el, 25);
-      // porf-check-ignore bitops: 16-bit halves
-      const S1l = rotLo(eh, el, 6) ^ rotLo(eh, el, 11) ^ rotLo(eh, el, 25);
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const S1h = (((eh >>> 6) | (el << 10)) ^ ((eh >>> 11) | (el << 5)) ^ ((el >>> 9) | (eh << 7))) & M;
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const S1l = (((el >>> 6) | (eh << 10)) ^ ((el >>> 11) | (eh << 5)) ^ ((eh >>> 9) | (el << 7))) & M;
       // ch(e, f, g) = (e & f) ^ (~e & g), with ~e = e ^ 0xffff per half.
       // porf-check-ignore bitops: 16-bit halves
       const chh = (eh & fh) ^ ((eh ^ M) & gh);
@@ -129,10 +110,10 @@ export class Sha256 {
       const chl = (el & fl) ^ ((el ^ M) & gl);
       const t1l = hl + S1l + chl + KS[2 * t + 1] + w[2 * t + 1];
       const t1h = hh + S1h + chh + KS[2 * t] + w[2 * t] + Math.floor(t1l / 65536);
-      // porf-check-ignore bitops: 16-bit halves
-      const S0h = rotHi(ah, al, 2) ^ rotHi(ah, al, 13) ^ rotHi(ah, al, 22);
-      // porf-check-ignore bitops: 16-bit halves
-      const S0l = rotLo(ah, al, 2) ^ rotLo(ah, al, 13) ^ rotLo(ah, al, 22);
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const S0h = (((ah >>> 2) | (al << 14)) ^ ((ah >>> 13) | (al << 3)) ^ ((al >>> 6) | (ah << 10))) & M;
+      // porf-check-ignore bitops: 16-bit halves; left shifts stay below 2^31
+      const S0l = (((al >>> 2) | (ah << 14)) ^ ((al >>> 13) | (ah << 3)) ^ ((ah >>> 6) | (al << 10))) & M;
       // porf-check-ignore bitops: 16-bit halves
       const mjh = (ah & bh) ^ (ah & ch) ^ (bh & ch);
       // porf-check-ignore bitops: 16-bit halves
