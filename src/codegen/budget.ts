@@ -38,8 +38,11 @@ export function computeBudget(ir: ManifestIR): Budget {
   const ingest = ti.max_devices * ti.max_segments_per_device * ti.max_bytes_per_segment;
   const log = ir.log.queen_log_bytes;
   const eco = ir.ecosystem;
-  const ecosystem = (eco.audit.enable ? eco.audit.journal_max_bytes : 0) +
-    (eco.policy.enable ? eco.policy.queue_max_bytes : 0);
+  // Audit: both journal rings and the replay records (128 target + 256 payload bytes each, twice: the
+  // records and the fresh state a replay applies them to). Policy: the queue bytes and 160 per approval.
+  const ecosystem = (eco.audit.enable ? eco.audit.journal_max_bytes + eco.audit.decisions_max_bytes : 0) +
+    (eco.audit.enable && eco.audit.replay_enable ? eco.audit.replay_max_entries * (384 + 128) : 0) +
+    (eco.policy.enable ? eco.policy.queue_max_bytes + eco.policy.queue_max_entries * 160 : 0);
   const objects = OBJECT_BYTES * (ir.profile.max_workers * OBJECTS_PER_WORKER + s.max_sessions * OBJECTS_PER_SESSION);
   const total = frames + fid_tables + telemetry + ingest + trace + log + ecosystem + objects;
   return { frames, fid_tables, telemetry, ingest, trace, log, ecosystem, objects, total, limit: ir.profile.memory_bytes };

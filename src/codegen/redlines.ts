@@ -263,9 +263,62 @@ function ecosystemRules(ir: ManifestIR, out: Violation[]): void {
   if (eco.audit.replay_enable && !eco.audit.enable) {
     out.push({ path: ["ecosystem", "audit", "replay_enable"], message: "ecosystem.audit.replay_enable requires ecosystem.audit.enable = true" });
   }
+  policyRuleChecks(ir, out);
+  const pol = eco.policy;
+  // A write must fit one Twrite frame, or the client splits it and the second half is a bad record.
+  const room = ir.secure9p.msize - TWRITE_HEADER;
+  for (const key of ["queue_max_bytes", "ctl_max_bytes"] as const) {
+    if (pol.enable && pol[key] > room) {
+      out.push({
+        path: ["ecosystem", "policy", key],
+        message: `ecosystem.policy.${key} ${pol[key]} exceeds one write (secure9p.msize ${ir.secure9p.msize} - ${TWRITE_HEADER} header bytes = ${room})`,
+      });
+    }
+  }
+  if (eco.audit.replay_enable && eco.audit.replay_ctl_max_bytes > room) {
+    out.push({
+      path: ["ecosystem", "audit", "replay_ctl_max_bytes"],
+      message: `ecosystem.audit.replay_ctl_max_bytes ${eco.audit.replay_ctl_max_bytes} exceeds one write (secure9p.msize ${ir.secure9p.msize} - ${TWRITE_HEADER} header bytes = ${room})`,
+    });
+  }
+  if (pol.rules.length > 0 && !pol.enable) {
+    out.push({ path: ["ecosystem", "policy", "rules"], message: "ecosystem.policy.rules need ecosystem.policy.enable = true (rules are only enforced by the policy gate)" });
+  }
   if (eco.models.enable && !ir.features.gpu) {
     out.push({ path: ["ecosystem", "models", "enable"], message: "ecosystem.models.enable requires features.gpu = true" });
   }
+}
+
+/** `[[ecosystem.policy.rules]]`: unique ids; targets are absolute globs of literals and `*` under a mount. */
+function policyRuleChecks(ir: ManifestIR, out: Violation[]): void {
+  const ids = new Set<string>();
+  ir.ecosystem.policy.rules.forEach((rule, i) => {
+    const label = `ecosystem.policy.rules[${i}] (${rule.id}) target`;
+    if (ids.has(rule.id)) {
+      out.push({ path: ["ecosystem", "policy", "rules", i, "id"], message: `ecosystem.policy.rules id ${rule.id} is listed twice` });
+    }
+    ids.add(rule.id);
+    const bad = checkAbsolutePath(rule.target, { label, walkDepth: ir.secure9p.walk_depth, notRoot: true });
+    if (bad) {
+      out.push({ path: ["ecosystem", "policy", "rules", i, "target"], message: bad });
+      return;
+    }
+    for (const part of components(rule.target)) {
+      if (part === "*") continue;
+      if (!/^[A-Za-z0-9._:-]+$/.test(part)) {
+        out.push({
+          path: ["ecosystem", "policy", "rules", i, "target"],
+          message: `${label} component '${part}' must be '*' or a name of [A-Za-z0-9._:-] (no '**' or placeholders)`,
+        });
+      }
+    }
+    if (!ir.sharding.legacy_worker_alias && (rule.target === "/worker" || rule.target.startsWith("/worker/"))) {
+      out.push({
+        path: ["ecosystem", "policy", "rules", i, "target"],
+        message: `${label} references legacy /worker paths while sharding.legacy_worker_alias is false`,
+      });
+    }
+  });
 }
 
 function imageRules(ir: ManifestIR, out: Violation[]): void {

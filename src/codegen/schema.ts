@@ -182,22 +182,54 @@ const EcoHost = z.strictObject({
   providers: z.array(z.enum(HOST_PROVIDERS)).default([]),
   mount_at: z.string().default("/host"),
 }).default({ enable: false, providers: [], mount_at: "/host" });
+/** Byte bounds of the audit journal and replay window (reference compiler: every cap >= 1). */
+export const AUDIT_DEFAULTS = {
+  enable: false,
+  journal_max_bytes: 65536,
+  decisions_max_bytes: 4096,
+  replay_enable: false,
+  replay_max_entries: 64,
+  replay_ctl_max_bytes: 1024,
+  replay_status_max_bytes: 1024,
+};
 const EcoAudit = z.strictObject({
   enable: z.boolean().default(false),
-  journal_max_bytes: posInt(1 << 20).default(65536),
+  // At least one whole record (a record is up to ~400 bytes); at most one ring chunk (ring.ts).
+  journal_max_bytes: z.number().int().min(512).max(524288).default(AUDIT_DEFAULTS.journal_max_bytes),
+  decisions_max_bytes: z.number().int().min(512).max(524288).default(AUDIT_DEFAULTS.decisions_max_bytes),
   replay_enable: z.boolean().default(false),
-}).default({ enable: false, journal_max_bytes: 65536, replay_enable: false });
+  replay_max_entries: posInt(256).default(AUDIT_DEFAULTS.replay_max_entries),
+  replay_ctl_max_bytes: posInt(8192).default(AUDIT_DEFAULTS.replay_ctl_max_bytes),
+  replay_status_max_bytes: z.number().int().min(128).max(8192).default(AUDIT_DEFAULTS.replay_status_max_bytes),
+}).default(AUDIT_DEFAULTS);
+/** Rule ids and action ids: a token the audit records can carry unescaped. */
+export const POLICY_ID = /^[A-Za-z0-9._:-]{1,32}$/;
+const PolicyRule = z.strictObject({
+  id: z.string().regex(POLICY_ID, "must be 1..32 characters of [A-Za-z0-9._:-]"),
+  target: z.string().min(2).max(128),
+});
+export const POLICY_DEFAULTS = {
+  enable: false,
+  queue_max_entries: 16,
+  queue_max_bytes: 4096,
+  ctl_max_bytes: 2048,
+  status_max_bytes: 512,
+  rules: [] as { id: string; target: string }[],
+};
 const EcoPolicy = z.strictObject({
   enable: z.boolean().default(false),
-  queue_max_entries: posInt(64).default(16),
-  queue_max_bytes: posInt(1 << 20).default(4096),
-}).default({ enable: false, queue_max_entries: 16, queue_max_bytes: 4096 });
+  queue_max_entries: posInt(64).default(POLICY_DEFAULTS.queue_max_entries),
+  queue_max_bytes: posInt(8192).default(POLICY_DEFAULTS.queue_max_bytes),
+  ctl_max_bytes: posInt(8192).default(POLICY_DEFAULTS.ctl_max_bytes),
+  status_max_bytes: z.number().int().min(128).max(8192).default(POLICY_DEFAULTS.status_max_bytes),
+  rules: z.array(PolicyRule).max(16).default([]),
+}).default(POLICY_DEFAULTS);
 const EcoModels = z.strictObject({ enable: z.boolean().default(false) }).default({ enable: false });
 const Ecosystem = z.strictObject({ host: EcoHost, audit: EcoAudit, policy: EcoPolicy, models: EcoModels })
   .default({
     host: { enable: false, providers: [], mount_at: "/host" },
-    audit: { enable: false, journal_max_bytes: 65536, replay_enable: false },
-    policy: { enable: false, queue_max_entries: 16, queue_max_bytes: 4096 },
+    audit: AUDIT_DEFAULTS,
+    policy: POLICY_DEFAULTS,
     models: { enable: false },
   });
 

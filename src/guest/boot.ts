@@ -149,6 +149,77 @@ export interface BootConfig {
   lifecycle: LifecycleSpec;
   /** Worker namespace layout (`[sharding]`). */
   sharding: ShardingSpec;
+  /** `[ecosystem.*]`: /host, PolicyFS, AuditFS and ReplayFS (all off in the default manifest). */
+  ecosystem: EcosystemSpec;
+}
+
+/** One `[[ecosystem.policy.rules]]`: writes to a path matching `target` need an approval. */
+export interface PolicyRuleSpec {
+  /** Rule name shown in /policy/rules and the audit records ([A-Za-z0-9._:-], 1..32). */
+  id: string;
+  /** Absolute path glob: literal components and `*` (exactly one whole component). */
+  target: string;
+}
+
+/** `[ecosystem.host]`: the host sidecar's mount (served by the /host provider). */
+export interface HostSpec {
+  enable: boolean;
+  /** `systemd`, `k8s`, `docker`, `nvidia`, `jetson`, `net`. */
+  providers: string[];
+  mountAt: string;
+}
+
+/** `[ecosystem.policy]`: approval gates on control writes (`/policy`, `/actions`). */
+export interface PolicySpec {
+  enable: boolean;
+  /** Approvals held at once in `/actions` (queued or consumed). */
+  queueMaxEntries: number;
+  /** Largest write to `/actions/queue`. */
+  queueMaxBytes: number;
+  /** Largest write to `/policy/ctl`. */
+  ctlMaxBytes: number;
+  /** Largest rendering of `/actions/<id>/status`. */
+  statusMaxBytes: number;
+  rules: PolicyRuleSpec[];
+}
+
+/** `[ecosystem.audit]`: the bounded audit journal and the replay window. */
+export interface AuditSpec {
+  enable: boolean;
+  /** Byte bound of `/audit/journal` (oldest records dropped and counted beyond it). */
+  journalMaxBytes: number;
+  /** Byte bound of `/audit/decisions`. */
+  decisionsMaxBytes: number;
+  replayEnable: boolean;
+  /** Control actions kept for `/replay` (oldest dropped beyond it). */
+  replayMaxEntries: number;
+  /** Largest write to `/replay/ctl`. */
+  replayCtlMaxBytes: number;
+  /** Largest rendering of `/replay/status`. */
+  replayStatusMaxBytes: number;
+}
+
+export interface EcosystemSpec {
+  host: HostSpec;
+  policy: PolicySpec;
+  audit: AuditSpec;
+}
+
+/** Everything in `[ecosystem]` off (the default manifest's choice). */
+export function ecosystemOff(): EcosystemSpec {
+  return {
+    host: { enable: false, providers: [], mountAt: "/host" },
+    policy: { enable: false, queueMaxEntries: 16, queueMaxBytes: 4096, ctlMaxBytes: 2048, statusMaxBytes: 512, rules: [] },
+    audit: {
+      enable: false,
+      journalMaxBytes: 65536,
+      decisionsMaxBytes: 4096,
+      replayEnable: false,
+      replayMaxEntries: 64,
+      replayCtlMaxBytes: 1024,
+      replayStatusMaxBytes: 1024,
+    },
+  };
 }
 
 /** `[lifecycle]`: state names are BOOTING, DEGRADED, ONLINE, DRAINING, QUIESCED, OFFLINE. */
@@ -254,5 +325,6 @@ export function defaultBootConfig(): BootConfig {
     ticketKeys: [],
     lifecycle: { initialState: "BOOTING", autoTransitions: [{ from: "BOOTING", to: "ONLINE" }] },
     sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: true },
+    ecosystem: ecosystemOff(),
   };
 }

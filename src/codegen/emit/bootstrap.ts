@@ -12,6 +12,7 @@ import { tsLiteral } from "./ts_literal.ts";
 export function bootConfigValue(m: ResolvedManifest): BootConfig {
   const s = m.secure9p;
   const b = m.workers.default_budget;
+  const eco = m.ecosystem;
   return {
     manifestFingerprint: m.fingerprint,
     tickMs: m.event_pump.tick_ms,
@@ -63,6 +64,26 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
       enabled: m.sharding.enabled,
       shardBits: m.sharding.shard_bits,
       legacyWorkerAlias: m.sharding.legacy_worker_alias,
+    },
+    ecosystem: {
+      host: { enable: eco.host.enable, providers: [...eco.host.providers], mountAt: eco.host.mount_at },
+      policy: {
+        enable: eco.policy.enable,
+        queueMaxEntries: eco.policy.queue_max_entries,
+        queueMaxBytes: eco.policy.queue_max_bytes,
+        ctlMaxBytes: eco.policy.ctl_max_bytes,
+        statusMaxBytes: eco.policy.status_max_bytes,
+        rules: eco.policy.rules.map((r) => ({ id: r.id, target: r.target })),
+      },
+      audit: {
+        enable: eco.audit.enable,
+        journalMaxBytes: eco.audit.journal_max_bytes,
+        decisionsMaxBytes: eco.audit.decisions_max_bytes,
+        replayEnable: eco.audit.replay_enable,
+        replayMaxEntries: eco.audit.replay_max_entries,
+        replayCtlMaxBytes: eco.audit.replay_ctl_max_bytes,
+        replayStatusMaxBytes: eco.audit.replay_status_max_bytes,
+      },
     },
   };
 }

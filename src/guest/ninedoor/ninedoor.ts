@@ -43,6 +43,10 @@ import { GpuFiles } from "./providers/gpu.ts";
 import { ingestNodeCount, TelemetryIngestFiles } from "./providers/telemetry_ingest.ts";
 import { TraceFiles } from "./providers/trace.ts";
 import { Gate, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
+import { AuditJournal } from "./audit_journal.ts";
+import { PolicyGate } from "./policy_gate.ts";
+import { POLICY_NODES, PolicyFiles, policyNodeCount } from "./providers/policy.ts";
+import { AUDIT_NODES, AuditFiles } from "./providers/audit.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
 const Op = { Walk: 0, Open: 1, Read: 2, Write: 3, Readdir: 4, Stat: 5 } as const;
@@ -76,6 +80,10 @@ export class NineDoor implements Namespace {
   gpuSvc: GpuFiles;
   /** The lifecycle state and its gates (worker attach, spawn, telemetry, ingest, GPU jobs). */
   lifecycleSvc: LifecycleFiles;
+  /** Approval gates on Control writes (`[ecosystem.policy]`); the contract other providers call. */
+  policyGate: PolicyGate;
+  /** The bounded audit journal, decisions and replay records (`[ecosystem.audit]`). */
+  auditLog: AuditJournal;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
   telemetry: RingSet;
@@ -108,7 +116,8 @@ export class NineDoor implements Namespace {
     const ingest = boot.telemetryIngest;
     const nodes = 32 + boot.gpus.length * 5 + workerBootNodes(boot.sharding) +
       lim.maxWorkers * workerNodeCount(boot.sharding) + LIFECYCLE_NODES +
-      ingestNodeCount(ingest.maxDevices, ingest.maxSegments);
+      ingestNodeCount(ingest.maxDevices, ingest.maxSegments) + POLICY_NODES + AUDIT_NODES +
+      policyNodeCount(boot.ecosystem.policy);
     this.tree = new NodeTree(nodes);
     this.roles = new RoleTable();
     // A malformed role table is a generator bug: record it and refuse every attach.
@@ -131,6 +140,8 @@ export class NineDoor implements Namespace {
     this.workerSvc = new WorkerFiles(this);
     this.gpuSvc = new GpuFiles(this);
     this.lifecycleSvc = new LifecycleFiles(this);
+    this.auditLog = new AuditJournal(this);
+    this.policyGate = new PolicyGate(this);
     this.workers = this.workerSvc.table;
     this.telemetry = this.workerSvc.rings;
     this.gpus = this.gpuSvc.sim;
@@ -143,6 +154,8 @@ export class NineDoor implements Namespace {
     this.register(new TraceFiles(this));
     this.register(new TelemetryIngestFiles(this));
     this.register(this.lifecycleSvc);
+    this.register(new PolicyFiles(this));
+    this.register(new AuditFiles(this));
 
     const lw = this.lw;
     lw.reset();
@@ -236,6 +249,13 @@ export class NineDoor implements Namespace {
     lw.ascii(" reason=");
     lw.ascii(reason);
     this.logLine();
+    const aj = this.auditLog;
+    if (aj.ajOn) {
+      const pw = this.policyGate.pgPath;
+      pw.reset();
+      this.writePath(pw, slot);
+      aj.ajDeny(s, OP_NAMES[op], pw, reason);
+    }
     if (this.trace.begin(Cat.Audit, Level.Warn, this.nowMs, this.sessions.worker[s])) {
       const tw = this.trace.w;
       tw.ascii("deny ");
@@ -304,6 +324,7 @@ export class NineDoor implements Namespace {
     qb[s] = qBytes;
     qf[s] = qFids;
     ex[s] = hasTicket ? claims.expiresAtMs : 0;
+    if (hasTicket) ss.ticketId.set(s, claims.nonce);
     const sc = ss.scopes;
     sc[s] = scopes;
     this.lastAttachStatus = TicketStatus.Ok;
@@ -516,9 +537,23 @@ export class NineDoor implements Namespace {
     if (!this.allowed(s, slot, Want.Write, Op.Write)) return -EPERM;
     if (count < 0 || srcOff < 0 || count > src.length - srcOff) return -EINVAL;
     if (!this.chargeBytes(s, Op.Write, slot, count)) return -EMSGSIZE;
+    // Control writes pass the policy gate (an approval when a rule names the path) and are audited.
+    const ctl = access === Access.Control && (this.policyGate.pgOn || this.auditLog.ajOn);
+    let token = 0;
+    if (ctl) {
+      token = this.policyGate.pgWrite(s, slot);
+      if (token < 0) {
+        this.auditLog.ajControlWrite(s, this.policyGate.pgPath, src, srcOff, count, token);
+        return token;
+      }
+    }
     // Append-only and control files ignore the offset: every write lands at the end.
     const p = this.providers[tree.prov[slot]];
     const n = p.nodeWrite(s, tree.kind[slot], tree.arg[slot], src, srcOff, count);
+    if (ctl) {
+      this.policyGate.pgCommit(s, token, n, this.policyGate.pgPath);
+      this.auditLog.ajControlWrite(s, this.policyGate.pgPath, src, srcOff, count, n);
+    }
     // The write may have removed the node (a worker killing itself); only a live node gets an mtime.
     if (n >= 0 && tree.live[slot] !== 0) {
       const mt = tree.mtime;

@@ -22,6 +22,8 @@ export class SessionTable {
   /** Set when the session's ticket or worker was revoked: every later operation is Closed. */
   revoked: Uint8Array;
   subject: StringTable;
+  /** Ticket id of the session (the ticket's nonce, hex; "" without a ticket) for audit records. */
+  ticketId: StringTable;
   /** Ticket scopes (null: no scope restriction). */
   scopes: (RuleList | null)[];
   /** Ticket expiry in injected-clock ms (0: none). */
@@ -66,6 +68,7 @@ export class SessionTable {
     const scopes: (RuleList | null)[] = [];
     for (let i = 0; i < cap; i++) scopes.push(null);
     this.subject = new StringTable(cap);
+    this.ticketId = new StringTable(cap);
     this.scopes = scopes;
     const gen = this.gen;
     for (let i = 0; i < cap; i++) gen[i] = 1;
@@ -100,6 +103,7 @@ export class SessionTable {
       oc[s] = 0;
       mc[s] = 0;
       this.subject.set(s, subject);
+      this.ticketId.set(s, "");
       const scopes = this.scopes;
       scopes[s] = null;
       this.liveCount++;
