@@ -100,6 +100,19 @@ const CASES: Case[] = [
     expected: ["bad.toml:73: ecosystem.host.enable requires namespaces.role_isolation = true"],
   },
   { name: "audit replay without audit", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nreplay_enable = true\n`]], expected: ["bad.toml:72: ecosystem.audit.replay_enable requires ecosystem.audit.enable = true"] },
+  // [ecosystem.policy] and [ecosystem.audit] (reference red lines: every cap >= 1, replay <= 256 entries).
+  { name: "policy queue of zero entries", edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\nqueue_max_entries = 0\n`]], expected: ["bad.toml:73: ecosystem.policy.queue_max_entries must be >= 1, got 0"] },
+  { name: "replay window over 256 entries", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nenable = true\nreplay_enable = true\nreplay_max_entries = 300\n`]], expected: ["bad.toml:74: ecosystem.audit.replay_max_entries 300 exceeds maximum 256"] },
+  { name: "audit journal below one record", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nenable = true\njournal_max_bytes = 100\n`]], expected: ["bad.toml:73: ecosystem.audit.journal_max_bytes must be >= 512, got 100"] },
+  { name: "policy queue write larger than a frame", edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\nqueue_max_bytes = 8180\n`]], expected: ["bad.toml:73: ecosystem.policy.queue_max_bytes 8180 exceeds one write (secure9p.msize 8192 - 23 header bytes = 8169)"] },
+  { name: "policy rules with policy off", edits: [[APPEND, `${APPEND}\n[[ecosystem.policy.rules]]\nid = "r"\ntarget = "/queen/ctl"\n`]], expected: ["bad.toml:71: ecosystem.policy.rules need ecosystem.policy.enable = true (rules are only enforced by the policy gate)"] },
+  {
+    name: "policy rule ids twice and a ** target",
+    edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\n[[ecosystem.policy.rules]]\nid = "r"\ntarget = "/queen/ctl"\n[[ecosystem.policy.rules]]\nid = "r"\ntarget = "/queen/**"\n`]],
+    expected: ["bad.toml:77: ecosystem.policy.rules id r is listed twice", "bad.toml:78: ecosystem.policy.rules[1] (r) target component '**' must be '*' or a name of [A-Za-z0-9._:-] (no '**' or placeholders)"],
+  },
+  { name: "policy rule target relative", edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\n[[ecosystem.policy.rules]]\nid = "r"\ntarget = "queen/ctl"\n`]], expected: ["bad.toml:75: ecosystem.policy.rules[0] (r) target 'queen/ctl' must be an absolute path"] },
+  { name: "policy rule id with a space", edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\n[[ecosystem.policy.rules]]\nid = "a b"\ntarget = "/queen/ctl"\n`]], expected: ["bad.toml:74: ecosystem.policy.rules[0].id string \"a b\" has the wrong format (allowed: /^[A-Za-z0-9._:-]{1,32}$/)"] },
   {
     name: "telemetry_ingest half enabled",
     edits: [[APPEND, `${APPEND}\n[telemetry_ingest]\nmax_devices = 4\nmax_segments_per_device = 4\nmax_bytes_per_segment = 4096\n`]],

@@ -10,12 +10,13 @@ export function withDevProcess(fn: (consolePort: number) => Promise<void>): Prom
   return withDevPorts(({ consolePort }) => fn(consolePort));
 }
 
-/** withDevProcess, giving both ports the hive reported. */
+/** withDevProcess, giving both ports the hive reported; `extraArgs` go to `cohesix dev` (e.g. --manifest). */
 export async function withDevPorts(
   fn: (ports: { consolePort: number; ninepPort: number }) => Promise<void>,
+  extraArgs: string[] = [],
 ): Promise<void> {
   const dev = new Deno.Command(COHESIX, {
-    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json"],
+    args: ["dev", "--console-port", "0", "--ninep-port", "0", "--json", ...extraArgs],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
