@@ -11,6 +11,8 @@ import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EBUSY, EEXIST, EINVAL, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { NsClient } from "./ns_client.ts";
+import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
+import { testTicket } from "../support/tickets.ts";
 
 const FULL = await bootConfigFromManifest(new URL("../../configs/full.toml", import.meta.url).pathname);
 
@@ -314,4 +316,24 @@ Deno.test("the default manifest keeps policy, audit and replay off: no nodes, co
   const queen = new NsClient(nd, nd.attach("queen", ""));
   for (const p of ["/policy", "/actions", "/audit", "/replay"]) assertEquals(queen.walk(p), -ENOENT, p);
   assertEquals(queen.write("/queen/ctl", SPAWN), SPAWN.length);
+});
+
+Deno.test("/audit/journal records carry the ticket id (the ticket's nonce) of a session that attached with a ticket", () => {
+  const key = keyPair(new Uint8Array(32).fill(5));
+  const boot: BootConfig = structuredClone(FULL);
+  boot.ticketKeys = [key];
+  const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
+  nd.advance(1000);
+  const ticket = testTicket("queen", "ops-alice", "00000000000000a7", key.secretKey);
+  const queen = new NsClient(nd, nd.attach("queen", ticket));
+  assert(queen.session >= 0);
+  assertEquals(queen.write("/queen/ctl", SPAWN), -EPERM);
+  const rec = journal(queen).find((r) => r.kind === "write")!;
+  assertEquals([rec.role, rec.ticket, rec.ms, rec.path, rec.result], [
+    "queen",
+    "00000000000000a7",
+    1000,
+    "/queen/ctl",
+    "EPERM",
+  ]);
 });
