@@ -187,6 +187,9 @@ export class PolicyFiles implements Provider {
     const st = g.apState;
     for (let k = 0; k < g.apCap; k++) if (st[k] !== ApState.Queued) room++;
     if (room < n) return this.plRefuse(s, "/actions/queue", "queue-full", EBUSY);
+    // Two nodes per approval (reserved in NineDoor's node table); checked so a write never half-applies.
+    const tree = this.plNd.tree;
+    if (tree.cap - 1 - tree.liveCount < 2 * n) return this.plRefuse(s, "/actions/queue", "node-table-full", EBUSY);
     for (let j = 0; j < n; j++) this.plEnqueue(s, src, j);
     return 0;
   }
