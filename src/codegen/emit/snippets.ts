@@ -37,8 +37,10 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
   const eco = m.ecosystem;
   const optional = [
     `- \`${eco.host.mount_at}\` (host providers: ${eco.host.providers.join(", ") || "none"}): ${eco.host.enable ? "enabled" : "off"} (\`ecosystem.host.enable\`)`,
-    `- audit journal (${eco.audit.journal_max_bytes} bytes, replay ${eco.audit.replay_enable ? "on" : "off"}): ${eco.audit.enable ? "enabled" : "off"} (\`ecosystem.audit.enable\`)`,
-    `- policy queue (${eco.policy.queue_max_entries} entries): ${eco.policy.enable ? "enabled" : "off"} (\`ecosystem.policy.enable\`)`,
+    `- \`/audit/{journal,decisions,export}\` (journal ${eco.audit.journal_max_bytes} bytes, decisions ${eco.audit.decisions_max_bytes} bytes; oldest records dropped and counted): ${eco.audit.enable ? "enabled" : "off"} (\`ecosystem.audit.enable\`)`,
+    `- \`/replay/{ctl,status}\` (${eco.audit.replay_max_entries} control actions): ${eco.audit.enable && eco.audit.replay_enable ? "enabled" : "off"} (\`ecosystem.audit.replay_enable\`)`,
+    `- \`/policy/{ctl,rules,preflight/{req,diff}}\`, \`/actions/{queue,<id>/status}\` (${eco.policy.queue_max_entries} approvals, queue writes <= ${eco.policy.queue_max_bytes} bytes): ${eco.policy.enable ? "enabled" : "off"} (\`ecosystem.policy.enable\`)`,
+    ...eco.policy.rules.map((r) => `  - rule \`${r.id}\`: a write to \`${r.target}\` needs an approval in \`/actions/queue\``),
     `- models: ${eco.models.enable ? "enabled" : "off"} (\`ecosystem.models.enable\`)`,
   ];
   const sh = m.sharding;
@@ -58,7 +60,7 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
     `Lifecycle: boots in ${lc.initial_state}; automatic at boot completion: ${auto}. ` +
     "`/proc/lifecycle/{state,reason,since}`, `/queen/lifecycle/ctl` (cordon, drain, resume, quiesce, reset).",
     "",
-    "Ecosystem surfaces appear only when enabled; the manifest validates them, no provider serves them yet:",
+    "Ecosystem surfaces appear only when enabled:",
     "",
     ...optional,
     "",
