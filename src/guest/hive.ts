@@ -12,6 +12,7 @@ import type { Namespace } from "../secure9p/namespace.ts";
 import { NineServer } from "../secure9p/server.ts";
 import type { BootConfig } from "./boot.ts";
 import { NineDoor } from "./ninedoor/ninedoor.ts";
+import type { NamespaceExtension } from "./ninedoor/extension.ts";
 import type { TicketVerifier } from "./tickets/ticket.ts";
 import { Auditor } from "./console/audit.ts";
 import { ConsoleConfig, ConsoleKind, ConsoleSession } from "./console/session.ts";
@@ -35,6 +36,8 @@ export interface HiveOptions {
   verifier?: TicketVerifier | null;
   /** A namespace to serve instead of NineDoor (tests of the console against other providers). */
   namespace?: Namespace;
+  /** Providers linked beyond NineDoor's own (the `[ecosystem]` services); none when absent. */
+  extension?: NamespaceExtension | null;
 }
 
 export class Hive {
@@ -58,7 +61,8 @@ export class Hive {
     if (options !== undefined && options.namespace !== undefined) ns = options.namespace;
     else {
       const verifier = options !== undefined && options.verifier !== undefined ? options.verifier : null;
-      const nd = new NineDoor(boot, verifier);
+      const extension = options !== undefined && options.extension !== undefined ? options.extension : null;
+      const nd = new NineDoor(boot, verifier, extension);
       this.nineDoor = nd;
       ns = nd;
     }

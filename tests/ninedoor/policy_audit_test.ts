@@ -8,6 +8,7 @@ import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
 import type { BootConfig } from "../../src/guest/boot.ts";
 import { defaultBootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
+import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
 import { EBUSY, EEXIST, EINVAL, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { NsClient } from "./ns_client.ts";
@@ -19,7 +20,7 @@ const FULL = await bootConfigFromManifest(new URL("../../configs/full.toml", imp
 function hive(tweak?: (b: BootConfig) => void) {
   const boot: BootConfig = structuredClone(FULL);
   tweak?.(boot);
-  const nd = new NineDoor(boot);
+  const nd = new NineDoor(boot, null, new EcosystemProviders());
   nd.advance(0);
   return {
     nd,
@@ -92,25 +93,25 @@ Deno.test("policy gate: an approval is not consumed when the gated write itself 
 });
 
 Deno.test("policy gate API gateCheck: policy off allows (and audits nothing without audit); on, it consumes a matching approval once", () => {
-  const off = new NineDoor(defaultBootConfig());
+  const off = new NineDoor(defaultBootConfig(), null, new EcosystemProviders());
   off.advance(0);
   const t = enc.encode("/host/systemd/cohesix-agent.service/restart");
-  assertEquals(off.policyGate.gateCheck(0, t, 0, t.length), 0);
+  assertEquals(off.policyGate!.gateCheck(0, t, 0, t.length), 0);
   const { nd, queen } = hive();
   const s = 0;
-  assertEquals(nd.policyGate.gateCheck(s, t, 0, t.length), -EPERM);
+  assertEquals(nd.policyGate!.gateCheck(s, t, 0, t.length), -EPERM);
   const q = approve("r1", "/host/systemd/cohesix-agent.service/restart");
   assertEquals(queen.write("/actions/queue", q), q.length);
-  assertEquals(nd.policyGate.gateCheck(s, t, 0, t.length), 0);
+  assertEquals(nd.policyGate!.gateCheck(s, t, 0, t.length), 0);
   assertStringIncludes(queen.read("/actions/r1/status") as string, "state=consumed\n");
-  assertEquals(nd.policyGate.gateCheck(s, t, 0, t.length), -EPERM);
+  assertEquals(nd.policyGate!.gateCheck(s, t, 0, t.length), -EPERM);
   // Another unit matches the same rule (`*`) but not this approval's exact target.
   const other = enc.encode("/host/systemd/sshd.service/restart");
-  assertEquals(nd.policyGate.gateCheck(s, other, 0, other.length), -EPERM);
+  assertEquals(nd.policyGate!.gateCheck(s, other, 0, other.length), -EPERM);
   // A path no rule names is not gated.
   const free = enc.encode("/host/k8s/node/node-1/cordon");
-  assertEquals(nd.policyGate.gateCheck(s, free, 0, free.length), 0);
-  nd.policyGate.auditNote(-1, "host-agent-stale");
+  assertEquals(nd.policyGate!.gateCheck(s, free, 0, free.length), 0);
+  nd.policyGate!.auditNote(-1, "host-agent-stale");
   assertEquals(journal(queen).at(-1)?.what, "host-agent-stale");
 });
 
@@ -151,7 +152,7 @@ Deno.test("/actions/queue bad input: malformed JSON, unknown decision, bad targe
   for (const [text] of cases) again.queen.write("/actions/queue", text);
   again.observer.open("/actions/queue", O_WRONLY);
   assertEquals(again.queen.read("/audit/journal"), queen.read("/audit/journal"));
-  assert(nd.policyGate.pgDenied === 0);
+  assert(nd.policyGate!.pgDenied === 0);
 });
 
 Deno.test("/actions/queue: a full queue evicts the oldest finished approval; all queued is EBUSY and queues nothing", () => {
@@ -282,10 +283,10 @@ Deno.test("/audit/journal at its byte bound drops the oldest whole records and c
     nd.advance(i * 10);
     assertEquals(queen.write("/queen/lifecycle/ctl", i % 2 === 0 ? "cordon" : "resume"), 6);
     wrote++;
-    const j = nd.auditLog.ajJournal;
+    const j = nd.auditLog!.ajJournal;
     assert(j.end[0] - j.start[0] <= 2048);
   }
-  const text = queen.read("/audit/journal", nd.auditLog.ajJournal.start[0]) as string;
+  const text = queen.read("/audit/journal", nd.auditLog!.ajJournal.start[0]) as string;
   const recs = text.trim().split("\n").map((l) => JSON.parse(l));
   // Whole records only, the newest last, sequence numbers consecutive.
   assertEquals(recs.at(-1).seq, wrote - 1);
@@ -311,7 +312,7 @@ Deno.test("/audit/journal at its byte bound drops the oldest whole records and c
 });
 
 Deno.test("the default manifest keeps policy, audit and replay off: no nodes, control writes ungated", () => {
-  const nd = new NineDoor(defaultBootConfig());
+  const nd = new NineDoor(defaultBootConfig(), null, new EcosystemProviders());
   nd.advance(0);
   const queen = new NsClient(nd, nd.attach("queen", ""));
   for (const p of ["/policy", "/actions", "/audit", "/replay"]) assertEquals(queen.walk(p), -ENOENT, p);
@@ -322,7 +323,7 @@ Deno.test("/audit/journal records carry the ticket id (the ticket's nonce) of a 
   const key = keyPair(new Uint8Array(32).fill(5));
   const boot: BootConfig = structuredClone(FULL);
   boot.ticketKeys = [key];
-  const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys));
+  const nd = new NineDoor(boot, new HostTicketVerifier(boot.ticketKeys), new EcosystemProviders());
   nd.advance(1000);
   const ticket = testTicket("queen", "ops-alice", "00000000000000a7", key.secretKey);
   const queen = new NsClient(nd, nd.attach("queen", ticket));

@@ -17,10 +17,8 @@ export async function buildPolicyDriver(dir: string, reps: number): Promise<stri
     `import type { BootConfig } from "${new URL("src/guest/boot.ts", ROOT).pathname}";\n` +
       `export const BOOT: BootConfig = ${JSON.stringify(boot)};\nexport const REPS = ${reps};\n`,
   );
-  const text = (await Deno.readTextFile(ENTRY)).replace(
-    '"../../../src/guest/ninedoor/ninedoor.ts"',
-    `"${new URL("src/guest/ninedoor/ninedoor.ts", ROOT).pathname}"`,
-  );
+  // The driver moves to `dir`: its imports of the guest become absolute.
+  const text = (await Deno.readTextFile(ENTRY)).replaceAll('"../../../src/', `"${new URL("src/", ROOT).pathname}`);
   await Deno.writeTextFile(`${dir}/entry.ts`, text);
   const bundle = `${dir}/bundle.js`;
   await bundleEsm(`${dir}/entry.ts`, bundle);

@@ -2,6 +2,7 @@
 // Manifest fingerprint (sha256 of the resolved JSON): 9be6ed1a734ef3aed9a83eb0b966e34d2a9391384497a9dcc8d2c8d4e8c1f869
 
 import type { BootConfig, NetConfig } from "../boot.ts";
+import type { NamespaceExtension } from "../ninedoor/extension.ts";
 
 /** SHA-256 of the resolved manifest; the hive prints it in /proc/boot. */
 export const MANIFEST_FINGERPRINT = "9be6ed1a734ef3aed9a83eb0b966e34d2a9391384497a9dcc8d2c8d4e8c1f869";
@@ -245,3 +246,6 @@ export const NET_CONFIG: NetConfig = {
   prefix: 0,
   gateway: [0, 0, 0, 0],
 };
+
+/** Providers linked beyond NineDoor's own: none ([ecosystem] is off, its code is not linked). */
+export const NAMESPACE_EXTENSION: NamespaceExtension | null = null;

@@ -43,10 +43,9 @@ import { GpuFiles } from "./providers/gpu.ts";
 import { ingestNodeCount, TelemetryIngestFiles } from "./providers/telemetry_ingest.ts";
 import { TraceFiles } from "./providers/trace.ts";
 import { Gate, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
-import { AuditJournal } from "./audit_journal.ts";
-import { PolicyGate } from "./policy_gate.ts";
-import { POLICY_NODES, PolicyFiles, policyNodeCount } from "./providers/policy.ts";
-import { AUDIT_NODES, AuditFiles } from "./providers/audit.ts";
+import type { AuditJournal } from "./audit_journal.ts";
+import type { NamespaceExtension } from "./extension.ts";
+import type { PolicyGate } from "./policy_gate.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
 const Op = { Walk: 0, Open: 1, Read: 2, Write: 3, Readdir: 4, Stat: 5 } as const;
@@ -80,10 +79,13 @@ export class NineDoor implements Namespace {
   gpuSvc: GpuFiles;
   /** The lifecycle state and its gates (worker attach, spawn, telemetry, ingest, GPU jobs). */
   lifecycleSvc: LifecycleFiles;
-  /** Approval gates on Control writes (`[ecosystem.policy]`); the contract other providers call. */
-  policyGate: PolicyGate;
-  /** The bounded audit journal, decisions and replay records (`[ecosystem.audit]`). */
-  auditLog: AuditJournal;
+  /**
+   * Approval gates on Control writes (`[ecosystem.policy]`); the contract other providers call.
+   * Null when the `[ecosystem]` extension is not linked (ecosystem.ts).
+   */
+  policyGate: PolicyGate | null = null;
+  /** The bounded audit journal, decisions and replay records (`[ecosystem.audit]`); null when not linked. */
+  auditLog: AuditJournal | null = null;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
   telemetry: RingSet;
@@ -109,15 +111,14 @@ export class NineDoor implements Namespace {
   private claims: TicketClaims = new TicketClaims();
   private path: PathScratch = new PathScratch();
 
-  constructor(boot: BootConfig, verifier: TicketVerifier | null = null) {
+  constructor(boot: BootConfig, verifier: TicketVerifier | null = null, extension: NamespaceExtension | null = null) {
     this.boot = boot;
     this.verifier = verifier;
     const lim = boot.limits;
     const ingest = boot.telemetryIngest;
     const nodes = 32 + boot.gpus.length * 5 + workerBootNodes(boot.sharding) +
       lim.maxWorkers * workerNodeCount(boot.sharding) + LIFECYCLE_NODES +
-      ingestNodeCount(ingest.maxDevices, ingest.maxSegments) + POLICY_NODES + AUDIT_NODES +
-      policyNodeCount(boot.ecosystem.policy);
+      ingestNodeCount(ingest.maxDevices, ingest.maxSegments) + (extension === null ? 0 : extension.extNodeCount(boot));
     this.tree = new NodeTree(nodes);
     this.roles = new RoleTable();
     // A malformed role table is a generator bug: record it and refuse every attach.
@@ -140,8 +141,6 @@ export class NineDoor implements Namespace {
     this.workerSvc = new WorkerFiles(this);
     this.gpuSvc = new GpuFiles(this);
     this.lifecycleSvc = new LifecycleFiles(this);
-    this.auditLog = new AuditJournal(this);
-    this.policyGate = new PolicyGate(this);
     this.workers = this.workerSvc.table;
     this.telemetry = this.workerSvc.rings;
     this.gpus = this.gpuSvc.sim;
@@ -154,8 +153,7 @@ export class NineDoor implements Namespace {
     this.register(new TraceFiles(this));
     this.register(new TelemetryIngestFiles(this));
     this.register(this.lifecycleSvc);
-    this.register(new PolicyFiles(this));
-    this.register(new AuditFiles(this));
+    if (extension !== null) extension.extInstall(this);
 
     const lw = this.lw;
     lw.reset();
@@ -250,8 +248,9 @@ export class NineDoor implements Namespace {
     lw.ascii(reason);
     this.logLine();
     const aj = this.auditLog;
-    if (aj.ajOn) {
-      const pw = this.policyGate.pgPath;
+    const pg = this.policyGate;
+    if (aj !== null && pg !== null && aj.ajOn) {
+      const pw = pg.pgPath;
       pw.reset();
       this.writePath(pw, slot);
       aj.ajDeny(s, OP_NAMES[op], pw, reason);
@@ -538,12 +537,14 @@ export class NineDoor implements Namespace {
     if (count < 0 || srcOff < 0 || count > src.length - srcOff) return -EINVAL;
     if (!this.chargeBytes(s, Op.Write, slot, count)) return -EMSGSIZE;
     // Control writes pass the policy gate (an approval when a rule names the path) and are audited.
-    const ctl = access === Access.Control && (this.policyGate.pgOn || this.auditLog.ajOn);
+    const pg = this.policyGate;
+    const aj = this.auditLog;
+    const ctl = access === Access.Control && pg !== null && aj !== null && (pg.pgOn || aj.ajOn);
     let token = 0;
     if (ctl) {
-      token = this.policyGate.pgWrite(s, slot);
+      token = pg.pgWrite(s, slot);
       if (token < 0) {
-        this.auditLog.ajControlWrite(s, this.policyGate.pgPath, src, srcOff, count, token);
+        aj.ajControlWrite(s, pg.pgPath, src, srcOff, count, token);
         return token;
       }
     }
@@ -551,8 +552,8 @@ export class NineDoor implements Namespace {
     const p = this.providers[tree.prov[slot]];
     const n = p.nodeWrite(s, tree.kind[slot], tree.arg[slot], src, srcOff, count);
     if (ctl) {
-      this.policyGate.pgCommit(s, token, n, this.policyGate.pgPath);
-      this.auditLog.ajControlWrite(s, this.policyGate.pgPath, src, srcOff, count, n);
+      pg.pgCommit(s, token, n, pg.pgPath);
+      aj.ajControlWrite(s, pg.pgPath, src, srcOff, count, n);
     }
     // The write may have removed the node (a worker killing itself); only a live node gets an mtime.
     if (n >= 0 && tree.live[slot] !== 0) {

@@ -12,6 +12,7 @@
 import { allocF64, allocI32, allocU8, sizedWriter } from "./alloc.ts";
 import type { ByteWriter } from "../lib/bytes.ts";
 import { EPERM } from "../../secure9p/errors.ts";
+import type { AuditJournal } from "./audit_journal.ts";
 import type { NineDoor } from "./ninedoor.ts";
 
 export const MAX_POLICY_RULES = 16;
@@ -60,9 +61,11 @@ export class PolicyGate {
   pgDenied = 0;
   pgConsumed = 0;
   private pgNd: NineDoor;
+  private pgLog: AuditJournal;
 
-  constructor(nd: NineDoor) {
+  constructor(nd: NineDoor, journal: AuditJournal) {
     this.pgNd = nd;
+    this.pgLog = journal;
     const p = nd.boot.ecosystem.policy;
     this.pgOn = p.enable;
     this.pgPath = sizedWriter(512);
@@ -109,7 +112,7 @@ export class PolicyGate {
 
   /** Appends one `/audit/journal` note when audit is on (`what` a token [A-Za-z0-9._:-]). */
   auditNote(s: number, what: string): void {
-    this.pgNd.auditLog.ajNote(s, what);
+    this.pgLog.ajNote(s, what);
   }
 
   // ---- NineDoor's hook ------------------------------------------------------------------------
@@ -280,7 +283,7 @@ export class PolicyGate {
    */
   pgRecord(s: number, what: string, k: number, r: number, path: ByteWriter): void {
     const nd = this.pgNd;
-    const aj = nd.auditLog;
+    const aj = this.pgLog;
     if (aj.ajOn) {
       const w = aj.ajBegin(s, "decision");
       w.ascii(',"decision":"');

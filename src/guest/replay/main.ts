@@ -8,7 +8,7 @@
  * runs under Deno and porf too, where no platform checks seals). The serial console's hive
  * (`newHive`) verifies tickets through the platform (PlatformTicketVerifier: libsodium natively).
  */
-import { BOOT_CONFIG, MANIFEST_FINGERPRINT } from "../generated/bootstrap.ts";
+import { BOOT_CONFIG, MANIFEST_FINGERPRINT, NAMESPACE_EXTENSION } from "../generated/bootstrap.ts";
 import { Hive } from "../hive.ts";
 import { LibProbe } from "./lib_probe.ts";
 import { TARGET } from "./ops.ts";
@@ -36,12 +36,15 @@ const guests = new Guests();
  * platform (the serial console of the boot entry, and after replays).
  */
 export function newHive(): Hive {
-  return new Hive(BOOT_CONFIG, { verifier: new PlatformTicketVerifier(BOOT_CONFIG.ticketKeys) });
+  return new Hive(BOOT_CONFIG, {
+    verifier: new PlatformTicketVerifier(BOOT_CONFIG.ticketKeys),
+    extension: NAMESPACE_EXTENSION,
+  });
 }
 
 /** The run's hive (created on first use), shared by the replays. */
 export function sharedHive(): Hive {
-  if (guests.hive === null) guests.hive = new Hive(BOOT_CONFIG, { verifier: null });
+  if (guests.hive === null) guests.hive = new Hive(BOOT_CONFIG, { verifier: null, extension: NAMESPACE_EXTENSION });
   return guests.hive;
 }
 

@@ -6,6 +6,7 @@
 import type { BootConfig } from "../../guest/boot.ts";
 import { BOOT_CONFIG } from "../../guest/generated/bootstrap.ts";
 import { Hive } from "../../guest/hive.ts";
+import { EcosystemProviders } from "../../guest/ninedoor/ecosystem.ts";
 import { encodeFrameHeader } from "../../guest/console/framing.ts";
 import { HostTicketVerifier } from "../ticket/codec.ts";
 import type { Namespace } from "../../secure9p/namespace.ts";
@@ -91,6 +92,8 @@ export class HostedHive {
       authToken: opts.authToken,
       namespace: opts.namespace,
       verifier: new HostTicketVerifier(boot.ticketKeys),
+      // Hosted, every extension is linked; the manifest switches each service on or off.
+      extension: new EcosystemProviders(),
     });
     this.hostname = opts.hostname ?? "127.0.0.1";
     this.clock = opts.clock ?? unixClock();

@@ -72,11 +72,17 @@ pumpMain(newHive());
  * 250 ms tick_ms): the same banner format and serial console, the hive booted from `boot`.
  */
 export function manifestEntrySource(boot: BootConfig): string {
-  return `import { Hive } from "./src/guest/hive.ts";
-import { pumpMain } from "./src/guest/native/pump.ts";
-import { PlatformTicketVerifier } from "./src/guest/tickets/platform_verifier.ts";
-const BOOT = ${JSON.stringify(boot)};
-console.log("cohesix: guest up, manifest", BOOT.manifestFingerprint);
-pumpMain(new Hive(BOOT, { verifier: new PlatformTicketVerifier(BOOT.ticketKeys) }));
-`;
+  // Like the generated bootstrap: the [ecosystem] providers are linked only when the manifest enables one.
+  const eco = boot.ecosystem.policy.enable || boot.ecosystem.audit.enable;
+  return [
+    `import { Hive } from "./src/guest/hive.ts";`,
+    `import { pumpMain } from "./src/guest/native/pump.ts";`,
+    `import { PlatformTicketVerifier } from "./src/guest/tickets/platform_verifier.ts";`,
+    ...(eco ? [`import { EcosystemProviders } from "./src/guest/ninedoor/ecosystem.ts";`] : []),
+    `const BOOT = ${JSON.stringify(boot)};`,
+    `console.log("cohesix: guest up, manifest", BOOT.manifestFingerprint);`,
+    `const extension = ${eco ? "new EcosystemProviders()" : "null"};`,
+    `pumpMain(new Hive(BOOT, { verifier: new PlatformTicketVerifier(BOOT.ticketKeys), extension }));`,
+    "",
+  ].join("\n");
 }

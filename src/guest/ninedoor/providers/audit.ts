@@ -50,9 +50,9 @@ export class AuditFiles implements Provider {
   private rrHex: Uint8Array = allocU8(16);
   private rrRefused = 0;
 
-  constructor(nd: NineDoor) {
+  constructor(nd: NineDoor, journal: AuditJournal) {
     this.afNd = nd;
-    this.afLog = nd.auditLog;
+    this.afLog = journal;
     const cap = this.afLog.rpCap;
     this.rsTarget = allocU8(cap * REPLAY_TARGET_MAX);
     this.rsTargetLen = allocI32(cap);

@@ -16,6 +16,7 @@ import { allocI32, allocU8 } from "../alloc.ts";
 import { decodeUtf8 } from "../../lib/bytes.ts";
 import { EBUSY, EEXIST, EINVAL, EMSGSIZE, ENOENT, EROFS } from "../../../secure9p/errors.ts";
 import type { PolicySpec } from "../../boot.ts";
+import type { AuditJournal } from "../audit_journal.ts";
 import { JsonTokens, JsonType } from "../json.ts";
 import type { NineDoor } from "../ninedoor.ts";
 import {
@@ -45,6 +46,7 @@ export class PolicyFiles implements Provider {
   provId = -1;
   private plNd: NineDoor;
   private plGate: PolicyGate;
+  private plLog: AuditJournal;
   private plTokens: JsonTokens = new JsonTokens(16);
   private plActionsDir = -1;
   /** Approvals of the write being checked: byte ranges in the caller's buffer. */
@@ -57,9 +59,10 @@ export class PolicyFiles implements Provider {
   private plPre: Uint8Array = allocU8(POLICY_TARGET_MAX);
   private plPreLen = 0;
 
-  constructor(nd: NineDoor) {
+  constructor(nd: NineDoor, gate: PolicyGate, journal: AuditJournal) {
     this.plNd = nd;
-    this.plGate = nd.policyGate;
+    this.plGate = gate;
+    this.plLog = journal;
     const cap = this.plGate.apCap;
     this.plIdOff = allocI32(cap);
     this.plIdLen = allocI32(cap);
@@ -408,7 +411,7 @@ export class PolicyFiles implements Provider {
   /** A refused policy write: one decisions record and queen-log line (`rejected`), then -errno. */
   private plRefuse(s: number, file: string, reason: string, errno: number): number {
     const nd = this.plNd;
-    const aj = nd.auditLog;
+    const aj = this.plLog;
     if (aj.ajOn) {
       const w = aj.ajBegin(s, "decision");
       w.ascii(',"decision":"rejected","file":"');

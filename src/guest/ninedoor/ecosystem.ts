@@ -1,0 +1,28 @@
+/**
+ * The `[ecosystem]` extension: the policy gate on control writes (/policy, /actions) and the audit
+ * journal with its replay window (/audit, /replay). Each provider mounts nothing when the manifest
+ * leaves its service off.
+ */
+import type { BootConfig } from "../boot.ts";
+import { AuditJournal } from "./audit_journal.ts";
+import type { NamespaceExtension } from "./extension.ts";
+import type { NineDoor } from "./ninedoor.ts";
+import { PolicyGate } from "./policy_gate.ts";
+import { AUDIT_NODES, AuditFiles } from "./providers/audit.ts";
+import { POLICY_NODES, PolicyFiles, policyNodeCount } from "./providers/policy.ts";
+
+export class EcosystemProviders implements NamespaceExtension {
+  extNodeCount(boot: BootConfig): number {
+    const eco = boot.ecosystem;
+    return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0);
+  }
+
+  extInstall(nd: NineDoor): void {
+    const journal = new AuditJournal(nd);
+    const gate = new PolicyGate(nd, journal);
+    nd.auditLog = journal;
+    nd.policyGate = gate;
+    nd.register(new PolicyFiles(nd, gate, journal));
+    nd.register(new AuditFiles(nd, journal));
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * A NineDoor extension: providers that are linked only when a build asks for them. The native guest
+ * is compiled from one manifest and must fit the 4 MiB image, so services its manifest leaves off
+ * (the `[ecosystem]` policy, audit and replay files) are not linked there: NineDoor names their
+ * classes by type only and the generated bootstrap imports the extension when the manifest enables it.
+ * The hosted runtime links every extension and lets the manifest switch each one on or off.
+ */
+import type { BootConfig } from "../boot.ts";
+import type { NineDoor } from "./ninedoor.ts";
+
+export interface NamespaceExtension {
+  /** Node-table slots its providers may use under `boot` (added to the table's size). */
+  extNodeCount(boot: BootConfig): number;
+  /** Creates its state and registers its providers; NineDoor calls it once, after its own providers. */
+  extInstall(nd: NineDoor): void;
+}

@@ -1,0 +1,41 @@
+/**
+ * The native guest links the [ecosystem] providers (policy, audit, replay) only when its manifest
+ * enables one: the default manifest's boot bundle carries none of their code (it has to fit the
+ * 4 MiB image), a manifest that enables them gets them, and the hosted hive serves them either way.
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
+import { bootEntrySource, bundleEntry, manifestEntrySource } from "../../src/host/guest_build/bundle.ts";
+import { NAMESPACE_EXTENSION } from "../../src/guest/generated/bootstrap.ts";
+import { Hive } from "../../src/guest/hive.ts";
+import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
+
+// Field names of PolicyGate, AuditJournal, PolicyFiles and AuditFiles (the bundler may rename classes).
+const ECOSYSTEM_CLASSES = ["pgRuleHits", "ajJournalSeq", "plActionsDir", "rsTargetLen"];
+const FULL = new URL("../../configs/full.toml", import.meta.url).pathname;
+
+Deno.test("the default manifest's native boot bundle links no [ecosystem] provider code", async () => {
+  assertEquals(NAMESPACE_EXTENSION, null, "configs/root_task.toml leaves [ecosystem] off");
+  const js = await bundleEntry(bootEntrySource());
+  for (const c of ECOSYSTEM_CLASSES) assert(!js.includes(c), `${c} is linked into the default guest`);
+});
+
+Deno.test("a manifest that enables policy and audit links the [ecosystem] providers into its native entry", async () => {
+  const boot = await bootConfigFromManifest(FULL);
+  assert(boot.ecosystem.policy.enable && boot.ecosystem.audit.enable);
+  const js = await bundleEntry(manifestEntrySource(boot));
+  for (const c of ECOSYSTEM_CLASSES) assert(js.includes(c), `${c} is missing from the full manifest's guest`);
+});
+
+Deno.test("a hive without the extension serves no /policy or /audit even when the manifest enables them; with it, it does", async () => {
+  const boot = await bootConfigFromManifest(FULL);
+  const bare = new Hive(boot, { extension: null }).nineDoor!;
+  const linked = new Hive(boot, { extension: new EcosystemProviders() }).nineDoor!;
+  assertEquals([bare.policyGate, bare.auditLog], [null, null]);
+  assert(linked.policyGate !== null && linked.policyGate.pgOn);
+  assert(linked.auditLog !== null && linked.auditLog.ajOn);
+  for (const d of ["policy", "actions", "audit", "replay"]) {
+    assert(linked.tree.childNamed(0, d) >= 0, `/${d} is served with the extension`);
+    assertEquals(bare.tree.childNamed(0, d), -1, `/${d} is served without the extension`);
+  }
+});
