@@ -436,6 +436,28 @@ function lifecycleRules(ir: ManifestIR, out: Violation[]): void {
   });
 }
 
+/** `[observability.proc_ingest]` (reference compiler wording). */
+function observabilityRules(ir: ManifestIR, out: Violation[]): void {
+  const pi = ir.observability.proc_ingest;
+  const at = (key: string) => ["observability", "proc_ingest", key];
+  if (pi.watch && !(pi.p50_ms && pi.p95_ms && pi.backpressure && pi.dropped && pi.queued)) {
+    out.push({
+      path: at("watch"),
+      message: "observability.proc_ingest.watch requires p50_ms, p95_ms, backpressure, dropped, and queued to be enabled",
+    });
+  }
+  const bounded = (key: "latency_samples" | "watch_max_entries", max: number) => {
+    const v = pi[key];
+    if (v < 1) out.push({ path: at(key), message: `observability.proc_ingest.${key} must be >= 1` });
+    else if (v > max) out.push({ path: at(key), message: `observability.proc_ingest.${key} ${v} exceeds maximum ${max}` });
+  };
+  bounded("latency_samples", 64);
+  bounded("watch_max_entries", 64);
+  if (pi.watch_min_interval_ms < 1) {
+    out.push({ path: at("watch_min_interval_ms"), message: "observability.proc_ingest.watch_min_interval_ms must be >= 1" });
+  }
+}
+
 /** All red-line violations of a schema-valid manifest, in rule order. */
 export function redLines(ir: ManifestIR): Violation[] {
   const out: Violation[] = [];
@@ -446,6 +468,7 @@ export function redLines(ir: ManifestIR): Violation[] {
   featureRules(ir, out);
   shardingRules(ir, out);
   lifecycleRules(ir, out);
+  observabilityRules(ir, out);
   ecosystemRules(ir, out);
   imageRules(ir, out);
   nativeRules(ir, out);

@@ -160,6 +160,67 @@ const Lifecycle = z.strictObject({
   auto_transitions: z.array(AutoTransition).default([{ from: "BOOTING", to: "ONLINE" }]),
 }).default({ initial_state: "BOOTING", auto_transitions: [{ from: "BOOTING", to: "ONLINE" }] });
 
+/**
+ * `[observability.*]`: the manifest-gated `/proc` files (namespace reference §7). Each node is a bool
+ * plus a `<node>_bytes` cap on its rendering (a read past the cap is EMSGSIZE, never a cut line).
+ * Absent sections leave every node off; the default manifest turns them on.
+ */
+const flag = z.boolean().default(false);
+const cap = (bytes: number) => posInt(8192).default(bytes);
+const ProcRoot = z.strictObject({
+  reachable: flag,
+  reachable_bytes: cap(32),
+  last_seen_ms: flag,
+  last_seen_ms_bytes: cap(64),
+  cut_reason: flag,
+  cut_reason_bytes: cap(64),
+}).prefault({});
+const Proc9pSession = z.strictObject({
+  active: flag,
+  active_bytes: cap(128),
+  state: flag,
+  state_bytes: cap(64),
+  since_ms: flag,
+  since_ms_bytes: cap(64),
+  owner: flag,
+  owner_bytes: cap(96),
+}).prefault({});
+const ProcPressure = z.strictObject({
+  busy: flag,
+  busy_bytes: cap(64),
+  quota: flag,
+  quota_bytes: cap(64),
+  cut: flag,
+  cut_bytes: cap(64),
+  policy: flag,
+  policy_bytes: cap(64),
+}).prefault({});
+const ProcIngest = z.strictObject({
+  p50_ms: flag,
+  p50_ms_bytes: cap(64),
+  p95_ms: flag,
+  p95_ms_bytes: cap(64),
+  backpressure: flag,
+  backpressure_bytes: cap(64),
+  dropped: flag,
+  dropped_bytes: cap(64),
+  queued: flag,
+  queued_bytes: cap(64),
+  watch: flag,
+  watch_max_entries: z.number().int().default(16),
+  watch_line_bytes: posInt(1024).default(192),
+  watch_min_interval_ms: z.number().int().default(50),
+  latency_samples: z.number().int().default(32),
+  latency_tolerance_ms: z.number().int().min(0).default(5),
+  counter_tolerance: z.number().int().min(0).default(1),
+}).prefault({});
+const Observability = z.strictObject({
+  proc_root: ProcRoot,
+  proc_9p_session: Proc9pSession,
+  proc_pressure: ProcPressure,
+  proc_ingest: ProcIngest,
+}).prefault({});
+
 const Trace = z.strictObject({
   ring_bytes: posInt(1 << 24),
   worker_ring_bytes: posInt(1 << 20).default(2048),
@@ -260,6 +321,7 @@ export const ManifestSchema = z.strictObject({
   telemetry_ingest: TelemetryIngest,
   sharding: Sharding,
   lifecycle: Lifecycle,
+  observability: Observability,
   trace: Trace,
   log: Log,
   gpu: Gpu,

@@ -151,6 +151,56 @@ export interface BootConfig {
   sharding: ShardingSpec;
   /** `[ecosystem.*]`: /host, PolicyFS, AuditFS and ReplayFS (all off in the default manifest). */
   ecosystem: EcosystemSpec;
+  /** `[observability.*]`: the gated /proc/{root,9p/session,pressure,ingest} files. */
+  observability: ObservabilitySpec;
+}
+
+/**
+ * `[observability.*]`. Every file field is its byte cap, 0 when the manifest leaves the file off
+ * (the `<node>` bool and `<node>_bytes` of the manifest folded into one number).
+ */
+export interface ObservabilitySpec {
+  root: { reachable: number; lastSeenMs: number; cutReason: number };
+  session: { active: number; state: number; sinceMs: number; owner: number };
+  pressure: { busy: number; quota: number; cut: number; policy: number };
+  ingest: {
+    p50Ms: number;
+    p95Ms: number;
+    backpressure: number;
+    dropped: number;
+    queued: number;
+    /** Lines kept in /proc/ingest/watch (0: no watch file). */
+    watchMaxEntries: number;
+    watchLineBytes: number;
+    /** A watch line is added at most this often, and only when a value moved beyond its tolerance. */
+    watchMinIntervalMs: number;
+    /** Read-lag samples the percentiles are taken over. */
+    latencySamples: number;
+    latencyToleranceMs: number;
+    counterTolerance: number;
+  };
+}
+
+/** Every observability file off (a manifest without `[observability]`). */
+export function observabilityOff(): ObservabilitySpec {
+  return {
+    root: { reachable: 0, lastSeenMs: 0, cutReason: 0 },
+    session: { active: 0, state: 0, sinceMs: 0, owner: 0 },
+    pressure: { busy: 0, quota: 0, cut: 0, policy: 0 },
+    ingest: {
+      p50Ms: 0,
+      p95Ms: 0,
+      backpressure: 0,
+      dropped: 0,
+      queued: 0,
+      watchMaxEntries: 0,
+      watchLineBytes: 192,
+      watchMinIntervalMs: 50,
+      latencySamples: 32,
+      latencyToleranceMs: 5,
+      counterTolerance: 1,
+    },
+  };
 }
 
 /** One `[[ecosystem.policy.rules]]`: writes to a path matching `target` need an approval. */
@@ -326,5 +376,6 @@ export function defaultBootConfig(): BootConfig {
     lifecycle: { initialState: "BOOTING", autoTransitions: [{ from: "BOOTING", to: "ONLINE" }] },
     sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: true },
     ecosystem: ecosystemOff(),
+    observability: observabilityOff(),
   };
 }

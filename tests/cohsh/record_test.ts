@@ -90,7 +90,7 @@ Deno.test("cohesix trace replay exits 0 on a match, 1 on a difference and 2 on a
     await Deno.writeTextFile(`${dir}/b.trace`, reseal(text.replace('{"out":"boot"}', '{"out":"boots"}')));
     const diff = await run(["trace", "replay", `${dir}/b.trace`, "--embedded", "--quiet"]);
     assertEquals(diff.code, 1);
-    assertStringIncludes(diff.err, `replay differs at command 3 ('ls /proc'), reply line 2: recorded "boots", got "boot"`);
+    assertStringIncludes(diff.err, `replay differs at command 3 ('ls /proc'), reply line 3: recorded "boots", got "boot"`);
     await Deno.writeTextFile(`${dir}/c.trace`, text.replace('{"out":"boot"}', '{"out":"boots"}'));
     const bad = await run(["trace", "replay", `${dir}/c.trace`, "--embedded"]);
     assertEquals([bad.code, bad.out], [2, ""]);

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 const BASE = await Deno.readTextFile(new URL("./fixtures/base.toml", import.meta.url));
 const QUEEN_KEY = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380";
 const ALL_TOP =
-  "console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, profile, queen, roles, root_task, secure9p, sharding, telemetry, telemetry_ingest, tickets, trace, workers";
+  "console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, observability, profile, queen, roles, root_task, secure9p, sharding, telemetry, telemetry_ingest, tickets, trace, workers";
 
 type Edit = [from: string, to: string];
 interface Case {
@@ -99,6 +99,12 @@ const CASES: Case[] = [
     edits: [HOST_MOUNT, ["[namespaces]\n", "[namespaces]\nrole_isolation = false\n"], [APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\nproviders = ["systemd"]\n`]],
     expected: ["bad.toml:73: ecosystem.host.enable requires namespaces.role_isolation = true"],
   },
+  // [observability.proc_ingest] (reference red lines).
+  { name: "ingest watch without the values it watches", edits: [[APPEND, `${APPEND}\n[observability.proc_ingest]\nwatch = true\n`]], expected: ["bad.toml:72: observability.proc_ingest.watch requires p50_ms, p95_ms, backpressure, dropped, and queued to be enabled"] },
+  { name: "no ingest latency samples", edits: [[APPEND, `${APPEND}\n[observability.proc_ingest]\nlatency_samples = 0\n`]], expected: ["bad.toml:72: observability.proc_ingest.latency_samples must be >= 1"] },
+  { name: "too many watch lines", edits: [[APPEND, `${APPEND}\n[observability.proc_ingest]\nwatch_max_entries = 65\n`]], expected: ["bad.toml:72: observability.proc_ingest.watch_max_entries 65 exceeds maximum 64"] },
+  { name: "zero watch interval", edits: [[APPEND, `${APPEND}\n[observability.proc_ingest]\nwatch_min_interval_ms = 0\n`]], expected: ["bad.toml:72: observability.proc_ingest.watch_min_interval_ms must be >= 1"] },
+  { name: "observability cap over 8192", edits: [[APPEND, `${APPEND}\n[observability.proc_root]\nreachable = true\nreachable_bytes = 9000\n`]], expected: ["bad.toml:73: observability.proc_root.reachable_bytes 9000 exceeds maximum 8192"] },
   { name: "audit replay without audit", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nreplay_enable = true\n`]], expected: ["bad.toml:72: ecosystem.audit.replay_enable requires ecosystem.audit.enable = true"] },
   // [ecosystem.policy] and [ecosystem.audit] (reference red lines: every cap >= 1, replay <= 256 entries).
   { name: "policy queue of zero entries", edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\nqueue_max_entries = 0\n`]], expected: ["bad.toml:73: ecosystem.policy.queue_max_entries must be >= 1, got 0"] },

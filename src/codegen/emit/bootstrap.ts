@@ -4,7 +4,7 @@
  * tables instead of hand-written constants.
  */
 import type { ResolvedManifest } from "../load.ts";
-import type { BootConfig, NetConfig } from "../../guest/boot.ts";
+import type { BootConfig, NetConfig, ObservabilitySpec } from "../../guest/boot.ts";
 import { ipv4Bytes, keyId } from "../redlines.ts";
 import { tsLiteral } from "./ts_literal.ts";
 
@@ -65,6 +65,7 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
       shardBits: m.sharding.shard_bits,
       legacyWorkerAlias: m.sharding.legacy_worker_alias,
     },
+    observability: observabilityValue(m),
     ecosystem: {
       host: { enable: eco.host.enable, providers: [...eco.host.providers], mountAt: eco.host.mount_at },
       policy: {
@@ -84,6 +85,45 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
         replayCtlMaxBytes: eco.audit.replay_ctl_max_bytes,
         replayStatusMaxBytes: eco.audit.replay_status_max_bytes,
       },
+    },
+  };
+}
+
+/** `[observability.*]` as byte caps, 0 for a file the manifest leaves off. */
+function observabilityValue(m: ResolvedManifest): ObservabilitySpec {
+  const o = m.observability;
+  const r = o.proc_root, se = o.proc_9p_session, p = o.proc_pressure, i = o.proc_ingest;
+  const on = (enabled: boolean, bytes: number) => enabled ? bytes : 0;
+  return {
+    root: {
+      reachable: on(r.reachable, r.reachable_bytes),
+      lastSeenMs: on(r.last_seen_ms, r.last_seen_ms_bytes),
+      cutReason: on(r.cut_reason, r.cut_reason_bytes),
+    },
+    session: {
+      active: on(se.active, se.active_bytes),
+      state: on(se.state, se.state_bytes),
+      sinceMs: on(se.since_ms, se.since_ms_bytes),
+      owner: on(se.owner, se.owner_bytes),
+    },
+    pressure: {
+      busy: on(p.busy, p.busy_bytes),
+      quota: on(p.quota, p.quota_bytes),
+      cut: on(p.cut, p.cut_bytes),
+      policy: on(p.policy, p.policy_bytes),
+    },
+    ingest: {
+      p50Ms: on(i.p50_ms, i.p50_ms_bytes),
+      p95Ms: on(i.p95_ms, i.p95_ms_bytes),
+      backpressure: on(i.backpressure, i.backpressure_bytes),
+      dropped: on(i.dropped, i.dropped_bytes),
+      queued: on(i.queued, i.queued_bytes),
+      watchMaxEntries: i.watch ? i.watch_max_entries : 0,
+      watchLineBytes: i.watch_line_bytes,
+      watchMinIntervalMs: i.watch_min_interval_ms,
+      latencySamples: i.latency_samples,
+      latencyToleranceMs: i.latency_tolerance_ms,
+      counterTolerance: i.counter_tolerance,
     },
   };
 }

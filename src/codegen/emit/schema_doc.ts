@@ -27,6 +27,10 @@ const NOTES: Record<string, string> = {
   "sharding.enabled": "needs secure9p.walk_depth >= 5",
   "sharding.legacy_worker_alias": "keeps `/worker/<id>` beside `/shard/<label>/worker/<id>`; needs walk_depth >= 3",
   "lifecycle.auto_transitions": "at most 8; only BOOTING -> ONLINE or BOOTING -> DEGRADED (one of them); applied once when boot completes",
+  "observability.proc_ingest.watch": "needs p50_ms, p95_ms, backpressure, dropped and queued on",
+  "observability.proc_ingest.watch_max_entries": "1..64",
+  "observability.proc_ingest.latency_samples": "1..64",
+  "observability.proc_ingest.watch_min_interval_ms": ">= 1",
   "telemetry.ring_bytes_per_worker": "> 0",
   "ecosystem.host.mount_at": "absolute, not `/`; no `..`; depth <= secure9p.walk_depth",
   "image.rootfs[].src": "relative to the repository root; no `..`",
@@ -70,8 +74,9 @@ function leafType(node: Node): { type: string; allowed: string } {
 
 function walk(node: Node, key: string, inherited: unknown, rows: Row[]): void {
   let own: unknown = undefined;
-  while (node._zod.def.type === "default") {
-    own = node._zod.def.defaultValue;
+  // `prefault` (a table that may be absent) feeds `{}` through the inner schema: its keys keep their own defaults.
+  while (node._zod.def.type === "default" || node._zod.def.type === "prefault") {
+    if (node._zod.def.type === "default") own = node._zod.def.defaultValue;
     node = node._zod.def.innerType;
   }
   const fallback = own !== undefined ? own : inherited;

@@ -42,6 +42,7 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
     `- \`/policy/{ctl,rules,preflight/{req,diff}}\`, \`/actions/{queue,<id>/status}\` (${eco.policy.queue_max_entries} approvals, queue writes <= ${eco.policy.queue_max_bytes} bytes): ${eco.policy.enable ? "enabled" : "off"} (\`ecosystem.policy.enable\`)`,
     ...eco.policy.rules.map((r) => `  - rule \`${r.id}\`: a write to \`${r.target}\` needs an approval in \`/actions/queue\``),
     `- models: ${eco.models.enable ? "enabled" : "off"} (\`ecosystem.models.enable\`)`,
+    ...observabilityLines(m),
   ];
   const sh = m.sharding;
   const lc = m.lifecycle;
@@ -68,6 +69,30 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
     "",
     ...roles,
   ];
+}
+
+/** The gated /proc files: each one on (with its byte cap) or off. */
+function observabilityLines(m: ResolvedManifest): string[] {
+  const o = m.observability as unknown as Record<string, Record<string, number | boolean>>;
+  const dirs: [string, string, string[]][] = [
+    ["proc_root", "/proc/root", ["reachable", "last_seen_ms", "cut_reason"]],
+    ["proc_9p_session", "/proc/9p/session", ["active", "state", "since_ms", "owner"]],
+    ["proc_pressure", "/proc/pressure", ["busy", "quota", "cut", "policy"]],
+    ["proc_ingest", "/proc/ingest", ["p50_ms", "p95_ms", "backpressure", "dropped", "queued"]],
+  ];
+  const lines = dirs.map(([section, dir, nodes]) => {
+    const on = nodes.filter((n) => o[section][n] === true).map((n) => `${n} <= ${o[section][`${n}_bytes`]} B`);
+    return `- \`${dir}\`: ${on.length > 0 ? on.join(", ") : "off"} (\`observability.${section}\`)`;
+  });
+  const pi = m.observability.proc_ingest;
+  lines.push(
+    `- \`/proc/ingest/watch\`: ${
+      pi.watch
+        ? `${pi.watch_max_entries} lines of <= ${pi.watch_line_bytes} B, one per >= ${pi.watch_min_interval_ms} ms when a value moves`
+        : "off"
+    } (\`observability.proc_ingest.watch\`)`,
+  );
+  return lines;
 }
 
 function limitsSnippet(m: ResolvedManifest): string[] {

@@ -30,7 +30,8 @@ import { CtlParser } from "./control.ts";
 import type { GpuSim } from "./gpu.ts";
 import { RingSet } from "./ring.ts";
 import { parseMode, PathScratch, RoleTable, RuleList, rulesAllow, Want } from "./roles.ts";
-import { SessionTable } from "./sessions.ts";
+import { Phase, SessionTable } from "./sessions.ts";
+import { IngestStats } from "./ingest_stats.ts";
 import { Cat, categoryIndex, Level, levelIndex, TRACE_CATEGORIES, TraceLog } from "./trace.ts";
 import { Access, NodeTree } from "./tree.ts";
 import type { WorkerTable } from "./workers.ts";
@@ -43,6 +44,7 @@ import { GpuFiles } from "./providers/gpu.ts";
 import { ingestNodeCount, TelemetryIngestFiles } from "./providers/telemetry_ingest.ts";
 import { TraceFiles } from "./providers/trace.ts";
 import { Gate, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
+import { ObservabilityFiles, observabilityNodeCount } from "./providers/observability.ts";
 import type { AuditJournal } from "./audit_journal.ts";
 import type { NamespaceExtension } from "./extension.ts";
 import type { PolicyGate } from "./policy_gate.ts";
@@ -61,6 +63,8 @@ export class Pressure {
   revoked = 0;
   ticksSkipped = 0;
   telemetryRefused = 0;
+  /** Sessions cut: revoked (ticket expiry, revocation, a killed worker). */
+  cut = 0;
 }
 
 export class NineDoor implements Namespace {
@@ -71,6 +75,15 @@ export class NineDoor implements Namespace {
   log: RingSet;
   trace: TraceLog;
   pressure: Pressure = new Pressure();
+  /** Telemetry ingest statistics (worker rings and ingest segments) for /proc/ingest. */
+  ingest: IngestStats;
+  /** Root authority for /proc/root: the injected time of the last authenticated queen activity. */
+  rootSeenMs = 0;
+  /** Why the queen is gone, by the reference's priorities: its session was revoked, its attach refused. */
+  queenRevoked = false;
+  queenDenied = false;
+  /** Role index of `queen` (-1 when the role table has none). */
+  queenRole = -1;
   verifier: TicketVerifier | null;
   /** The provider table: a node's `prov` column indexes it. */
   providers: Provider[] = [];
@@ -118,13 +131,16 @@ export class NineDoor implements Namespace {
     const ingest = boot.telemetryIngest;
     const nodes = 32 + boot.gpus.length * 5 + workerBootNodes(boot.sharding) +
       lim.maxWorkers * workerNodeCount(boot.sharding) + LIFECYCLE_NODES +
-      ingestNodeCount(ingest.maxDevices, ingest.maxSegments) + (extension === null ? 0 : extension.extNodeCount(boot));
+      ingestNodeCount(ingest.maxDevices, ingest.maxSegments) + observabilityNodeCount(boot.observability, lim.maxSessions) +
+      (extension === null ? 0 : extension.extNodeCount(boot));
     this.tree = new NodeTree(nodes);
     this.roles = new RoleTable();
     // A malformed role table is a generator bug: record it and refuse every attach.
     this.bootError = this.roles.load(boot.roles);
+    this.queenRole = this.roles.indexOf("queen");
     this.sessions = new SessionTable(lim.maxSessions, lim.maxOpenPerSession, lim.maxMountsPerSession);
     this.log = new RingSet(1, boot.logRingBytes);
+    this.ingest = new IngestStats(lim.maxWorkers + ingest.maxDevices * ingest.maxSegments, boot.observability.ingest);
     this.trace = new TraceLog(boot.traceRingBytes, lim.maxWorkers, boot.workerTraceRingBytes);
     this.lw = sizedWriter(1024);
     this.scratch = sizedWriter(8192 + lim.maxWorkers * 192 + lim.maxSessions * 160 + boot.gpus.length * 256);
@@ -153,6 +169,7 @@ export class NineDoor implements Namespace {
     this.register(new TraceFiles(this));
     this.register(new TelemetryIngestFiles(this));
     this.register(this.lifecycleSvc);
+    this.register(new ObservabilityFiles(this));
     if (extension !== null) extension.extInstall(this);
 
     const lw = this.lw;
@@ -327,6 +344,12 @@ export class NineDoor implements Namespace {
     const sc = ss.scopes;
     sc[s] = scopes;
     this.lastAttachStatus = TicketStatus.Ok;
+    ss.enterPhase(s, Phase.Setup, this.nowMs);
+    if (r === this.queenRole) {
+      this.rootSeenMs = this.nowMs;
+      this.queenRevoked = false;
+      this.queenDenied = false;
+    }
     if (this.trace.begin(Cat.Ninep, Level.Info, this.nowMs, worker)) {
       const tw = this.trace.w;
       tw.ascii("attach role=");
@@ -340,6 +363,7 @@ export class NineDoor implements Namespace {
   private refuse(r: number, status: number): number {
     this.lastAttachStatus = status;
     this.pressure.attachRefused++;
+    if (r >= 0 && r === this.queenRole) this.queenDenied = true;
     const lw = this.lw;
     lw.reset();
     lw.ascii("attach outcome=deny role=");
@@ -357,8 +381,12 @@ export class NineDoor implements Namespace {
   }
 
   detach(session: number): void {
-    const s = this.sessions.slotOf(session);
-    if (s >= 0) this.sessions.free(s);
+    const ss = this.sessions;
+    const s = ss.slotOf(session);
+    if (s < 0) return;
+    ss.free(s);
+    // A revoked session closed when it was revoked; its detach does not move that time.
+    if (ss.phase[s] !== Phase.Closed) ss.enterPhase(s, Phase.Closed, this.nowMs);
   }
 
   root(session: number): number {
@@ -384,6 +412,9 @@ export class NineDoor implements Namespace {
       this.revokeSession(s, "ticket-expired");
       return -EBADF;
     }
+    // Authenticated queen activity keeps the root reachable; a session's first request makes it ACTIVE.
+    if (ss.role[s] === this.queenRole) this.rootSeenMs = this.nowMs;
+    if (ss.phase[s] === Phase.Setup) ss.enterPhase(s, Phase.Active, this.nowMs);
     const slot = this.tree.slotOf(node);
     if (slot < 0) return -EBADF;
     const used = ss.usedOps;
@@ -644,12 +675,25 @@ export class NineDoor implements Namespace {
   revokeWorkerSessions(w: number): void {
     const ss = this.sessions;
     const rv = ss.revoked;
-    for (let s = 0; s < ss.cap; s++) if (ss.live[s] !== 0 && ss.worker[s] === w) rv[s] = 1;
+    for (let s = 0; s < ss.cap; s++) {
+      if (ss.live[s] === 0 || ss.worker[s] !== w || rv[s] !== 0) continue;
+      rv[s] = 1;
+      this.cutSession(s);
+    }
+  }
+
+  /** A revoked session is CLOSED at once, counted as cut, and a revoked queen cuts the root. */
+  private cutSession(s: number): void {
+    const ss = this.sessions;
+    ss.enterPhase(s, Phase.Closed, this.nowMs);
+    this.pressure.cut++;
+    if (ss.role[s] === this.queenRole) this.queenRevoked = true;
   }
 
   private revokeSession(s: number, reason: string): void {
     const rv = this.sessions.revoked;
     rv[s] = 1;
+    this.cutSession(s);
     const lw = this.lw;
     lw.reset();
     lw.labelUint("revoke session=", s);

@@ -10,6 +10,14 @@ import type { RuleList } from "./roles.ts";
 /** Sessions are capped here (one plain array per column, see alloc.ts). */
 export const MAX_SESSIONS = 1024;
 
+/**
+ * Session phases of `/proc/9p/session/<id>/state` (the seeds' telephone-exchange model): attached
+ * with no request served yet, serving, gone (detached or revoked; never resurrected: a new attach
+ * on the slot is a new session). DRAINING is not stored: a live session shows it while the hive's
+ * lifecycle is DRAINING.
+ */
+export const Phase = { Setup: 0, Active: 1, Closed: 2 } as const;
+
 export class SessionTable {
   readonly cap: number;
   readonly maxOpen: number;
@@ -40,6 +48,9 @@ export class SessionTable {
   mountAt: Int32Array;
   mountFrom: Int32Array;
   mountCount: Int32Array;
+  /** `Phase` of each slot and the injected time it entered it (a never-used slot: Closed at 0). */
+  phase: Uint8Array;
+  phaseMs: Float64Array;
   liveCount = 0;
 
   constructor(cap: number, maxOpen: number, maxMounts: number) {
@@ -63,6 +74,10 @@ export class SessionTable {
     this.mountAt = allocI32(cap * maxMounts);
     this.mountFrom = allocI32(cap * maxMounts);
     this.mountCount = allocI32(cap);
+    this.phase = allocU8(cap);
+    this.phaseMs = allocF64(cap);
+    const ph = this.phase;
+    for (let i = 0; i < cap; i++) ph[i] = Phase.Closed;
     // Ticket scopes are rare: kept in a plain array, so sessions are capped below Porffor's
     // ~1,800-element array limit (MAX_SESSIONS).
     const scopes: (RuleList | null)[] = [];
@@ -72,6 +87,14 @@ export class SessionTable {
     this.scopes = scopes;
     const gen = this.gen;
     for (let i = 0; i < cap; i++) gen[i] = 1;
+  }
+
+  /** Moves slot `s` to `phase` at injected time `nowMs`. */
+  enterPhase(s: number, phase: number, nowMs: number): void {
+    const ph = this.phase;
+    const pm = this.phaseMs;
+    ph[s] = phase;
+    pm[s] = nowMs;
   }
 
   /** Claims the lowest free slot with zeroed usage. Returns the slot or -1 when full. */

@@ -304,7 +304,9 @@ export class HiveWatcher {
       if (text !== null || this.absent.has("/proc/pressure")) {
         return text === null ? null : parsePressure(text);
       }
-      this.pressureDir = await this.list("/proc/pressure") ?? [];
+      const names = await this.list("/proc/pressure") ?? [];
+      // `counters` carries every counter in one line: one kept-open fid instead of five.
+      this.pressureDir = names.includes("counters") ? ["counters"] : names;
     }
     const out: Record<string, number> = {};
     for (const name of this.pressureDir) {
@@ -313,7 +315,7 @@ export class HiveWatcher {
       const kv = parsePressure(text);
       const keys = Object.keys(kv);
       if (keys.length === 0 && /^\d+$/.test(text.trim())) out[name] = Number(text.trim());
-      for (const k of keys) out[keys.length === 1 ? name : `${name}.${k}`] = kv[k];
+      for (const k of keys) out[name === "counters" ? k : keys.length === 1 ? name : `${name}.${k}`] = kv[k];
     }
     return out;
   }

@@ -10,6 +10,7 @@ import { SELFTEST_NAMES, SELFTEST_SCRIPTS } from "../../console/selftests.ts";
 import type { NineDoor } from "../ninedoor.ts";
 import { type Provider, readRendered, safe } from "../provider.ts";
 import { Access } from "../tree.ts";
+import { pressureDirOn } from "./observability.ts";
 
 const Kind = { Boot: 1, Sessions: 2, Workers: 3, Pressure: 4, Fids: 5, Test: 6 } as const;
 
@@ -31,7 +32,11 @@ export class ProcFiles implements Provider {
     t.add(proc, "boot", id, Kind.Boot, Access.ReadOnly, 0, 0);
     t.add(proc, "sessions", id, Kind.Sessions, Access.ReadOnly, 0, 0);
     t.add(proc, "workers", id, Kind.Workers, Access.ReadOnly, 0, 0);
-    t.add(proc, "pressure", id, Kind.Pressure, Access.ReadOnly, 0, 0);
+    // With [observability.proc_pressure] on, /proc/pressure is a directory (busy, quota, cut, policy from
+    // ObservabilityFiles) and this full counter line is its `counters` file.
+    if (pressureDirOn(this.nd.boot.observability)) {
+      t.add(t.addDir(proc, "pressure", 0, 0), "counters", id, Kind.Pressure, Access.ReadOnly, 0, 0);
+    } else t.add(proc, "pressure", id, Kind.Pressure, Access.ReadOnly, 0, 0);
     t.add(proc, "fids", id, Kind.Fids, Access.ReadOnly, 0, 0);
     const tests = t.addDir(proc, "tests", 0, 0);
     for (let i = 0; i < SELFTEST_NAMES.length; i++) t.add(tests, SELFTEST_NAMES[i], id, Kind.Test, Access.ReadOnly, i, 0);
@@ -144,6 +149,7 @@ export class ProcFiles implements Provider {
     w.labelUint(" telemetry_refused=", p.telemetryRefused);
     w.labelUint(" log_dropped=", this.nd.log.dropped[0]);
     w.labelUint(" trace_filtered=", this.nd.trace.filtered);
+    w.labelUint(" cut=", p.cut);
     w.byte(10);
   }
 

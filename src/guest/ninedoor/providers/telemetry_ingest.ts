@@ -72,7 +72,10 @@ export class TelemetryIngestFiles implements Provider {
     if (kind === Kind.Segment) {
       const st = this.store;
       const d = Math.floor(arg / st.lim.maxSegments);
-      return st.segmentRead(d, st.slotSeg[arg], offset, dst, dstOff, count);
+      const n = st.segmentRead(d, st.slotSeg[arg], offset, dst, dstOff, count);
+      const nd = this.nd;
+      nd.ingest.onRead(nd.boot.limits.maxWorkers + arg, nd.nowMs, n);
+      return n;
     }
     const w = this.nd.scratch;
     w.reset();
@@ -189,8 +192,14 @@ export class TelemetryIngestFiles implements Provider {
     }
     if (!sawNew) return this.refuse(d, EINVAL, "need-new-segment");
     const st = this.store;
+    const held = st.deviceBytes[d];
     const id = st.segmentNew(d, mime);
-    if (id < 0) return this.refuse(d, -id, "max_segments_per_device");
+    if (id < 0) {
+      this.nd.ingest.onRefused();
+      return this.refuse(d, -id, "max_segments_per_device");
+    }
+    // A segment evicted to make room takes its bytes with it.
+    this.nd.ingest.onDropped(held - st.deviceBytes[d]);
     const slot = st.segmentSlot(d, id);
     // Evict-oldest may have freed a slot (dropped below) or handed the evicted one straight back.
     if (this.segNode[slot] >= 0) this.dropNode(d, slot);
@@ -225,8 +234,11 @@ export class TelemetryIngestFiles implements Provider {
     const d = Math.floor(slot / st.lim.maxSegments);
     const seg = st.slotSeg[slot];
     const before = st.evicted[d];
+    const held = st.deviceBytes[d];
     const n = st.segmentAppend(d, seg, 0, true, src, off, count);
+    const nd = this.nd;
     if (n < 0) {
+      nd.ingest.onRefused();
       const reason = n === -EMSGSIZE
         ? "max_record_bytes"
         : n === -EFBIG
@@ -236,6 +248,8 @@ export class TelemetryIngestFiles implements Provider {
         : "stale";
       return this.refuse(d, -n, reason);
     }
+    // Evicted segments' bytes are the difference between what the device held plus the record and now.
+    nd.ingest.onAppend(nd.boot.limits.maxWorkers + slot, nd.nowMs, n, held + n - st.deviceBytes[d]);
     if (st.evicted[d] !== before) this.dropGone(d);
     return n;
   }
@@ -250,6 +264,8 @@ export class TelemetryIngestFiles implements Provider {
   }
 
   private dropNode(d: number, slot: number): void {
+    // The evicted bytes were counted as dropped by the append that evicted them.
+    this.nd.ingest.onReset(this.nd.boot.limits.maxWorkers + slot, 0);
     const sn = this.segNode;
     const node = sn[slot];
     sn[slot] = -1;

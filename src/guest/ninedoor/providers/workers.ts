@@ -88,15 +88,30 @@ export class WorkerFiles implements Provider {
 
 
   nodeRead(kind: number, w: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
-    if (kind === Kind.Telemetry) return this.rings.read(w, offset, dst, dstOff, count);
+    if (kind === Kind.Telemetry) {
+      const n = this.rings.read(w, offset, dst, dstOff, count);
+      this.nd.ingest.onRead(w, this.nd.nowMs, n);
+      return n;
+    }
     return this.nd.trace.perWorker.read(w, offset, dst, dstOff, count);
   }
 
   nodeWrite(_s: number, kind: number, w: number, src: Uint8Array, srcOff: number, count: number): number {
     if (kind !== Kind.Telemetry) return -EROFS;
     if (!this.nd.lifecycleSvc.lcAllows(Gate.WorkerTelemetry)) return -EPERM;
-    const n = this.rings.append(w, src, srcOff, count);
-    if (n < 0) this.nd.pressure.telemetryRefused++;
+    return this.appendTelemetry(w, src, srcOff, count);
+  }
+
+  /** Appends to worker `w`'s telemetry ring, counted for /proc/pressure and /proc/ingest. */
+  private appendTelemetry(w: number, src: Uint8Array, srcOff: number, count: number): number {
+    const nd = this.nd;
+    const rings = this.rings;
+    const dropped = rings.dropped[w];
+    const n = rings.append(w, src, srcOff, count);
+    if (n < 0) {
+      nd.pressure.telemetryRefused++;
+      nd.ingest.onRefused();
+    } else nd.ingest.onAppend(w, nd.nowMs, n, rings.dropped[w] - dropped);
     return n;
   }
 
@@ -245,6 +260,7 @@ export class WorkerFiles implements Provider {
     as[w] = alias;
     ps[w] = proc;
     sh[w] = si;
+    this.nd.ingest.onReset(w, this.rings.end[w] - this.rings.start[w]);
     this.rings.reset(w);
     nd.trace.perWorker.reset(w);
     if (gpu) {
@@ -358,6 +374,9 @@ export class WorkerFiles implements Provider {
   }
 
   private purgeFiles(w: number): void {
+    // The telemetry is unreachable from here on: it no longer counts as queued ingest.
+    this.nd.ingest.onReset(w, this.rings.end[w] - this.rings.start[w]);
+    this.rings.reset(w);
     this.nd.dropSubtree(this.table.dirSlot[w]);
     if (this.table.aliasSlot[w] >= 0) this.nd.dropSubtree(this.table.aliasSlot[w]);
     this.nd.dropSubtree(this.table.procSlot[w]);
@@ -392,7 +411,7 @@ export class WorkerFiles implements Provider {
         div = div / 10;
       }
       line[pos] = 10;
-      this.rings.append(w, line, 0, HEARTBEAT.length + digits + 1);
+      this.appendTelemetry(w, line, 0, HEARTBEAT.length + digits + 1);
       if (tracing && trace.begin(Cat.Worker, Level.Debug, nd.nowMs, w)) {
         trace.w.ascii("tick ");
         trace.w.uint(n);
