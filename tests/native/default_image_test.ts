@@ -84,6 +84,26 @@ Deno.test("the default image boots on seL4 to the guest banner with the manifest
   console.log(`default image: boot to banner ${boot.seenMs[banner]} ms, to console ready ${boot.ms} ms`);
 });
 
+Deno.test("the root task starts worker 1 in its own CSpace and VSpace and does one PING 1 / PONG 1 with it per boot (Milestone 1)", async () => {
+  const out = await defaultImage();
+  const boot = await bootSel4(join(out, "sel4-image.elf"), {
+    until: "cohesix: serial console ready\n",
+    timeoutMs: 120_000,
+  });
+  const lines = boot.serial.split("\n");
+  const count = (l: string) => lines.filter((x) => x === l).length;
+  assertEquals([count("PING 1"), count("PONG 1")], [1, 1], "exactly one PING 1 and one PONG 1");
+  const ping = lines.indexOf("PING 1");
+  assertEquals(lines[ping + 1], "PONG 1", "PONG 1 answers PING 1");
+  assert(ping < lines.findIndex((l) => l.startsWith("cohesix: guest up")), "the ping-pong is part of boot");
+  // The timed round trips after it are answered too (the worker echoes each n): all of them, none lost.
+  const stats = lines.find((l) => l.startsWith("cohesix: worker 1 in its own cspace and vspace"));
+  const m = stats?.match(/, (\d+) bytes of untyped; (\d+)\/(\d+) round trips, (\d+) ns each$/);
+  assert(m, `worker statistics line: ${stats}`);
+  assertEquals(m[2], m[3], "every timed round trip answered");
+  console.log(`worker 1: ${m[1]} bytes of untyped, ${m[3]} round trips at ${m[4]} ns each (QEMU TCG)`);
+});
+
 async function cohshScript(serialCmd: string, script: string): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
     args: [

@@ -372,6 +372,19 @@ volatile void* coh_sel4_map_device(uint64_t paddr, uint32_t pages) {
   return 0;
 }
 
+uint8_t* coh_sel4_map_scratch(seL4_CPtr frame) {
+  if (!pl011) return 0; /* no device page table */
+  seL4_Word va = dev_next_vaddr;
+  seL4_Error err = seL4_ARM_Page_Map(frame, seL4_CapInitThreadVSpace, va, seL4_ReadWrite,
+                                     seL4_ARM_Default_VMAttributes | seL4_ARM_ExecuteNever);
+  if (err != seL4_NoError) {
+    coh_sel4_error("scratch Page_Map", err);
+    return 0;
+  }
+  dev_next_vaddr += 4096;
+  return (uint8_t*)va;
+}
+
 uint8_t* coh_sel4_dma_frame(uint64_t* paddr) {
   seL4_Word va = ARENA_VADDR + COH_ARENA_BYTES; /* just above the arena, still in the first GiB */
   seL4_CPtr f = coh_sel4_alloc(seL4_ARM_LargePageObject, 0, 1, "NIC DMA frame");
@@ -410,6 +423,7 @@ __attribute__((noreturn, used)) void coh_sel4_main(seL4_BootInfo* bi) {
   seL4_CPtr uart = parse_bootinfo(bi, &uart_paddr);
   map_devices(uart, uart_paddr);
   start_events();
+  coh_worker_boot();
   coh_net_boot();
   coh_plat_exit(coh_guest_run());
 }

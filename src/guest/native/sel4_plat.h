@@ -15,6 +15,14 @@ seL4_CPtr coh_sel4_alloc(seL4_Word type, seL4_Word size_bits, seL4_Word count, c
 /* "cohesix: <what> failed, seL4 error <n>" on the diagnostics channel. */
 void coh_sel4_error(const char* what, seL4_Error err);
 
+/* Maps a normal-memory 4 KiB `frame` read-write, never executable, at the next free address of the
+ * device page table (one-shot: the address is not reused); NULL when there is no device table. */
+uint8_t* coh_sel4_map_scratch(seL4_CPtr frame);
+
+/* ---- the second component (sel4_worker.c) ---- */
+/* Starts worker 1 in its own CSpace and VSpace and does the boot's PING 1 / PONG 1 with it. */
+void coh_worker_boot(void);
+
 /* ---- event loop (sel4_events.c) ----
  * The root task blocks in seL4_Wait on ONE notification. Every interrupt source is an IRQ handler
  * cap bound to that notification through its own badged copy (one badge bit per source), so one

@@ -54,7 +54,7 @@ export const WASM_OPT_FLAGS = [
 export type GuestPlatform = "linux" | "sel4";
 
 /** The seL4 platform layer (src/guest/native/*.c, linked into the rootserver only). */
-const SEL4_PLATFORM = ["plat_sel4", "sel4_events", "sel4_timer"];
+const SEL4_PLATFORM = ["plat_sel4", "sel4_events", "sel4_timer", "sel4_worker"];
 
 async function sha256Hex(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -370,6 +370,8 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
         plat.push(await compileOne(join(NATIVE_DIR, `${name}.c`), join(out, `${name}.o`), f));
       }
       const start = await compileOne(join(NATIVE_DIR, "start_sel4.S"), join(out, "start_sel4.o"));
+      // Worker 1's program (copied into the worker's own VSpace at boot).
+      plat.push(await compileOne(join(NATIVE_DIR, "sel4_worker_code.S"), join(out, "sel4_worker_code.o")));
       // The rootserver travels in the size-budgeted image: no symbol table (guest-linux.elf keeps its symbols).
       await runTool("link-sel4", TOOLS.cc, [
         ...ldflags,
