@@ -50,7 +50,7 @@ def test_refusals_carry_errno_reason_and_path(hive: DevHive) -> None:
             h.read("/proc/../proc/boot")
         assert e.value.errno == EINVAL
         # The session still serves after every refusal.
-        assert h.ls("/proc")[0] == "boot"
+        assert "boot" in h.ls("/proc")
 
 
 def test_an_observer_cannot_write_the_queen_ctl(hive: DevHive) -> None:
