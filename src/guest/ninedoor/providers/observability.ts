@@ -53,7 +53,13 @@ export function pressureDirOn(o: ObservabilitySpec): boolean {
 
 /** Tree nodes this provider can add (NineDoor sizes its node table with it). */
 export function observabilityNodeCount(o: ObservabilitySpec, maxSessions: number): number {
-  return 4 + 4 + 2 + 1 + maxSessions * 4 + 4 + 7;
+  const r = o.root, se = o.session, i = o.ingest;
+  const root = r.reachable + r.lastSeenMs + r.cutReason > 0 ? 4 : 0;
+  const perSession = se.state + se.sinceMs + se.owner > 0 ? maxSessions * 4 : 0;
+  const session = se.active + se.state + se.sinceMs + se.owner > 0 ? 3 + perSession : 0;
+  const ingest = i.p50Ms + i.p95Ms + i.backpressure + i.dropped + i.queued + i.watchMaxEntries > 0 ? 7 : 0;
+  // /proc/pressure: the directory and `counters` replace ProcFiles' single file, plus the four files.
+  return root + session + (pressureDirOn(o) ? 5 : 0) + ingest;
 }
 
 export class ObservabilityFiles implements Provider {
@@ -71,7 +77,8 @@ export class ObservabilityFiles implements Provider {
   private watchOut: ByteWriter;
   private lineW: ByteWriter;
   private lastWatchMs = -1;
-  /** The values of the last watch line. */
+  /** The watched values now (taken once per clock move) and those of the last watch line. */
+  private nowValues: Float64Array = allocF64(5);
   private lastValues: Float64Array = allocF64(5);
 
   constructor(nd: NineDoor) {
@@ -318,25 +325,25 @@ export class ObservabilityFiles implements Provider {
     const nd = this.obNd;
     const ing = nd.ingest;
     const spec = nd.boot.observability.ingest;
+    const c = this.nowValues;
+    c[0] = ing.percentile(50);
+    c[1] = ing.percentile(95);
+    c[2] = ing.backpressure;
+    c[3] = ing.dropped;
+    c[4] = ing.queued;
     const v = this.lastValues;
-    const first = this.watchCount === 0;
     const lat = spec.latencyToleranceMs;
     const cnt = spec.counterTolerance;
-    const p50 = ing.percentile(50);
-    const p95 = ing.percentile(95);
-    if (first && p50 === 0 && p95 === 0 && ing.backpressure === 0 && ing.dropped === 0 && ing.queued === 0) return false;
-    return first || beyond(p50, v[0], lat) || beyond(p95, v[1], lat) || beyond(ing.backpressure, v[2], cnt) ||
-      beyond(ing.dropped, v[3], cnt) || beyond(ing.queued, v[4], cnt);
+    // The first line waits for something to report; later ones for a move beyond its tolerance.
+    if (this.watchCount === 0) return c[0] + c[1] + c[2] + c[3] + c[4] !== 0;
+    return beyond(c[0], v[0], lat) || beyond(c[1], v[1], lat) || beyond(c[2], v[2], cnt) || beyond(c[3], v[3], cnt) ||
+      beyond(c[4], v[4], cnt);
   }
 
   private obWatchLine(nowMs: number): void {
-    const ing = this.obNd.ingest;
     const v = this.lastValues;
-    v[0] = ing.percentile(50);
-    v[1] = ing.percentile(95);
-    v[2] = ing.backpressure;
-    v[3] = ing.dropped;
-    v[4] = ing.queued;
+    const c = this.nowValues;
+    for (let i = 0; i < 5; i++) v[i] = c[i];
     const w = this.lineW;
     w.reset();
     w.labelUint("t_ms=", nowMs);
