@@ -13,6 +13,7 @@ import { devCommand } from "./host/dev/command.ts";
 import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
 import { fleetCommand } from "./host/fleet/command.ts";
+import { gpuCommand } from "./host/gpu/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
@@ -33,6 +34,7 @@ const SUBCOMMANDS: Subcommand[] = [
   doctorCommand,
   fleetCommand,
   cohshCommand,
+  gpuCommand,
   guestCommand,
   imageCommand,
   inspectCommand,
