@@ -294,6 +294,35 @@ const Ecosystem = z.strictObject({ host: EcoHost, audit: EcoAudit, policy: EcoPo
     models: { enable: false },
   });
 
+/**
+ * `[client_policies]`: how host clients (cohsh) pool sessions, retry and keep connections alive. The
+ * values are the manifest's, so every deployment's CLI behaves as its hive was configured; coh-rtc
+ * emits them with a hash (`configs/generated/cohsh_policy.toml`) that cohsh checks when loading one.
+ */
+export const CLIENT_POLICY_DEFAULTS = {
+  pool: { control_sessions: 2, telemetry_sessions: 4 },
+  retry: { max_attempts: 3, backoff_ms: 200, ceiling_ms: 2000, timeout_ms: 5000 },
+  heartbeat: { interval_ms: 15000 },
+};
+const CohshPool = z.strictObject({
+  control_sessions: posInt(8).default(CLIENT_POLICY_DEFAULTS.pool.control_sessions),
+  telemetry_sessions: posInt(16).default(CLIENT_POLICY_DEFAULTS.pool.telemetry_sessions),
+}).prefault({});
+const Retry = z.strictObject({
+  max_attempts: posInt(16).default(CLIENT_POLICY_DEFAULTS.retry.max_attempts),
+  backoff_ms: posInt(60000).default(CLIENT_POLICY_DEFAULTS.retry.backoff_ms),
+  ceiling_ms: posInt(600000).default(CLIENT_POLICY_DEFAULTS.retry.ceiling_ms),
+  timeout_ms: posInt(600000).default(CLIENT_POLICY_DEFAULTS.retry.timeout_ms),
+}).prefault({});
+const Heartbeat = z.strictObject({
+  interval_ms: posInt(3600000).default(CLIENT_POLICY_DEFAULTS.heartbeat.interval_ms),
+}).prefault({});
+const ClientPolicies = z.strictObject({
+  cohsh: z.strictObject({ pool: CohshPool }).prefault({}),
+  retry: Retry,
+  heartbeat: Heartbeat,
+}).prefault({});
+
 const ImageFile = z.strictObject({ src: z.string(), dest: z.string() });
 const Image = z.strictObject({
   max_bytes: posInt(LIMITS.imageBytesMax),
@@ -326,6 +355,7 @@ export const ManifestSchema = z.strictObject({
   log: Log,
   gpu: Gpu,
   ecosystem: Ecosystem,
+  client_policies: ClientPolicies,
   image: Image,
 });
 

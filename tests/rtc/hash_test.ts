@@ -27,6 +27,7 @@ Deno.test("planFlat writes byte-identical outputs on two runs into different dir
     assertEquals(Object.keys(ta).sort(), [
       "boot_v0.coh",
       "bootstrap.ts",
+      "cohsh_policy.toml",
       "root_task_resolved.json",
       "root_task_resolved.json.sha256",
       "snippets/root_task_limits.md",
