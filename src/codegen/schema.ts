@@ -242,7 +242,11 @@ const EcoHost = z.strictObject({
   enable: z.boolean().default(false),
   providers: z.array(z.enum(HOST_PROVIDERS)).default([]),
   mount_at: z.string().default("/host"),
-}).default({ enable: false, providers: [], mount_at: "/host" });
+  /** The host-agent is stale (and /host says so) after this long without a word from it. */
+  stale_ms: posInt(3600000).default(15000),
+  /** Entries (units, nodes, containers, GPUs) the agent may publish, over all providers. */
+  max_entries: posInt(64).default(32),
+}).default({ enable: false, providers: [], mount_at: "/host", stale_ms: 15000, max_entries: 32 });
 /** Byte bounds of the audit journal and replay window (reference compiler: every cap >= 1). */
 export const AUDIT_DEFAULTS = {
   enable: false,
@@ -288,7 +292,7 @@ const EcoPolicy = z.strictObject({
 const EcoModels = z.strictObject({ enable: z.boolean().default(false) }).default({ enable: false });
 const Ecosystem = z.strictObject({ host: EcoHost, audit: EcoAudit, policy: EcoPolicy, models: EcoModels })
   .default({
-    host: { enable: false, providers: [], mount_at: "/host" },
+    host: { enable: false, providers: [], mount_at: "/host", stale_ms: 15000, max_entries: 32 },
     audit: AUDIT_DEFAULTS,
     policy: POLICY_DEFAULTS,
     models: { enable: false },
