@@ -458,6 +458,26 @@ function observabilityRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/** A pool the hive cannot admit, or a back-off that starts above its own ceiling, is refused here. */
+function clientPolicyRules(ir: ManifestIR, out: Violation[]): void {
+  const cp = ir.client_policies;
+  const pool = cp.cohsh.pool;
+  const sessions = pool.control_sessions + pool.telemetry_sessions;
+  if (sessions > ir.secure9p.max_sessions) {
+    out.push({
+      path: ["client_policies", "cohsh", "pool"],
+      message: `client_policies.cohsh.pool opens ${sessions} sessions (control_sessions + telemetry_sessions) but ` +
+        `secure9p.max_sessions is ${ir.secure9p.max_sessions}`,
+    });
+  }
+  if (cp.retry.backoff_ms > cp.retry.ceiling_ms) {
+    out.push({
+      path: ["client_policies", "retry", "backoff_ms"],
+      message: `client_policies.retry.backoff_ms ${cp.retry.backoff_ms} exceeds ceiling_ms ${cp.retry.ceiling_ms}`,
+    });
+  }
+}
+
 /** All red-line violations of a schema-valid manifest, in rule order. */
 export function redLines(ir: ManifestIR): Violation[] {
   const out: Violation[] = [];
@@ -469,6 +489,7 @@ export function redLines(ir: ManifestIR): Violation[] {
   shardingRules(ir, out);
   lifecycleRules(ir, out);
   observabilityRules(ir, out);
+  clientPolicyRules(ir, out);
   ecosystemRules(ir, out);
   imageRules(ir, out);
   nativeRules(ir, out);

@@ -242,7 +242,11 @@ const EcoHost = z.strictObject({
   enable: z.boolean().default(false),
   providers: z.array(z.enum(HOST_PROVIDERS)).default([]),
   mount_at: z.string().default("/host"),
-}).default({ enable: false, providers: [], mount_at: "/host" });
+  /** The host-agent is stale (and /host says so) after this long without a word from it. */
+  stale_ms: posInt(3600000).default(15000),
+  /** Entries (units, nodes, containers, GPUs) the agent may publish, over all providers. */
+  max_entries: posInt(64).default(32),
+}).default({ enable: false, providers: [], mount_at: "/host", stale_ms: 15000, max_entries: 32 });
 /** Byte bounds of the audit journal and replay window (reference compiler: every cap >= 1). */
 export const AUDIT_DEFAULTS = {
   enable: false,
@@ -288,11 +292,40 @@ const EcoPolicy = z.strictObject({
 const EcoModels = z.strictObject({ enable: z.boolean().default(false) }).default({ enable: false });
 const Ecosystem = z.strictObject({ host: EcoHost, audit: EcoAudit, policy: EcoPolicy, models: EcoModels })
   .default({
-    host: { enable: false, providers: [], mount_at: "/host" },
+    host: { enable: false, providers: [], mount_at: "/host", stale_ms: 15000, max_entries: 32 },
     audit: AUDIT_DEFAULTS,
     policy: POLICY_DEFAULTS,
     models: { enable: false },
   });
+
+/**
+ * `[client_policies]`: how host clients (cohsh) pool sessions, retry and keep connections alive. The
+ * values are the manifest's, so every deployment's CLI behaves as its hive was configured; coh-rtc
+ * emits them with a hash (`configs/generated/cohsh_policy.toml`) that cohsh checks when loading one.
+ */
+export const CLIENT_POLICY_DEFAULTS = {
+  pool: { control_sessions: 2, telemetry_sessions: 4 },
+  retry: { max_attempts: 3, backoff_ms: 200, ceiling_ms: 2000, timeout_ms: 5000 },
+  heartbeat: { interval_ms: 15000 },
+};
+const CohshPool = z.strictObject({
+  control_sessions: posInt(8).default(CLIENT_POLICY_DEFAULTS.pool.control_sessions),
+  telemetry_sessions: posInt(16).default(CLIENT_POLICY_DEFAULTS.pool.telemetry_sessions),
+}).prefault({});
+const Retry = z.strictObject({
+  max_attempts: posInt(16).default(CLIENT_POLICY_DEFAULTS.retry.max_attempts),
+  backoff_ms: posInt(60000).default(CLIENT_POLICY_DEFAULTS.retry.backoff_ms),
+  ceiling_ms: posInt(600000).default(CLIENT_POLICY_DEFAULTS.retry.ceiling_ms),
+  timeout_ms: posInt(600000).default(CLIENT_POLICY_DEFAULTS.retry.timeout_ms),
+}).prefault({});
+const Heartbeat = z.strictObject({
+  interval_ms: posInt(3600000).default(CLIENT_POLICY_DEFAULTS.heartbeat.interval_ms),
+}).prefault({});
+const ClientPolicies = z.strictObject({
+  cohsh: z.strictObject({ pool: CohshPool }).prefault({}),
+  retry: Retry,
+  heartbeat: Heartbeat,
+}).prefault({});
 
 const ImageFile = z.strictObject({ src: z.string(), dest: z.string() });
 const Image = z.strictObject({
@@ -326,6 +359,7 @@ export const ManifestSchema = z.strictObject({
   log: Log,
   gpu: Gpu,
   ecosystem: Ecosystem,
+  client_policies: ClientPolicies,
   image: Image,
 });
 

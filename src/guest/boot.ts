@@ -217,6 +217,10 @@ export interface HostSpec {
   /** `systemd`, `k8s`, `docker`, `nvidia`, `jetson`, `net`. */
   providers: string[];
   mountAt: string;
+  /** Milliseconds without a word from the host-agent before /host reads `agent=stale`. */
+  staleMs: number;
+  /** Entries the agent may publish, over all providers (the node table reserves room for them). */
+  maxEntries: number;
 }
 
 /** `[ecosystem.policy]`: approval gates on control writes (`/policy`, `/actions`). */
@@ -255,10 +259,15 @@ export interface EcosystemSpec {
   audit: AuditSpec;
 }
 
+/** True when a build must link the `[ecosystem]` extension: the manifest turns one of its services on. */
+export function ecosystemLinked(eco: EcosystemSpec): boolean {
+  return eco.policy.enable || eco.audit.enable || eco.host.enable;
+}
+
 /** Everything in `[ecosystem]` off (the default manifest's choice). */
 export function ecosystemOff(): EcosystemSpec {
   return {
-    host: { enable: false, providers: [], mountAt: "/host" },
+    host: { enable: false, providers: [], mountAt: "/host", staleMs: 15000, maxEntries: 32 },
     policy: { enable: false, queueMaxEntries: 16, queueMaxBytes: 4096, ctlMaxBytes: 2048, statusMaxBytes: 512, rules: [] },
     audit: {
       enable: false,
