@@ -117,7 +117,7 @@ export const gpuCommand: Subcommand = {
           sha256: p.sha256,
         }, json);
         if (stop === null) return 0;
-        let id = 0;
+        let id: ReturnType<typeof setTimeout> | undefined;
         const timer = new Promise<string>((r) => id = setTimeout(() => r("tick"), intervalMs));
         const why = await Promise.race([stop, timer]);
         clearTimeout(id);
