@@ -14,6 +14,7 @@ import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
 import { fleetCommand } from "./host/fleet/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
+import { hostAgentCommand } from "./host/host_agent/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
 import { mountCommand, umountCommand } from "./host/mount/command.ts";
@@ -34,6 +35,7 @@ const SUBCOMMANDS: Subcommand[] = [
   fleetCommand,
   cohshCommand,
   guestCommand,
+  hostAgentCommand,
   imageCommand,
   inspectCommand,
   mountCommand,
