@@ -15,6 +15,7 @@ import { doctorCommand } from "./host/doctor/command.ts";
 import { fleetCommand } from "./host/fleet/command.ts";
 import { gpuCommand } from "./host/gpu/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
+import { hostAgentCommand } from "./host/host_agent/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
 import { mountCommand, umountCommand } from "./host/mount/command.ts";
@@ -36,6 +37,7 @@ const SUBCOMMANDS: Subcommand[] = [
   cohshCommand,
   gpuCommand,
   guestCommand,
+  hostAgentCommand,
   imageCommand,
   inspectCommand,
   mountCommand,
