@@ -236,7 +236,18 @@ const GpuDevice = z.strictObject({
   mem_mb: posInt(1 << 20),
   streams: posInt(64),
 });
-const Gpu = z.strictObject({ devices: z.array(GpuDevice).max(16).default([]) }).default({ devices: [] });
+/** `[gpu.bridge]`: the host GPU bridge's files (off by default: the extension is not linked natively). */
+export const GPU_BRIDGE_DEFAULTS = { enable: false, max_gpus: 8, max_models: 8, snapshot_max_bytes: 16384, lease_queue: 4 };
+const GpuBridge = z.strictObject({
+  enable: z.boolean().default(false),
+  max_gpus: posInt(16).default(GPU_BRIDGE_DEFAULTS.max_gpus),
+  max_models: posInt(32).default(GPU_BRIDGE_DEFAULTS.max_models),
+  // One snapshot: header plus up to max_gpus info (512 B) and max_models manifests (1024 B).
+  snapshot_max_bytes: z.number().int().min(1024).max(65536).default(GPU_BRIDGE_DEFAULTS.snapshot_max_bytes),
+  lease_queue: posInt(16).default(GPU_BRIDGE_DEFAULTS.lease_queue),
+}).default(GPU_BRIDGE_DEFAULTS);
+const Gpu = z.strictObject({ devices: z.array(GpuDevice).max(16).default([]), bridge: GpuBridge })
+  .default({ devices: [], bridge: GPU_BRIDGE_DEFAULTS });
 
 const EcoHost = z.strictObject({
   enable: z.boolean().default(false),

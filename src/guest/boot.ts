@@ -253,21 +253,37 @@ export interface AuditSpec {
   replayStatusMaxBytes: number;
 }
 
+/** `[gpu.bridge]`: the host GPU bridge's files, leases queued by priority, breadcrumbs, models. */
+export interface GpuBridgeSpec {
+  enable: boolean;
+  /** Bridged GPUs one snapshot may publish (`/gpu/<uuid>/info`). */
+  maxGpus: number;
+  /** Models one snapshot may publish (`/gpu/models/available/<model>`). */
+  maxModels: number;
+  /** Largest snapshot upload in bytes (after base64). */
+  snapshotMaxBytes: number;
+  /** Lease requests waiting per GPU. */
+  leaseQueue: number;
+}
+
 export interface EcosystemSpec {
   host: HostSpec;
   policy: PolicySpec;
   audit: AuditSpec;
+  /** From the manifest's `[gpu.bridge]` (linked with the other extension providers). */
+  gpuBridge: GpuBridgeSpec;
 }
 
 /** True when a build must link the `[ecosystem]` extension: the manifest turns one of its services on. */
 export function ecosystemLinked(eco: EcosystemSpec): boolean {
-  return eco.policy.enable || eco.audit.enable || eco.host.enable;
+  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable;
 }
 
 /** Everything in `[ecosystem]` off (the default manifest's choice). */
 export function ecosystemOff(): EcosystemSpec {
   return {
     host: { enable: false, providers: [], mountAt: "/host", staleMs: 15000, maxEntries: 32 },
+    gpuBridge: { enable: false, maxGpus: 8, maxModels: 8, snapshotMaxBytes: 16384, leaseQueue: 4 },
     policy: { enable: false, queueMaxEntries: 16, queueMaxBytes: 4096, ctlMaxBytes: 2048, statusMaxBytes: 512, rules: [] },
     audit: {
       enable: false,

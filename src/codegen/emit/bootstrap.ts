@@ -67,6 +67,13 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
     },
     observability: observabilityValue(m),
     ecosystem: {
+      gpuBridge: {
+        enable: m.features.gpu && m.gpu.bridge.enable,
+        maxGpus: m.gpu.bridge.max_gpus,
+        maxModels: m.gpu.bridge.max_models,
+        snapshotMaxBytes: m.gpu.bridge.snapshot_max_bytes,
+        leaseQueue: m.gpu.bridge.lease_queue,
+      },
       host: {
         enable: eco.host.enable,
         providers: [...eco.host.providers],

@@ -14,3 +14,13 @@ export interface NamespaceExtension {
   /** Creates its state and registers its providers; NineDoor calls it once, after its own providers. */
   extInstall(nd: NineDoor): void;
 }
+
+/**
+ * The two writes of the core GPU files that the GPU bridge extension serves (`[gpu.bridge]`):
+ * `LEASE ...` on `/gpu/<id>/ctl` and a `gpu-breadcrumb/v1` line on `/gpu/<id>/status`.
+ * Each returns 0 / the bytes taken, or -errno. Null in NineDoor when the extension is off.
+ */
+export interface GpuHooks {
+  ghLease(g: number, src: Uint8Array, off: number, len: number): number;
+  ghBreadcrumb(g: number, src: Uint8Array, off: number, count: number): number;
+}

@@ -46,7 +46,7 @@ import { TraceFiles } from "./providers/trace.ts";
 import { Gate, LifeState, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
 import { ObservabilityFiles, observabilityNodeCount } from "./providers/observability.ts";
 import type { AuditJournal } from "./audit_journal.ts";
-import type { NamespaceExtension } from "./extension.ts";
+import type { GpuHooks, NamespaceExtension } from "./extension.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
@@ -99,6 +99,8 @@ export class NineDoor implements Namespace {
   policyGate: PolicyGate | null = null;
   /** The bounded audit journal, decisions and replay records (`[ecosystem.audit]`); null when not linked. */
   auditLog: AuditJournal | null = null;
+  /** LEASE and breadcrumb writes on the core GPU files (`[gpu.bridge]`); null when not linked or off. */
+  gpuHooks: GpuHooks | null = null;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
   telemetry: RingSet;
