@@ -20,6 +20,7 @@ import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
 import { mountCommand, umountCommand } from "./host/mount/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
+import { runCommand } from "./host/run/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
 import { telemetryCommand } from "./host/telemetry/command.ts";
@@ -43,6 +44,7 @@ const SUBCOMMANDS: Subcommand[] = [
   mountCommand,
   qemuCommand,
   rtcCommand,
+  runCommand,
   statusCommand,
   telemetryCommand,
   ticketCommand,

@@ -122,7 +122,10 @@ export class GpuLeaseQueue {
         if (free < 0) free = i;
       } else if (this.lqReqIs(i, src, reqOff, reqLen)) return -EEXIST;
     }
-    if (this.lqGrantWorker[g] >= 0 && sameBytes(this.lqGrantReq, g * LEASE_REQ_MAX, this.lqGrantLen[g], src, reqOff, reqLen)) {
+    if (
+      this.lqGrantWorker[g] >= 0 &&
+      sameBytes(this.lqGrantReq, g * LEASE_REQ_MAX, this.lqGrantLen[g], src, reqOff, reqLen)
+    ) {
       return -EEXIST;
     }
     if (free < 0) return -EBUSY;
@@ -170,18 +173,7 @@ export class GpuLeaseQueue {
     const sim = nd.gpus;
     const d = this.lqDepth;
     for (let g = 0; g < sim.count; g++) {
-      const gw = this.lqGrantWorker;
-      const w = gw[g];
-      if (w >= 0 && sim.lessee[g] !== w) {
-        const ends = this.lqEnd;
-        const ttlEnded = this.lqGrantUntil[g] > 0 && nd.nowMs >= this.lqGrantUntil[g];
-        ends[g] = ttlEnded ? EndState.Expired : EndState.Released;
-        gw[g] = -1;
-        // A RELEASE ends the lease's worker too (a ttl or a kill already did). The slot may hold a
-        // newer worker by now: only the granted one (same id) is ended.
-        const ws = nd.workers;
-        if (ws.live[w] !== 0 && this.lqIsGranted(w, this.lqEndWorkerSeq[g])) nd.workerSvc.revoke(w, "killed");
-      }
+      this.lqNoteEnded(g);
       if (sim.lessee[g] >= 0) continue;
       let best = -1;
       for (let k = 0; k < d; k++) {
@@ -195,6 +187,31 @@ export class GpuLeaseQueue {
       if (best < 0) continue;
       if (!nd.lifecycleSvc.lcAllows(Gate.Spawn) || nd.workers.freeSlots() < 1) continue;
       this.lqGrant(g, best);
+    }
+  }
+
+  /** How the lease granted on `g` ended, if it has (RELEASE, a kill, or its ttl); None while it holds. */
+  private lqEndOf(g: number): number {
+    const w = this.lqGrantWorker[g];
+    if (w < 0 || this.lqNd.gpus.lessee[g] === w) return EndState.None;
+    const until = this.lqGrantUntil[g];
+    return until > 0 && this.lqNd.nowMs >= until ? EndState.Expired : EndState.Released;
+  }
+
+  /** Records the end of the lease granted on `g` and ends its worker with it. */
+  private lqNoteEnded(g: number): void {
+    const end = this.lqEndOf(g);
+    if (end === EndState.None) return;
+    const nd = this.lqNd;
+    const gw = this.lqGrantWorker;
+    const w = gw[g];
+    const ends = this.lqEnd;
+    ends[g] = end;
+    gw[g] = -1;
+    // A RELEASE ends the lease's worker too (a ttl or a kill already did). The slot may hold a
+    // newer worker by now: only the granted one (same id) is ended.
+    if (nd.workers.live[w] !== 0 && this.lqIsGranted(w, this.lqEndWorkerSeq[g])) {
+      nd.workerSvc.revoke(w, "killed");
     }
   }
 
@@ -239,15 +256,37 @@ export class GpuLeaseQueue {
   /** `/gpu/<id>/lease`: the granted lease (or the last one and how it ended), then the waiters by rank. */
   lqRender(g: number, w: ByteWriter): void {
     const nd = this.lqNd;
+    // Between a RELEASE and the next clock move the end is known but not yet recorded.
+    const pending = this.lqEndOf(g);
     const sim = nd.gpus;
     const lessee = sim.lessee[g];
     if (lessee >= 0) {
-      this.lqLine(w, g, "ACTIVE", nd.workers.ids.get(lessee), sim.leaseMemMb[g], sim.leaseStreams[g], this.lqGrantWorker[g] === lessee ? this.lqGrantTtl[g] : -1, sim.priority[g]);
-      if (this.lqGrantWorker[g] === lessee) this.lqReqField(w, this.lqGrantReq, g * LEASE_REQ_MAX, this.lqGrantLen[g]);
+      this.lqLine(
+        w,
+        g,
+        "ACTIVE",
+        nd.workers.ids.get(lessee),
+        sim.leaseMemMb[g],
+        sim.leaseStreams[g],
+        this.lqGrantWorker[g] === lessee ? this.lqGrantTtl[g] : -1,
+        sim.priority[g],
+      );
+      if (this.lqGrantWorker[g] === lessee) {
+        this.lqReqField(w, this.lqGrantReq, g * LEASE_REQ_MAX, this.lqGrantLen[g]);
+      }
       w.ascii("}\n");
-    } else if (this.lqEnd[g] !== EndState.None) {
-      this.lqLine(w, g, this.lqEnd[g] === EndState.Expired ? "EXPIRED" : "RELEASED", "", -1, -1, this.lqGrantTtl[g], -1);
-      w.labelUint(",\"worker_seq\":", this.lqEndWorkerSeq[g]);
+    } else if (pending !== EndState.None || this.lqEnd[g] !== EndState.None) {
+      const end = pending !== EndState.None ? pending : this.lqEnd[g];
+      this.lqLine(
+        w,
+        g,
+        end === EndState.Expired ? "EXPIRED" : "RELEASED",
+        "",
+        -1,
+        -1,
+        this.lqGrantTtl[g],
+        -1,
+      );
       this.lqReqField(w, this.lqGrantReq, g * LEASE_REQ_MAX, this.lqGrantLen[g]);
       w.ascii("}\n");
     } else {
@@ -267,9 +306,18 @@ export class GpuLeaseQueue {
       if (best < 0) break;
       last = best;
       const mark = w.len;
-      this.lqLine(w, g, "QUEUED", "", this.lqMem[best], this.lqStreams[best], this.lqTtl[best], this.lqPrio[best]);
+      this.lqLine(
+        w,
+        g,
+        "QUEUED",
+        "",
+        this.lqMem[best],
+        this.lqStreams[best],
+        this.lqTtl[best],
+        this.lqPrio[best],
+      );
       this.lqReqField(w, this.lqReq, best * LEASE_REQ_MAX, this.lqReqLen[best]);
-      w.labelUint(",\"position\":", rank + 1);
+      w.labelUint(',"position":', rank + 1);
       w.ascii("}\n");
       if (w.len > LEASE_FILE_MAX) {
         w.len = mark;
@@ -279,33 +327,47 @@ export class GpuLeaseQueue {
   }
 
   private lqBefore(i: number, j: number): boolean {
-    return this.lqPrio[i] > this.lqPrio[j] || (this.lqPrio[i] === this.lqPrio[j] && this.lqSeq[i] < this.lqSeq[j]);
+    return this.lqPrio[i] > this.lqPrio[j] ||
+      (this.lqPrio[i] === this.lqPrio[j] && this.lqSeq[i] < this.lqSeq[j]);
   }
 
   private lqAfter(i: number, last: number): boolean {
     return last < 0 || this.lqBefore(last, i);
   }
 
-  private lqLine(w: ByteWriter, g: number, state: string, worker: string, mem: number, streams: number, ttl: number, prio: number): void {
-    w.ascii("{\"schema\":\"gpu-lease/v1\",\"state\":\"");
+  private lqLine(
+    w: ByteWriter,
+    g: number,
+    state: string,
+    worker: string,
+    mem: number,
+    streams: number,
+    ttl: number,
+    prio: number,
+  ): void {
+    w.ascii('{"schema":"gpu-lease/v1","state":"');
     w.ascii(state);
-    w.ascii("\",\"gpu_id\":\"");
+    w.ascii('","gpu_id":"');
     w.ascii(this.lqNd.gpus.ids[g]);
-    w.ascii("\",\"worker_id\":");
-    if (worker.length === 0) w.ascii("null");
+    w.ascii('","worker_id":');
+    if (worker.length === 0 && (state === "RELEASED" || state === "EXPIRED")) {
+      // An ended lease names the worker it had (by spawn number: its slot may be reused).
+      w.labelUint('"worker-', this.lqEndWorkerSeq[g]);
+      w.byte(34);
+    } else if (worker.length === 0) w.ascii("null");
     else {
       w.byte(34);
       w.ascii(worker);
       w.byte(34);
     }
-    lqNum(w, ",\"mem_mb\":", mem);
-    lqNum(w, ",\"streams\":", streams);
-    lqNum(w, ",\"ttl_s\":", ttl);
-    lqNum(w, ",\"priority\":", prio);
+    lqNum(w, ',"mem_mb":', mem);
+    lqNum(w, ',"streams":', streams);
+    lqNum(w, ',"ttl_s":', ttl);
+    lqNum(w, ',"priority":', prio);
   }
 
   private lqReqField(w: ByteWriter, src: Uint8Array, off: number, len: number): void {
-    w.ascii(",\"request\":\"");
+    w.ascii(',"request":"');
     w.bytes(src, off, len);
     w.byte(34);
   }
@@ -317,7 +379,14 @@ function lqNum(w: ByteWriter, label: string, v: number): void {
   else w.uint(v);
 }
 
-function sameBytes(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number): boolean {
+function sameBytes(
+  a: Uint8Array,
+  aOff: number,
+  aLen: number,
+  b: Uint8Array,
+  bOff: number,
+  bLen: number,
+): boolean {
   if (aLen !== bLen) return false;
   for (let i = 0; i < aLen; i++) if (a[aOff + i] !== b[bOff + i]) return false;
   return true;
