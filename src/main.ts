@@ -19,6 +19,7 @@ import { hostAgentCommand } from "./host/host_agent/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
 import { mountCommand, umountCommand } from "./host/mount/command.ts";
+import { peftCommand } from "./host/peft/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { runCommand } from "./host/run/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
@@ -42,6 +43,7 @@ const SUBCOMMANDS: Subcommand[] = [
   imageCommand,
   inspectCommand,
   mountCommand,
+  peftCommand,
   qemuCommand,
   rtcCommand,
   runCommand,

@@ -237,7 +237,14 @@ const GpuDevice = z.strictObject({
   streams: posInt(64),
 });
 /** `[gpu.bridge]`: the host GPU bridge's files (off by default: the extension is not linked natively). */
-export const GPU_BRIDGE_DEFAULTS = { enable: false, max_gpus: 8, max_models: 8, snapshot_max_bytes: 16384, lease_queue: 4 };
+export const GPU_BRIDGE_DEFAULTS = {
+  enable: false,
+  max_gpus: 8,
+  max_models: 8,
+  snapshot_max_bytes: 16384,
+  lease_queue: 4,
+  adapter_max_bytes: 67108864,
+};
 const GpuBridge = z.strictObject({
   enable: z.boolean().default(false),
   max_gpus: posInt(16).default(GPU_BRIDGE_DEFAULTS.max_gpus),
@@ -245,6 +252,8 @@ const GpuBridge = z.strictObject({
   // One snapshot: header plus up to max_gpus info (512 B) and max_models manifests (1024 B).
   snapshot_max_bytes: z.number().int().min(1024).max(65536).default(GPU_BRIDGE_DEFAULTS.snapshot_max_bytes),
   lease_queue: posInt(16).default(GPU_BRIDGE_DEFAULTS.lease_queue),
+  // `cohesix peft import` refuses larger LoRA adapters (the registry is on the host; 1 GiB at most).
+  adapter_max_bytes: posInt(1 << 30).default(GPU_BRIDGE_DEFAULTS.adapter_max_bytes),
 }).default(GPU_BRIDGE_DEFAULTS);
 const Gpu = z.strictObject({ devices: z.array(GpuDevice).max(16).default([]), bridge: GpuBridge })
   .default({ devices: [], bridge: GPU_BRIDGE_DEFAULTS });

@@ -264,6 +264,8 @@ export interface GpuBridgeSpec {
   snapshotMaxBytes: number;
   /** Lease requests waiting per GPU. */
   leaseQueue: number;
+  /** Largest LoRA adapter `cohesix peft import` takes into the host registry (host-side bound). */
+  adapterMaxBytes: number;
 }
 
 export interface EcosystemSpec {
@@ -283,7 +285,7 @@ export function ecosystemLinked(eco: EcosystemSpec): boolean {
 export function ecosystemOff(): EcosystemSpec {
   return {
     host: { enable: false, providers: [], mountAt: "/host", staleMs: 15000, maxEntries: 32 },
-    gpuBridge: { enable: false, maxGpus: 8, maxModels: 8, snapshotMaxBytes: 16384, leaseQueue: 4 },
+    gpuBridge: { enable: false, maxGpus: 8, maxModels: 8, snapshotMaxBytes: 16384, leaseQueue: 4, adapterMaxBytes: 67108864 },
     policy: { enable: false, queueMaxEntries: 16, queueMaxBytes: 4096, ctlMaxBytes: 2048, statusMaxBytes: 512, rules: [] },
     audit: {
       enable: false,

@@ -196,3 +196,24 @@ Deno.test("models: available from the snapshot, active names one (ENOENT otherwi
   assertEquals(queen.read("/gpu/bridge/status"), "state=err reason=active-model-removed\n");
   assertEquals(queen.list("/gpu/models/available"), ["llama3-edge-v7", "llama3-edge-v8"]);
 });
+
+Deno.test("lora_jobs: an EXIT OK breadcrumb naming a job freezes its export; failed or repeated jobs are refused", () => {
+  const { nd, queen } = hive();
+  ok(queen, "/gpu/GPU-0/ctl", "LEASE req=r1 mem_mb=64 streams=1 ttl_s=60 priority=0\n");
+  ok(queen, "/worker/worker-1/telemetry", '{"token_count":3}\n');
+  const exit = (o: Record<string, unknown>) =>
+    JSON.stringify({ schema: "gpu-breadcrumb/v1", event: "EXIT", command: "train", status: "OK", exit_code: 0, duration_ms: 5, worker_id: "worker-1", ...o }) + "\n";
+  assertEquals(queen.write("/gpu/GPU-0/status", exit({ status: "ERR", exit_code: 2, lora_job: "j1" })), -EINVAL);
+  assertEquals(queen.list("/queen/export/lora_jobs"), []);
+  ok(queen, "/gpu/GPU-0/status", exit({ lora_job: "j1" }));
+  assertEquals(queen.write("/gpu/GPU-0/status", exit({ lora_job: "j1" })), -EEXIST);
+  assertEquals(queen.list("/queen/export/lora_jobs/j1"), ["telemetry.cbor", "base_model.ref", "policy.toml"]);
+  assertEquals(queen.read("/queen/export/lora_jobs/j1/base_model.ref"), "none\n");
+  // CBOR: array(1) of text(17) '{"token_count":3}'.
+  const node = queen.open("/queen/export/lora_jobs/j1/telemetry.cbor");
+  const buf = new Uint8Array(64);
+  const n = nd.read(queen.session, node, 0, 0, buf, 0, 64);
+  assertEquals([...buf.subarray(0, 2)], [0x81, 0x71]);
+  assertEquals(new TextDecoder().decode(buf.subarray(2, n)), '{"token_count":3}');
+  assertEquals(queen.write("/queen/export/lora_jobs/j1/policy.toml", "x"), -EROFS);
+});

@@ -5,7 +5,7 @@
  * command; Ctrl-C releases; an unknown GPU is refused without side effects; an expired lease refuses
  * job writes; two runs waiting for one GPU are served by priority.
  */
-import { NineClient, NineError } from "../../src/secure9p/host/client.ts";
+import { NineError } from "../../src/secure9p/host/client.ts";
 import { EINVAL } from "../../src/secure9p/errors.ts";
 import { HiveLink } from "../../src/host/gpu/hive_link.ts";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";

@@ -73,6 +73,7 @@ export function bootConfigValue(m: ResolvedManifest): BootConfig {
         maxModels: m.gpu.bridge.max_models,
         snapshotMaxBytes: m.gpu.bridge.snapshot_max_bytes,
         leaseQueue: m.gpu.bridge.lease_queue,
+        adapterMaxBytes: m.gpu.bridge.adapter_max_bytes,
       },
       host: {
         enable: eco.host.enable,

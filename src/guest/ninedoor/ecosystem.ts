@@ -13,12 +13,13 @@ import { AUDIT_NODES, AuditFiles } from "./providers/audit.ts";
 import { POLICY_NODES, PolicyFiles, policyNodeCount } from "./providers/policy.ts";
 import { HostFiles, hostNodeCount } from "./providers/host.ts";
 import { GpuBridgeFiles, gpuBridgeNodeCount } from "./providers/gpu_bridge.ts";
+import { LoraExportFiles, loraNodeCount } from "./providers/lora_export.ts";
 
 export class EcosystemProviders implements NamespaceExtension {
   extNodeCount(boot: BootConfig): number {
     const eco = boot.ecosystem;
     return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0) +
-      hostNodeCount(eco.host) + gpuBridgeNodeCount(boot);
+      hostNodeCount(eco.host) + gpuBridgeNodeCount(boot) + loraNodeCount(eco.gpuBridge.enable);
   }
 
   extInstall(nd: NineDoor): void {
@@ -29,6 +30,8 @@ export class EcosystemProviders implements NamespaceExtension {
     nd.register(new PolicyFiles(nd, gate, journal));
     nd.register(new AuditFiles(nd, journal));
     nd.register(new HostFiles(nd));
-    nd.register(new GpuBridgeFiles(nd));
+    const lora = new LoraExportFiles(nd);
+    nd.register(lora);
+    nd.register(new GpuBridgeFiles(nd, lora));
   }
 }

@@ -1,5 +1,5 @@
 /** `cohesix run`: lease a hive GPU, run a host command on it, leave breadcrumbs, release. */
-import { TransportError } from "../../secure9p/host/client.ts";
+import { NineError, TransportError } from "../../secure9p/host/client.ts";
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
 import { HiveLink, parseHive } from "../gpu/hive_link.ts";
 import { awaitGrant, breadcrumb, type LeaseAsk, release, requestLease, RunError } from "./lease.ts";
@@ -27,6 +27,8 @@ Flags:
   --hive H:P        hive 9P address (default 127.0.0.1:5640)
   --role R          role to attach as (default queen)
   --ticket T        ticket for the role
+  --lora-job J      name the run a LoRA job: when it exits 0 the hive freezes its telemetry, active
+                    model and policy under /queen/export/lora_jobs/J/ (for 'cohesix peft export')
   --json            print one JSON report at the end (stdout keeps the command's own output)
 
 Examples:
@@ -51,8 +53,13 @@ export const runCommand: Subcommand = {
       role: { type: "string" },
       ticket: { type: "string" },
       json: { type: "boolean" },
+      "lora-job": { type: "string" },
     }, true);
     if (positionals.length > 0) throw new UsageError(`run: put the command after '--' (got '${positionals[0]}')`);
+    const loraJob = values["lora-job"];
+    if (loraJob !== undefined && !/^[A-Za-z0-9._:-]{1,32}$/.test(loraJob)) {
+      throw new UsageError(`run: --lora-job must be 1..32 characters of [A-Za-z0-9._:-], got '${loraJob}'`);
+    }
     if (values.gpu === undefined || !/^[A-Za-z0-9._:-]{1,64}$/.test(values.gpu)) {
       throw new UsageError("run: --gpu ID is required (e.g. GPU-0)", "run 'cohesix run --help'");
     }
@@ -125,9 +132,17 @@ export const runCommand: Subcommand = {
       }
       await sink.flushed();
       const ms = Math.round(performance.now() - t0);
-      await link.writeLines(`/gpu/${ask.gpu}/status`, [
-        breadcrumb("EXIT", command, code === 0 ? "OK" : "ERR", code, { duration_ms: ms, worker_id: worker }),
-      ]);
+      // A LoRA job that finished OK is named on its EXIT line: the hive freezes its export then.
+      const lora = loraJob !== undefined && code === 0 ? { lora_job: loraJob } : {};
+      try {
+        await link.writeLines(`/gpu/${ask.gpu}/status`, [
+          breadcrumb("EXIT", command, code === 0 ? "OK" : "ERR", code, { duration_ms: ms, worker_id: worker, ...lora }),
+        ]);
+      } catch (e) {
+        if (!(e instanceof NineError) || loraJob === undefined) throw e;
+        say(`the hive refused the EXIT breadcrumb naming LoRA job '${loraJob}' (${e.message}); is that job id taken?`);
+        code = code === 0 ? 1 : code;
+      }
       const rel = await release(link, ask);
       leased = false;
       if (rel === "expired") say(`the lease expired during the run (--ttl-s ${ask.ttlS}); raise --ttl-s`);

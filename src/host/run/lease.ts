@@ -94,7 +94,7 @@ export function breadcrumb(
   command: string,
   status: "RUNNING" | "OK" | "ERR",
   exitCode: number | null,
-  extra: { duration_ms?: number; worker_id?: string } = {},
+  extra: { duration_ms?: number; worker_id?: string; lora_job?: string } = {},
 ): string {
   let cmd = command;
   for (;;) {

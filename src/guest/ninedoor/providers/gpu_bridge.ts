@@ -21,6 +21,7 @@ import type { GpuHooks } from "../extension.ts";
 import { GbRecords, GpuSnapshotStore } from "../gpu_snapshot.ts";
 import { GpuLeaseQueue } from "../gpu_leases.ts";
 import { JsonType } from "../json.ts";
+import type { LoraExportFiles } from "./lora_export.ts";
 import type { NineDoor } from "../ninedoor.ts";
 import { type Provider, readRendered, trimmedLen } from "../provider.ts";
 import { Access } from "../tree.ts";
@@ -60,9 +61,12 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
   private gbPrev: Uint8Array = allocU8(MODEL_ID_MAX);
   private gbPrevLen = 0;
   private gbLine: ByteWriter = sizedWriter(BREADCRUMB_MAX + 2);
+  /** Where an EXIT OK breadcrumb naming a `lora_job` freezes the job's export. */
+  private gbLora: LoraExportFiles;
 
-  constructor(nd: NineDoor) {
+  constructor(nd: NineDoor, lora: LoraExportFiles) {
     this.gbNd = nd;
+    this.gbLora = lora;
     const spec = nd.boot.ecosystem.gpuBridge;
     this.gbSpec = spec;
     this.gbStore = new GpuSnapshotStore(spec.enable ? spec.snapshotMaxBytes : 0, spec.enable ? spec.maxGpus : 0, spec.enable ? spec.maxModels : 0);
@@ -155,7 +159,7 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
 
   /**
    * One `gpu-breadcrumb/v1` line on `/gpu/<id>/status`: a JSON object with schema, event, command,
-   * status and exit_code (optional duration_ms, worker_id), at most 512 bytes with its newline.
+   * status and exit_code (optional duration_ms, worker_id, lora_job), at most 512 bytes with its newline.
    */
   ghBreadcrumb(g: number, src: Uint8Array, off: number, count: number): number {
     const len = trimmedLen(src, off, count);
@@ -164,6 +168,11 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
     if (t.parse(src, off, len) < 0 || t.type[0] !== JsonType.Object) return -EINVAL;
     let seen = 0;
     let i = 1;
+    let exitOk = 0;
+    let code = -1;
+    let ms = 0;
+    let job = -1;
+    let worker = -1;
     for (let p = 0; p < t.size[0]; p++) {
       const v = i + 1;
       const ty = t.type[v];
@@ -175,11 +184,24 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
       else if (t.is(i, "exit_code")) bit = ty === JsonType.Number || ty === JsonType.Literal ? 16 : -1;
       else if (t.is(i, "duration_ms")) bit = ty === JsonType.Number ? 32 : -1;
       else if (t.is(i, "worker_id")) bit = ty === JsonType.String ? 64 : -1;
+      else if (t.is(i, "lora_job")) bit = ty === JsonType.String ? 128 : -1;
+      if (bit === 2 && t.is(v, "EXIT")) exitOk++;
+      if (bit === 8 && t.is(v, "OK")) exitOk++;
+      if (bit === 16) code = t.uint(v);
+      if (bit === 32) ms = t.uint(v);
+      if (bit === 64) worker = v;
+      if (bit === 128) job = v;
       if (bit < 0 || bit === 0 || Math.floor(seen / bit) % 2 === 1) return -EINVAL;
       seen += bit;
       i = t.next[v];
     }
     if (seen % 32 !== 31) return -EINVAL;
+    if (job >= 0) {
+      // A finished LoRA job: EXIT, OK, exit code 0, its worker named; its export is frozen first.
+      if (exitOk !== 2 || code !== 0 || worker < 0 || ms < 0) return -EINVAL;
+      const r = this.gbLora.lxRecord(g, src, t.start[job], t.end[job] - t.start[job], t.start[worker], t.end[worker] - t.start[worker], code, ms, this.gbActive, this.gbActiveLen);
+      if (r < 0) return r;
+    }
     const lw = this.gbLine;
     lw.reset();
     lw.bytes(src, off, len);
