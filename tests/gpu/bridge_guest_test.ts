@@ -135,6 +135,11 @@ Deno.test("leases: LEASE grants a free GPU (gpu-lease/v1 ACTIVE with the request
   const q = leaseLines(queen).slice(1);
   assertEquals(q.map((l) => [l.state, l.request, l.position]), [["QUEUED", "high", 1], ["QUEUED", "low", 2]]);
   assert((queen.read("/gpu/GPU-0/lease") as string).length <= 1024);
+  // A waiting request can be withdrawn; an unknown one is ENOENT.
+  ok(queen, "/gpu/GPU-0/ctl", "LEASE req=gone mem_mb=10 streams=1 ttl_s=60 priority=5\n");
+  ok(queen, "/gpu/GPU-0/ctl", "CANCEL req=gone\n");
+  assertEquals(queen.write("/gpu/GPU-0/ctl", "CANCEL req=gone\n"), -ENOENT);
+  assertEquals(queen.write("/gpu/GPU-0/ctl", "CANCEL gone\n"), -EINVAL);
   ok(queen, "/gpu/GPU-0/ctl", "RELEASE\n");
   nd.advance(1);
   const after = leaseLines(queen);

@@ -224,3 +224,33 @@ Deno.test("two runs waiting for one GPU are served by priority (9 before 1), eac
     }
   }, FULL);
 });
+
+Deno.test("cohesix run: Ctrl-C while queued withdraws the request (CANCEL); the GPU is not granted to it later", async () => {
+  await withDevPorts(async ({ ninepPort }) => {
+    const dir = await Deno.makeTempDir();
+    const flag = `${dir}/go`;
+    const at = ["--hive", `127.0.0.1:${ninepPort}`];
+    const link = await hive(ninepPort);
+    try {
+      const holder = spawnRun(["--gpu", "GPU-1", ...at, "--", "sh", "-c", `echo A; while [ ! -e ${flag} ]; do sleep 0.05; done`]);
+      assertEquals(await holder.line(), "A");
+      const waiter = spawnRun(["--gpu", "GPU-1", ...at, "--", "sh", "-c", "echo never"]);
+      await waitLease(link, "GPU-1", (ls) => ls.some((l) => l.state === "QUEUED"));
+      waiter.p.kill("SIGINT");
+      assertEquals(await waiter.done(), 1);
+      assertStringIncludes(await waiter.err, "cancelled while queued");
+      assertEquals((await leaseLines(link, "GPU-1")).filter((l) => l.state === "QUEUED"), []);
+      await Deno.writeTextFile(flag, "");
+      assertEquals(await holder.done(), 0);
+      await holder.err;
+      const [l] = await waitLease(link, "GPU-1", (ls) => ls[0].state !== "ACTIVE");
+      assertEquals(l.state, "RELEASED");
+      assertStringIncludes(await link.read("/log/queen.log"), "gpu-lease cancelled gpu=GPU-1");
+      const starts = crumbs(await link.read("/gpu/GPU-1/status")).filter((b) => b.event === "START");
+      assertEquals(starts.length, 1);
+    } finally {
+      link.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  }, FULL);
+});

@@ -17,7 +17,7 @@ export interface NamespaceExtension {
 
 /**
  * The two writes of the core GPU files that the GPU bridge extension serves (`[gpu.bridge]`):
- * `LEASE ...` on `/gpu/<id>/ctl` and a `gpu-breadcrumb/v1` line on `/gpu/<id>/status`.
+ * `LEASE ...` / `CANCEL ...` on `/gpu/<id>/ctl` and a `gpu-breadcrumb/v1` line on `/gpu/<id>/status`.
  * Each returns 0 / the bytes taken, or -errno. Null in NineDoor when the extension is off.
  */
 export interface GpuHooks {

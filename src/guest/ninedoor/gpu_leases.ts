@@ -8,11 +8,12 @@
  * with the lease, exactly as a `/queen/ctl` GPU spawn would, and the lease file names the request, so
  * the requester learns its worker id there. The lease ends by `RELEASE`, the worker's end, or its
  * ttl on the injected clock (state EXPIRED); a later job write is refused (no lessee).
+ * `CANCEL req=<id>` withdraws a request still waiting.
  */
 import { allocF64, allocI32, allocU8 } from "./alloc.ts";
 import type { ByteWriter } from "../lib/bytes.ts";
 import { equalsAscii } from "../lib/bytes.ts";
-import { EBUSY, EEXIST, EINVAL } from "../../secure9p/errors.ts";
+import { EBUSY, EEXIST, EINVAL, ENOENT } from "../../secure9p/errors.ts";
 import { CtlCommand, CtlOp, SpawnKind } from "./control.ts";
 import { Gate } from "./providers/lifecycle.ts";
 import type { NineDoor } from "./ninedoor.ts";
@@ -81,6 +82,7 @@ export class GpuLeaseQueue {
 
   /** `LEASE ...` for GPU `g` (src[off..off+len) without the newline): 0 or -errno. */
   lqRequest(g: number, src: Uint8Array, off: number, len: number): number {
+    if (src[off] === 67) return this.lqCancel(g, src, off + 7, len - 7);
     const sim = this.lqNd.gpus;
     let p = off + 6;
     const end = off + len;
@@ -149,6 +151,28 @@ export class GpuLeaseQueue {
     this.lqLogQueued(g, free);
     this.lqPump();
     return 0;
+  }
+
+  /** `CANCEL req=<id>`: withdraws a waiting request (ENOENT when none waits under that id). */
+  private lqCancel(g: number, src: Uint8Array, off: number, len: number): number {
+    if (len < 5 || !equalsAscii(src, off, 4, "req=")) return -EINVAL;
+    const d = this.lqDepth;
+    for (let k = 0; k < d; k++) {
+      const i = g * d + k;
+      if (this.lqUsed[i] === 0 || !this.lqReqIs(i, src, off + 4, len - 4)) continue;
+      const used = this.lqUsed;
+      used[i] = 0;
+      const nd = this.lqNd;
+      const lw = nd.lw;
+      lw.reset();
+      lw.ascii("gpu-lease cancelled gpu=");
+      lw.ascii(nd.gpus.ids[g]);
+      lw.ascii(" req=");
+      lw.bytes(src, off + 4, len - 4);
+      nd.logLine();
+      return 0;
+    }
+    return -ENOENT;
   }
 
   private lqReqIs(i: number, src: Uint8Array, off: number, len: number): boolean {

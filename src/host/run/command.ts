@@ -2,7 +2,7 @@
 import { NineError, TransportError } from "../../secure9p/host/client.ts";
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
 import { HiveLink, parseHive } from "../gpu/hive_link.ts";
-import { awaitGrant, breadcrumb, type LeaseAsk, release, requestLease, RunError } from "./lease.ts";
+import { awaitGrant, breadcrumb, cancel, type LeaseAsk, release, requestLease, RunError } from "./lease.ts";
 import { TelemetrySink, telemetryPath } from "./telemetry.ts";
 
 const HELP = `cohesix run: run a command on a leased hive GPU
@@ -102,10 +102,12 @@ export const runCommand: Subcommand = {
     Deno.addSignalListener("SIGTERM", onTerm);
     let child: Deno.ChildProcess | null = null;
     let leased = false;
+    let granted = false;
     try {
       await requestLease(link, ask);
       leased = true;
       const worker = await awaitGrant(link, ask, (p) => say(`queued for ${ask.gpu} at position ${p}`), () => stopped !== "");
+      granted = true;
       say(`leased ${ask.gpu} as ${worker} (request ${ask.request})`);
       const sink = new TelemetrySink(link, await telemetryPath(link, worker), ask.request);
       await link.writeLines(`/gpu/${ask.gpu}/status`, [breadcrumb("START", command, "RUNNING", null, { worker_id: worker })]);
@@ -167,6 +169,8 @@ export const runCommand: Subcommand = {
       else say((e as Error).message);
       return 1;
     } finally {
+      if (leased && !granted) await cancel(link, ask).catch(() => {});
+      // A grant may have landed between the cancel and now: release covers it (only our own lease).
       if (leased) await release(link, ask).catch(() => {});
       Deno.removeSignalListener("SIGINT", onInt);
       Deno.removeSignalListener("SIGTERM", onTerm);

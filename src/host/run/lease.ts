@@ -112,3 +112,13 @@ export async function release(link: HiveLink, a: LeaseAsk): Promise<"released" |
   await link.writeLines(`/gpu/${a.gpu}/ctl`, ["RELEASE"]);
   return "released";
 }
+
+/** Withdraws a request still waiting in the queue (a run stopped before its turn). */
+export async function cancel(link: HiveLink, a: LeaseAsk): Promise<void> {
+  try {
+    await link.writeLines(`/gpu/${a.gpu}/ctl`, [`CANCEL req=${a.request}`]);
+  } catch (e) {
+    // ENOENT: it was granted or ended meanwhile; the release path covers a grant.
+    if (!(e instanceof NineError)) throw e;
+  }
+}

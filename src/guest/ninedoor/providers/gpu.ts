@@ -84,7 +84,7 @@ export class GpuFiles implements Provider {
     const len = trimmedLen(src, off, count);
     const sim = this.sim;
     const hooks = this.nd.gpuHooks;
-    if (hooks !== null && len > 6 && equalsAscii(src, off, 6, "LEASE ")) {
+    if (hooks !== null && len > 7 && (equalsAscii(src, off, 6, "LEASE ") || equalsAscii(src, off, 7, "CANCEL "))) {
       const r = hooks.ghLease(g, src, off, len);
       return r < 0 ? r : count;
     }
