@@ -231,7 +231,8 @@ const Trace = z.strictObject({
 const Log = z.strictObject({ queen_log_bytes: posInt(1 << 24).default(65536) }).default({ queen_log_bytes: 65536 });
 
 const GpuDevice = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/),
+  // Up to 64 characters: an nvidia-smi uuid (`GPU-<36 hex and dashes>`) names a real GPU the bridge reports.
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/),
   model: text(32),
   mem_mb: posInt(1 << 20),
   streams: posInt(64),

@@ -100,7 +100,7 @@ Deno.test("bridge refusals: end/data without begin (EINVAL, state kept), bad dig
   ok(queen, "/gpu/bridge/ctl", lines[0] + "\n");
   assertEquals(queen.write("/gpu/bridge/ctl", "b64:@@@@\n"), -EINVAL);
   assertEquals(queen.read("/gpu/bridge/status"), "state=err reason=bad-base64\n");
-  const clash = encodeSnapshot({ gpus: [{ ...a100[0], uuid: "GPU-0" }], models: null });
+  const clash = encodeSnapshot({ gpus: [{ ...a100[0], uuid: "models" }], models: null });
   const clashLines = uploadLines(new TextEncoder().encode(new TextDecoder().decode(clash)));
   for (const l of clashLines.slice(0, -1)) ok(queen, "/gpu/bridge/ctl", l + "\n");
   assertEquals(queen.write("/gpu/bridge/ctl", "end\n"), -EINVAL);
@@ -221,4 +221,23 @@ Deno.test("lora_jobs: an EXIT OK breadcrumb naming a job freezes its export; fai
   assertEquals([...buf.subarray(0, 2)], [0x81, 0x71]);
   assertEquals(new TextDecoder().decode(buf.subarray(2, n)), '{"token_count":3}');
   assertEquals(queen.write("/queen/export/lora_jobs/j1/policy.toml", "x"), -EROFS);
+});
+
+Deno.test("a configured GPU the bridge reports (same id) shows the bridge's live info and keeps its lease files", () => {
+  const a100 = fixture("a100_x2.csv");
+  const boot: BootConfig = structuredClone(FULL);
+  boot.gpus[0] = { ...boot.gpus[0], id: a100[0].uuid, memMb: 40960 };
+  const { nd, queen } = hive(boot);
+  const uuid = a100[0].uuid;
+  assertStringIncludes(queen.read(`/gpu/${uuid}/info`) as string, '"simulated":true');
+  upload(queen, { gpus: a100, models: null });
+  assertEquals(queen.read(`/gpu/${uuid}/info`), infoJson(a100[0]) + "\n");
+  assertEquals(queen.list(`/gpu/${uuid}`), ["info", "ctl", "job", "status", "lease"]);
+  assertEquals(queen.read(`/gpu/${a100[1].uuid}/info`), infoJson(a100[1]) + "\n");
+  ok(queen, `/gpu/${uuid}/ctl`, "LEASE req=real mem_mb=20000 streams=1 ttl_s=60 priority=0\n");
+  assertEquals(leaseLines(queen, uuid)[0].state, "ACTIVE");
+  // A refresh without it brings the simulated info back.
+  upload(queen, { gpus: [a100[1]], models: null });
+  assertStringIncludes(queen.read(`/gpu/${uuid}/info`) as string, '"simulated":true');
+  assert(nd.tree.liveCount > 0);
 });

@@ -7,6 +7,7 @@
  */
 import type { BootConfig } from "../boot.ts";
 import type { NineDoor } from "./ninedoor.ts";
+import type { ByteWriter } from "../lib/bytes.ts";
 
 export interface NamespaceExtension {
   /** Node-table slots its providers may use under `boot` (added to the table's size). */
@@ -23,4 +24,6 @@ export interface NamespaceExtension {
 export interface GpuHooks {
   ghLease(g: number, src: Uint8Array, off: number, len: number): number;
   ghBreadcrumb(g: number, src: Uint8Array, off: number, count: number): number;
+  /** Renders the bridge's info for configured GPU `g` into `w`; false when the bridge has none. */
+  ghInfo(g: number, w: ByteWriter): boolean;
 }

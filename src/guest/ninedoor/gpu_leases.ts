@@ -21,6 +21,8 @@ import { safeBytes } from "./provider.ts";
 
 export const LEASE_REQ_MAX = 32;
 export const LEASE_FILE_MAX = 1024;
+/** Longest GPU id (the manifest's bound: an nvidia-smi uuid fits). */
+const GPU_ID_MAX = 64;
 const MAX_TTL_S = 86400;
 const EndState = { None: 0, Released: 1, Expired: 2 } as const;
 
@@ -70,13 +72,13 @@ export class GpuLeaseQueue {
     this.lqGrantUntil = allocF64(n);
     this.lqEnd = allocI32(n);
     this.lqEndWorkerSeq = allocF64(n);
-    this.lqIds = allocU8(n * 32);
+    this.lqIds = allocU8(n * GPU_ID_MAX);
     const ids = this.lqIds;
     const gw = this.lqGrantWorker;
     for (let g = 0; g < n; g++) {
       gw[g] = -1;
       const id = nd.gpus.ids[g];
-      for (let i = 0; i < id.length && i < 32; i++) ids[g * 32 + i] = id.charCodeAt(i);
+      for (let i = 0; i < id.length && i < GPU_ID_MAX; i++) ids[g * GPU_ID_MAX + i] = id.charCodeAt(i);
     }
   }
 
@@ -251,7 +253,7 @@ export class GpuLeaseQueue {
     c.clear();
     c.op = CtlOp.Spawn;
     c.spawnKind = SpawnKind.Gpu;
-    c.gpu.off = g * 32;
+    c.gpu.off = g * GPU_ID_MAX;
     c.gpu.len = nd.gpus.ids[g].length;
     c.leaseMemMb = this.lqMem[i];
     c.leaseStreams = this.lqStreams[i];

@@ -46,8 +46,11 @@ export class GpuFiles implements Provider {
     w.reset();
     const lessee = sim.lessee[g];
     const ids = this.nd.workers.ids;
-    if (kind === Kind.Info) sim.info(g, w, lessee >= 0 ? ids.get(lessee) : "");
-    else {
+    if (kind === Kind.Info) {
+      const hooks = this.nd.gpuHooks;
+      // A configured GPU that the host bridge reports (same id) shows the bridge's live info.
+      if (hooks === null || !hooks.ghInfo(g, w)) sim.info(g, w, lessee >= 0 ? ids.get(lessee) : "");
+    } else {
       w.ascii("lease=");
       if (lessee < 0) w.ascii("none");
       else w.ascii(ids.get(lessee));

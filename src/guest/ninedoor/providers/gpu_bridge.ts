@@ -12,7 +12,7 @@
  * Porffor: state is allocated in the constructor; a bridged GPU or model seen for the first time
  * allocates its directory name (bounded by max_gpus / max_models).
  */
-import { allocU8, sizedWriter } from "../alloc.ts";
+import { allocI32, allocU8, sizedWriter } from "../alloc.ts";
 import type { BootConfig, GpuBridgeSpec } from "../../boot.ts";
 import { decodeUtf8, equalsAscii, startsWithAscii } from "../../lib/bytes.ts";
 import type { ByteWriter } from "../../lib/bytes.ts";
@@ -61,6 +61,8 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
   private gbPrev: Uint8Array = allocU8(MODEL_ID_MAX);
   private gbPrevLen = 0;
   private gbLine: ByteWriter = sizedWriter(BREADCRUMB_MAX + 2);
+  /** For each configured GPU: the live bridged record with its id, or -1 (its info stays simulated). */
+  private gbSimRec: Int32Array;
   /** Where an EXIT OK breadcrumb naming a `lora_job` freezes the job's export. */
   private gbLora: LoraExportFiles;
 
@@ -71,6 +73,9 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
     this.gbSpec = spec;
     this.gbStore = new GpuSnapshotStore(spec.enable ? spec.snapshotMaxBytes : 0, spec.enable ? spec.maxGpus : 0, spec.enable ? spec.maxModels : 0);
     this.gbLeases = new GpuLeaseQueue(nd, spec.enable ? spec.leaseQueue : 0);
+    this.gbSimRec = allocI32(nd.gpus.count);
+    const sr = this.gbSimRec;
+    for (let g = 0; g < nd.gpus.count; g++) sr[g] = -1;
   }
 
   mountNodes(): void {
@@ -152,6 +157,15 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
   }
 
   // ---- GpuHooks ------------------------------------------------------------------------------------
+
+  ghInfo(g: number, w: ByteWriter): boolean {
+    const i = this.gbSimRec[g];
+    if (i < 0) return false;
+    const r = this.gbStore.gpusLive;
+    w.bytes(r.grBody, i * r.grMax, r.grBodyLen[i]);
+    w.byte(10);
+    return true;
+  }
 
   ghLease(g: number, src: Uint8Array, off: number, len: number): number {
     return this.gbLeases.lqRequest(g, src, off, len);
@@ -262,7 +276,7 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
       for (let i = 0; i < s.grCount; i++) {
         const off = i * 64;
         const n = s.grNameLen[i];
-        if (sim.indexOf(s.grName, off, n) >= 0 || reservedName(s.grName, off, n)) return "name-taken";
+        if (reservedName(s.grName, off, n)) return "name-taken";
       }
     }
     if (st.gsHasModels && this.gbActiveLen > 0 && st.modelsStage.grFind(this.gbActive, 0, this.gbActiveLen) < 0) {
@@ -273,6 +287,14 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
       const old = st.gpusLive;
       st.gpusLive = st.gpusStage;
       st.gpusStage = old;
+    }
+    // Configured GPUs the snapshot names (same id) take its info; the others show simulated info.
+    const live = st.gpusLive;
+    const sr = this.gbSimRec;
+    for (let g = 0; g < sim.count; g++) sr[g] = -1;
+    for (let i = 0; i < live.grCount; i++) {
+      const g = sim.indexOf(live.grName, i * 64, live.grNameLen[i]);
+      if (g >= 0) sr[g] = i;
     }
     if (st.gsHasModels) {
       this.gbSwap(st.modelsLive, st.modelsStage, this.gbAvailDir, "manifest.toml", Kind.Manifest);
@@ -303,8 +325,11 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
     }
     const args = t.arg;
     const now = Math.floor(nd.nowMs / 1000);
+    const sim = nd.gpus;
     for (let i = 0; i < stage.grCount; i++) {
-      if (sd[i] < 0) {
+      // A configured GPU already has its directory (core provider): no second one.
+      if (kind === Kind.Info && sim.indexOf(stage.grName, i * 64, stage.grNameLen[i]) >= 0) sd[i] = -1;
+      else if (sd[i] < 0) {
         const name = decodeUtf8(stage.grName, i * 64, stage.grNameLen[i]);
         sd[i] = t.addDir(parent, name, 0, now);
         t.add(sd[i], file, this.provId, kind, Access.ReadOnly, i, now);
