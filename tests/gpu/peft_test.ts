@@ -92,6 +92,10 @@ Deno.test("peft: run --lora-job -> export -> import -> activate -> rollback, log
       assertStringIncludes(log, "gpu-model activate model=llama3-edge-v7 previous=llama3-edge-v6");
       assertStringIncludes(log, "gpu-model activate model=llama3-edge-v6 previous=llama3-edge-v7");
       assertStringIncludes(log, "lora-job export job=job_8932 worker=worker-1");
+      // The switches are control writes: the audit journal holds each one.
+      const journal = (await link.read("/audit/journal")).trim().split("\n").map((l) => JSON.parse(l));
+      const switches = journal.filter((r) => r.path === "/gpu/models/active");
+      assertEquals(switches.length, 3);
       const steps = (await Deno.readTextFile(join(tmp, "reg", "log.jsonl"))).trim().split("\n").map((l) => JSON.parse(l).step);
       assertEquals(steps, ["import", "activate", "export", "export", "import", "activate", "rollback"]);
     } finally {

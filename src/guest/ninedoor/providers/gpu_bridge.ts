@@ -97,7 +97,8 @@ export class GpuBridgeFiles implements Provider, GpuHooks {
     t.add(br, "status", id, Kind.BridgeStatus, Access.ReadOnly, 0, 0);
     const models = t.addDir(gpu, "models", 0, 0);
     this.gbAvailDir = t.addDir(models, "available", 0, 0);
-    t.add(models, "active", id, Kind.Active, Access.AppendOnly, 0, 0);
+    // A control file: the policy gate can require an approval for it and the audit journal records each switch.
+    t.add(models, "active", id, Kind.Active, Access.Control, 0, 0);
     const tel = t.addDir(gpu, "telemetry", 0, 0);
     t.add(tel, "schema.json", id, Kind.Schema, Access.ReadOnly, 0, 0);
   }
