@@ -5,8 +5,10 @@
  *   `/gpu/bridge/status` (RO): `state=idle|receiving bytes=<n>|ok bytes=<n> sha256=<hex>|err reason=<d>`.
  * - `/gpu/<uuid>/info` (RO) for every GPU of the last snapshot (bridged GPUs sit beside the simulated ones).
  * - `/gpu/<id>/lease` (RO): `gpu-lease/v1` lines of a simulated GPU (GpuLeaseQueue), at most 1024 bytes.
- * - `/gpu/models/available/<model>/manifest.toml` (RO, from the snapshot), `/gpu/models/active` (AO
- *   pointer: a write names an available model; reads give it), `/gpu/telemetry/schema.json` (RO).
+ * - `/gpu/models/available/<model>/manifest.toml` (RO, from the snapshot), `/gpu/models/active` (the
+ *   pointer, a control file so the policy gate and audit journal see each switch: a write names an
+ *   available model; reads give it), `/gpu/telemetry/schema.json` (RO).
+ * - A configured GPU whose id the snapshot names (its nvidia-smi uuid) shows the bridge's info.
  * It also serves two writes of the core GPU files through `NineDoor.gpuHooks`: `LEASE` on
  * `/gpu/<id>/ctl` and `gpu-breadcrumb/v1` lines on `/gpu/<id>/status` (at most 512 bytes each).
  * Porffor: state is allocated in the constructor; a bridged GPU or model seen for the first time
