@@ -1,6 +1,7 @@
 /**
  * The `[ecosystem]` extension: the policy gate on control writes (/policy, /actions), the audit
- * journal with its replay window (/audit, /replay) and the host sidecar's files (/host). Each provider mounts nothing when the manifest
+ * journal with its replay window (/audit, /replay), the host sidecar's files (/host) and the field-bus
+ * adapters (/bus). Each provider mounts nothing when the manifest
  * leaves its service off.
  */
 import type { BootConfig } from "../boot.ts";
@@ -11,12 +12,13 @@ import { PolicyGate } from "./policy_gate.ts";
 import { AUDIT_NODES, AuditFiles } from "./providers/audit.ts";
 import { POLICY_NODES, PolicyFiles, policyNodeCount } from "./providers/policy.ts";
 import { HostFiles, hostNodeCount } from "./providers/host.ts";
+import { BusFiles, busNodeCount } from "./providers/bus.ts";
 
 export class EcosystemProviders implements NamespaceExtension {
   extNodeCount(boot: BootConfig): number {
     const eco = boot.ecosystem;
     return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0) +
-      hostNodeCount(eco.host);
+      hostNodeCount(eco.host) + busNodeCount(boot.busAdapters);
   }
 
   extInstall(nd: NineDoor): void {
@@ -27,5 +29,6 @@ export class EcosystemProviders implements NamespaceExtension {
     nd.register(new PolicyFiles(nd, gate, journal));
     nd.register(new AuditFiles(nd, journal));
     nd.register(new HostFiles(nd));
+    nd.register(new BusFiles(nd));
   }
 }
