@@ -5,6 +5,7 @@
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { attestCommand } from "./host/attest/command.ts";
 import { bundleCommand } from "./host/bundle/command.ts";
+import { busAgentCommand } from "./host/bus_agent/command.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
@@ -31,6 +32,7 @@ import { uiCommand } from "./host/ui/command.ts";
 const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
   bundleCommand,
+  busAgentCommand,
   demoCommand,
   devCommand,
   diffCommand,

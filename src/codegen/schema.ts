@@ -348,6 +348,29 @@ const ClientPolicies = z.strictObject({
   heartbeat: Heartbeat,
 }).prefault({});
 
+/**
+ * `[sidecars.modbus|dnp3]` (Milestone 18): field-bus adapters bridged by a host sidecar
+ * (`cohesix bus-agent`) into `<mount_at>/<mount>/{ctl,telemetry,link,replay,spool}`. Each adapter names
+ * its link (a serial line at `baud`, or tcp) and the bounds of the sidecar's offline spool.
+ */
+const BusAdapter = z.strictObject({
+  id: z.string().min(1).max(64),
+  mount: z.string().min(1).max(64),
+  scope: z.string().min(1).max(64),
+  link: z.enum(["serial", "tcp"]).default("serial"),
+  baud: z.number().int().min(0).max(4000000).default(9600),
+  spool: z.strictObject({
+    max_entries: posInt(1024).default(64),
+    max_bytes: posInt(65536).default(4096),
+  }).prefault({}),
+});
+const BusSidecar = z.strictObject({
+  enable: z.boolean().default(false),
+  mount_at: z.string().default("/bus"),
+  adapters: z.array(BusAdapter).max(8).default([]),
+}).prefault({});
+const Sidecars = z.strictObject({ modbus: BusSidecar, dnp3: BusSidecar }).prefault({});
+
 const ImageFile = z.strictObject({ src: z.string(), dest: z.string() });
 const Image = z.strictObject({
   max_bytes: posInt(LIMITS.imageBytesMax),
@@ -381,6 +404,7 @@ export const ManifestSchema = z.strictObject({
   gpu: Gpu,
   ecosystem: Ecosystem,
   client_policies: ClientPolicies,
+  sidecars: Sidecars,
   image: Image,
 });
 

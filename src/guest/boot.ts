@@ -151,6 +151,8 @@ export interface BootConfig {
   sharding: ShardingSpec;
   /** `[ecosystem.*]`: /host, PolicyFS, AuditFS and ReplayFS (all off in the default manifest). */
   ecosystem: EcosystemSpec;
+  /** Field-bus adapters of the enabled `[sidecars.*]` sections (empty: no /bus). */
+  busAdapters: BusAdapterSpec[];
   /** `[observability.*]`: the gated /proc/{root,9p/session,pressure,ingest} files. */
   observability: ObservabilitySpec;
 }
@@ -276,9 +278,22 @@ export interface EcosystemSpec {
   gpuBridge: GpuBridgeSpec;
 }
 
+/** One field-bus adapter (`[sidecars.modbus|dnp3].adapters`), mounted at `<mountAt>/<mount>`. */
+export interface BusAdapterSpec {
+  protocol: string;
+  id: string;
+  mountAt: string;
+  mount: string;
+  scope: string;
+  link: string;
+  baud: number;
+  spoolMaxEntries: number;
+  spoolMaxBytes: number;
+}
+
 /** True when a build must link the `[ecosystem]` extension: the manifest turns one of its services on. */
-export function ecosystemLinked(eco: EcosystemSpec): boolean {
-  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable;
+export function ecosystemLinked(eco: EcosystemSpec, bus: BusAdapterSpec[]): boolean {
+  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable || bus.length > 0;
 }
 
 /** Everything in `[ecosystem]` off (the default manifest's choice). */
@@ -403,6 +418,7 @@ export function defaultBootConfig(): BootConfig {
     lifecycle: { initialState: "BOOTING", autoTransitions: [{ from: "BOOTING", to: "ONLINE" }] },
     sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: true },
     ecosystem: ecosystemOff(),
+    busAdapters: [],
     observability: observabilityOff(),
   };
 }
