@@ -1,14 +1,14 @@
 /**
  * The field-bus sidecar against a device on a real pseudo-terminal (tests/bus_agent/pty_device.py)
  * and `cohesix dev --manifest configs/full.toml` processes: device lines reach /bus/plc-1/telemetry,
- * queen commands on /bus/plc-1/ctl reach the device, and while the hive is down the lines are spooled
- * and replayed once when it is back (the hive restarted on the same port). Also the files' own rules
+ * queen commands on /bus/plc-1/ctl reach the device, and while the hive is unreachable (a proxy the
+ * test takes down) the lines are spooled and replayed once when it is back. Also the files' own rules
  * over the Namespace API and the spool's bounds.
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
-import { NineClient, NineError } from "../../src/secure9p/host/client.ts";
-import { EINVAL, EMSGSIZE, EPERM, errnoName } from "../../src/secure9p/errors.ts";
-import { O_APPEND, O_RDONLY, O_WRONLY } from "../../src/secure9p/namespace.ts";
+import { EINVAL, EMSGSIZE, EPERM } from "../../src/secure9p/errors.ts";
+import { NinepQueen } from "../support/ninep_queen.ts";
+import { FlakyProxy } from "../support/flaky_proxy.ts";
 import { Spool } from "../../src/host/bus_agent/spool.ts";
 import { LineCutter } from "../../src/host/bus_agent/agent.ts";
 import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
@@ -29,9 +29,14 @@ class Lines {
   constructor(stream: ReadableStream<Uint8Array>) {
     this.reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   }
-  async next(what: string): Promise<string> {
+  /** The next line; fails (never hangs) when none comes within `timeoutMs`. */
+  async next(what: string, timeoutMs = 60000): Promise<string> {
     while (!this.buf.includes("\n")) {
-      const { value, done } = await this.reader.read();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no line for ${what} within ${timeoutMs} ms; got '${this.buf}'`)), timeoutMs);
+      });
+      const { value, done } = await Promise.race([this.reader.read(), late]).finally(() => clearTimeout(timer));
       if (done) throw new Error(`the stream ended before ${what}`);
       this.buf += value;
     }
@@ -45,66 +50,26 @@ class Lines {
   }
 }
 
-async function startDev(port: number): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startDev(): Promise<{ port: number; stop: () => Promise<void> }> {
   const dev = new Deno.Command(COHESIX, {
-    args: ["dev", "--manifest", FULL, "--console-port", "0", "--ninep-port", String(port), "--json"],
+    args: ["dev", "--manifest", FULL, "--console-port", "0", "--ninep-port", "0", "--json"],
     stdout: "piped",
     stderr: "null",
   }).spawn();
   const out = new Lines(dev.stdout);
-  const doc = JSON.parse(await out.next("the dev ports"));
-  return {
-    port: doc.ninep.port,
-    stop: async () => {
-      dev.kill("SIGTERM");
-      await out.cancel();
-      await dev.status;
-    },
-  };
-}
-
-async function queen(port: number) {
-  const c = await NineClient.dial("127.0.0.1", port);
-  const root = c.newFid();
-  await c.attach(root, "queen", "");
-  const fid = async (path: string, flags: number) => {
-    const f = c.newFid();
-    await c.walk(root, f, path.split("/").filter(Boolean));
-    await c.open(f, flags);
-    return f;
-  };
-  const read = async (path: string) => {
-    const f = await fid(path, O_RDONLY);
+  const stop = async () => {
     try {
-      return dec.decode(await c.readAll(f));
-    } finally {
-      await c.clunk(f);
-    }
+      dev.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await out.cancel().catch(() => {});
+    await dev.status;
   };
-  return {
-    read,
-    write: async (path: string, text: string) => {
-      const f = await fid(path, O_WRONLY + O_APPEND);
-      try {
-        return await c.write(f, 0, enc.encode(text));
-      } catch (e) {
-        if (e instanceof NineError) return errnoName(e.errno);
-        throw e;
-      } finally {
-        await c.clunk(f);
-      }
-    },
-    /** Reads until `pred` holds: the hive's files do not block, so this is how to wait for the event. */
-    until: async (path: string, pred: (t: string) => boolean, what: string) => {
-      for (let i = 0; i < 3000; i++) {
-        const t = await read(path);
-        if (pred(t)) return t;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      throw new Error(`${path} never showed ${what}: ${await read(path)}`);
-    },
-    close: () => c.close(),
-  };
+  try {
+    return { port: JSON.parse(await out.next("the dev ports")).ninep.port, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 Deno.test({
@@ -116,10 +81,12 @@ Deno.test({
     const toDevice = device.stdin.getWriter();
     const send = (text: string) => toDevice.write(enc.encode(`send ${text}\n`));
     const ptyPath = await fromDevice.next("the pty path");
-    let dev = await startDev(0);
-    const port = dev.port;
+    const dev = await startDev();
+    // The agent reaches the hive through a proxy the test can take down: the hive unreachable
+    // without stopping it (and without re-binding a port another test may have taken meanwhile).
+    const proxy = new FlakyProxy(dev.port, { cutAfterBytes: Infinity, cuts: 0 });
     const agent = new Deno.Command(COHESIX, {
-      args: ["bus-agent", "--adapter", "plc-1", "--serial", ptyPath, "--port", String(port), "--run", "r1"],
+      args: ["bus-agent", "--adapter", "plc-1", "--serial", ptyPath, "--port", String(proxy.port), "--run", "r1"],
       stderr: "piped",
     }).spawn();
     const agentLog = new Lines(agent.stderr);
@@ -127,25 +94,23 @@ Deno.test({
       for (;;) if ((await agentLog.next(text)).includes(text)) return;
     };
     try {
-      let q = await queen(port);
+      const q = await NinepQueen.attach(dev.port);
       await q.until("/bus/plc-1/link", (t) => t.startsWith("link=up run=r1 "), "the link up");
       assertMatch(await q.read("/bus/plc-1/link"), /^link=up run=r1 since_ms=\d+ link_kind=serial baud=9600 scope=plant-a protocol=modbus\n$/);
       await send("temp=21.5");
       await q.until("/bus/plc-1/telemetry", (t) => t === "temp=21.5\n", "the device's line");
       assertEquals(await q.write("/bus/plc-1/ctl", "read holding 40001\n"), 19);
       assertEquals(await fromDevice.next("the command at the device"), "got read holding 40001");
-      // The hive goes away: the device keeps talking, the agent spools.
-      q.close();
-      await dev.stop();
+      // The hive becomes unreachable: the device keeps talking, the agent spools.
+      proxy.down();
       await send("temp=22.0");
       await send("temp=22.5");
       await untilLogged("spooled seq=3 waiting=2 dropped=0");
-      // Back on the same port (a fresh hive): the agent reconnects and replays its spool.
-      dev = await startDev(port);
-      q = await queen(port);
+      // Reachable again: the agent reconnects (link up, same run) and replays its spool once.
+      proxy.up();
       const t = await q.until("/bus/plc-1/telemetry", (x) => x.includes("temp=22.5"), "the replayed lines");
-      assertEquals(t, "temp=22.0\ntemp=22.5\n");
-      assertEquals(await q.read("/bus/plc-1/spool"), "max_entries=64 max_bytes=4096 last_seq=3 lines=2 replayed=2 duplicates=0\n");
+      assertEquals(t, "temp=21.5\ntemp=22.0\ntemp=22.5\n");
+      assertEquals(await q.read("/bus/plc-1/spool"), "max_entries=64 max_bytes=4096 last_seq=3 lines=3 replayed=2 duplicates=0\n");
       await send("temp=23.0");
       await q.until("/bus/plc-1/telemetry", (x) => x.endsWith("temp=23.0\n"), "a live line after the replay");
       q.close();
@@ -156,6 +121,7 @@ Deno.test({
       await toDevice.close();
       await fromDevice.cancel().catch(() => {});
       await device.status;
+      await proxy.close();
       await dev.stop();
     }
   },

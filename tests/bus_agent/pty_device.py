@@ -7,7 +7,6 @@ is printed as `got <line>`. Ends when stdin closes.
 import os
 import pty
 import select
-import sys
 import tty
 
 master, slave = pty.openpty()
@@ -15,16 +14,21 @@ tty.setraw(slave)
 tty.setraw(master)
 print(os.ttyname(slave), flush=True)
 carry = b""
-stdin = sys.stdin.buffer
+pending = b""
+# Raw reads on fd 0 (not sys.stdin.readline): a buffered reader could hold a second line that
+# select() no longer reports.
 while True:
-    ready, _, _ = select.select([stdin, master], [], [])
-    if stdin in ready:
-        line = stdin.readline()
-        if not line:
+    ready, _, _ = select.select([0, master], [], [])
+    if 0 in ready:
+        data = os.read(0, 4096)
+        if not data:
             break
-        text = line.decode().rstrip("\n")
-        if text.startswith("send "):
-            os.write(master, text[5:].encode() + b"\r\n")
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            text = line.decode()
+            if text.startswith("send "):
+                os.write(master, text[5:].encode() + b"\r\n")
     if master in ready:
         carry += os.read(master, 4096)
         while b"\n" in carry:

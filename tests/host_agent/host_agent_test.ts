@@ -6,69 +6,17 @@
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { withDevPorts } from "../support/dev.ts";
-import { NineClient, NineError } from "../../src/secure9p/host/client.ts";
-import { errnoName } from "../../src/secure9p/errors.ts";
-import { O_APPEND, O_RDONLY, O_WRONLY } from "../../src/secure9p/namespace.ts";
+import { NinepQueen } from "../support/ninep_queen.ts";
 import { discover, hiveName, hiveStatus, PARSERS, runTool } from "../../src/host/host_agent/discover.ts";
 import { actionCommand, parseActions } from "../../src/host/host_agent/agent.ts";
 
 const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 const FULL = ["--manifest", new URL("../../configs/full.toml", import.meta.url).pathname];
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** A queen session over raw 9P: read a file whole, append one write. */
-class Queen {
-  private constructor(private c: NineClient, private root: number) {}
-  static async attach(port: number): Promise<Queen> {
-    const c = await NineClient.dial("127.0.0.1", port);
-    const root = c.newFid();
-    await c.attach(root, "queen", "");
-    return new Queen(c, root);
-  }
-  private async fid(path: string, flags: number): Promise<number> {
-    const fid = this.c.newFid();
-    await this.c.walk(this.root, fid, path.split("/").filter(Boolean));
-    await this.c.open(fid, flags);
-    return fid;
-  }
-  async read(path: string): Promise<string> {
-    const fid = await this.fid(path, O_RDONLY);
-    try {
-      return dec.decode(await this.c.readAll(fid));
-    } finally {
-      await this.c.clunk(fid);
-    }
-  }
-  /** Bytes written, or the errno name of the refusal. */
-  async write(path: string, text: string): Promise<number | string> {
-    const fid = await this.fid(path, O_WRONLY + O_APPEND);
-    try {
-      return await this.c.write(fid, 0, enc.encode(text));
-    } catch (e) {
-      if (e instanceof NineError) return errnoName(e.errno);
-      throw e;
-    } finally {
-      await this.c.clunk(fid);
-    }
-  }
-  /** Reads `path` until `pred` holds (the hive's files do not block; this is the event to wait for). */
-  async until(path: string, pred: (text: string) => boolean, what: string): Promise<string> {
-    for (let i = 0; i < 3000; i++) {
-      const t = await this.read(path);
-      if (pred(t)) return t;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`${path} never showed ${what}: ${await this.read(path)}`);
-  }
-  close(): void {
-    this.c.close();
-  }
-}
 
 Deno.test("dev --host-sample: restart EPERM, approved OK and consumed, carried out by the agent, EPERM again; two k8s writes replay as 2 entries", async () => {
   await withDevPorts(async ({ ninepPort }) => {
-    const q = await Queen.attach(ninepPort);
+    const q = await NinepQueen.attach(ninepPort);
     try {
       assertMatch(await q.read("/host/status"), /^agent=live id=host-sample reason=none .* entries=6 max_entries=32 actions=0\n$/);
       const restart = "/host/systemd/cohesix-agent.service/restart";
@@ -106,7 +54,7 @@ Deno.test("cohesix host-agent --once publishes what this machine has and reports
     assertEquals(out.code, 0, dec.decode(out.stderr));
     const doc = JSON.parse(dec.decode(out.stdout));
     assertEquals(Object.keys(doc.providers).sort(), ["docker", "k8s", "nvidia", "systemd"]);
-    const q = await Queen.attach(ninepPort);
+    const q = await NinepQueen.attach(ninepPort);
     try {
       for (const p of ["systemd", "docker", "k8s", "nvidia"]) {
         // The oracle: the same tool run here, independently of the agent.
@@ -129,7 +77,7 @@ Deno.test("a host-agent crash (SIGKILL) leaves the hive serving and /host marked
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const q = await Queen.attach(ninepPort);
+    const q = await NinepQueen.attach(ninepPort);
     try {
       await q.until("/host/status", (t) => t.startsWith("agent=live id=crash-test ") && / entries=6 /.test(t), "the agent live");
       agent.kill("SIGKILL");

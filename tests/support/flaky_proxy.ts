@@ -3,7 +3,8 @@
  * through untouched, except that the first `cuts` connections to carry more than `cutAfterBytes`
  * client bytes are closed right after forwarding the chunk that crossed the mark (the hive may or
  * may not have acted on it, exactly the uncertainty a client's retry has to handle). With
- * `refuseAfterCut`, every connection opened after the last cut is closed at once.
+ * `refuseAfterCut`, every connection opened after the last cut is closed at once. `down()` cuts every
+ * connection and refuses new ones until `up()`: the hive unreachable, from the client's side.
  */
 export interface FlakyProxyOptions {
   cutAfterBytes: number;
@@ -17,6 +18,7 @@ export class FlakyProxy {
   connections = 0;
   private listener: Deno.Listener;
   private open = new Set<Deno.Conn>();
+  private isDown = false;
   private accepting: Promise<void>;
 
   constructor(private targetPort: number, private opts: FlakyProxyOptions) {
@@ -28,7 +30,7 @@ export class FlakyProxy {
   private async acceptLoop(): Promise<void> {
     for await (const client of this.listener) {
       this.connections++;
-      if (this.opts.refuseAfterCut && this.cutsDone >= this.opts.cuts) {
+      if (this.isDown || (this.opts.refuseAfterCut && this.cutsDone >= this.opts.cuts)) {
         client.close();
         continue;
       }
@@ -74,6 +76,21 @@ export class FlakyProxy {
     await Promise.race([upstream.catch(() => {}), downstream.catch(() => {})]);
     close();
     await Promise.allSettled([upstream, downstream]);
+  }
+
+  /** Cuts every open connection and refuses new ones. */
+  down(): void {
+    this.isDown = true;
+    for (const c of this.open) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+    this.open.clear();
+  }
+
+  up(): void {
+    this.isDown = false;
   }
 
   async close(): Promise<void> {
