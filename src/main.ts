@@ -5,6 +5,7 @@
 import { COHESIX_VERSION } from "./guest/version.ts";
 import { attestCommand } from "./host/attest/command.ts";
 import { bundleCommand } from "./host/bundle/command.ts";
+import { busAgentCommand } from "./host/bus_agent/command.ts";
 import { type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
@@ -13,11 +14,15 @@ import { devCommand } from "./host/dev/command.ts";
 import { diffCommand } from "./host/diff/command.ts";
 import { doctorCommand } from "./host/doctor/command.ts";
 import { fleetCommand } from "./host/fleet/command.ts";
+import { gpuCommand } from "./host/gpu/command.ts";
 import { guestCommand } from "./host/guest_build/command.ts";
+import { hostAgentCommand } from "./host/host_agent/command.ts";
 import { imageCommand } from "./host/image/command.ts";
 import { inspectCommand } from "./host/inspect/command.ts";
 import { mountCommand, umountCommand } from "./host/mount/command.ts";
+import { peftCommand } from "./host/peft/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
+import { runCommand } from "./host/run/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
 import { telemetryCommand } from "./host/telemetry/command.ts";
@@ -28,18 +33,23 @@ import { updateCommand } from "./host/update/command.ts";
 const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
   bundleCommand,
+  busAgentCommand,
   demoCommand,
   devCommand,
   diffCommand,
   doctorCommand,
   fleetCommand,
   cohshCommand,
+  gpuCommand,
   guestCommand,
+  hostAgentCommand,
   imageCommand,
   inspectCommand,
   mountCommand,
+  peftCommand,
   qemuCommand,
   rtcCommand,
+  runCommand,
   statusCommand,
   telemetryCommand,
   ticketCommand,

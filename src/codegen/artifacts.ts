@@ -5,6 +5,7 @@
  */
 import { bootScript } from "./emit/coh_script.ts";
 import { bootstrapModule } from "./emit/bootstrap.ts";
+import { clientPolicyModule, clientPolicyToml } from "./emit/client_policy.ts";
 import { snippet, SNIPPET_KINDS } from "./emit/snippets.ts";
 import type { ResolvedManifest } from "./load.ts";
 
@@ -18,7 +19,7 @@ export interface Artifact {
 export const PRIMARY_MANIFEST = "configs/root_task.toml";
 
 /** Directories whose files are all generated in the repo layout; anything else in them is stale. */
-export const GENERATED_DIRS = ["configs/generated", "src/guest/generated", "docs/snippets"] as const;
+export const GENERATED_DIRS = ["configs/generated", "src/guest/generated", "src/host/generated", "docs/snippets"] as const;
 
 /** A compiled manifest plus the name it is shown under (`configs/root_task.toml`) and its stem. */
 export interface Compiled {
@@ -58,6 +59,8 @@ export function repoArtifacts(c: Compiled): Artifact[] {
     out.push(
       { path: "src/guest/generated/bootstrap.ts", content: bootstrapModule(c.manifest, c.source) },
       { path: "configs/generated/boot_v0.coh", content: bootScript(c.manifest, c.source) },
+      { path: "configs/generated/cohsh_policy.toml", content: clientPolicyToml(c.manifest, c.source) },
+      { path: "src/host/generated/cohsh_policy.ts", content: clientPolicyModule(c.manifest, c.source) },
     );
   }
   return out;
@@ -78,6 +81,7 @@ export function flatArtifacts(c: Compiled): Artifact[] {
     { path: `${c.stem}_resolved.json.sha256`, content: sha256File(c) },
     { path: "bootstrap.ts", content: bootstrapModule(c.manifest, c.source) },
     { path: "boot_v0.coh", content: bootScript(c.manifest, c.source) },
+    { path: "cohsh_policy.toml", content: clientPolicyToml(c.manifest, c.source) },
     ...snippets(c, "snippets"),
   ];
 }

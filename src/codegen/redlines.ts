@@ -458,6 +458,51 @@ function observabilityRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/** A pool the hive cannot admit, or a back-off that starts above its own ceiling, is refused here. */
+function clientPolicyRules(ir: ManifestIR, out: Violation[]): void {
+  const cp = ir.client_policies;
+  const pool = cp.cohsh.pool;
+  const sessions = pool.control_sessions + pool.telemetry_sessions;
+  if (sessions > ir.secure9p.max_sessions) {
+    out.push({
+      path: ["client_policies", "cohsh", "pool"],
+      message: `client_policies.cohsh.pool opens ${sessions} sessions (control_sessions + telemetry_sessions) but ` +
+        `secure9p.max_sessions is ${ir.secure9p.max_sessions}`,
+    });
+  }
+  if (cp.retry.backoff_ms > cp.retry.ceiling_ms) {
+    out.push({
+      path: ["client_policies", "retry", "backoff_ms"],
+      message: `client_policies.retry.backoff_ms ${cp.retry.backoff_ms} exceeds ceiling_ms ${cp.retry.ceiling_ms}`,
+    });
+  }
+}
+
+/** The reference's sidecar red lines: adapters when enabled, unique scopes, serial baud, plain names. */
+function sidecarRules(ir: ManifestIR, out: Violation[]): void {
+  const scopes = new Set<string>();
+  for (const label of ["modbus", "dnp3"] as const) {
+    const sc = ir.sidecars[label];
+    const at = (...k: (string | number)[]) => ["sidecars", label, ...k];
+    if (sc.enable && sc.adapters.length === 0) out.push({ path: at("enable"), message: `${label}.enable requires at least one adapter` });
+    const bad = checkAbsolutePath(sc.mount_at, { label: `sidecars.${label}.mount_at`, walkDepth: ir.secure9p.walk_depth, notRoot: true });
+    if (bad) out.push({ path: at("mount_at"), message: bad });
+    const own = new Set<string>();
+    sc.adapters.forEach((a, i) => {
+      for (const key of ["id", "mount", "scope"] as const) {
+        if (a[key].includes("/") || a[key].includes("..")) {
+          out.push({ path: at("adapters", i, key), message: `sidecars.${label}.adapters[${i}].${key} must be free of '/' and '..'` });
+        }
+      }
+      if (own.has(a.scope)) out.push({ path: at("adapters", i, "scope"), message: `${label}.adapters scope '${a.scope}' is duplicated` });
+      else if (scopes.has(a.scope)) out.push({ path: at("adapters", i, "scope"), message: `sidecar scope '${a.scope}' is duplicated` });
+      own.add(a.scope);
+      scopes.add(a.scope);
+      if (a.link === "serial" && a.baud < 1) out.push({ path: at("adapters", i, "baud"), message: `${label}.adapters[].baud must be >= 1 for serial links` });
+    });
+  }
+}
+
 /** All red-line violations of a schema-valid manifest, in rule order. */
 export function redLines(ir: ManifestIR): Violation[] {
   const out: Violation[] = [];
@@ -469,6 +514,8 @@ export function redLines(ir: ManifestIR): Violation[] {
   shardingRules(ir, out);
   lifecycleRules(ir, out);
   observabilityRules(ir, out);
+  clientPolicyRules(ir, out);
+  sidecarRules(ir, out);
   ecosystemRules(ir, out);
   imageRules(ir, out);
   nativeRules(ir, out);

@@ -231,18 +231,43 @@ const Trace = z.strictObject({
 const Log = z.strictObject({ queen_log_bytes: posInt(1 << 24).default(65536) }).default({ queen_log_bytes: 65536 });
 
 const GpuDevice = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/),
+  // Up to 64 characters: an nvidia-smi uuid (`GPU-<36 hex and dashes>`) names a real GPU the bridge reports.
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/),
   model: text(32),
   mem_mb: posInt(1 << 20),
   streams: posInt(64),
 });
-const Gpu = z.strictObject({ devices: z.array(GpuDevice).max(16).default([]) }).default({ devices: [] });
+/** `[gpu.bridge]`: the host GPU bridge's files (off by default: the extension is not linked natively). */
+export const GPU_BRIDGE_DEFAULTS = {
+  enable: false,
+  max_gpus: 8,
+  max_models: 8,
+  snapshot_max_bytes: 16384,
+  lease_queue: 4,
+  adapter_max_bytes: 67108864,
+};
+const GpuBridge = z.strictObject({
+  enable: z.boolean().default(false),
+  max_gpus: posInt(16).default(GPU_BRIDGE_DEFAULTS.max_gpus),
+  max_models: posInt(32).default(GPU_BRIDGE_DEFAULTS.max_models),
+  // One snapshot: header plus up to max_gpus info (512 B) and max_models manifests (1024 B).
+  snapshot_max_bytes: z.number().int().min(1024).max(65536).default(GPU_BRIDGE_DEFAULTS.snapshot_max_bytes),
+  lease_queue: posInt(16).default(GPU_BRIDGE_DEFAULTS.lease_queue),
+  // `cohesix peft import` refuses larger LoRA adapters (the registry is on the host; 1 GiB at most).
+  adapter_max_bytes: posInt(1 << 30).default(GPU_BRIDGE_DEFAULTS.adapter_max_bytes),
+}).default(GPU_BRIDGE_DEFAULTS);
+const Gpu = z.strictObject({ devices: z.array(GpuDevice).max(16).default([]), bridge: GpuBridge })
+  .default({ devices: [], bridge: GPU_BRIDGE_DEFAULTS });
 
 const EcoHost = z.strictObject({
   enable: z.boolean().default(false),
   providers: z.array(z.enum(HOST_PROVIDERS)).default([]),
   mount_at: z.string().default("/host"),
-}).default({ enable: false, providers: [], mount_at: "/host" });
+  /** The host-agent is stale (and /host says so) after this long without a word from it. */
+  stale_ms: posInt(3600000).default(15000),
+  /** Entries (units, nodes, containers, GPUs) the agent may publish, over all providers. */
+  max_entries: posInt(64).default(32),
+}).default({ enable: false, providers: [], mount_at: "/host", stale_ms: 15000, max_entries: 32 });
 /** Byte bounds of the audit journal and replay window (reference compiler: every cap >= 1). */
 export const AUDIT_DEFAULTS = {
   enable: false,
@@ -288,11 +313,63 @@ const EcoPolicy = z.strictObject({
 const EcoModels = z.strictObject({ enable: z.boolean().default(false) }).default({ enable: false });
 const Ecosystem = z.strictObject({ host: EcoHost, audit: EcoAudit, policy: EcoPolicy, models: EcoModels })
   .default({
-    host: { enable: false, providers: [], mount_at: "/host" },
+    host: { enable: false, providers: [], mount_at: "/host", stale_ms: 15000, max_entries: 32 },
     audit: AUDIT_DEFAULTS,
     policy: POLICY_DEFAULTS,
     models: { enable: false },
   });
+
+/**
+ * `[client_policies]`: how host clients (cohsh) pool sessions, retry and keep connections alive. The
+ * values are the manifest's, so every deployment's CLI behaves as its hive was configured; coh-rtc
+ * emits them with a hash (`configs/generated/cohsh_policy.toml`) that cohsh checks when loading one.
+ */
+export const CLIENT_POLICY_DEFAULTS = {
+  pool: { control_sessions: 2, telemetry_sessions: 4 },
+  retry: { max_attempts: 3, backoff_ms: 200, ceiling_ms: 2000, timeout_ms: 5000 },
+  heartbeat: { interval_ms: 15000 },
+};
+const CohshPool = z.strictObject({
+  control_sessions: posInt(8).default(CLIENT_POLICY_DEFAULTS.pool.control_sessions),
+  telemetry_sessions: posInt(16).default(CLIENT_POLICY_DEFAULTS.pool.telemetry_sessions),
+}).prefault({});
+const Retry = z.strictObject({
+  max_attempts: posInt(16).default(CLIENT_POLICY_DEFAULTS.retry.max_attempts),
+  backoff_ms: posInt(60000).default(CLIENT_POLICY_DEFAULTS.retry.backoff_ms),
+  ceiling_ms: posInt(600000).default(CLIENT_POLICY_DEFAULTS.retry.ceiling_ms),
+  timeout_ms: posInt(600000).default(CLIENT_POLICY_DEFAULTS.retry.timeout_ms),
+}).prefault({});
+const Heartbeat = z.strictObject({
+  interval_ms: posInt(3600000).default(CLIENT_POLICY_DEFAULTS.heartbeat.interval_ms),
+}).prefault({});
+const ClientPolicies = z.strictObject({
+  cohsh: z.strictObject({ pool: CohshPool }).prefault({}),
+  retry: Retry,
+  heartbeat: Heartbeat,
+}).prefault({});
+
+/**
+ * `[sidecars.modbus|dnp3]` (Milestone 18): field-bus adapters bridged by a host sidecar
+ * (`cohesix bus-agent`) into `<mount_at>/<mount>/{ctl,telemetry,link,replay,spool}`. Each adapter names
+ * its link (a serial line at `baud`, or tcp) and the bounds of the sidecar's offline spool.
+ */
+const BusAdapter = z.strictObject({
+  id: z.string().min(1).max(64),
+  mount: z.string().min(1).max(64),
+  scope: z.string().min(1).max(64),
+  link: z.enum(["serial", "tcp"]).default("serial"),
+  baud: z.number().int().min(0).max(4000000).default(9600),
+  spool: z.strictObject({
+    max_entries: posInt(1024).default(64),
+    max_bytes: posInt(65536).default(4096),
+  }).prefault({}),
+});
+const BusSidecar = z.strictObject({
+  enable: z.boolean().default(false),
+  mount_at: z.string().default("/bus"),
+  adapters: z.array(BusAdapter).max(8).default([]),
+}).prefault({});
+const Sidecars = z.strictObject({ modbus: BusSidecar, dnp3: BusSidecar }).prefault({});
 
 const ImageFile = z.strictObject({ src: z.string(), dest: z.string() });
 const Image = z.strictObject({
@@ -326,6 +403,8 @@ export const ManifestSchema = z.strictObject({
   log: Log,
   gpu: Gpu,
   ecosystem: Ecosystem,
+  client_policies: ClientPolicies,
+  sidecars: Sidecars,
   image: Image,
 });
 

@@ -151,6 +151,8 @@ export interface BootConfig {
   sharding: ShardingSpec;
   /** `[ecosystem.*]`: /host, PolicyFS, AuditFS and ReplayFS (all off in the default manifest). */
   ecosystem: EcosystemSpec;
+  /** Field-bus adapters of the enabled `[sidecars.*]` sections (empty: no /bus). */
+  busAdapters: BusAdapterSpec[];
   /** `[observability.*]`: the gated /proc/{root,9p/session,pressure,ingest} files. */
   observability: ObservabilitySpec;
 }
@@ -217,6 +219,10 @@ export interface HostSpec {
   /** `systemd`, `k8s`, `docker`, `nvidia`, `jetson`, `net`. */
   providers: string[];
   mountAt: string;
+  /** Milliseconds without a word from the host-agent before /host reads `agent=stale`. */
+  staleMs: number;
+  /** Entries the agent may publish, over all providers (the node table reserves room for them). */
+  maxEntries: number;
 }
 
 /** `[ecosystem.policy]`: approval gates on control writes (`/policy`, `/actions`). */
@@ -249,16 +255,52 @@ export interface AuditSpec {
   replayStatusMaxBytes: number;
 }
 
+/** `[gpu.bridge]`: the host GPU bridge's files, leases queued by priority, breadcrumbs, models. */
+export interface GpuBridgeSpec {
+  enable: boolean;
+  /** Bridged GPUs one snapshot may publish (`/gpu/<uuid>/info`). */
+  maxGpus: number;
+  /** Models one snapshot may publish (`/gpu/models/available/<model>`). */
+  maxModels: number;
+  /** Largest snapshot upload in bytes (after base64). */
+  snapshotMaxBytes: number;
+  /** Lease requests waiting per GPU. */
+  leaseQueue: number;
+  /** Largest LoRA adapter `cohesix peft import` takes into the host registry (host-side bound). */
+  adapterMaxBytes: number;
+}
+
 export interface EcosystemSpec {
   host: HostSpec;
   policy: PolicySpec;
   audit: AuditSpec;
+  /** From the manifest's `[gpu.bridge]` (linked with the other extension providers). */
+  gpuBridge: GpuBridgeSpec;
+}
+
+/** One field-bus adapter (`[sidecars.modbus|dnp3].adapters`), mounted at `<mountAt>/<mount>`. */
+export interface BusAdapterSpec {
+  protocol: string;
+  id: string;
+  mountAt: string;
+  mount: string;
+  scope: string;
+  link: string;
+  baud: number;
+  spoolMaxEntries: number;
+  spoolMaxBytes: number;
+}
+
+/** True when a build must link the `[ecosystem]` extension: the manifest turns one of its services on. */
+export function ecosystemLinked(eco: EcosystemSpec, bus: BusAdapterSpec[]): boolean {
+  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable || bus.length > 0;
 }
 
 /** Everything in `[ecosystem]` off (the default manifest's choice). */
 export function ecosystemOff(): EcosystemSpec {
   return {
-    host: { enable: false, providers: [], mountAt: "/host" },
+    host: { enable: false, providers: [], mountAt: "/host", staleMs: 15000, maxEntries: 32 },
+    gpuBridge: { enable: false, maxGpus: 8, maxModels: 8, snapshotMaxBytes: 16384, leaseQueue: 4, adapterMaxBytes: 67108864 },
     policy: { enable: false, queueMaxEntries: 16, queueMaxBytes: 4096, ctlMaxBytes: 2048, statusMaxBytes: 512, rules: [] },
     audit: {
       enable: false,
@@ -376,6 +418,7 @@ export function defaultBootConfig(): BootConfig {
     lifecycle: { initialState: "BOOTING", autoTransitions: [{ from: "BOOTING", to: "ONLINE" }] },
     sharding: { enabled: true, shardBits: 8, legacyWorkerAlias: true },
     ecosystem: ecosystemOff(),
+    busAdapters: [],
     observability: observabilityOff(),
   };
 }

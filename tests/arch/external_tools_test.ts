@@ -23,6 +23,7 @@ const BASE_SYSTEM = new Set([
   "touch",
   "tail",
   "sha256sum",
+  "stty",
   "tar",
   "taskset",
   "kill",

@@ -12,8 +12,9 @@ import {
   parseCommand,
   Verb,
   writeParseError,
+  writeRefusal,
 } from "../../src/guest/console/grammar.ts";
-import { EBUSY, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
+import { EBUSY, ECANCELED, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -90,4 +91,14 @@ Deno.test("ticketShapeOk accepts cht1 tickets and refuses other text", () => {
   assertEquals(ok("cht2.abc.def"), false);
   assertEquals(ok("cht1.ab c.def"), false);
   assertEquals(ok("cht1.abc.de="), false);
+});
+
+Deno.test("a refusal because the root is cut (ECANCELED) reads reason=cut detail=root-unreachable on the console", () => {
+  const w = new ByteWriter(256);
+  const path = new TextEncoder().encode("/gpu/GPU-0/job");
+  writeRefusal(w, Verb.Echo, ECANCELED, path, 0, path.length);
+  assertEquals(
+    new TextDecoder().decode(w.buf.subarray(0, w.len)),
+    "ERR ECHO reason=cut detail=root-unreachable path=/gpu/GPU-0/job error=ECANCELED",
+  );
 });

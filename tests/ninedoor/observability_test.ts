@@ -10,7 +10,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import type { BootConfig } from "../../src/guest/boot.ts";
 import { BOOT_CONFIG } from "../../src/guest/generated/bootstrap.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
-import { EBADF, EMSGSIZE, ENOENT, EPERM } from "../../src/secure9p/errors.ts";
+import { EBADF, ECANCELED, EMSGSIZE, ENOENT, EPERM } from "../../src/secure9p/errors.ts";
 import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
 import { testTicket } from "../support/tickets.ts";
 import { NsClient } from "./ns_client.ts";
@@ -71,6 +71,27 @@ Deno.test("/proc/root cut reasons follow the priority lifecycle_offline > sessio
   const off = hive((b) => (b.lifecycle = { initialState: "OFFLINE", autoTransitions: [] }));
   off.nd.attach("queen", "");
   assertEquals([off.look("/proc/root/reachable"), off.look("/proc/root/cut_reason")], ["reachable=no\n", "cut_reason=lifecycle_offline\n"]);
+});
+
+Deno.test("a cut root stops workers acting: a GPU worker's job write is ECANCELED while no queen is attached, its telemetry still lands", () => {
+  const { nd, look } = hive();
+  const queen = new NsClient(nd, nd.attach("queen", ""));
+  const lease = '{"spawn":"gpu","lease":{"gpu_id":"GPU-0","mem_mb":1024,"streams":1,"ttl_s":600},"budget":{"ops":1000}}';
+  assertEquals(queen.write("/queen/ctl", lease), lease.length);
+  const gpu = new NsClient(nd, nd.attach("worker-gpu", testTicket("worker-gpu", "worker-1", "00000000000000c1", KEY.secretKey)));
+  assert(gpu.session >= 0);
+  assertEquals(gpu.write("/gpu/GPU-0/job", '{"id":"a","ms":10}'), 18, "with the queen attached the worker acts");
+  nd.detach(queen.session);
+  assertEquals(look("/proc/root/reachable"), "reachable=no\n");
+  assertEquals(gpu.write("/gpu/GPU-0/job", '{"id":"b","ms":10}'), -ECANCELED);
+  assertEquals(gpu.write("/gpu/GPU-0/ctl", "PRIORITY 7"), -ECANCELED);
+  assertEquals(look("/proc/pressure/cut"), "cut=2\n");
+  assertEquals(gpu.write("/worker/worker-1/telemetry", "still here\n"), 11, "telemetry may complete");
+  assert(!(look("/gpu/GPU-0/status") as string).includes("job=b"), "the refused job never queued");
+  // Authenticated queen activity restores the root; the worker acts again.
+  const back = new NsClient(nd, nd.attach("queen", ""));
+  assert(back.session >= 0);
+  assertEquals(gpu.write("/gpu/GPU-0/job", '{"id":"b","ms":10}'), 18);
 });
 
 Deno.test("/proc/9p/session/<id>: SETUP on attach, ACTIVE on the first request, DRAINING while the hive drains, CLOSED on detach or revocation", () => {

@@ -1,7 +1,8 @@
 /**
  * Parity: the policy gate, the approval queue and /replay booted from configs/full.toml give the
  * same bytes under Deno and under Porffor (`porf`): EPERM without approval, OK once, EPERM again,
- * the replay of two control writes with `"entries":2` and one FNV-1a 64 hash, EINVAL past the end.
+ * the replay of two control writes with `"entries":2` and one FNV-1a 64 hash, EINVAL past the end;
+ * then /host: the agent's publish, the gated restart, two k8s writes and their replay.
  */
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { EINVAL, EPERM } from "../../src/secure9p/errors.ts";
@@ -31,8 +32,30 @@ Deno.test("policy gate and /replay under porf: byte-identical to Deno, entries 2
     assertEquals([st.entries, st.targets, st.from, st.refused], [2, 1, 1, 1]);
     assertEquals(BigInt("0x" + st.hash), (BigInt(st.hash_hi) << 32n) | BigInt(st.hash_lo));
     assertEquals(
-      (decisions as string).trim().split("\n").map((l) => JSON.parse(l).decision),
+      (decisions as string).trim().split("\n").slice(0, 4).map((l) => JSON.parse(l).decision),
       ["deny", "queued", "consumed", "deny"],
+    );
+    // /host: publish, restart EPERM -> approved OK once -> EPERM, two k8s writes, their replay.
+    const [hello, entry1, entry2, hostDeny, hostQueued, restart, hostAgain, k8sCordon, k8sDrain, hostReplay, hostReplayStatus, actions] =
+      deno.slice(11);
+    assertEquals([hello, entry1, entry2, hostDeny, hostQueued, restart, hostAgain, k8sCordon, k8sDrain, hostReplay], [
+      16,
+      52,
+      22,
+      -EPERM,
+      87,
+      7,
+      -EPERM,
+      6,
+      5,
+      10,
+    ]);
+    const hs = JSON.parse(hostReplayStatus as string);
+    assertEquals([hs.entries, hs.from], [2, 4]);
+    assertEquals(
+      actions,
+      "seq=1 action=restart target=/host/systemd/cohesix-agent.service\n" +
+        "seq=2 action=cordon target=/host/k8s/node/node-1\nseq=3 action=drain target=/host/k8s/node/node-1\n",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 const BASE = await Deno.readTextFile(new URL("./fixtures/base.toml", import.meta.url));
 const QUEEN_KEY = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380";
 const ALL_TOP =
-  "console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, observability, profile, queen, roles, root_task, secure9p, sharding, telemetry, telemetry_ingest, tickets, trace, workers";
+  "client_policies, console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, observability, profile, queen, roles, root_task, secure9p, sharding, sidecars, telemetry, telemetry_ingest, tickets, trace, workers";
 
 type Edit = [from: string, to: string];
 interface Case {
@@ -106,6 +106,15 @@ const CASES: Case[] = [
   { name: "zero watch interval", edits: [[APPEND, `${APPEND}\n[observability.proc_ingest]\nwatch_min_interval_ms = 0\n`]], expected: ["bad.toml:72: observability.proc_ingest.watch_min_interval_ms must be >= 1"] },
   { name: "observability cap over 8192", edits: [[APPEND, `${APPEND}\n[observability.proc_root]\nreachable = true\nreachable_bytes = 9000\n`]], expected: ["bad.toml:73: observability.proc_root.reachable_bytes 9000 exceeds maximum 8192"] },
   { name: "audit replay without audit", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nreplay_enable = true\n`]], expected: ["bad.toml:72: ecosystem.audit.replay_enable requires ecosystem.audit.enable = true"] },
+  // [client_policies] (Milestone 15): a pool the hive cannot admit, a back-off above its ceiling, zero values.
+  { name: "pool larger than the hive's sessions", edits: [[APPEND, `${APPEND}\n[client_policies.cohsh.pool]\ncontrol_sessions = 8\ntelemetry_sessions = 16\n`]], expected: ["bad.toml:71: client_policies.cohsh.pool opens 24 sessions (control_sessions + telemetry_sessions) but secure9p.max_sessions is 8"] },
+  { name: "retry back-off above its ceiling", edits: [[APPEND, `${APPEND}\n[client_policies.retry]\nbackoff_ms = 3000\nceiling_ms = 2000\n`]], expected: ["bad.toml:72: client_policies.retry.backoff_ms 3000 exceeds ceiling_ms 2000"] },
+  { name: "zero retry attempts", edits: [[APPEND, `${APPEND}\n[client_policies.retry]\nmax_attempts = 0\n`]], expected: ["bad.toml:72: client_policies.retry.max_attempts must be >= 1, got 0"] },
+  // [sidecars.*] (reference red lines).
+  { name: "a bus sidecar without adapters", edits: [[APPEND, `${APPEND}\n[sidecars.modbus]\nenable = true\n`]], expected: ["bad.toml:72: modbus.enable requires at least one adapter"] },
+  { name: "a duplicated sidecar scope", edits: [[APPEND, `${APPEND}\n[sidecars.modbus]\nenable = true\nadapters = [{ id = "a", mount = "a", scope = "s" }, { id = "b", mount = "b", scope = "s" }]\n`]], expected: ["bad.toml:73: modbus.adapters scope 's' is duplicated"] },
+  { name: "a serial adapter at 0 baud", edits: [[APPEND, `${APPEND}\n[sidecars.dnp3]\nenable = true\nadapters = [{ id = "a", mount = "a", scope = "s", baud = 0 }]\n`]], expected: ["bad.toml:73: dnp3.adapters[].baud must be >= 1 for serial links"] },
+  { name: "an adapter mount with a slash", edits: [[APPEND, `${APPEND}\n[sidecars.modbus]\nenable = true\nadapters = [{ id = "a", mount = "x/y", scope = "s" }]\n`]], expected: ["bad.toml:73: sidecars.modbus.adapters[0].mount must be free of '/' and '..'"] },
   // [ecosystem.policy] and [ecosystem.audit] (reference red lines: every cap >= 1, replay <= 256 entries).
   { name: "policy queue of zero entries", edits: [[APPEND, `${APPEND}\n[ecosystem.policy]\nenable = true\nqueue_max_entries = 0\n`]], expected: ["bad.toml:73: ecosystem.policy.queue_max_entries must be >= 1, got 0"] },
   { name: "replay window over 256 entries", edits: [[APPEND, `${APPEND}\n[ecosystem.audit]\nenable = true\nreplay_enable = true\nreplay_max_entries = 300\n`]], expected: ["bad.toml:74: ecosystem.audit.replay_max_entries 300 exceeds maximum 256"] },

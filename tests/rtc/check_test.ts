@@ -15,12 +15,13 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-/** A temp root with configs/, docs/, src/guest/generated/ and README.md copied from the repo. */
+/** A temp root with configs/, docs/, src/{guest,host}/generated/ and README.md copied from the repo. */
 async function tempRepo(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "rtc-check-test-" });
   await copyTree(`${REPO}configs`, `${root}/configs`);
   await copyTree(`${REPO}docs`, `${root}/docs`);
   await copyTree(`${REPO}src/guest/generated`, `${root}/src/guest/generated`);
+  await copyTree(`${REPO}src/host/generated`, `${root}/src/host/generated`);
   await Deno.copyFile(`${REPO}README.md`, `${root}/README.md`);
   return root;
 }
@@ -94,6 +95,7 @@ Deno.test("rtc --check reports every output of an edited manifest, and missing a
     assertEquals(doc.drift.map((d: { path: string; kind: string }) => `${d.kind} ${d.path}`), [
       "changed README.md",
       "changed configs/generated/boot_v0.coh",
+      "changed configs/generated/cohsh_policy.toml",
       "stale configs/generated/old_resolved.json",
       "changed configs/generated/root_task_resolved.json",
       "changed configs/generated/root_task_resolved.json.sha256",

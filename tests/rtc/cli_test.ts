@@ -50,6 +50,7 @@ Deno.test("rtc MANIFEST --out DIR --json writes the flat layout and reports each
       "written base_resolved.json.sha256",
       "written bootstrap.ts",
       "written boot_v0.coh",
+      "written cohsh_policy.toml",
       "written snippets/base_namespace.md",
       "written snippets/base_limits.md",
       "written snippets/base_manifest.md",

@@ -27,6 +27,7 @@ Deno.test("planFlat writes byte-identical outputs on two runs into different dir
     assertEquals(Object.keys(ta).sort(), [
       "boot_v0.coh",
       "bootstrap.ts",
+      "cohsh_policy.toml",
       "root_task_resolved.json",
       "root_task_resolved.json.sha256",
       "snippets/root_task_limits.md",
@@ -75,7 +76,7 @@ Deno.test("compileManifestText fingerprint ignores the order of tables", () => {
 Deno.test("compileManifestText fills defaults into the resolved JSON", () => {
   const resolved = JSON.parse(compileManifestText(BASE, "base.toml").resolvedJson);
   assertEquals(resolved.format, 1);
-  assertEquals(resolved.manifest.ecosystem.host, { enable: false, mount_at: "/host", providers: [] });
+  assertEquals(resolved.manifest.ecosystem.host, { enable: false, max_entries: 32, mount_at: "/host", providers: [], stale_ms: 15000 });
   assertEquals(resolved.manifest.console, { max_line_bytes: 256, max_sessions: 4, net_port: 31337, ninep_port: 5640 });
   assertEquals(resolved.manifest.net, { mode: "dhcp" });
   assertEquals(resolved.manifest.secure9p.short_write, { policy: "reject" });

@@ -42,6 +42,7 @@ function namespaceSnippet(m: ResolvedManifest): string[] {
     `- \`/policy/{ctl,rules,preflight/{req,diff}}\`, \`/actions/{queue,<id>/status}\` (${eco.policy.queue_max_entries} approvals, queue writes <= ${eco.policy.queue_max_bytes} bytes): ${eco.policy.enable ? "enabled" : "off"} (\`ecosystem.policy.enable\`)`,
     ...eco.policy.rules.map((r) => `  - rule \`${r.id}\`: a write to \`${r.target}\` needs an approval in \`/actions/queue\``),
     `- models: ${eco.models.enable ? "enabled" : "off"} (\`ecosystem.models.enable\`)`,
+    `- \`/gpu/bridge/{ctl,status}\`, \`/gpu/<uuid>/info\`, \`/gpu/<id>/lease\` (gpu-lease/v1, <= 1024 bytes), LEASE queue (${m.gpu.bridge.lease_queue} per GPU), gpu-breadcrumb/v1 on \`/gpu/<id>/status\` (<= 512 bytes), \`/gpu/models/{available,active}\`, \`/gpu/telemetry/schema.json\`, \`/queen/export/lora_jobs/\` (snapshots <= ${m.gpu.bridge.snapshot_max_bytes} bytes, ${m.gpu.bridge.max_gpus} GPUs, ${m.gpu.bridge.max_models} models; adapters <= ${m.gpu.bridge.adapter_max_bytes} bytes): ${m.features.gpu && m.gpu.bridge.enable ? "enabled" : "off"} (\`gpu.bridge.enable\`)`,
     ...observabilityLines(m),
   ];
   const sh = m.sharding;

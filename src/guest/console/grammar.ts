@@ -15,6 +15,7 @@ import { ByteWriter, equalsAsciiFold } from "../lib/bytes.ts";
 import {
   EACCES,
   EAGAIN,
+  ECANCELED,
   EBADF,
   EBUSY,
   EFBIG,
@@ -391,6 +392,7 @@ export function writeParseError(w: ByteWriter, code: number, argName: string): v
 /** `reason=` class of a namespace refusal (policy, busy or quota). */
 export function errnoReason(errno: number): string {
   if (errno === EBUSY || errno === EAGAIN) return "busy";
+  if (errno === ECANCELED) return "cut";
   if (errno === EMSGSIZE || errno === EFBIG || errno === ENOSPC) return "quota";
   return "policy";
 }
@@ -403,6 +405,7 @@ export function errnoDetail(errno: number): string {
   if (errno === EMSGSIZE || errno === EFBIG || errno === ENOSPC) return "buffer-full";
   if (errno === EOPNOTSUPP || errno === ENOSYS) return "unsupported";
   if (errno === EBADF) return "closed";
+  if (errno === ECANCELED) return "root-unreachable";
   return "invalid-payload";
 }
 

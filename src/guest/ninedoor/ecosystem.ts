@@ -1,6 +1,8 @@
 /**
- * The `[ecosystem]` extension: the policy gate on control writes (/policy, /actions) and the audit
- * journal with its replay window (/audit, /replay). Each provider mounts nothing when the manifest
+ * The `[ecosystem]` extension: the policy gate on control writes (/policy, /actions), the audit
+ * journal with its replay window (/audit, /replay), the host sidecar's files (/host), the field-bus
+ * adapters (/bus) and the GPU bridge's files (/gpu/bridge, leases, breadcrumbs, /gpu/models,
+ * /queen/export/lora_jobs; `[gpu.bridge]`). Each provider mounts nothing when the manifest
  * leaves its service off.
  */
 import type { BootConfig } from "../boot.ts";
@@ -10,11 +12,17 @@ import type { NineDoor } from "./ninedoor.ts";
 import { PolicyGate } from "./policy_gate.ts";
 import { AUDIT_NODES, AuditFiles } from "./providers/audit.ts";
 import { POLICY_NODES, PolicyFiles, policyNodeCount } from "./providers/policy.ts";
+import { HostFiles, hostNodeCount } from "./providers/host.ts";
+import { GpuBridgeFiles, gpuBridgeNodeCount } from "./providers/gpu_bridge.ts";
+import { LoraExportFiles, loraNodeCount } from "./providers/lora_export.ts";
+import { BusFiles, busNodeCount } from "./providers/bus.ts";
 
 export class EcosystemProviders implements NamespaceExtension {
   extNodeCount(boot: BootConfig): number {
     const eco = boot.ecosystem;
-    return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0);
+    return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0) +
+      hostNodeCount(eco.host) + busNodeCount(boot.busAdapters) + gpuBridgeNodeCount(boot) +
+      loraNodeCount(eco.gpuBridge.enable);
   }
 
   extInstall(nd: NineDoor): void {
@@ -24,5 +32,10 @@ export class EcosystemProviders implements NamespaceExtension {
     nd.policyGate = gate;
     nd.register(new PolicyFiles(nd, gate, journal));
     nd.register(new AuditFiles(nd, journal));
+    nd.register(new HostFiles(nd));
+    nd.register(new BusFiles(nd));
+    const lora = new LoraExportFiles(nd);
+    nd.register(lora);
+    nd.register(new GpuBridgeFiles(nd, lora));
   }
 }

@@ -7,10 +7,23 @@
  */
 import type { BootConfig } from "../boot.ts";
 import type { NineDoor } from "./ninedoor.ts";
+import type { ByteWriter } from "../lib/bytes.ts";
 
 export interface NamespaceExtension {
   /** Node-table slots its providers may use under `boot` (added to the table's size). */
   extNodeCount(boot: BootConfig): number;
   /** Creates its state and registers its providers; NineDoor calls it once, after its own providers. */
   extInstall(nd: NineDoor): void;
+}
+
+/**
+ * The two writes of the core GPU files that the GPU bridge extension serves (`[gpu.bridge]`):
+ * `LEASE ...` / `CANCEL ...` on `/gpu/<id>/ctl` and a `gpu-breadcrumb/v1` line on `/gpu/<id>/status`.
+ * Each returns 0 / the bytes taken, or -errno. Null in NineDoor when the extension is off.
+ */
+export interface GpuHooks {
+  ghLease(g: number, src: Uint8Array, off: number, len: number): number;
+  ghBreadcrumb(g: number, src: Uint8Array, off: number, count: number): number;
+  /** Renders the bridge's info for configured GPU `g` into `w`; false when the bridge has none. */
+  ghInfo(g: number, w: ByteWriter): boolean;
 }

@@ -9,7 +9,7 @@ import { allocU8, sizedWriter } from "./alloc.ts";
 import type { BootConfig } from "../boot.ts";
 import { COHESIX_VERSION } from "../version.ts";
 import type { ByteWriter } from "../lib/bytes.ts";
-import { EBADF, EBUSY, EINVAL, EISDIR, EMSGSIZE, ENOENT, ENOTDIR, EPERM, EROFS } from "../../secure9p/errors.ts";
+import { EBADF, EBUSY, ECANCELED, EINVAL, EISDIR, EMSGSIZE, ENOENT, ENOTDIR, EPERM, EROFS } from "../../secure9p/errors.ts";
 import {
   type DirEntry,
   type Namespace,
@@ -43,10 +43,10 @@ import { WorkerFiles, workerBootNodes, workerNodeCount } from "./providers/worke
 import { GpuFiles } from "./providers/gpu.ts";
 import { ingestNodeCount, TelemetryIngestFiles } from "./providers/telemetry_ingest.ts";
 import { TraceFiles } from "./providers/trace.ts";
-import { Gate, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
+import { Gate, LifeState, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
 import { ObservabilityFiles, observabilityNodeCount } from "./providers/observability.ts";
 import type { AuditJournal } from "./audit_journal.ts";
-import type { NamespaceExtension } from "./extension.ts";
+import type { GpuHooks, NamespaceExtension } from "./extension.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
@@ -99,6 +99,8 @@ export class NineDoor implements Namespace {
   policyGate: PolicyGate | null = null;
   /** The bounded audit journal, decisions and replay records (`[ecosystem.audit]`); null when not linked. */
   auditLog: AuditJournal | null = null;
+  /** LEASE and breadcrumb writes on the core GPU files (`[gpu.bridge]`); null when not linked or off. */
+  gpuHooks: GpuHooks | null = null;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
   telemetry: RingSet;
@@ -565,6 +567,13 @@ export class NineDoor implements Namespace {
     if (access === Access.Dir) return -EISDIR;
     if (access === Access.ReadOnly) return -EROFS;
     if (!this.allowed(s, slot, Want.Write, Op.Write)) return -EPERM;
+    // A worker acts on the queen's authority only (seeds 21e): with the root cut, anything but its
+    // own telemetry (which may complete) is refused as a cut, counted and audited.
+    if (this.sessions.worker[s] >= 0 && tree.prov[slot] !== this.workerSvc.provId && !this.rootReachable()) {
+      this.pressure.cut++;
+      this.audit(s, Op.Write, slot, "root-cut");
+      return -ECANCELED;
+    }
     if (count < 0 || srcOff < 0 || count > src.length - srcOff) return -EINVAL;
     if (!this.chargeBytes(s, Op.Write, slot, count)) return -EMSGSIZE;
     // Control writes pass the policy gate (an approval when a rule names the path) and are audited.
@@ -680,6 +689,16 @@ export class NineDoor implements Namespace {
       rv[s] = 1;
       this.cutSession(s);
     }
+  }
+
+  /** The root is reachable while a queen session is attached, unrevoked, on a hive that is not OFFLINE. */
+  rootReachable(): boolean {
+    if (this.lifecycleSvc.lcState === LifeState.Offline) return false;
+    const ss = this.sessions;
+    for (let s = 0; s < ss.cap; s++) {
+      if (ss.live[s] !== 0 && ss.revoked[s] === 0 && ss.role[s] === this.queenRole) return true;
+    }
+    return false;
   }
 
   /** A revoked session is CLOSED at once, counted as cut, and a revoked queen cuts the root. */

@@ -4,6 +4,7 @@ import { NinepShell } from "./ninep_shell.ts";
 import { type CohshSession, Shell } from "./shell.ts";
 import { SerialTransport } from "./transport.ts";
 import { RecordingSession } from "./record.ts";
+import type { ClientPolicy } from "../../codegen/emit/client_policy.ts";
 
 export type TransportKind = "tcp" | "9p" | "serial";
 
@@ -20,6 +21,8 @@ export interface CohshTarget {
   serialPath?: string;
   /** Write a replayable trace of the session to this file (`--record`). */
   record?: string;
+  /** Pool sizes, retry schedule and heartbeat (`--policy`); the compiled default when absent. */
+  policy?: ClientPolicy;
 }
 
 export async function openSession(t: CohshTarget): Promise<CohshSession> {
@@ -28,6 +31,12 @@ export async function openSession(t: CohshTarget): Promise<CohshSession> {
 }
 
 async function openPlain(t: CohshTarget): Promise<CohshSession> {
+  const s = await openShell(t);
+  if (t.policy !== undefined) s.policy = t.policy;
+  return s;
+}
+
+async function openShell(t: CohshTarget): Promise<Shell | NinepShell> {
   if (t.transport === "9p") return await NinepShell.dial(t.hostname, t.port);
   if (t.transport === "serial") {
     if (t.serialPath !== undefined) {

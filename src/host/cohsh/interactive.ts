@@ -4,6 +4,7 @@
  * (asked of the hive with `ls`), and Ctrl-C that stops a running `tail -f` without leaving the
  * shell (at an idle prompt it clears the line; Ctrl-D or `quit` leaves).
  */
+import { CLIENT_POLICY } from "../generated/cohsh_policy.ts";
 import * as readline from "node:readline";
 import process from "node:process";
 import { ROLE_NAMES, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
@@ -15,8 +16,8 @@ import { TransportError } from "./transport.ts";
 
 export const PROMPT = "coh> ";
 const HISTORY_SIZE = 500;
-/** Idle time after which the prompt sends a heartbeat PING (the reference client's 15 s). */
-export const HEARTBEAT_MS = 15000;
+/** Idle time after which the prompt sends a heartbeat PING (`[client_policies.heartbeat]`, 15 s by default). */
+export const HEARTBEAT_MS = CLIENT_POLICY.heartbeat.interval_ms;
 
 export function historyFile(): string | null {
   const explicit = Deno.env.get("COHSH_HISTORY");
@@ -67,6 +68,7 @@ export async function complete(line: string, listDir: (dir: string) => Promise<s
 }
 
 export async function interactive(target: CohshTarget, preamble: string[]): Promise<number> {
+  const heartbeatMs = target.policy?.heartbeat.interval_ms ?? HEARTBEAT_MS;
   let shell: CohshSession;
   try {
     shell = await openSession(target);
@@ -134,7 +136,7 @@ export async function interactive(target: CohshTarget, preamble: string[]): Prom
   });
   let idleSince = performance.now();
   const heartbeat = setInterval(() => {
-    if (busy || raw.heartbeat === undefined || performance.now() - idleSince < HEARTBEAT_MS) return;
+    if (busy || raw.heartbeat === undefined || performance.now() - idleSince < heartbeatMs) return;
     busy = true;
     raw.heartbeat().then((ok) => {
       if (!ok) process.stdout.write("\ncohsh: the hive did not answer the heartbeat; the next command reconnects\n");

@@ -35,7 +35,10 @@ import {
 import { EBUSY, EINVAL, EISDIR, ENOENT, ENOTDIR } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY, QTDIR } from "../../secure9p/namespace.ts";
 import { type Attr, NineClient, NineError } from "../../secure9p/host/client.ts";
-import { type CohshSession, localError, type ShellReply, toWire } from "./shell.ts";
+import { type CohshSession, isPoolLine, localError, runPoolLine, type ShellReply, toWire } from "./shell.ts";
+import type { ClientPolicy } from "../../codegen/emit/client_policy.ts";
+import { NinepPoolSession } from "./pool_sessions.ts";
+import { defaultPolicy } from "./policy.ts";
 import { TransportError } from "./transport.ts";
 
 /** The console's attach back-off, kept on the host clock (the guest keeps the same two numbers inline). */
@@ -125,11 +128,19 @@ export class NinepShell implements CohshSession {
   private throttle = new LoginThrottle();
   private t0 = performance.now();
 
+  /** The manifest's client policy (pool sizes, retry schedule); `--policy` replaces it. */
+  policy: ClientPolicy = defaultPolicy();
+  /** Where pooled sessions dial, and the ticket the shell attached with (they attach alike). */
+  private endpoint: { hostname: string; port: number } | null = null;
+  private ticket = "";
+
   constructor(readonly client: NineClient, readonly transportName: string) {}
 
   static async dial(hostname: string, port: number): Promise<NinepShell> {
     try {
-      return new NinepShell(await NineClient.dial(hostname, port), `9p ${hostname}:${port}`);
+      const shell = new NinepShell(await NineClient.dial(hostname, port), `9p ${hostname}:${port}`);
+      shell.endpoint = { hostname, port };
+      return shell;
     } catch (e) {
       throw new TransportError(
         `Cannot reach the hive's 9P service at ${hostname}:${port} (${(e as Error).message}); start one with 'cohesix dev' or pass --host/--port`,
@@ -148,6 +159,7 @@ export class NinepShell implements CohshSession {
   }
 
   async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
+    if (isPoolLine(input)) return await this.pool(input, onLine);
     const action = toWire(input);
     if (action.kind === "empty") return null;
     if (action.kind === "local-error") return localError(action.message, onLine);
@@ -259,8 +271,18 @@ export class NinepShell implements CohshSession {
     }
     this.rootFid = fid;
     this.role = role;
+    this.ticket = dec.decode(ticket);
     this.throttle.clearFailures();
     return this.line((w) => (writeOk(w, v), writeKv(w, "role", ROLE_NAMES[role])));
+  }
+
+  /** `pool bench` over `telemetry_sessions` new 9P sessions, each attached with this shell's role and ticket. */
+  private async pool(input: string, onLine?: (line: string) => void): Promise<ShellReply> {
+    const ep = this.endpoint;
+    const attached = this.rootFid >= 0 && ep !== null;
+    const open = (batch: number) => NinepPoolSession.open(ep!.hostname, ep!.port, ROLE_NAMES[this.role], this.ticket, batch);
+    const size = this.policy.pool.telemetry_sessions;
+    return await runPoolLine(input, attached, open, size, this.policy, (l) => console.error(l), onLine);
   }
 
   /** Walks a console path from the attach root one component at a time; returns a new fid. */

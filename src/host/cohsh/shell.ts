@@ -4,8 +4,14 @@
  * through unchanged so the hive answers them (one source of truth for errors).
  */
 import { MAX_LINE, ticketShapeOk, Verb, VERB_TOKENS, verbOfText } from "../../guest/console/grammar.ts";
+import { parseAck } from "../../guest/console/grammar.ts";
+import type { ClientPolicy } from "../../codegen/emit/client_policy.ts";
 import type { ConsoleClient, Reply } from "./client.ts";
-import { TransportError } from "./transport.ts";
+import { parsePoolBench, poolBench, type SessionFactory } from "./pool.ts";
+import { ConsolePoolSession } from "./pool_sessions.ts";
+import { defaultPolicy } from "./policy.ts";
+import { CLIENT_POLICY } from "../generated/cohsh_policy.ts";
+import { TcpTransport, TransportError } from "./transport.ts";
 
 export type ShellAction =
   | { kind: "empty" }
@@ -175,10 +181,33 @@ export function localError(message: string, onLine?: (line: string) => void): Sh
   return r;
 }
 
-/** Reconnect policy (the reference client's): retries with back-off from 200 ms, capped at 2 s. */
-export const RECONNECT_TRIES = 3;
-export const RECONNECT_FIRST_MS = 200;
-export const RECONNECT_MAX_MS = 2000;
+/** True for the shell-only `pool …` verbs (session pooling, handled by the host, not the hive). */
+export function isPoolLine(input: string): boolean {
+  return /^pool(\s|$)/.test(input.trim());
+}
+
+/** Runs `pool …` with a session factory; the reply is the single OK/ERR POOL line. */
+export async function runPoolLine(
+  input: string,
+  attached: boolean,
+  open: SessionFactory,
+  size: number,
+  policy: ClientPolicy,
+  notice: (line: string) => void,
+  onLine?: (line: string) => void,
+): Promise<ShellReply> {
+  const args = parsePoolBench(input.trim().slice(4));
+  if (typeof args === "string") return localError(args, onLine);
+  if (!attached) return localError("pool bench needs an attached session; run 'attach <role> [ticket]' first", onLine);
+  const line = await poolBench(args, open, size, policy.retry, notice);
+  onLine?.(line);
+  return { lines: [line], ack: parseAck(line), ackLine: line, closed: false };
+}
+
+/** Reconnect policy of the default manifest's `[client_policies.retry]` (3 tries, 200 ms doubling to 2 s). */
+export const RECONNECT_TRIES = CLIENT_POLICY.retry.max_attempts;
+export const RECONNECT_FIRST_MS = CLIENT_POLICY.retry.backoff_ms;
+export const RECONNECT_MAX_MS = CLIENT_POLICY.retry.ceiling_ms;
 
 /**
  * Runs typed lines against a console client (tcp or serial line transport). With `reopen`, a
@@ -191,6 +220,8 @@ export class Shell implements CohshSession {
   private following = false;
   private dead = false;
   private attachWire: string | null = null;
+  /** The manifest's client policy (pool sizes, retry schedule); `--policy` replaces it. */
+  policy: ClientPolicy = defaultPolicy();
 
   constructor(
     public client: ConsoleClient,
@@ -201,10 +232,11 @@ export class Shell implements CohshSession {
 
   /** Reconnects and re-attaches; throws TransportError when every try failed. */
   private async revive(): Promise<void> {
-    let delay = RECONNECT_FIRST_MS;
+    const retry = this.policy.retry;
+    let delay = retry.backoff_ms;
     let last = "";
-    for (let attempt = 1; attempt <= RECONNECT_TRIES; attempt++) {
-      this.notice(`cohsh: connection to the hive lost; reconnecting (try ${attempt} of ${RECONNECT_TRIES}) in ${delay} ms`);
+    for (let attempt = 1; attempt <= retry.max_attempts; attempt++) {
+      this.notice(`cohsh: connection to the hive lost; reconnecting (try ${attempt} of ${retry.max_attempts}) in ${delay} ms`);
       await this.sleep(delay);
       try {
         const c = await this.reopen!();
@@ -224,9 +256,9 @@ export class Shell implements CohshSession {
         if (!(e instanceof TransportError)) throw e;
         last = e.message;
       }
-      delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+      delay = Math.min(delay * 2, retry.ceiling_ms);
     }
-    throw new TransportError(`Cannot reconnect to the hive after ${RECONNECT_TRIES} tries (${last})`);
+    throw new TransportError(`Cannot reconnect to the hive after ${retry.max_attempts} tries (${last})`);
   }
 
   /** Sends a heartbeat PING when idle; a failure marks the connection for reconnection. */
@@ -248,6 +280,7 @@ export class Shell implements CohshSession {
   }
 
   async execute(input: string, onLine?: (line: string) => void): Promise<ShellReply | null> {
+    if (isPoolLine(input)) return await this.pool(input, onLine);
     const action = toWire(input);
     if (action.kind === "empty") return null;
     if (action.kind === "local-error") return localError(action.message, onLine);
@@ -267,6 +300,21 @@ export class Shell implements CohshSession {
     } finally {
       this.following = false;
     }
+  }
+
+  /**
+   * `pool bench` over the console: on TCP, `control_sessions` new console connections attached like
+   * this one (the console is the control channel); on a serial line, this connection alone.
+   */
+  private async pool(input: string, onLine?: (line: string) => void): Promise<ShellReply> {
+    if (this.dead) await this.revive();
+    const wire = this.attachWire;
+    const tcp = this.client.transport instanceof TcpTransport && this.reopen !== undefined;
+    const open: SessionFactory = tcp
+      ? () => ConsolePoolSession.open(this.reopen!, wire!)
+      : () => Promise.resolve(new ConsolePoolSession(this.client, true));
+    const size = tcp ? this.policy.pool.control_sessions : 1;
+    return await runPoolLine(input, wire !== null, open, size, this.policy, this.notice, onLine);
   }
 
   async cancel(): Promise<boolean> {

@@ -1,5 +1,6 @@
 /** `cohesix dev`: a hosted hive on loopback (9P2000.L + TCP console, or the console on stdin/stdout). */
-import { parseFlags, parsePort, type Subcommand } from "../cli/command.ts";
+import { parseFlags, parsePort, type Subcommand, UsageError } from "../cli/command.ts";
+import { HostAgent } from "../host_agent/agent.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
 import { HostedHive, ListenError, unixClock } from "./runtime.ts";
 import type { BootConfig } from "../../guest/boot.ts";
@@ -38,11 +39,15 @@ Flags:
   --serial            serve the console on stdin/stdout (newline lines, no AUTH) instead of TCP;
                       the hive stops when stdin ends
   --json              print the bound addresses as one JSON line ({"version":1,…}) instead of text
+  --host-sample       run the sample host-agent in this process (cohesix host-agent --sample): /host
+                      shows systemd cohesix-agent.service, k8s node-1, … and approved actions are
+                      carried out on them; needs a manifest with [ecosystem.host] (configs/full.toml)
   -v, --verbose       log each connection opened and closed (stderr)
 
 Examples:
   cohesix dev                                     # 9P :5640, console :31337
   cohesix dev --console-port 0 --ninep-port 0 --json
+  cohesix dev --manifest configs/full.toml --host-sample
   cohesix dev --manifest configs/gpu_queen.toml
   printf 'attach queen\\ncat /proc/boot\\n' | cohesix dev --serial
   cohesix dev & cohesix cohsh --role queen        # then type: cat /proc/boot
@@ -62,6 +67,7 @@ export const devCommand: Subcommand = {
       serial: { type: "boolean" },
       json: { type: "boolean" },
       verbose: { type: "boolean", short: "v" },
+      "host-sample": { type: "boolean" },
     });
     const serial = values.serial === true;
     const say = (line: string) => (serial ? console.error(line) : console.log(line));
@@ -74,6 +80,9 @@ export const devCommand: Subcommand = {
         return 1;
       }
       boot = loaded;
+    }
+    if (values["host-sample"] && !(boot?.ecosystem.host.enable ?? false)) {
+      throw new UsageError("dev: --host-sample needs a manifest with [ecosystem.host] enable = true", "e.g. cohesix dev --manifest configs/full.toml --host-sample");
     }
     let hive: HostedHive;
     try {
@@ -95,6 +104,31 @@ export const devCommand: Subcommand = {
       }
       throw err;
     }
+    const stopped = Promise.withResolvers<string>();
+    // The sample host-agent runs in this process, attached over 9P like the real sidecar; it has
+    // published before the addresses are printed, so a client that sees them sees /host filled in.
+    let agent: Promise<void> | null = null;
+    if (values["host-sample"]) {
+      const log = (l: string) => console.error(`cohesix dev: ${l}`);
+      let a: HostAgent;
+      try {
+        a = await HostAgent.connect({
+          hostname: hive.hostname,
+          port: hive.ninepPort,
+          ticket: "",
+          id: "host-sample",
+          mount: boot!.ecosystem.host.mountAt,
+          sample: true,
+          log,
+        });
+        await a.publish();
+      } catch (e) {
+        console.error(`cohesix dev: the sample host-agent could not attach: ${(e as Error).message}`);
+        await hive.stop();
+        return 1;
+      }
+      agent = a.serve(stopped.promise).catch((e) => log(`host-agent stopped: ${(e as Error).message}`)).finally(() => a.close());
+    }
     if (values.json) {
       say(JSON.stringify({
         version: 1,
@@ -106,9 +140,9 @@ export const devCommand: Subcommand = {
       say(`  9P2000.L  ${hive.hostname}:${hive.ninepPort}`);
       if (serial) say(`  console   stdin/stdout (serial lines, no AUTH)`);
       else say(`  console   ${hive.hostname}:${hive.consolePort}   (cohesix cohsh --port ${hive.consolePort})`);
+      if (agent !== null) say(`  /host     the sample host-agent is attached (cohesix host-agent --sample)`);
       say(`Ctrl-C stops the hive.`);
     }
-    const stopped = Promise.withResolvers<string>();
     const onSignal = (name: string) => () => stopped.resolve(name);
     const sigint = onSignal("SIGINT");
     const sigterm = onSignal("SIGTERM");
@@ -121,6 +155,7 @@ export const devCommand: Subcommand = {
       );
     }
     const why = await stopped.promise;
+    await agent;
     Deno.removeSignalListener("SIGINT", sigint);
     Deno.removeSignalListener("SIGTERM", sigterm);
     await hive.stop();

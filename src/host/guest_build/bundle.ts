@@ -5,7 +5,7 @@
  */
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 import { compileCorpus, toHex } from "./corpus.ts";
-import type { BootConfig } from "../../guest/boot.ts";
+import { type BootConfig, ecosystemLinked } from "../../guest/boot.ts";
 
 /** Bundles `entrySource` (resolved from the repository root) and returns the script text. */
 export async function bundleEntry(entrySource: string): Promise<string> {
@@ -73,7 +73,7 @@ pumpMain(newHive());
  */
 export function manifestEntrySource(boot: BootConfig): string {
   // Like the generated bootstrap: the [ecosystem] providers are linked only when the manifest enables one.
-  const eco = boot.ecosystem.policy.enable || boot.ecosystem.audit.enable;
+  const eco = ecosystemLinked(boot.ecosystem, boot.busAdapters);
   return [
     `import { Hive } from "./src/guest/hive.ts";`,
     `import { pumpMain } from "./src/guest/native/pump.ts";`,

@@ -86,6 +86,23 @@ export interface NetGuest {
  * (the frame tap) start the guest here.
  */
 export async function startNetGuest(image: string, ports: NetPorts): Promise<NetGuest> {
+  // Host ports picked here (0) are probed free, then bound by QEMU a moment later; another process
+  // can take one in between. QEMU then refuses its forwarding rule at startup, before the guest runs:
+  // only that refusal is met with fresh ports (a bounded number of times), nothing else is retried.
+  const picked = ports.console === 0 || ports.ninep === 0;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await bootNetGuest(image, ports);
+    } catch (e) {
+      if (!(e instanceof HostPortTaken) || !picked || attempt === 3) throw e;
+    }
+  }
+}
+
+/** QEMU could not bind a host port of its forwarding rules. */
+class HostPortTaken extends Error {}
+
+async function bootNetGuest(image: string, ports: NetPorts): Promise<NetGuest> {
   const net = userNic(ports);
   const stop = new AbortController();
   let serial = "";
@@ -103,7 +120,10 @@ export async function startNetGuest(image: string, ports: NetPorts): Promise<Net
     },
   });
   const ended = result.then((r) => {
-    throw new Error(`QEMU ended (${r.outcome}) before the guest listened:\n${r.serial.slice(-1500)}`);
+    const why = `QEMU ended (${r.outcome}) before the guest listened:\n${r.serial.slice(-1500)}` +
+      (r.diagnostics.trim() === "" ? "" : `\nQEMU stderr: ${r.diagnostics.trim().slice(-1500)}`);
+    if (/host forwarding rule|Address already in use/i.test(r.diagnostics)) throw new HostPortTaken(why);
+    throw new Error(why);
   });
   await Promise.race([heard, ended]);
   ended.catch(() => {});

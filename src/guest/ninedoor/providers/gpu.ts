@@ -33,7 +33,8 @@ export class GpuFiles implements Provider {
       t.add(d, "info", id, Kind.Info, Access.ReadOnly, g, 0);
       t.add(d, "ctl", id, Kind.Ctl, Access.Control, g, 0);
       t.add(d, "job", id, Kind.Job, Access.AppendOnly, g, 0);
-      t.add(d, "status", id, Kind.Status, Access.ReadOnly, g, 0);
+      // Append-only: breadcrumb lines when the GPU bridge extension is on (else writes are EROFS).
+      t.add(d, "status", id, Kind.Status, Access.AppendOnly, g, 0);
     }
   }
 
@@ -45,8 +46,11 @@ export class GpuFiles implements Provider {
     w.reset();
     const lessee = sim.lessee[g];
     const ids = this.nd.workers.ids;
-    if (kind === Kind.Info) sim.info(g, w, lessee >= 0 ? ids.get(lessee) : "");
-    else {
+    if (kind === Kind.Info) {
+      const hooks = this.nd.gpuHooks;
+      // A configured GPU that the host bridge reports (same id) shows the bridge's live info.
+      if (hooks === null || !hooks.ghInfo(g, w)) sim.info(g, w, lessee >= 0 ? ids.get(lessee) : "");
+    } else {
       w.ascii("lease=");
       if (lessee < 0) w.ascii("none");
       else w.ascii(ids.get(lessee));
@@ -59,6 +63,8 @@ export class GpuFiles implements Provider {
   nodeWrite(_s: number, kind: number, g: number, src: Uint8Array, srcOff: number, count: number): number {
     if (kind === Kind.Ctl) return this.gpuCtl(g, src, srcOff, count);
     if (kind === Kind.Job) return this.gpuJob(g, src, srcOff, count);
+    const hooks = this.nd.gpuHooks;
+    if (kind === Kind.Status && hooks !== null) return hooks.ghBreadcrumb(g, src, srcOff, count);
     return -EROFS;
   }
 
@@ -80,6 +86,11 @@ export class GpuFiles implements Provider {
   private gpuCtl(g: number, src: Uint8Array, off: number, count: number): number {
     const len = trimmedLen(src, off, count);
     const sim = this.sim;
+    const hooks = this.nd.gpuHooks;
+    if (hooks !== null && len > 7 && (equalsAscii(src, off, 6, "LEASE ") || equalsAscii(src, off, 7, "CANCEL "))) {
+      const r = hooks.ghLease(g, src, off, len);
+      return r < 0 ? r : count;
+    }
     if (sim.lessee[g] < 0) return -EINVAL;
     if (equalsAscii(src, off, len, "RELEASE")) {
       const w = sim.lessee[g];

@@ -200,7 +200,7 @@ export class ObservabilityFiles implements Provider {
     const ing = nd.ingest;
     switch (kind) {
       case Kind.Reachable:
-        w.ascii(this.obReachable() ? "reachable=yes" : "reachable=no");
+        w.ascii(this.obNd.rootReachable() ? "reachable=yes" : "reachable=no");
         break;
       case Kind.LastSeen:
         w.labelUint("last_seen_ms=", nd.rootSeenMs);
@@ -256,21 +256,11 @@ export class ObservabilityFiles implements Provider {
     w.byte(10);
   }
 
-  /** The root is reachable while a queen session is attached, unrevoked, on a hive that is not OFFLINE. */
-  private obReachable(): boolean {
-    const nd = this.obNd;
-    if (nd.lifecycleSvc.lcState === LifeState.Offline) return false;
-    const ss = nd.sessions;
-    for (let s = 0; s < ss.cap; s++) {
-      if (ss.live[s] !== 0 && ss.revoked[s] === 0 && ss.role[s] === nd.queenRole) return true;
-    }
-    return false;
-  }
 
   /** `none`, or the cut's cause by the reference's priority: lifecycle, revocation, policy, network. */
   private obCutReason(): string {
     const nd = this.obNd;
-    if (this.obReachable()) return "none";
+    if (this.obNd.rootReachable()) return "none";
     if (nd.lifecycleSvc.lcState === LifeState.Offline) return "lifecycle_offline";
     if (nd.queenRevoked) return "session_revoked";
     if (nd.queenDenied) return "policy_denied";
