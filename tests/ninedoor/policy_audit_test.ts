@@ -12,6 +12,7 @@ import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
 import { EBUSY, EEXIST, EINVAL, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { NsClient } from "./ns_client.ts";
+import { fnvRef } from "../support/fnv_ref.ts";
 import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
 import { testTicket } from "../support/tickets.ts";
 
@@ -253,28 +254,6 @@ Deno.test("/replay after two control writes reports entries 2 and the same FNV-1
   };
   assertEquals(run(), run());
 });
-
-/** FNV-1a 64 over (target, LF, payload, LF, length as 8 LE bytes) per action: the reference in BigInt. */
-function fnvRef(pairs: string[]): string {
-  let h = 0xcbf29ce484222325n;
-  const feed = (b: number) => {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  };
-  for (let i = 0; i < pairs.length; i += 2) {
-    for (const b of enc.encode(pairs[i])) feed(b);
-    feed(10);
-    const p = enc.encode(pairs[i + 1]);
-    for (const b of p) feed(b);
-    feed(10);
-    let n = p.length;
-    for (let k = 0; k < 8; k++) {
-      feed(n % 256);
-      n = Math.floor(n / 256);
-    }
-  }
-  return h.toString(16).padStart(16, "0");
-}
 
 Deno.test("/audit/journal at its byte bound drops the oldest whole records and counts them; it never grows past the bound", () => {
   const { nd, queen } = hive((b) => (b.ecosystem.audit.journalMaxBytes = 2048));
