@@ -28,6 +28,7 @@ import { statusCommand } from "./host/status/command.ts";
 import { telemetryCommand } from "./host/telemetry/command.ts";
 import { ticketCommand } from "./host/ticket/command.ts";
 import { uiCommand } from "./host/ui/command.ts";
+import { updateCommand } from "./host/update/command.ts";
 
 const SUBCOMMANDS: Subcommand[] = [
   attestCommand,
@@ -55,6 +56,7 @@ const SUBCOMMANDS: Subcommand[] = [
   traceCommand,
   uiCommand,
   umountCommand,
+  updateCommand,
 ];
 
 function topHelp(): string {

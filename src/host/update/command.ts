@@ -1,0 +1,148 @@
+/** `cohesix update`: make update signing keys and pack signed content-addressed updates. */
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { basename } from "node:path";
+import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
+import { keyPair } from "../ticket/codec.ts";
+import { devUpdateSeed } from "./manifest.ts";
+import { packUpdate, writeUpdateDir } from "./pack.ts";
+
+const HELP = `cohesix update: signed, content-addressed updates
+
+Usage:
+  cohesix update keygen [--seed HEX | --dev] [--out FILE] [--json]
+  cohesix update pack --key FILE --epoch N --out DIR [--chunk-bytes N] [--base DIR] FILE...
+
+An update is a directory: chunks/<sha256> (the files, concatenated and cut into --chunk-bytes
+pieces, each named by its sha256) and manifest.cbor (epoch, chunk list, total size, file list,
+optional delta base epoch), signed with Ed25519. The hive accepts it only under a key listed in
+its manifest's trusted update keys. pack is deterministic: same inputs, byte-identical output.
+
+Flags (keygen):
+  --seed HEX         32-byte seed as 64 lowercase hex digits (default: random)
+  --dev              the development update key, seed sha256("cohesix-dev-update-key");
+                     every checkout knows it, so replace it before deploying
+  --out FILE         write the key file (JSON with the secret key, mode 600) instead of stdout
+
+Flags (pack):
+  --key FILE         key file written by 'update keygen --out' (or 'ticket keygen')
+  --epoch N          update epoch, 1..2^31-1; the hive serves it at /updates/<N>/
+  --out DIR          new directory to create (refused if it exists; written all-or-nothing)
+  --chunk-bytes N    chunk size in bytes, must equal the hive's cas.store.chunk_bytes (default 4096)
+  --base DIR         an earlier packed update: a delta that reuses its chunks (only new ones written)
+
+Examples:
+  cohesix update keygen --out update-key.json
+  cohesix update pack --key update-key.json --epoch 2 --out out/update-2 build/app.bin
+  cohesix update pack --key update-key.json --epoch 3 --base out/update-2 --out out/update-3 build/app.bin`;
+
+function usage(message: string): never {
+  throw new UsageError(`update: ${message}`, "run 'cohesix update --help' for usage");
+}
+
+function intFlag(name: string, value: string | undefined, min: number, max: number, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) usage(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!/^\d{1,10}$/.test(value) || n < min || n > max) usage(`--${name} must be an integer ${min}..${max}, got '${value}'`);
+  return n;
+}
+
+async function keygen(argv: string[]): Promise<number> {
+  const { values } = parseFlags("update keygen", argv, {
+    seed: { type: "string" },
+    dev: { type: "boolean", default: false },
+    out: { type: "string" },
+    json: { type: "boolean", default: false },
+  });
+  if (values.seed !== undefined && values.dev) usage("--seed and --dev are exclusive");
+  if (values.seed !== undefined && !/^[0-9a-f]{64}$/.test(values.seed)) usage("--seed must be 64 lowercase hex digits");
+  const seed = values.dev ? devUpdateSeed() : values.seed ? hexToBytes(values.seed) : undefined;
+  const pair = keyPair(seed);
+  const file = JSON.stringify({ version: 1, ...pair }, null, 2) + "\n";
+  if (values.out) {
+    try {
+      await Deno.writeTextFile(values.out, file, { createNew: true, mode: 0o600 });
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists) usage(`Cannot write ${values.out}: it already exists`);
+      throw err;
+    }
+  }
+  if (values.json) console.log(JSON.stringify({ kid: pair.kid, publicKey: pair.publicKey, ...(values.out ? {} : { secretKey: pair.secretKey }) }));
+  else if (values.out) console.log(`kid=${pair.kid} publicKey=${pair.publicKey} written=${values.out}`);
+  else console.log(file.trimEnd());
+  return 0;
+}
+
+async function readSecretKey(path: string): Promise<Uint8Array> {
+  let k: { version?: number; secretKey?: string };
+  try {
+    k = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    usage(`Cannot read key file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (k.version !== 1 || !/^[0-9a-f]{64}$/.test(k.secretKey ?? "")) {
+    usage(`Cannot read key file ${path}: expected {"version":1,"kid","publicKey","secretKey"} from 'update keygen --out'`);
+  }
+  return hexToBytes(k.secretKey!);
+}
+
+async function readInput(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    usage(`Cannot read ${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function pack(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("update pack", argv, {
+    key: { type: "string" },
+    epoch: { type: "string" },
+    out: { type: "string" },
+    "chunk-bytes": { type: "string" },
+    base: { type: "string" },
+  }, true);
+  if (!values.key) usage("pack needs --key FILE");
+  if (!values.out) usage("pack needs --out DIR");
+  const epoch = intFlag("epoch", values.epoch, 1, 0x7fff_ffff);
+  const chunkBytes = intFlag("chunk-bytes", values["chunk-bytes"], 64, 65536, 4096);
+  if (positionals.length === 0) usage("pack needs at least one FILE");
+  const names = positionals.map((p) => basename(p));
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) usage(`two inputs share the file name '${dup}'`);
+  const secretKey = await readSecretKey(values.key);
+  const files = [];
+  for (const p of positionals) files.push({ name: basename(p), bytes: await readInput(p, "input") });
+  const baseManifest = values.base ? await readInput(`${values.base}/manifest.cbor`, "base manifest") : undefined;
+  let packed;
+  try {
+    packed = packUpdate({ epoch, chunkBytes, secretKey, files, baseManifest });
+  } catch (err) {
+    usage(err instanceof Error ? err.message : String(err));
+  }
+  try {
+    await writeUpdateDir(values.out, packed);
+  } catch (err) {
+    usage(err instanceof Error ? err.message : String(err));
+  }
+  const b = packed.body;
+  console.log(
+    `packed epoch=${b.epoch} bytes=${b.totalBytes} chunks=${b.chunks.length} new=${packed.newChunks.size} ` +
+      `reused=${packed.reusedChunks} base=${b.baseEpoch} manifest=${bytesToHex(packed.manifest).length / 2}B out=${values.out}`,
+  );
+  return 0;
+}
+
+export const updateCommand: Subcommand = {
+  name: "update",
+  summary: "Signed content-addressed updates: keygen, pack",
+  help: HELP,
+  run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === "keygen") return keygen(rest);
+    if (sub === "pack") return pack(rest);
+    usage(sub === undefined ? "missing subcommand (keygen or pack)" : `unknown subcommand '${sub}' (keygen or pack)`);
+  },
+};
