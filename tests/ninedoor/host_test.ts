@@ -11,6 +11,7 @@ import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
 import { EAGAIN, EINVAL, EMSGSIZE, ENOENT, ENOSPC, EPERM } from "../../src/secure9p/errors.ts";
 import { NsClient } from "./ns_client.ts";
+import { fnvRef } from "../support/fnv_ref.ts";
 
 const FULL = await bootConfigFromManifest(new URL("../../configs/full.toml", import.meta.url).pathname);
 
@@ -141,6 +142,8 @@ Deno.test("/host k8s cordon and drain are not gated, reach the agent, and replay
   const b = run();
   assertEquals(a.entries, 2);
   assertEquals(a, b, "the same writes replay to the same hash");
+  // An independent oracle (BigInt FNV-1a 64) over the two journaled k8s actions, as written.
+  assertEquals(a.hash, fnvRef(["/host/k8s/node/node-1/cordon", "cordon\n", "/host/k8s/node/node-1/drain", "drain\n"]));
 });
 
 Deno.test("/host agent: stale after stale_ms of silence (control writes EAGAIN), live again on its word; stale at once when its session ends", () => {

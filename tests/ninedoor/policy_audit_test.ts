@@ -12,6 +12,7 @@ import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
 import { EBUSY, EEXIST, EINVAL, EMSGSIZE, ENOENT, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { O_WRONLY } from "../../src/secure9p/namespace.ts";
 import { NsClient } from "./ns_client.ts";
+import { fnvRef } from "../support/fnv_ref.ts";
 import { HostTicketVerifier, keyPair } from "../../src/host/ticket/codec.ts";
 import { testTicket } from "../support/tickets.ts";
 
@@ -254,28 +255,6 @@ Deno.test("/replay after two control writes reports entries 2 and the same FNV-1
   assertEquals(run(), run());
 });
 
-/** FNV-1a 64 over (target, LF, payload, LF, length as 8 LE bytes) per action: the reference in BigInt. */
-function fnvRef(pairs: string[]): string {
-  let h = 0xcbf29ce484222325n;
-  const feed = (b: number) => {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  };
-  for (let i = 0; i < pairs.length; i += 2) {
-    for (const b of enc.encode(pairs[i])) feed(b);
-    feed(10);
-    const p = enc.encode(pairs[i + 1]);
-    for (const b of p) feed(b);
-    feed(10);
-    let n = p.length;
-    for (let k = 0; k < 8; k++) {
-      feed(n % 256);
-      n = Math.floor(n / 256);
-    }
-  }
-  return h.toString(16).padStart(16, "0");
-}
-
 Deno.test("/audit/journal at its byte bound drops the oldest whole records and counts them; it never grows past the bound", () => {
   const { nd, queen } = hive((b) => (b.ecosystem.audit.journalMaxBytes = 2048));
   let wrote = 0;
@@ -309,6 +288,44 @@ Deno.test("/audit/journal at its byte bound drops the oldest whole records and c
   console.log(
     `audit journal: ${bytesPerRecord} bytes per control-write record, ${recs.length} of ${wrote} kept in 2048 bytes`,
   );
+});
+
+Deno.test("/audit/decisions at its byte bound and the replay window at its entry bound drop the oldest, count the drops and never grow; a replay cursor below the window is EINVAL", () => {
+  const { nd, queen } = hive((b) => {
+    b.ecosystem.audit.decisionsMaxBytes = 1024;
+    b.ecosystem.audit.replayMaxEntries = 8;
+  });
+  const exportLine = (name: string) => {
+    const line = (queen.read("/audit/export") as string).split("\n").find((l) => l.startsWith(name + " "))!;
+    return Object.fromEntries(line.split(" ").slice(1).map((p) => p.split("=")).map(([k, v]) => [k, Number(v)]));
+  };
+  // 100 denied gated writes: one decision record each, none replayable.
+  for (let i = 0; i < 100; i++) {
+    nd.advance(i * 10);
+    assertEquals(queen.write("/queen/ctl", SPAWN), -EPERM);
+    const d = nd.auditLog!.ajDecisions;
+    assert(d.end[0] - d.start[0] <= 1024, "decisions never past the bound");
+  }
+  const text = queen.read("/audit/decisions", nd.auditLog!.ajDecisions.start[0]) as string;
+  const recs = text.trim().split("\n").map((l) => JSON.parse(l));
+  assert(recs.every((r) => r.decision === "deny"));
+  // Whole records, the newest last; a decision carries its journal seq (each denial: decision, then write).
+  assertEquals(recs.at(-1).seq, 198);
+  for (let i = 1; i < recs.length; i++) assertEquals(recs[i].seq, recs[i - 1].seq + 2, "consecutive denials");
+  const dec = exportLine("decisions");
+  assertEquals([dec.bytes_max, dec.records, dec.retained], [1024, 100, recs.length]);
+  assertEquals(dec.dropped_records, 100 - recs.length);
+  assert(dec.dropped_records > 80 && dec.dropped_bytes > 0);
+  assertEquals(queen.read("/audit/decisions", 0), -EINVAL, "a cursor below the window");
+  // 20 replayable writes into a window of 8: the oldest 12 dropped and counted.
+  for (let i = 0; i < 20; i++) ok(queen, "/queen/lifecycle/ctl", i % 2 === 0 ? "cordon" : "resume");
+  const rp = exportLine("replay");
+  assertEquals([rp.entries_max, rp.recorded, rp.window_start, rp.window_end, rp.dropped], [8, 20, 12, 20, 12]);
+  const before = queen.read("/replay/status");
+  assertEquals(queen.write("/replay/ctl", '{"from":11}'), -EINVAL, "below the window");
+  assertEquals(JSON.parse(queen.read("/replay/status") as string).refused, JSON.parse(before as string).refused + 1);
+  ok(queen, "/replay/ctl", '{"from":12}');
+  assertEquals(JSON.parse(queen.read("/replay/status") as string).entries, 8);
 });
 
 Deno.test("the default manifest keeps policy, audit and replay off: no nodes, control writes ungated", () => {

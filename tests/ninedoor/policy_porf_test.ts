@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { EINVAL, EPERM } from "../../src/secure9p/errors.ts";
+import { fnvRef } from "../support/fnv_ref.ts";
 import { buildPolicyDriver, decodeDriver, runDriverDeno, runDriverPorf } from "./policy_porf.ts";
 
 Deno.test("policy gate and /replay under porf: byte-identical to Deno, entries 2, same hash", async () => {
@@ -52,6 +53,8 @@ Deno.test("policy gate and /replay under porf: byte-identical to Deno, entries 2
     ]);
     const hs = JSON.parse(hostReplayStatus as string);
     assertEquals([hs.entries, hs.from], [2, 4]);
+    // The porf bytes equal Deno's, and Deno's hash is the BigInt reference over the two k8s writes.
+    assertEquals(hs.hash, fnvRef(["/host/k8s/node/node-1/cordon", "cordon", "/host/k8s/node/node-1/drain", "drain"]));
     assertEquals(
       actions,
       "seq=1 action=restart target=/host/systemd/cohesix-agent.service\n" +
