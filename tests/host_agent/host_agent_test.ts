@@ -4,12 +4,12 @@
  * publishing what this machine really has, and an agent crash leaving the hive serving with /host
  * marked stale. Plus the tool-output parsers on recorded outputs.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "../support/assert.ts";
 import { withDevPorts } from "../support/dev.ts";
 import { NinepQueen } from "../support/ninep_queen.ts";
 import { fnvRef } from "../support/fnv_ref.ts";
 import { discover, hiveName, hiveStatus, PARSERS, runTool } from "../../src/host/host_agent/discover.ts";
-import { actionCommand, parseActions } from "../../src/host/host_agent/agent.ts";
+import { actionCommand, HostAgent, parseActions } from "../../src/host/host_agent/agent.ts";
 
 const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 const FULL = ["--manifest", new URL("../../configs/full.toml", import.meta.url).pathname];
@@ -48,6 +48,42 @@ Deno.test("dev --host-sample: restart EPERM, approved OK and consumed, carried o
       q.close();
     }
   }, [...FULL, "--host-sample"]);
+});
+
+Deno.test("a burst of control writes past the hive's actions ring: the agent resumes at the oldest kept line, answers the dropped actions failed and stays live", async () => {
+  await withDevPorts(async ({ ninepPort }) => {
+    const logs: string[] = [];
+    const agent = await HostAgent.connect({
+      hostname: "127.0.0.1", port: ninepPort, ticket: "", id: "burst-test", mount: "/host", sample: true, log: (l) => logs.push(l),
+    });
+    const q = await NinepQueen.attach(ninepPort);
+    try {
+      await agent.publish();
+      // 150 writes (~50 B action lines) before the agent reads once: more than the 4096 B ring holds.
+      const N = 150;
+      for (let i = 0; i < N; i++) {
+        const cordon = i % 2 === 0;
+        assertEquals(await q.write(`/host/k8s/node/node-1/${cordon ? "cordon" : "drain"}`, cordon ? "cordon\n" : "drain\n"), cordon ? 7 : 6);
+      }
+      let served = 0;
+      for (let n = -1; n !== 0;) served += n = await agent.serveActions();
+      assertEquals(logs.filter((l) => l.includes("fell behind")).length, 1, logs.join("\n"));
+      const failed = logs.filter((l) => / dropped by the hive's actions ring .*: failed$/.test(l)).length;
+      const done = logs.filter((l) => /: action \d+ \w+ k8s\/node-1: ok /.test(l)).length;
+      assertEquals(done, served);
+      // Every action is answered exactly once: carried out, or failed because the ring dropped it unread.
+      assert(failed > 0 && done > 0, `ok ${done} failed ${failed}`);
+      assertEquals(done + failed, N);
+      console.log(`actions burst: ${N} writes, ${done} carried out, ${failed} answered failed (dropped by the 4096 B ring unread)`);
+      assert(logs.some((l) => l.startsWith(`host-agent: action ${N} drain k8s/node-1: ok `)), "the newest action carried out");
+      // A reader at offset 0 is below the ring's window now: the stale-cursor EINVAL the agent recovered from.
+      await assertRejects(() => q.read("/host/actions"), /EINVAL/);
+      assertMatch(await q.read("/host/status"), /^agent=live id=burst-test /);
+    } finally {
+      q.close();
+      agent.close();
+    }
+  }, FULL);
 });
 
 Deno.test("cohesix host-agent --once publishes what this machine has and reports the rest absent", async () => {

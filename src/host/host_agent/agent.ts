@@ -6,7 +6,7 @@
  * It says `beat` a third of the hive's `stale_ms`, so a live agent never reads stale.
  */
 import { NineClient, NineError } from "../../secure9p/host/client.ts";
-import { errnoName } from "../../secure9p/errors.ts";
+import { EINVAL, errnoName } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
 import { discover, type HostEntry, type ProviderReport, runTool, sampleReport, type ToolRunner } from "./discover.ts";
 
@@ -91,6 +91,8 @@ export class HostAgent {
   private ctlFid = -1;
   private actionsFid = -1;
   private actionsOffset = 0;
+  /** The highest action seq accounted for (at start: the hive's count; -1: unknown); a jump past it means the ring dropped actions. */
+  private lastSeq = -1;
   staleMs = 15000;
   maxEntries = 32;
   private runner: ActionRunner;
@@ -128,6 +130,7 @@ export class HostAgent {
     const status = dec.decode(await agent.readPath(`${opts.mount}/status`));
     agent.staleMs = Number(/stale_ms=(\d+)/.exec(status)?.[1] ?? 15000);
     agent.maxEntries = Number(/max_entries=(\d+)/.exec(status)?.[1] ?? 32);
+    agent.lastSeq = Number(/ actions=(\d+)/.exec(status)?.[1] ?? -1);
     // Actions already done before this agent started are not its to carry out.
     agent.actionsOffset = (await client.getattr(agent.actionsFid)).size;
     await agent.command(`hello ${opts.id}`);
@@ -195,13 +198,29 @@ export class HostAgent {
 
   /** Reads new action lines, carries each out, answers `done` and re-publishes the entry. */
   async serveActions(): Promise<number> {
-    const chunk = await this.client.read(this.actionsFid, this.actionsOffset, this.client.ioChunk);
+    let chunk: Uint8Array;
+    try {
+      chunk = await this.client.read(this.actionsFid, this.actionsOffset, this.client.ioChunk);
+    } catch (e) {
+      // EINVAL: the hive's bounded actions ring dropped lines this agent had not read yet (a burst
+      // of control writes between two polls). Resume at the oldest line still held; the lost
+      // actions are answered `failed` below, so nobody waits on an action that was never carried out.
+      if (!(e instanceof NineError && e.errno === EINVAL)) throw e;
+      await this.resyncActions();
+      return this.serveActions();
+    }
     if (chunk.length === 0) return 0;
     const text = dec.decode(chunk);
     const whole = text.lastIndexOf("\n") + 1;
     this.actionsOffset += enc.encode(text.slice(0, whole)).length;
     let n = 0;
     for (const a of parseActions(text.slice(0, whole), this.opts.mount)) {
+      if (a.seq <= this.lastSeq) continue;
+      for (let lost = this.lastSeq + 1; this.lastSeq >= 0 && lost < a.seq; lost++) {
+        await this.command(`done ${lost} failed`);
+        this.opts.log(`host-agent: action ${lost} dropped by the hive's actions ring before this agent read it: failed`);
+      }
+      this.lastSeq = a.seq;
       n++;
       try {
         const status = await this.runner(a);
@@ -214,6 +233,24 @@ export class HostAgent {
       }
     }
     return n;
+  }
+
+  /** Moves the actions cursor to the start of the ring's retained window (bisection on EINVAL reads). */
+  private async resyncActions(): Promise<void> {
+    let lo = this.actionsOffset; // below the window
+    let hi = (await this.client.getattr(this.actionsFid)).size; // the end: always readable
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      try {
+        await this.client.read(this.actionsFid, mid, 1);
+        hi = mid;
+      } catch (e) {
+        if (!(e instanceof NineError && e.errno === EINVAL)) throw e;
+        lo = mid;
+      }
+    }
+    this.opts.log(`host-agent: fell behind, ${hi - this.actionsOffset} bytes of actions dropped by the hive; resuming at ${hi}`);
+    this.actionsOffset = hi;
   }
 
   beat(): Promise<void> {
