@@ -136,6 +136,8 @@ export function decodeManifest(raw: Uint8Array): SignedManifest {
   const files = inner[5].map((f: unknown, i: number) => {
     if (!Array.isArray(f) || f.length !== 2 || typeof f[0] !== "string") malformed(`file ${i} is not [name, size]`);
     if (f[0].length === 0 || f[0].length > MAX_NAME_CHARS) malformed(`file ${i} name length out of range`);
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f\x7f/]/.test(f[0])) malformed(`file ${i} name holds '/' or a control character`);
     return { name: f[0], size: uint(f[1], `file ${i} size`) };
   });
   if (!Array.isArray(inner[6]) || inner[6].length > MAX_CHUNKS) malformed(`chunks is not a list of at most ${MAX_CHUNKS}`);
