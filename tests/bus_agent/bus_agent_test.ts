@@ -5,12 +5,12 @@
  * test takes down) the lines are spooled and replayed once when it is back. Also the files' own rules
  * over the Namespace API and the spool's bounds.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../support/assert.ts";
 import { EINVAL, EMSGSIZE, EPERM } from "../../src/secure9p/errors.ts";
 import { NinepQueen } from "../support/ninep_queen.ts";
 import { FlakyProxy } from "../support/flaky_proxy.ts";
 import { Spool } from "../../src/host/bus_agent/spool.ts";
-import { LineCutter } from "../../src/host/bus_agent/agent.ts";
+import { HiveLink, LineCutter } from "../../src/host/bus_agent/agent.ts";
 import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
@@ -125,6 +125,34 @@ Deno.test({
       await dev.stop();
     }
   },
+});
+
+Deno.test("a burst of ctl commands past the hive's ctl ring between two reads: the link resumes at the oldest kept line and counts the dropped bytes", async () => {
+  const dev = await startDev();
+  const link = await HiveLink.open({ hostname: "127.0.0.1", port: dev.port, ticket: "", dir: "/bus/plc-1", run: "burst", log: () => {} });
+  try {
+    link.ctlOffset = await link.ctlSize();
+    const q = await NinepQueen.attach(dev.port);
+    const N = 100; // "write coil <n> on\n", 16-18 B each: ~1,700 B, past the 1024 B ctl ring
+    let wrote = 0;
+    for (let i = 0; i < N; i++) {
+      const cmd = `write coil ${i} on\n`;
+      assertEquals(await q.write("/bus/plc-1/ctl", cmd), cmd.length);
+      wrote += cmd.length;
+    }
+    q.close();
+    const got = await link.commands();
+    assert(link.ctlDropped > 0, "the ring dropped lines this link had not read");
+    assertEquals(got.at(-1), `write coil ${N - 1} on`, "the newest command kept");
+    // Whole lines, consecutive, and every byte accounted for: dropped + read = written.
+    const first = Number(/^write coil (\d+) on$/.exec(got[0])![1]);
+    assertEquals(got, Array.from({ length: N - first }, (_, k) => `write coil ${first + k} on`));
+    assertEquals(link.ctlDropped + got.reduce((n, l) => n + l.length + 1, 0), wrote);
+    assertEquals(await link.commands(), [], "nothing new");
+  } finally {
+    link.close();
+    await dev.stop();
+  }
 });
 
 Deno.test("/bus files: seq dedupe, link runs, bounded lines, queen-only ctl (an observer's write is EPERM and audited)", async () => {

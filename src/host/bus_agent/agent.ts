@@ -11,6 +11,7 @@ import { errnoName } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
 import { CLIENT_POLICY } from "../generated/cohsh_policy.ts";
 import { Spool } from "./spool.ts";
+import { isStaleCursor, ringWindowStart } from "../host_agent/ring_cursor.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -29,8 +30,10 @@ export interface BusAgentOptions {
 export class BusAgentError extends Error {}
 
 /** One attached session to the adapter's files. */
-class HiveLink {
+export class HiveLink {
   ctlOffset = 0;
+  /** Bytes of ctl commands the hive's ring dropped before this link read them. */
+  ctlDropped = 0;
   private constructor(
     private c: NineClient,
     private fids: { telemetry: number; replay: number; link: number; ctl: number },
@@ -76,7 +79,18 @@ class HiveLink {
     const size = await this.ctlSize();
     if (size < this.ctlOffset) this.ctlOffset = 0; // a restarted hive: its ring starts over
     if (size === this.ctlOffset) return [];
-    const data = await this.c.read(this.fids.ctl, this.ctlOffset, this.c.ioChunk);
+    let data: Uint8Array;
+    try {
+      data = await this.c.read(this.fids.ctl, this.ctlOffset, this.c.ioChunk);
+    } catch (e) {
+      // A burst of commands past the hive's ctl ring between two polls: resume at the oldest kept
+      // line (the dropped commands never reach the device; the log says how many bytes).
+      if (!isStaleCursor(e)) throw e;
+      const start = await ringWindowStart(this.c, this.fids.ctl, this.ctlOffset);
+      this.ctlDropped += start - this.ctlOffset;
+      this.ctlOffset = start;
+      return this.commands();
+    }
     const text = dec.decode(data);
     const whole = text.lastIndexOf("\n") + 1;
     this.ctlOffset += enc.encode(text.slice(0, whole)).length;
@@ -242,9 +256,13 @@ export class BusAgent {
         }
       }
       try {
+        const dropped = this.link!.ctlDropped;
         for (const cmd of await this.link!.commands()) {
           await this.deviceOut.write(enc.encode(cmd + "\n"));
           this.o.log(`bus-agent: ${this.o.dir} ctl -> device: ${cmd}`);
+        }
+        if (this.link!.ctlDropped > dropped) {
+          this.o.log(`bus-agent: ${this.o.dir} fell behind: ${this.link!.ctlDropped - dropped} bytes of ctl commands dropped by the hive's ring before this agent read them`);
         }
       } catch (e) {
         if (e instanceof NineError) throw e;

@@ -6,8 +6,9 @@
  * It says `beat` a third of the hive's `stale_ms`, so a live agent never reads stale.
  */
 import { NineClient, NineError } from "../../secure9p/host/client.ts";
-import { EINVAL, errnoName } from "../../secure9p/errors.ts";
+import { errnoName } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
+import { isStaleCursor, ringWindowStart } from "./ring_cursor.ts";
 import { discover, type HostEntry, type ProviderReport, runTool, sampleReport, type ToolRunner } from "./discover.ts";
 
 const enc = new TextEncoder();
@@ -205,7 +206,7 @@ export class HostAgent {
       // EINVAL: the hive's bounded actions ring dropped lines this agent had not read yet (a burst
       // of control writes between two polls). Resume at the oldest line still held; the lost
       // actions are answered `failed` below, so nobody waits on an action that was never carried out.
-      if (!(e instanceof NineError && e.errno === EINVAL)) throw e;
+      if (!isStaleCursor(e)) throw e;
       await this.resyncActions();
       return this.serveActions();
     }
@@ -235,22 +236,11 @@ export class HostAgent {
     return n;
   }
 
-  /** Moves the actions cursor to the start of the ring's retained window (bisection on EINVAL reads). */
+  /** Moves the actions cursor to the start of the ring's retained window. */
   private async resyncActions(): Promise<void> {
-    let lo = this.actionsOffset; // below the window
-    let hi = (await this.client.getattr(this.actionsFid)).size; // the end: always readable
-    while (hi - lo > 1) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      try {
-        await this.client.read(this.actionsFid, mid, 1);
-        hi = mid;
-      } catch (e) {
-        if (!(e instanceof NineError && e.errno === EINVAL)) throw e;
-        lo = mid;
-      }
-    }
-    this.opts.log(`host-agent: fell behind, ${hi - this.actionsOffset} bytes of actions dropped by the hive; resuming at ${hi}`);
-    this.actionsOffset = hi;
+    const start = await ringWindowStart(this.client, this.actionsFid, this.actionsOffset);
+    this.opts.log(`host-agent: fell behind, ${start - this.actionsOffset} bytes of actions dropped by the hive; resuming at ${start}`);
+    this.actionsOffset = start;
   }
 
   beat(): Promise<void> {
