@@ -1,0 +1,265 @@
+/**
+ * The hive's store for content-addressed updates (the state behind /updates/<epoch>/): a fixed slab
+ * of chunk slots shared by every epoch, so a delta update reuses its base epoch's chunks. A manifest
+ * is read strictly (UpdateManifestReader), its signature checked by the platform's verifier, and the
+ * slots its new chunks need are reserved up front: an update that does not fit is refused before any
+ * chunk is stored. A chunk is accepted only when its sha256 equals its name; a re-sent chunk is a no-op.
+ * Porffor rules: everything allocated in the constructor, no Map, no closures, fields prefixed `ust`.
+ */
+import { newF64, newI32, newU8 } from "../../secure9p/alloc.ts";
+import type { ByteWriter } from "../lib/bytes.ts";
+import { Sha256 } from "../lib/sha256.ts";
+import { UMR_OK, UpdateManifestReader, umrReason } from "./manifest_reader.ts";
+
+/** Checks an Ed25519 signature over `"cohesix-update-v1\0" ‖ body` under the trusted key with this kid. */
+export interface UpdateSignatureCheck {
+  /** 0: valid; UST_UNTRUSTED: no trusted key has this kid; UST_BAD_SIGNATURE: it does not verify. */
+  uscVerify(src: Uint8Array, kidOff: number, bodyOff: number, bodyLen: number, sigOff: number): number;
+}
+
+export const UST_OK = 0;
+export const UST_UNTRUSTED = -20;
+export const UST_BAD_SIGNATURE = -21;
+export const UST_NO_ROOM = -22;
+export const UST_MISSING_BASE = -23;
+export const UST_WRONG_EPOCH = -24;
+export const UST_WRONG_CHUNK_SIZE = -25;
+export const UST_NO_MANIFEST = -26;
+export const UST_UNKNOWN_CHUNK = -27;
+export const UST_HASH_MISMATCH = -28;
+export const UST_NO_SLOT = -29;
+
+export function ustReason(code: number): string {
+  if (code === UST_UNTRUSTED) return "untrusted-key";
+  if (code === UST_BAD_SIGNATURE) return "bad-signature";
+  if (code === UST_NO_ROOM) return "too-big";
+  if (code === UST_MISSING_BASE) return "missing-base";
+  if (code === UST_WRONG_EPOCH) return "epoch-mismatch";
+  if (code === UST_WRONG_CHUNK_SIZE) return "chunk-size-mismatch";
+  if (code === UST_NO_MANIFEST) return "no-manifest";
+  if (code === UST_UNKNOWN_CHUNK) return "unknown-chunk";
+  if (code === UST_HASH_MISMATCH) return "sha256-mismatch";
+  if (code === UST_NO_SLOT) return "too-many-epochs";
+  if (code < 0 && code > -20) return "malformed";
+  return "ok";
+}
+
+const HASH = 32;
+const ST_EMPTY = 0;
+const ST_RECEIVING = 1;
+const ST_READY = 2;
+const ST_INVALID = 3;
+
+export class UpdateStore {
+  ustChunkBytes: number;
+  ustSlots: number;
+  ustMaxChunks: number;
+  ustMaxEpochs: number;
+  ustReader: UpdateManifestReader;
+  ustSig: UpdateSignatureCheck;
+  ustSha: Sha256 = new Sha256();
+  ustDigest: Uint8Array;
+  /** Slot s: hash at s*32, data at s*chunkBytes, length, owner count (0: free), filled flag. */
+  ustSlotHash: Uint8Array;
+  ustSlotData: Uint8Array;
+  ustSlotLen: Int32Array;
+  ustSlotRefs: Int32Array;
+  ustSlotFilled: Uint8Array;
+  /** Epoch e (index): number, state, reason code, chunk count, and its chunk list as slot indexes. */
+  ustEpochNo: Float64Array;
+  ustEpochState: Int32Array;
+  ustEpochReason: Int32Array;
+  ustEpochChunks: Int32Array;
+  ustEpochSlot: Int32Array;
+
+  constructor(storeBytes: number, chunkBytes: number, maxChunks: number, maxEpochs: number, sig: UpdateSignatureCheck) {
+    this.ustChunkBytes = chunkBytes;
+    this.ustSlots = Math.floor(storeBytes / chunkBytes);
+    this.ustMaxChunks = maxChunks;
+    this.ustMaxEpochs = maxEpochs;
+    this.ustReader = new UpdateManifestReader(64 + maxChunks * 34 + 8 * 160, maxChunks, 8);
+    this.ustSig = sig;
+    this.ustDigest = newU8(HASH);
+    this.ustSlotHash = newU8(this.ustSlots * HASH + 1);
+    this.ustSlotData = newU8(this.ustSlots * chunkBytes + 1);
+    this.ustSlotLen = newI32(this.ustSlots + 1);
+    this.ustSlotRefs = newI32(this.ustSlots + 1);
+    this.ustSlotFilled = newU8(this.ustSlots + 1);
+    this.ustEpochNo = newF64(maxEpochs + 1);
+    this.ustEpochState = newI32(maxEpochs + 1);
+    this.ustEpochReason = newI32(maxEpochs + 1);
+    this.ustEpochChunks = newI32(maxEpochs + 1);
+    this.ustEpochSlot = newI32(maxEpochs * maxChunks + 1);
+  }
+
+  /** Index of the epoch's record, or -1. */
+  ustFind(epoch: number): number {
+    for (let e = 0; e < this.ustMaxEpochs; e++) {
+      if (this.ustEpochState[e] !== ST_EMPTY && this.ustEpochNo[e] === epoch) return e;
+    }
+    return -1;
+  }
+
+  /** Slot holding (or reserved for) the hash at src[off..off+32), or -1. */
+  ustSlotOf(src: Uint8Array, off: number): number {
+    const h = this.ustSlotHash;
+    for (let s = 0; s < this.ustSlots; s++) {
+      if (this.ustSlotRefs[s] === 0) continue;
+      let same = true;
+      for (let j = 0; j < HASH && same; j++) if (h[s * HASH + j] !== src[off + j]) same = false;
+      if (same) return s;
+    }
+    return -1;
+  }
+
+  ustFreeSlots(): number {
+    let n = 0;
+    for (let s = 0; s < this.ustSlots; s++) if (this.ustSlotRefs[s] === 0) n++;
+    return n;
+  }
+
+  /** Records a refusal for `epoch` (so status can show it) and returns the code. */
+  ustRefuse(epoch: number, code: number): number {
+    let e = this.ustFind(epoch);
+    if (e < 0) {
+      for (let i = 0; i < this.ustMaxEpochs && e < 0; i++) if (this.ustEpochState[i] === ST_EMPTY) e = i;
+    }
+    if (e >= 0 && this.ustEpochState[e] !== ST_READY && this.ustEpochState[e] !== ST_RECEIVING) {
+      this.ustEpochNo[e] = epoch;
+      this.ustEpochState[e] = ST_INVALID;
+      this.ustEpochReason[e] = code;
+      this.ustEpochChunks[e] = 0;
+    }
+    return code;
+  }
+
+  /** Accepts the manifest of `epoch` (src[0..len)): reads, verifies, reserves room; UST_OK or a code. */
+  ustManifest(epoch: number, src: Uint8Array, len: number): number {
+    const existing = this.ustFind(epoch);
+    if (existing >= 0 && this.ustEpochState[existing] !== ST_INVALID) return UST_OK; // re-sent manifest
+    const r = this.ustReader;
+    const code = r.umrRead(src, len);
+    if (code !== UMR_OK) return this.ustRefuse(epoch, code);
+    if (r.umrEpoch !== epoch) return this.ustRefuse(epoch, UST_WRONG_EPOCH);
+    if (r.umrChunkBytes !== this.ustChunkBytes) return this.ustRefuse(epoch, UST_WRONG_CHUNK_SIZE);
+    const sig = this.ustSig.uscVerify(src, r.umrKidOff, r.umrBodyOff, r.umrBodyLen, r.umrSigOff);
+    if (sig !== UST_OK) return this.ustRefuse(epoch, sig);
+    if (r.umrBase !== 0) {
+      const b = this.ustFind(r.umrBase);
+      if (b < 0 || this.ustEpochState[b] !== ST_READY) return this.ustRefuse(epoch, UST_MISSING_BASE);
+    }
+    // Count the chunks no slot holds yet (a chunk listed twice needs one slot).
+    let fresh = 0;
+    for (let i = 0; i < r.umrChunkCount; i++) {
+      if (this.ustSlotOf(r.umrHashes, i * HASH) >= 0) continue;
+      let dup = false;
+      for (let k = 0; k < i && !dup; k++) {
+        let same = true;
+        for (let j = 0; j < HASH && same; j++) if (r.umrHashes[k * HASH + j] !== r.umrHashes[i * HASH + j]) same = false;
+        dup = same;
+      }
+      if (!dup) fresh++;
+    }
+    if (fresh > this.ustFreeSlots()) return this.ustRefuse(epoch, UST_NO_ROOM);
+    let e = existing;
+    for (let i = 0; i < this.ustMaxEpochs && e < 0; i++) if (this.ustEpochState[i] === ST_EMPTY) e = i;
+    if (e < 0) return UST_NO_SLOT;
+    // Reserve: every listed chunk gets a slot (shared when another epoch already holds it).
+    for (let i = 0; i < r.umrChunkCount; i++) {
+      let s = this.ustSlotOf(r.umrHashes, i * HASH);
+      if (s < 0) {
+        s = 0;
+        while (this.ustSlotRefs[s] !== 0) s++;
+        for (let j = 0; j < HASH; j++) this.ustSlotHash[s * HASH + j] = r.umrHashes[i * HASH + j];
+        this.ustSlotFilled[s] = 0;
+        this.ustSlotLen[s] = 0;
+      }
+      this.ustSlotRefs[s] = this.ustSlotRefs[s] + 1;
+      this.ustEpochSlot[e * this.ustMaxChunks + i] = s;
+    }
+    this.ustEpochNo[e] = epoch;
+    this.ustEpochChunks[e] = r.umrChunkCount;
+    this.ustEpochReason[e] = UST_OK;
+    this.ustEpochState[e] = ST_RECEIVING;
+    this.ustSettle(e);
+    return UST_OK;
+  }
+
+  /** Marks the epoch ready once every chunk is filled. */
+  ustSettle(e: number): void {
+    if (this.ustEpochState[e] !== ST_RECEIVING) return;
+    for (let i = 0; i < this.ustEpochChunks[e]; i++) {
+      if (this.ustSlotFilled[this.ustEpochSlot[e * this.ustMaxChunks + i]] === 0) return;
+    }
+    this.ustEpochState[e] = ST_READY;
+  }
+
+  /** Stores chunk `name` (32 raw hash bytes at name[nameOff..]) of `epoch` from src[off..off+len). */
+  ustChunk(epoch: number, name: Uint8Array, nameOff: number, src: Uint8Array, off: number, len: number): number {
+    const e = this.ustFind(epoch);
+    if (e < 0 || this.ustEpochState[e] === ST_INVALID) return UST_NO_MANIFEST;
+    let s = -1;
+    for (let i = 0; i < this.ustEpochChunks[e] && s < 0; i++) {
+      const c = this.ustEpochSlot[e * this.ustMaxChunks + i];
+      let same = true;
+      for (let j = 0; j < HASH && same; j++) if (this.ustSlotHash[c * HASH + j] !== name[nameOff + j]) same = false;
+      if (same) s = c;
+    }
+    if (s < 0) return UST_UNKNOWN_CHUNK;
+    if (len > this.ustChunkBytes) return UST_HASH_MISMATCH;
+    this.ustSha.digest(src, off, len, this.ustDigest, 0);
+    for (let j = 0; j < HASH; j++) if (this.ustDigest[j] !== this.ustSlotHash[s * HASH + j]) return UST_HASH_MISMATCH;
+    if (this.ustSlotFilled[s] === 0) {
+      for (let j = 0; j < len; j++) this.ustSlotData[s * this.ustChunkBytes + j] = src[off + j];
+      this.ustSlotLen[s] = len;
+      this.ustSlotFilled[s] = 1;
+    }
+    for (let i = 0; i < this.ustMaxEpochs; i++) this.ustSettle(i);
+    return len;
+  }
+
+  /** `state=<receiving|ready|invalid> chunks=<n> have=<n> missing=<n>[ reason=<r>]` then missing names. */
+  ustStatus(epoch: number, w: ByteWriter, listMax: number): boolean {
+    const e = this.ustFind(epoch);
+    if (e < 0) return false;
+    const st = this.ustEpochState[e];
+    w.ascii("state=");
+    if (st === ST_READY) w.ascii("ready");
+    else if (st === ST_RECEIVING) w.ascii("receiving");
+    else w.ascii("invalid");
+    const n = this.ustEpochChunks[e];
+    let have = 0;
+    for (let i = 0; i < n; i++) if (this.ustSlotFilled[this.ustEpochSlot[e * this.ustMaxChunks + i]] !== 0) have++;
+    w.labelUint(" chunks=", n);
+    w.labelUint(" have=", have);
+    w.labelUint(" missing=", n - have);
+    if (st === ST_INVALID) {
+      w.ascii(" reason=");
+      w.ascii(ustReason(this.ustEpochReason[e]));
+      const c = this.ustEpochReason[e];
+      if (c < 0 && c > -20) {
+        w.ascii(" detail=");
+        w.ascii(umrReason(c));
+      }
+    }
+    w.byte(10);
+    let listed = 0;
+    for (let i = 0; i < n && listed < listMax; i++) {
+      const s = this.ustEpochSlot[e * this.ustMaxChunks + i];
+      if (this.ustSlotFilled[s] !== 0) continue;
+      w.ascii("missing ");
+      for (let j = 0; j < HASH; j++) {
+        const b = this.ustSlotHash[s * HASH + j];
+        w.byte(ustHexDigit(Math.floor(b / 16)));
+        w.byte(ustHexDigit(b % 16));
+      }
+      w.byte(10);
+      listed++;
+    }
+    return true;
+  }
+}
+
+function ustHexDigit(v: number): number {
+  return v < 10 ? 48 + v : 87 + v;
+}
