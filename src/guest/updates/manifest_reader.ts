@@ -208,12 +208,21 @@ export class UpdateManifestReader {
         const c = src[this.umrPos + j];
         if (c < 32 || c === 47 || c === 127) return UMR_BAD_NAME;
       }
-      this.umrNameOff[i] = this.umrPos;
-      this.umrNameLen[i] = nameLen;
+      {
+        const tw = this.umrNameOff;
+        tw[i] = this.umrPos;
+      }
+      {
+        const tw = this.umrNameLen;
+        tw[i] = nameLen;
+      }
       this.umrPos = this.umrPos + nameLen;
       r = this.umrHead(0);
       if (r !== UMR_OK) return r;
-      this.umrFileSize[i] = this.umrArg;
+      {
+        const tw = this.umrFileSize;
+        tw[i] = this.umrArg;
+      }
       sum = sum + this.umrArg;
     }
     this.umrFileCount = n;

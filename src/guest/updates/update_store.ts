@@ -4,12 +4,13 @@
  * is read strictly (UpdateManifestReader), its signature checked by the platform's verifier, and the
  * slots its new chunks need are reserved up front: an update that does not fit is refused before any
  * chunk is stored. A chunk is accepted only when its sha256 equals its name; a re-sent chunk is a no-op.
- * Porffor rules: everything allocated in the constructor, no Map, no closures, fields prefixed `ust`.
+ * Porffor rules: everything allocated in the constructor, no Map, no closures, fields prefixed `ust`,
+ * typed-array fields written through a local alias (Porffor drops `this.field[i] = v`).
  */
 import { newF64, newI32, newU8 } from "../../secure9p/alloc.ts";
 import type { ByteWriter } from "../lib/bytes.ts";
 import { Sha256 } from "../lib/sha256.ts";
-import { UMR_OK, UpdateManifestReader, umrReason } from "./manifest_reader.ts";
+import { UMR_OK, umrReason, UpdateManifestReader } from "./manifest_reader.ts";
 
 /** Checks an Ed25519 signature over `"cohesix-update-v1\0" ‖ body` under the trusted key with this kid. */
 export interface UpdateSignatureCheck {
@@ -72,7 +73,13 @@ export class UpdateStore {
   ustEpochChunks: Int32Array;
   ustEpochSlot: Int32Array;
 
-  constructor(storeBytes: number, chunkBytes: number, maxChunks: number, maxEpochs: number, sig: UpdateSignatureCheck) {
+  constructor(
+    storeBytes: number,
+    chunkBytes: number,
+    maxChunks: number,
+    maxEpochs: number,
+    sig: UpdateSignatureCheck,
+  ) {
     this.ustChunkBytes = chunkBytes;
     this.ustSlots = Math.floor(storeBytes / chunkBytes);
     this.ustMaxChunks = maxChunks;
@@ -125,10 +132,22 @@ export class UpdateStore {
       for (let i = 0; i < this.ustMaxEpochs && e < 0; i++) if (this.ustEpochState[i] === ST_EMPTY) e = i;
     }
     if (e >= 0 && this.ustEpochState[e] !== ST_READY && this.ustEpochState[e] !== ST_RECEIVING) {
-      this.ustEpochNo[e] = epoch;
-      this.ustEpochState[e] = ST_INVALID;
-      this.ustEpochReason[e] = code;
-      this.ustEpochChunks[e] = 0;
+      {
+        const tw = this.ustEpochNo;
+        tw[e] = epoch;
+      }
+      {
+        const tw = this.ustEpochState;
+        tw[e] = ST_INVALID;
+      }
+      {
+        const tw = this.ustEpochReason;
+        tw[e] = code;
+      }
+      {
+        const tw = this.ustEpochChunks;
+        tw[e] = 0;
+      }
     }
     return code;
   }
@@ -155,7 +174,9 @@ export class UpdateStore {
       let dup = false;
       for (let k = 0; k < i && !dup; k++) {
         let same = true;
-        for (let j = 0; j < HASH && same; j++) if (r.umrHashes[k * HASH + j] !== r.umrHashes[i * HASH + j]) same = false;
+        for (let j = 0; j < HASH && same; j++) {
+          if (r.umrHashes[k * HASH + j] !== r.umrHashes[i * HASH + j]) same = false;
+        }
         dup = same;
       }
       if (!dup) fresh++;
@@ -170,17 +191,44 @@ export class UpdateStore {
       if (s < 0) {
         s = 0;
         while (this.ustSlotRefs[s] !== 0) s++;
-        for (let j = 0; j < HASH; j++) this.ustSlotHash[s * HASH + j] = r.umrHashes[i * HASH + j];
-        this.ustSlotFilled[s] = 0;
-        this.ustSlotLen[s] = 0;
+        for (let j = 0; j < HASH; j++) {
+          const tw = this.ustSlotHash;
+          tw[s * HASH + j] = r.umrHashes[i * HASH + j];
+        }
+        {
+          const tw = this.ustSlotFilled;
+          tw[s] = 0;
+        }
+        {
+          const tw = this.ustSlotLen;
+          tw[s] = 0;
+        }
       }
-      this.ustSlotRefs[s] = this.ustSlotRefs[s] + 1;
-      this.ustEpochSlot[e * this.ustMaxChunks + i] = s;
+      {
+        const tw = this.ustSlotRefs;
+        tw[s] = this.ustSlotRefs[s] + 1;
+      }
+      {
+        const tw = this.ustEpochSlot;
+        tw[e * this.ustMaxChunks + i] = s;
+      }
     }
-    this.ustEpochNo[e] = epoch;
-    this.ustEpochChunks[e] = r.umrChunkCount;
-    this.ustEpochReason[e] = UST_OK;
-    this.ustEpochState[e] = ST_RECEIVING;
+    {
+      const tw = this.ustEpochNo;
+      tw[e] = epoch;
+    }
+    {
+      const tw = this.ustEpochChunks;
+      tw[e] = r.umrChunkCount;
+    }
+    {
+      const tw = this.ustEpochReason;
+      tw[e] = UST_OK;
+    }
+    {
+      const tw = this.ustEpochState;
+      tw[e] = ST_RECEIVING;
+    }
     this.ustSettle(e);
     return UST_OK;
   }
@@ -191,28 +239,51 @@ export class UpdateStore {
     for (let i = 0; i < this.ustEpochChunks[e]; i++) {
       if (this.ustSlotFilled[this.ustEpochSlot[e * this.ustMaxChunks + i]] === 0) return;
     }
-    this.ustEpochState[e] = ST_READY;
+    {
+      const tw = this.ustEpochState;
+      tw[e] = ST_READY;
+    }
   }
 
   /** Stores chunk `name` (32 raw hash bytes at name[nameOff..]) of `epoch` from src[off..off+len). */
-  ustChunk(epoch: number, name: Uint8Array, nameOff: number, src: Uint8Array, off: number, len: number): number {
+  ustChunk(
+    epoch: number,
+    name: Uint8Array,
+    nameOff: number,
+    src: Uint8Array,
+    off: number,
+    len: number,
+  ): number {
     const e = this.ustFind(epoch);
     if (e < 0 || this.ustEpochState[e] === ST_INVALID) return UST_NO_MANIFEST;
     let s = -1;
     for (let i = 0; i < this.ustEpochChunks[e] && s < 0; i++) {
       const c = this.ustEpochSlot[e * this.ustMaxChunks + i];
       let same = true;
-      for (let j = 0; j < HASH && same; j++) if (this.ustSlotHash[c * HASH + j] !== name[nameOff + j]) same = false;
+      for (let j = 0; j < HASH && same; j++) {
+        if (this.ustSlotHash[c * HASH + j] !== name[nameOff + j]) same = false;
+      }
       if (same) s = c;
     }
     if (s < 0) return UST_UNKNOWN_CHUNK;
     if (len > this.ustChunkBytes) return UST_HASH_MISMATCH;
     this.ustSha.digest(src, off, len, this.ustDigest, 0);
-    for (let j = 0; j < HASH; j++) if (this.ustDigest[j] !== this.ustSlotHash[s * HASH + j]) return UST_HASH_MISMATCH;
+    for (let j = 0; j < HASH; j++) {
+      if (this.ustDigest[j] !== this.ustSlotHash[s * HASH + j]) return UST_HASH_MISMATCH;
+    }
     if (this.ustSlotFilled[s] === 0) {
-      for (let j = 0; j < len; j++) this.ustSlotData[s * this.ustChunkBytes + j] = src[off + j];
-      this.ustSlotLen[s] = len;
-      this.ustSlotFilled[s] = 1;
+      for (let j = 0; j < len; j++) {
+        const tw = this.ustSlotData;
+        tw[s * this.ustChunkBytes + j] = src[off + j];
+      }
+      {
+        const tw = this.ustSlotLen;
+        tw[s] = len;
+      }
+      {
+        const tw = this.ustSlotFilled;
+        tw[s] = 1;
+      }
     }
     for (let i = 0; i < this.ustMaxEpochs; i++) this.ustSettle(i);
     return len;
@@ -229,7 +300,9 @@ export class UpdateStore {
     else w.ascii("invalid");
     const n = this.ustEpochChunks[e];
     let have = 0;
-    for (let i = 0; i < n; i++) if (this.ustSlotFilled[this.ustEpochSlot[e * this.ustMaxChunks + i]] !== 0) have++;
+    for (let i = 0; i < n; i++) {
+      if (this.ustSlotFilled[this.ustEpochSlot[e * this.ustMaxChunks + i]] !== 0) have++;
+    }
     w.labelUint(" chunks=", n);
     w.labelUint(" have=", have);
     w.labelUint(" missing=", n - have);
