@@ -12,7 +12,7 @@
 import * as ed from "@noble/ed25519";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { Decoder, Encoder } from "cbor-x";
+import { decodeCbor, encodeCbor } from "../cbor.ts";
 import {
   MAX_SCOPES,
   type TicketClaims,
@@ -72,18 +72,6 @@ export class TicketError extends Error {
     this.name = "TicketError";
   }
 }
-
-const encoder = new Encoder({
-  useRecords: false,
-  mapsAsObjects: false,
-  variableMapSize: true,
-  tagUint8Array: false,
-});
-const decoder = new Decoder(
-  { useRecords: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<
-    typeof Decoder
-  >[0],
-);
 
 export function keyId(publicKey: Uint8Array): string {
   return bytesToHex(sha256(publicKey).slice(0, KID_BYTES));
@@ -148,7 +136,7 @@ export function encodeClaims(c: Claims): Uint8Array {
     uint(c.quota.fids, "quota fids"),
   ]);
   if (c.scopes.length > 0) m.set(CLAIM_KEYS.scopes, c.scopes.map((s) => [s.path, s.mode]));
-  return new Uint8Array(encoder.encode(m));
+  return encodeCbor(m);
 }
 
 function malformed(detail: string): never {
@@ -171,7 +159,7 @@ function triple(v: unknown, what: string): [number, number, number] {
 export function decodeClaims(bytes: Uint8Array): Claims {
   let m: unknown;
   try {
-    m = decoder.decode(bytes);
+    m = decodeCbor(bytes);
   } catch (err) {
     malformed(err instanceof Error ? err.message : String(err));
   }

@@ -11,7 +11,7 @@
 import * as ed from "@noble/ed25519";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, hexToBytes } from "@noble/hashes/utils.js";
-import { Decoder, Encoder } from "cbor-x";
+import { decodeCbor as decodeCborItem, encodeCbor as encode } from "../cbor.ts";
 import { keyId } from "../ticket/codec.ts";
 
 ed.hashes.sha512 = sha512;
@@ -56,20 +56,6 @@ export class ManifestError extends Error {
   }
 }
 
-const encoder = new Encoder({
-  useRecords: false,
-  mapsAsObjects: false,
-  variableMapSize: true,
-  tagUint8Array: false,
-});
-const decoder = new Decoder(
-  { useRecords: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0],
-);
-
-function encode(value: unknown): Uint8Array {
-  return new Uint8Array(encoder.encode(value));
-}
-
 export function encodeBody(b: UpdateBody): Uint8Array {
   return encode([
     MANIFEST_FORMAT,
@@ -106,7 +92,7 @@ function bytes(v: unknown, len: number, what: string): Uint8Array {
 
 function decodeCbor(b: Uint8Array, what: string): unknown {
   try {
-    return decoder.decode(b);
+    return decodeCborItem(b);
   } catch {
     malformed(`${what} is not CBOR`);
   }
