@@ -10,7 +10,7 @@ import { EINVAL, EMSGSIZE, EPERM } from "../../src/secure9p/errors.ts";
 import { NinepQueen } from "../support/ninep_queen.ts";
 import { FlakyProxy } from "../support/flaky_proxy.ts";
 import { Spool } from "../../src/host/bus_agent/spool.ts";
-import { HiveLink, LineCutter } from "../../src/host/bus_agent/agent.ts";
+import { AdapterLink, LineCutter } from "../../src/host/bus_agent/agent.ts";
 import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
@@ -129,7 +129,7 @@ Deno.test({
 
 Deno.test("a burst of ctl commands past the hive's ctl ring between two reads: the link resumes at the oldest kept line and counts the dropped bytes", async () => {
   const dev = await startDev();
-  const link = await HiveLink.open({ hostname: "127.0.0.1", port: dev.port, ticket: "", dir: "/bus/plc-1", run: "burst", log: () => {} });
+  const link = await AdapterLink.open({ hostname: "127.0.0.1", port: dev.port, ticket: "", dir: "/bus/plc-1", run: "burst", log: () => {} });
   try {
     link.ctlOffset = await link.ctlSize();
     const q = await NinepQueen.attach(dev.port);

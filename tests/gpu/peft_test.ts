@@ -6,7 +6,7 @@
  */
 import { decode } from "cbor-x";
 import { join } from "node:path";
-import { HiveLink } from "../../src/host/gpu/hive_link.ts";
+import { HiveLink } from "../../src/host/cli/hive_link.ts";
 import { sha256Hex } from "../../src/host/gpu/snapshot.ts";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { withDevPorts } from "../support/dev.ts";

@@ -7,7 +7,7 @@
  */
 import { NineError } from "../../src/secure9p/host/client.ts";
 import { EINVAL } from "../../src/secure9p/errors.ts";
-import { HiveLink } from "../../src/host/gpu/hive_link.ts";
+import { HiveLink } from "../../src/host/cli/hive_link.ts";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { withDevPorts } from "../support/dev.ts";
 

@@ -1,47 +1,32 @@
 /** A queen session over raw 9P for end-to-end tests of a hive process: read, append, wait for a file to change. */
-import { NineClient, NineError } from "../../src/secure9p/host/client.ts";
+import { NineError } from "../../src/secure9p/host/client.ts";
+import { HiveLink } from "../../src/host/cli/hive_link.ts";
 import { errnoName } from "../../src/secure9p/errors.ts";
-import { O_APPEND, O_RDONLY, O_WRONLY } from "../../src/secure9p/namespace.ts";
+import { O_APPEND, O_WRONLY } from "../../src/secure9p/namespace.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 export class NinepQueen {
-  private constructor(private c: NineClient, private root: number) {}
+  private constructor(private link: HiveLink) {}
 
   static async attach(port: number, ticket = ""): Promise<NinepQueen> {
-    const c = await NineClient.dial("127.0.0.1", port);
-    const root = c.newFid();
-    await c.attach(root, "queen", ticket);
-    return new NinepQueen(c, root);
+    return new NinepQueen(await HiveLink.open({ host: "127.0.0.1", port }, "queen", ticket));
   }
 
-  private async fid(path: string, flags: number): Promise<number> {
-    const fid = this.c.newFid();
-    await this.c.walk(this.root, fid, path.split("/").filter(Boolean));
-    await this.c.open(fid, flags);
-    return fid;
-  }
-
-  async read(path: string): Promise<string> {
-    const fid = await this.fid(path, O_RDONLY);
-    try {
-      return dec.decode(await this.c.readAll(fid));
-    } finally {
-      await this.c.clunk(fid);
-    }
+  read(path: string): Promise<string> {
+    return this.link.read(path);
   }
 
   /** Bytes written, or the errno name of the refusal (EPERM, EAGAIN, …). */
   async write(path: string, text: string): Promise<number | string> {
-    const fid = await this.fid(path, O_WRONLY + O_APPEND);
+    const fid = await this.link.openPath(path, O_WRONLY + O_APPEND);
     try {
-      return await this.c.write(fid, 0, enc.encode(text));
+      return await this.link.client.write(fid, 0, enc.encode(text));
     } catch (e) {
       if (e instanceof NineError) return errnoName(e.errno);
       throw e;
     } finally {
-      await this.c.clunk(fid);
+      await this.link.client.clunk(fid);
     }
   }
 
@@ -59,6 +44,6 @@ export class NinepQueen {
   }
 
   close(): void {
-    this.c.close();
+    this.link.close();
   }
 }

@@ -6,7 +6,8 @@
  * back online, `link up` is said again and the spool is flushed through `<adapter>/replay`. The hive
  * drops any seq it already has, so nothing is stored twice even when a write's fate was unknown.
  */
-import { NineClient, NineError } from "../../secure9p/host/client.ts";
+import { type NineClient, NineError } from "../../secure9p/host/client.ts";
+import { HiveLink } from "../cli/hive_link.ts";
 import { errnoName } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
 import { CLIENT_POLICY } from "../generated/cohsh_policy.ts";
@@ -30,7 +31,7 @@ export interface BusAgentOptions {
 export class BusAgentError extends Error {}
 
 /** One attached session to the adapter's files. */
-export class HiveLink {
+export class AdapterLink {
   ctlOffset = 0;
   /** Bytes of ctl commands the hive's ring dropped before this link read them. */
   ctlDropped = 0;
@@ -39,26 +40,18 @@ export class HiveLink {
     private fids: { telemetry: number; replay: number; link: number; ctl: number },
   ) {}
 
-  static async open(o: BusAgentOptions): Promise<HiveLink> {
-    const c = await NineClient.dial(o.hostname, o.port);
+  static async open(o: BusAgentOptions): Promise<AdapterLink> {
+    const hive = await HiveLink.open({ host: o.hostname, port: o.port }, "queen", o.ticket);
     try {
-      const root = c.newFid();
-      await c.attach(root, "queen", o.ticket);
-      const open = async (name: string, flags: number) => {
-        const fid = c.newFid();
-        await c.walk(root, fid, [...o.dir.split("/").filter(Boolean), name]);
-        await c.open(fid, flags);
-        return fid;
-      };
-      const link = new HiveLink(c, {
+      const open = (name: string, flags: number) => hive.openPath(`${o.dir}/${name}`, flags);
+      return new AdapterLink(hive.client, {
         telemetry: await open("telemetry", O_WRONLY + O_APPEND),
         replay: await open("replay", O_WRONLY + O_APPEND),
         link: await open("link", O_WRONLY + O_APPEND),
         ctl: await open("ctl", O_RDONLY),
       });
-      return link;
     } catch (e) {
-      c.close();
+      hive.close();
       if (e instanceof NineError) {
         throw new BusAgentError(`the hive refused ${o.dir} (${errnoName(e.errno)}); is the adapter in its manifest's [sidecars.*] adapters?`);
       }
@@ -115,7 +108,7 @@ export class LineCutter {
 
 export class BusAgent {
   private seq = 0;
-  private link: HiveLink | null = null;
+  private link: AdapterLink | null = null;
   readonly spool: Spool;
   private stopped = false;
   private flushing = false;
@@ -135,19 +128,15 @@ export class BusAgent {
 
   /** Reads the adapter's spool bounds from the hive (`<dir>/spool`). */
   static async spoolBounds(o: BusAgentOptions): Promise<{ maxEntries: number; maxBytes: number }> {
-    let c: NineClient;
+    let hive: HiveLink;
     try {
-      c = await NineClient.dial(o.hostname, o.port);
+      hive = await HiveLink.open({ host: o.hostname, port: o.port }, "queen", o.ticket);
     } catch (e) {
+      if (e instanceof NineError) throw new BusAgentError(`the hive refused the bus-agent's attach (${errnoName(e.errno)}); pass a queen ticket with --ticket`);
       throw new BusAgentError(`cannot reach the hive's 9P service at ${o.hostname}:${o.port} (${(e as Error).message}); start one with 'cohesix dev --manifest configs/full.toml'`);
     }
     try {
-      const root = c.newFid();
-      await c.attach(root, "queen", o.ticket);
-      const fid = c.newFid();
-      await c.walk(root, fid, [...o.dir.split("/").filter(Boolean), "spool"]);
-      await c.open(fid, O_RDONLY);
-      const text = dec.decode(await c.readAll(fid));
+      const text = await hive.read(`${o.dir}/spool`);
       return { maxEntries: Number(/max_entries=(\d+)/.exec(text)?.[1]), maxBytes: Number(/max_bytes=(\d+)/.exec(text)?.[1]) };
     } catch (e) {
       if (e instanceof NineError) {
@@ -155,14 +144,14 @@ export class BusAgent {
       }
       throw e;
     } finally {
-      c.close();
+      hive.close();
     }
   }
 
   /** Connects (or reconnects) and flushes the spool; false when the hive is unreachable now. */
   private async connect(): Promise<boolean> {
     try {
-      const l = await HiveLink.open(this.o);
+      const l = await AdapterLink.open(this.o);
       l.ctlOffset = await l.ctlSize();
       await l.write("link", `up run=${this.o.run}\n`);
       this.link = l;

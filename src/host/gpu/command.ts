@@ -3,7 +3,7 @@ import { errnoName } from "../../secure9p/errors.ts";
 import { NineError, TransportError } from "../../secure9p/host/client.ts";
 import { parseFlags, type Subcommand, UsageError, untilStopSignal } from "../cli/command.ts";
 import { type Discovery, discoverFromFixture, discoverNvidiaSmi } from "./discover.ts";
-import { HiveLink, parseHive } from "./hive_link.ts";
+import { HiveLink, parseHive } from "../cli/hive_link.ts";
 import { SmiParseError } from "./nvidia_smi.ts";
 import { publishSnapshot } from "./snapshot.ts";
 

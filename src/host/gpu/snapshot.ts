@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { type GpuRow, infoJson } from "./nvidia_smi.ts";
-import type { HiveLink } from "./hive_link.ts";
+import type { HiveLink } from "../cli/hive_link.ts";
 
 /** Guest bounds (src/guest/ninedoor/gpu_bridge.ts keeps the same numbers). */
 export const SNAPSHOT_LIMITS = {

@@ -5,7 +5,8 @@
  * asked for an approval), answering `done <seq> ok|failed` and re-publishing the entry's status.
  * It says `beat` a third of the hive's `stale_ms`, so a live agent never reads stale.
  */
-import { NineClient, NineError } from "../../secure9p/host/client.ts";
+import { type NineClient, NineError } from "../../secure9p/host/client.ts";
+import { HiveLink } from "../cli/hive_link.ts";
 import { errnoName } from "../../secure9p/errors.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
 import { isStaleCursor, ringWindowStart } from "./ring_cursor.ts";
@@ -98,60 +99,40 @@ export class HostAgent {
   maxEntries = 32;
   private runner: ActionRunner;
 
-  private constructor(private client: NineClient, private root: number, private opts: AgentOptions) {
+  private client: NineClient;
+
+  private constructor(private link: HiveLink, private opts: AgentOptions) {
+    this.client = link.client;
     this.runner = opts.sample ? sampleRunner() : realRunner(opts.run);
   }
 
   static async connect(opts: AgentOptions): Promise<HostAgent> {
-    let client: NineClient;
+    let link: HiveLink;
     try {
-      client = await NineClient.dial(opts.hostname, opts.port);
+      link = await HiveLink.open({ host: opts.hostname, port: opts.port }, "queen", opts.ticket);
     } catch (e) {
+      if (e instanceof NineError) throw new Error(`the hive refused the host-agent's attach (${errnoName(e.errno)}); pass a queen ticket with --ticket`);
       throw new Error(`cannot reach the hive's 9P service at ${opts.hostname}:${opts.port} (${(e as Error).message}); start one with 'cohesix dev --manifest configs/full.toml'`);
     }
-    const root = client.newFid();
+    const agent = new HostAgent(link, opts);
     try {
-      await client.attach(root, "queen", opts.ticket);
+      agent.ctlFid = await link.openPath(`${opts.mount}/ctl`, O_WRONLY + O_APPEND);
+      agent.actionsFid = await link.openPath(`${opts.mount}/actions`, O_RDONLY);
     } catch (e) {
-      client.close();
-      if (e instanceof NineError) throw new Error(`the hive refused the host-agent's attach (${errnoName(e.errno)}); pass a queen ticket with --ticket`);
-      throw e;
-    }
-    const agent = new HostAgent(client, root, opts);
-    try {
-      agent.ctlFid = await agent.openPath(`${opts.mount}/ctl`, O_WRONLY + O_APPEND);
-      agent.actionsFid = await agent.openPath(`${opts.mount}/actions`, O_RDONLY);
-    } catch (e) {
-      client.close();
+      link.close();
       if (e instanceof NineError) {
         throw new Error(`the hive serves no ${opts.mount} (${errnoName(e.errno)}); its manifest needs [ecosystem.host] enable = true (e.g. configs/full.toml)`);
       }
       throw e;
     }
-    const status = dec.decode(await agent.readPath(`${opts.mount}/status`));
+    const status = await link.read(`${opts.mount}/status`);
     agent.staleMs = Number(/stale_ms=(\d+)/.exec(status)?.[1] ?? 15000);
     agent.maxEntries = Number(/max_entries=(\d+)/.exec(status)?.[1] ?? 32);
     agent.lastSeq = Number(/ actions=(\d+)/.exec(status)?.[1] ?? -1);
     // Actions already done before this agent started are not its to carry out.
-    agent.actionsOffset = (await client.getattr(agent.actionsFid)).size;
+    agent.actionsOffset = (await link.client.getattr(agent.actionsFid)).size;
     await agent.command(`hello ${opts.id}`);
     return agent;
-  }
-
-  private async openPath(path: string, flags: number): Promise<number> {
-    const fid = this.client.newFid();
-    await this.client.walk(this.root, fid, path.split("/").filter((n) => n !== ""));
-    await this.client.open(fid, flags);
-    return fid;
-  }
-
-  private async readPath(path: string): Promise<Uint8Array> {
-    const fid = await this.openPath(path, O_RDONLY);
-    try {
-      return await this.client.readAll(fid);
-    } finally {
-      await this.client.clunk(fid).catch(() => {});
-    }
   }
 
   /** One /host/ctl command; a refusal names the command. */
@@ -166,9 +147,7 @@ export class HostAgent {
 
   /** The providers this hive mounts (the directories under the mount). */
   async providers(): Promise<string[]> {
-    const fid = this.client.newFid();
-    await this.client.walk(this.root, fid, this.opts.mount.split("/").filter((n) => n !== ""));
-    await this.client.open(fid, O_RDONLY);
+    const fid = await this.link.openPath(this.opts.mount, O_RDONLY);
     try {
       const ents = await this.client.readdirAll(fid);
       return ents.map((e) => e.name).filter((n) => n !== "." && n !== ".." && !["status", "ctl", "actions"].includes(n));

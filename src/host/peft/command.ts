@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { errnoName } from "../../secure9p/errors.ts";
 import { NineError, TransportError } from "../../secure9p/host/client.ts";
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
-import { HiveLink, parseHive } from "../gpu/hive_link.ts";
+import { HiveLink, parseHive } from "../cli/hive_link.ts";
 import { defaultRegistry, PeftError, Registry } from "./registry.ts";
 import { activate, exportJob, importAdapter, rollback } from "./steps.ts";
 

@@ -12,7 +12,7 @@ import { basename, join } from "node:path";
 import { decode } from "cbor-x";
 import { ENOENT } from "../../secure9p/errors.ts";
 import { NineError } from "../../secure9p/host/client.ts";
-import type { HiveLink } from "../gpu/hive_link.ts";
+import type { HiveLink } from "../cli/hive_link.ts";
 import { MODEL_ID, publishSnapshot, sha256Hex, SNAPSHOT_LIMITS } from "../gpu/snapshot.ts";
 import { type AdapterManifest, manifestToml, PeftError, type Registry } from "./registry.ts";
 

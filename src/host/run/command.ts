@@ -1,7 +1,7 @@
 /** `cohesix run`: lease a hive GPU, run a host command on it, leave breadcrumbs, release. */
 import { NineError, TransportError } from "../../secure9p/host/client.ts";
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
-import { HiveLink, parseHive } from "../gpu/hive_link.ts";
+import { HiveLink, parseHive } from "../cli/hive_link.ts";
 import { awaitGrant, breadcrumb, cancel, type LeaseAsk, release, requestLease, RunError } from "./lease.ts";
 import { TelemetrySink, telemetryPath } from "./telemetry.ts";
 

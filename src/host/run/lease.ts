@@ -5,7 +5,7 @@
  */
 import { ENOENT } from "../../secure9p/errors.ts";
 import { NineError } from "../../secure9p/host/client.ts";
-import type { HiveLink } from "../gpu/hive_link.ts";
+import type { HiveLink } from "../cli/hive_link.ts";
 
 export interface LeaseAsk {
   gpu: string;

@@ -5,7 +5,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { NineError } from "../../secure9p/host/client.ts";
-import type { HiveLink } from "../gpu/hive_link.ts";
+import type { HiveLink } from "../cli/hive_link.ts";
 
 const RECORD_MAX = 512;
 

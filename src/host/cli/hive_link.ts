@@ -1,11 +1,11 @@
 /**
- * One 9P session to a hive for the GPU tools (`gpu bridge`, `run`, `peft`): whole-file reads and
+ * One 9P session to a hive for the host tools (`gpu bridge`, `run`, `peft`, the sidecars): whole-file reads and
  * one-line writes by absolute path, and `H:P` parsing. Every write is one command line, as the
  * hive's control files expect.
  */
 import { NineClient } from "../../secure9p/host/client.ts";
 import { O_APPEND, O_RDONLY, O_WRONLY } from "../../secure9p/namespace.ts";
-import { UsageError } from "../cli/command.ts";
+import { UsageError } from "./command.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -43,11 +43,22 @@ export class HiveLink {
     }
   }
 
-  async read(path: string): Promise<string> {
+  /** Walks to `path` and opens it with `flags`; the caller owns (and clunks) the fid. */
+  async openPath(path: string, flags: number): Promise<number> {
     const fid = this.client.newFid();
-    await this.client.walk(this.root, fid, parts(path));
     try {
-      await this.client.open(fid, O_RDONLY);
+      await this.client.walk(this.root, fid, parts(path));
+      await this.client.open(fid, flags);
+      return fid;
+    } catch (e) {
+      await this.client.clunk(fid).catch(() => {});
+      throw e;
+    }
+  }
+
+  async read(path: string): Promise<string> {
+    const fid = await this.openPath(path, O_RDONLY);
+    try {
       return dec.decode(await this.client.readAll(fid));
     } finally {
       await this.client.clunk(fid).catch(() => {});
@@ -56,11 +67,9 @@ export class HiveLink {
 
   /** Reads from `offset` to the current end (ring files: telemetry, status). */
   async readFrom(path: string, offset: number): Promise<Uint8Array> {
-    const fid = this.client.newFid();
-    await this.client.walk(this.root, fid, parts(path));
+    const fid = await this.openPath(path, O_RDONLY);
     const out: Uint8Array[] = [];
     try {
-      await this.client.open(fid, O_RDONLY);
       for (let at = offset;;) {
         const b = await this.client.read(fid, at, this.client.ioChunk);
         if (b.length === 0) break;
@@ -81,10 +90,8 @@ export class HiveLink {
 
   /** Writes each line (newline added) as its own write to one open fid. */
   async writeLines(path: string, lines: string[]): Promise<void> {
-    const fid = this.client.newFid();
-    await this.client.walk(this.root, fid, parts(path));
+    const fid = await this.openPath(path, O_WRONLY + O_APPEND);
     try {
-      await this.client.open(fid, O_WRONLY + O_APPEND);
       for (const l of lines) await this.client.write(fid, 0, enc.encode(l + "\n"));
     } finally {
       await this.client.clunk(fid).catch(() => {});
