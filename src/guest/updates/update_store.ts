@@ -14,7 +14,11 @@ import { UMR_OK, umrReason, UpdateManifestReader } from "./manifest_reader.ts";
 
 /** Checks an Ed25519 signature over `"cohesix-update-v1\0" ‖ body` under the trusted key with this kid. */
 export interface UpdateSignatureCheck {
-  /** 0: valid; UST_UNTRUSTED: no trusted key has this kid; UST_BAD_SIGNATURE: it does not verify. */
+  /**
+   * 0: valid; UST_UNTRUSTED: no trusted key has this kid; UST_BAD_SIGNATURE: it does not verify;
+   * UST_NO_VERIFIER: nothing could check it (a native check with no platform behind its mailbox);
+   * UMR_TOO_BIG: the body is longer than the check accepts. Anything but 0 is a refusal.
+   */
   uscVerify(src: Uint8Array, kidOff: number, bodyOff: number, bodyLen: number, sigOff: number): number;
 }
 
@@ -29,6 +33,10 @@ export const UST_NO_MANIFEST = -26;
 export const UST_UNKNOWN_CHUNK = -27;
 export const UST_HASH_MISMATCH = -28;
 export const UST_NO_SLOT = -29;
+export const UST_NO_VERIFIER = -30;
+
+/** Files one manifest may list (the store's reader cap). */
+export const UST_MAX_FILES = 8;
 
 export function ustReason(code: number): string {
   if (code === UST_UNTRUSTED) return "untrusted-key";
@@ -41,6 +49,7 @@ export function ustReason(code: number): string {
   if (code === UST_UNKNOWN_CHUNK) return "unknown-chunk";
   if (code === UST_HASH_MISMATCH) return "sha256-mismatch";
   if (code === UST_NO_SLOT) return "too-many-epochs";
+  if (code === UST_NO_VERIFIER) return "no-verifier";
   if (code < 0 && code > -20) return "malformed";
   return "ok";
 }
@@ -84,7 +93,7 @@ export class UpdateStore {
     this.ustSlots = Math.floor(storeBytes / chunkBytes);
     this.ustMaxChunks = maxChunks;
     this.ustMaxEpochs = maxEpochs;
-    this.ustReader = new UpdateManifestReader(64 + maxChunks * 34 + 8 * 160, maxChunks, 8);
+    this.ustReader = new UpdateManifestReader(64 + maxChunks * 34 + UST_MAX_FILES * 160, maxChunks, UST_MAX_FILES);
     this.ustSig = sig;
     this.ustDigest = newU8(HASH);
     this.ustSlotHash = newU8(this.ustSlots * HASH + 1);
