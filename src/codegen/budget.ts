@@ -4,6 +4,7 @@
  * the measured ~16 KiB per long-lived object of the native (Porffor) build.
  */
 import type { ManifestIR } from "./schema.ts";
+import { casManifestCap } from "../guest/updates/manifest_reader.ts";
 
 /** Bytes one long-lived guest object costs on the native build. */
 export const OBJECT_BYTES = 16384;
@@ -21,6 +22,8 @@ export interface Budget {
   trace: number;
   log: number;
   ecosystem: number;
+  /** `[cas]`: the chunk slab and one manifest staging buffer per epoch (casStagingBytes). */
+  cas: number;
   objects: number;
   total: number;
   limit: number;
@@ -43,7 +46,9 @@ export function computeBudget(ir: ManifestIR): Budget {
   const ecosystem = (eco.audit.enable ? eco.audit.journal_max_bytes + eco.audit.decisions_max_bytes : 0) +
     (eco.audit.enable && eco.audit.replay_enable ? eco.audit.replay_max_entries * (384 + 128) : 0) +
     (eco.policy.enable ? eco.policy.queue_max_bytes + eco.policy.queue_max_entries * 160 : 0);
+  const c = ir.cas;
+  const cas = c.enable ? c.store.max_bytes + c.store.max_epochs * casManifestCap(c.store.max_chunks) : 0;
   const objects = OBJECT_BYTES * (ir.profile.max_workers * OBJECTS_PER_WORKER + s.max_sessions * OBJECTS_PER_SESSION);
-  const total = frames + fid_tables + telemetry + ingest + trace + log + ecosystem + objects;
-  return { frames, fid_tables, telemetry, ingest, trace, log, ecosystem, objects, total, limit: ir.profile.memory_bytes };
+  const total = frames + fid_tables + telemetry + ingest + trace + log + ecosystem + cas + objects;
+  return { frames, fid_tables, telemetry, ingest, trace, log, ecosystem, cas, objects, total, limit: ir.profile.memory_bytes };
 }

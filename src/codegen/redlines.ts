@@ -368,7 +368,7 @@ function budgetRules(ir: ManifestIR, out: Violation[]): void {
       path: ["profile", "memory_bytes"],
       message: `budgets need ${b.total} bytes but profile.memory_bytes is ${b.limit} ` +
         `(frames ${b.frames} + fid tables ${b.fid_tables} + telemetry ${b.telemetry} + ingest ${b.ingest} + trace ${b.trace} + ` +
-        `log ${b.log} + ecosystem ${b.ecosystem} + objects ${b.objects}); lower those sizes or raise profile.memory_bytes`,
+        `log ${b.log} + ecosystem ${b.ecosystem} + cas ${b.cas} + objects ${b.objects}); lower those sizes or raise profile.memory_bytes`,
     });
   }
 }
@@ -503,6 +503,49 @@ function sidecarRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/** `[cas]`: a chunk fits one Twrite, the slab holds a chunk, and every manifest is verified. */
+function casRules(ir: ManifestIR, out: Violation[]): void {
+  const c = ir.cas;
+  const room = ir.secure9p.msize - TWRITE_HEADER;
+  if (c.enable && c.store.chunk_bytes > room) {
+    out.push({
+      path: ["cas", "store", "chunk_bytes"],
+      message: `cas.store.chunk_bytes ${c.store.chunk_bytes} exceeds what one write can carry at secure9p.msize ` +
+        `${ir.secure9p.msize} (${room} bytes after the ${TWRITE_HEADER}-byte Twrite header): a chunk is one Twrite`,
+    });
+  }
+  if (c.store.max_bytes < c.store.chunk_bytes) {
+    out.push({ path: ["cas", "store", "max_bytes"], message: "cas.store.max_bytes must hold at least one chunk (cas.store.chunk_bytes)" });
+  }
+  if (!c.signing.required) {
+    out.push({
+      path: ["cas", "signing", "required"],
+      message: "cas.signing.required = false is not supported: every update manifest is verified against cas.update_keys",
+    });
+  }
+  if (c.enable && c.update_keys.length === 0) {
+    out.push({ path: ["cas", "update_keys"], message: "cas.enable requires at least one [[cas.update_keys]] entry (the keys update manifests are signed with)" });
+  }
+  const ticketKeys = new Set(ir.tickets.map((t) => t.public_key));
+  const issuers = new Set<string>();
+  const keys = new Set<string>();
+  c.update_keys.forEach((k, i) => {
+    const at = ["cas", "update_keys", i];
+    if (issuers.has(k.issuer)) out.push({ path: [...at, "issuer"], message: `duplicate cas.update_keys entry for issuer ${k.issuer}` });
+    issuers.add(k.issuer);
+    const bad = checkPublicKey(k.public_key, `cas.update_keys[${i}].public_key`);
+    if (bad) return out.push({ path: [...at, "public_key"], message: bad });
+    if (keys.has(k.public_key)) out.push({ path: [...at, "public_key"], message: `duplicate cas.update_keys key ${keyId(k.public_key)}` });
+    keys.add(k.public_key);
+    if (ticketKeys.has(k.public_key)) {
+      out.push({
+        path: [...at, "public_key"],
+        message: `cas.update_keys[${i}] is also a ticket key (${keyId(k.public_key)}): keep update and ticket signing keys apart`,
+      });
+    }
+  });
+}
+
 /** All red-line violations of a schema-valid manifest, in rule order. */
 export function redLines(ir: ManifestIR): Violation[] {
   const out: Violation[] = [];
@@ -516,6 +559,7 @@ export function redLines(ir: ManifestIR): Violation[] {
   observabilityRules(ir, out);
   clientPolicyRules(ir, out);
   sidecarRules(ir, out);
+  casRules(ir, out);
   ecosystemRules(ir, out);
   imageRules(ir, out);
   nativeRules(ir, out);

@@ -371,6 +371,31 @@ const BusSidecar = z.strictObject({
 }).prefault({});
 const Sidecars = z.strictObject({ modbus: BusSidecar, dnp3: BusSidecar }).prefault({});
 
+/**
+ * `[cas]` (Milestone 17): signed, content-addressed updates under `/updates/<epoch>/`. The store is a
+ * fixed slab of `max_bytes` (chunks shared by epochs, so a delta reuses its base's chunks); a chunk is
+ * one Twrite of at most `chunk_bytes`; every manifest is verified against `update_keys` (Ed25519).
+ */
+export const CAS_DEFAULTS = {
+  enable: false,
+  store: { chunk_bytes: 4096, max_bytes: 2097152, max_epochs: 4, max_chunks: 512 },
+  delta: { enable: true },
+  signing: { required: true },
+  update_keys: [] as { issuer: string; public_key: string }[],
+};
+const Cas = z.strictObject({
+  enable: z.boolean().default(false),
+  store: z.strictObject({
+    chunk_bytes: z.number().int().min(128).max(65536).default(CAS_DEFAULTS.store.chunk_bytes),
+    max_bytes: posInt(1 << 26).default(CAS_DEFAULTS.store.max_bytes),
+    max_epochs: posInt(16).default(CAS_DEFAULTS.store.max_epochs),
+    max_chunks: posInt(4096).default(CAS_DEFAULTS.store.max_chunks),
+  }).prefault({}),
+  delta: z.strictObject({ enable: z.boolean().default(true) }).prefault({}),
+  signing: z.strictObject({ required: z.boolean().default(true) }).prefault({}),
+  update_keys: z.array(Ticket).max(8).default([]),
+}).prefault({});
+
 const ImageFile = z.strictObject({ src: z.string(), dest: z.string() });
 const Image = z.strictObject({
   max_bytes: posInt(LIMITS.imageBytesMax),
@@ -405,6 +430,7 @@ export const ManifestSchema = z.strictObject({
   ecosystem: Ecosystem,
   client_policies: ClientPolicies,
   sidecars: Sidecars,
+  cas: Cas,
   image: Image,
 });
 

@@ -155,6 +155,26 @@ export interface BootConfig {
   busAdapters: BusAdapterSpec[];
   /** `[observability.*]`: the gated /proc/{root,9p/session,pressure,ingest} files. */
   observability: ObservabilitySpec;
+  /** `[cas]`: the /updates store (off: no /updates). */
+  cas: CasSpec;
+  /** Keys update manifests are verified against (`[[cas.update_keys]]`; kid = sha256(key)[0..4]). */
+  updateKeys: TicketKeySpec[];
+}
+
+/** `[cas]` as the guest needs it: the store's bounds. */
+export interface CasSpec {
+  enable: boolean;
+  chunkBytes: number;
+  maxBytes: number;
+  maxEpochs: number;
+  maxChunks: number;
+  /** `cas.delta.enable`: whether a manifest may name a base epoch. */
+  delta: boolean;
+}
+
+/** `[cas]` off (the default manifest's choice). */
+export function casOff(): CasSpec {
+  return { enable: false, chunkBytes: 4096, maxBytes: 2097152, maxEpochs: 4, maxChunks: 512, delta: true };
 }
 
 /**
@@ -292,8 +312,10 @@ export interface BusAdapterSpec {
 }
 
 /** True when a build must link the `[ecosystem]` extension: the manifest turns one of its services on. */
-export function ecosystemLinked(eco: EcosystemSpec, bus: BusAdapterSpec[]): boolean {
-  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable || bus.length > 0;
+export function ecosystemLinked(boot: BootConfig): boolean {
+  const eco = boot.ecosystem;
+  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable || boot.busAdapters.length > 0 ||
+    boot.cas.enable;
 }
 
 /** Everything in `[ecosystem]` off (the default manifest's choice). */
@@ -420,5 +442,7 @@ export function defaultBootConfig(): BootConfig {
     ecosystem: ecosystemOff(),
     busAdapters: [],
     observability: observabilityOff(),
+    cas: casOff(),
+    updateKeys: [],
   };
 }

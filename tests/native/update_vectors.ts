@@ -12,8 +12,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { umrBodyCap } from "../../src/guest/updates/manifest_reader.ts";
-import { UST_MAX_FILES } from "../../src/guest/updates/update_store.ts";
+import { UMR_MAX_FILES, umrBodyCap } from "../../src/guest/updates/manifest_reader.ts";
 import type { UpdateKeySpec } from "../../src/guest/updates/platform_signature_check.ts";
 import { devUpdateSeed } from "../../src/host/update/manifest.ts";
 import { packUpdate } from "../../src/host/update/pack.ts";
@@ -106,7 +105,7 @@ export function benchManifest(): Uint8Array {
 
 /** The vector lines as the hosted check gives them (same driver, same store, same cap). */
 export function hostedUpdateVectorLines(): string {
-  const run = new UpdateVectorRun(new HostedUpdateSignatureCheck(TRUSTED, umrBodyCap(CHECK_MAX_CHUNKS, UST_MAX_FILES)));
+  const run = new UpdateVectorRun(new HostedUpdateSignatureCheck(TRUSTED, umrBodyCap(CHECK_MAX_CHUNKS, UMR_MAX_FILES)));
   for (const s of steps()) run.uvrStep(...s);
   const w = run.uvrOut;
   if (w.overflow) throw new Error("vector output overflow");

@@ -70,6 +70,29 @@ export class NsClient {
     return r;
   }
 
+  /** Writes raw bytes to a path (walk, open for writing, one write, clunk); bytes taken or -errno. */
+  writeBytes(path: string, bytes: Uint8Array): number {
+    const node = this.open(path, O_WRONLY);
+    if (node < 0) return node;
+    const r = this.ns.write(this.session, node, 0, 0, bytes, 0, bytes.length);
+    this.ns.clunk(this.session, node);
+    return r;
+  }
+
+  /** Tmkdir of the last element of `path` in its parent; 0 or -errno. */
+  mkdir(path: string): number {
+    const at = path.lastIndexOf("/");
+    const dir = this.walk(path.slice(0, at) || "/");
+    if (dir < 0) return dir;
+    const name = enc.encode(path.slice(at + 1));
+    if (this.ns.mkdir === undefined) return -95;
+    const made = this.ns.mkdir(this.session, dir, name, 0, name.length, 0o755);
+    this.ns.clunk(this.session, dir);
+    if (made < 0) return made;
+    this.ns.clunk(this.session, made);
+    return 0;
+  }
+
   list(path: string): string[] | number {
     const node = this.open(path);
     if (node < 0) return node;

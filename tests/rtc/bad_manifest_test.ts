@@ -8,7 +8,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 const BASE = await Deno.readTextFile(new URL("./fixtures/base.toml", import.meta.url));
 const QUEEN_KEY = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380";
 const ALL_TOP =
-  "client_policies, console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, observability, profile, queen, roles, root_task, secure9p, sharding, sidecars, telemetry, telemetry_ingest, tickets, trace, workers";
+  "cas, client_policies, console, ecosystem, event_pump, features, gpu, image, lifecycle, log, meta, namespaces, net, observability, profile, queen, roles, root_task, secure9p, sharding, sidecars, telemetry, telemetry_ingest, tickets, trace, workers";
 
 type Edit = [from: string, to: string];
 interface Case {
@@ -88,7 +88,7 @@ const CASES: Case[] = [
   {
     name: "budgets over the profile's memory",
     edits: [["memory_bytes = 16777216", "memory_bytes = 1048576"]],
-    expected: ["bad.toml:9: budgets need 1318912 bytes but profile.memory_bytes is 1048576 (frames 131072 + fid tables 16384 + telemetry 16384 + ingest 0 + trace 40960 + log 65536 + ecosystem 0 + objects 1048576); lower those sizes or raise profile.memory_bytes"],
+    expected: ["bad.toml:9: budgets need 1318912 bytes but profile.memory_bytes is 1048576 (frames 131072 + fid tables 16384 + telemetry 16384 + ingest 0 + trace 40960 + log 65536 + ecosystem 0 + cas 0 + objects 1048576); lower those sizes or raise profile.memory_bytes"],
   },
   { name: "ctl writes larger than a frame", edits: [[APPEND, `${APPEND}\n[queen]\nmax_ctl_bytes = 8180\n`]], expected: ["bad.toml:72: queen.max_ctl_bytes 8180 exceeds what one write can carry at secure9p.msize 8192 (8169 bytes after the 23-byte Twrite header)"] },
   { name: "ecosystem.host without providers", edits: [HOST_MOUNT, [APPEND, `${APPEND}\n[ecosystem.host]\nenable = true\n`]], expected: ["bad.toml:71: ecosystem.host.enable requires at least one entry in ecosystem.host.providers"] },
@@ -110,6 +110,12 @@ const CASES: Case[] = [
   { name: "pool larger than the hive's sessions", edits: [[APPEND, `${APPEND}\n[client_policies.cohsh.pool]\ncontrol_sessions = 8\ntelemetry_sessions = 16\n`]], expected: ["bad.toml:71: client_policies.cohsh.pool opens 24 sessions (control_sessions + telemetry_sessions) but secure9p.max_sessions is 8"] },
   { name: "retry back-off above its ceiling", edits: [[APPEND, `${APPEND}\n[client_policies.retry]\nbackoff_ms = 3000\nceiling_ms = 2000\n`]], expected: ["bad.toml:72: client_policies.retry.backoff_ms 3000 exceeds ceiling_ms 2000"] },
   { name: "zero retry attempts", edits: [[APPEND, `${APPEND}\n[client_policies.retry]\nmax_attempts = 0\n`]], expected: ["bad.toml:72: client_policies.retry.max_attempts must be >= 1, got 0"] },
+  // [cas] (Milestone 17).
+  { name: "a CAS chunk larger than one Twrite", edits: [[APPEND, `${APPEND}\n[cas]\nenable = true\nupdate_keys = [{ issuer = "u", public_key = "6d6cd7d0f908b9a031c480aec196542419cd07668ea7b40b4390a061908a490e" }]\n[cas.store]\nchunk_bytes = 9000\n`]], expected: ["bad.toml:75: cas.store.chunk_bytes 9000 exceeds what one write can carry at secure9p.msize 8192 (8169 bytes after the 23-byte Twrite header): a chunk is one Twrite"] },
+  { name: "unsigned CAS updates", edits: [[APPEND, `${APPEND}\n[cas]\nenable = true\nupdate_keys = [{ issuer = "u", public_key = "6d6cd7d0f908b9a031c480aec196542419cd07668ea7b40b4390a061908a490e" }]\n[cas.signing]\nrequired = false\n`]], expected: ["bad.toml:75: cas.signing.required = false is not supported: every update manifest is verified against cas.update_keys"] },
+  { name: "CAS without an update key", edits: [[APPEND, `${APPEND}\n[cas]\nenable = true\n`]], expected: ["bad.toml:71: cas.enable requires at least one [[cas.update_keys]] entry (the keys update manifests are signed with)"] },
+  { name: "an update key that is also a ticket key", edits: [[APPEND, `${APPEND}\n[cas]\nenable = true\nupdate_keys = [{ issuer = "u", public_key = "592fe4093dc3d37c730397f4f1133d4543b7e8306951066542558707bb8de380" }]\n`]], expected: ["bad.toml:73: cas.update_keys[0] is also a ticket key (0c5fa304): keep update and ticket signing keys apart"] },
+  { name: "a malformed update key", edits: [[APPEND, `${APPEND}\n[cas]\nenable = true\nupdate_keys = [{ issuer = "u", public_key = "abc" }]\n`]], expected: ["bad.toml:73: cas.update_keys[0].public_key must be 64 hex characters (a 32-byte Ed25519 public key), got 3"] },
   // [sidecars.*] (reference red lines).
   { name: "a bus sidecar without adapters", edits: [[APPEND, `${APPEND}\n[sidecars.modbus]\nenable = true\n`]], expected: ["bad.toml:72: modbus.enable requires at least one adapter"] },
   { name: "a duplicated sidecar scope", edits: [[APPEND, `${APPEND}\n[sidecars.modbus]\nenable = true\nadapters = [{ id = "a", mount = "a", scope = "s" }, { id = "b", mount = "b", scope = "s" }]\n`]], expected: ["bad.toml:73: modbus.adapters scope 's' is duplicated"] },

@@ -10,7 +10,7 @@ import { hexToBytes } from "@noble/hashes/utils.js";
 import * as ed from "@noble/ed25519";
 import { concatBytes } from "@noble/hashes/utils.js";
 import { ByteWriter } from "../../src/guest/lib/bytes.ts";
-import { UMR_OK, UMR_TOO_BIG, umrBodyCap, UpdateManifestReader } from "../../src/guest/updates/manifest_reader.ts";
+import { UMR_MAX_FILES, UMR_OK, UMR_TOO_BIG, umrBodyCap, UpdateManifestReader } from "../../src/guest/updates/manifest_reader.ts";
 import {
   PlatformUpdateSignatureCheck,
   PUS_ACK,
@@ -29,7 +29,6 @@ import {
 } from "../../src/guest/updates/platform_signature_check.ts";
 import {
   UST_BAD_SIGNATURE,
-  UST_MAX_FILES,
   UST_NO_MANIFEST,
   UST_NO_VERIFIER,
   UST_OK,
@@ -80,7 +79,7 @@ Deno.test("PlatformUpdateSignatureCheck under plain Deno refuses a valid manifes
 
 Deno.test("PlatformUpdateSignatureCheck refuses an untrusted kid and a body over its cap without using the mailbox", () => {
   const check = new PlatformUpdateSignatureCheck(KEYS, 4);
-  const reader = new UpdateManifestReader(1 << 16, 64, UST_MAX_FILES);
+  const reader = new UpdateManifestReader(1 << 16, 64, UMR_MAX_FILES);
   const other = packUpdate({ epoch: 2, chunkBytes: 64, secretKey: new Uint8Array(32).fill(7), files: [{ name: "a", bytes: new Uint8Array(100) }] });
   const big = packUpdate({ epoch: 3, chunkBytes: 64, secretKey: SECRET, files: [{ name: "a", bytes: new Uint8Array(64 * 40).fill(1) }] });
   for (const [m, want] of [[other.manifest, UST_UNTRUSTED], [big.manifest, UMR_TOO_BIG]] as const) {
@@ -91,7 +90,7 @@ Deno.test("PlatformUpdateSignatureCheck refuses an untrusted kid and a body over
     );
     assertEquals([code, lines], [want, []]);
   }
-  assert(big.manifest.length > umrBodyCap(4, UST_MAX_FILES));
+  assert(big.manifest.length > umrBodyCap(4, UMR_MAX_FILES));
 });
 
 /** A shortest-form CBOR head (the reader's rule), 8-byte arguments included. */
@@ -108,18 +107,18 @@ Deno.test("umrBodyCap is the longest body the reader accepts: a manifest with ev
   const maxChunks = 3;
   const size = 2 ** 42 + 1; // 8 files: 2^45 + 8 bytes, 3 chunks of 2^44
   const body: number[] = [...head(4, 7), ...head(0, 1), ...head(0, 2 ** 50), ...head(0, 2 ** 44), ...head(0, 8 * size)];
-  body.push(...head(0, 2 ** 49), ...head(4, UST_MAX_FILES));
-  for (let i = 0; i < UST_MAX_FILES; i++) {
+  body.push(...head(0, 2 ** 49), ...head(4, UMR_MAX_FILES));
+  for (let i = 0; i < UMR_MAX_FILES; i++) {
     body.push(...head(4, 2), ...head(3, 128), ...new Array(128).fill(97 + i), ...head(0, size));
   }
   body.push(...head(4, maxChunks));
   for (let i = 0; i < maxChunks; i++) body.push(...head(2, 32), ...new Array(32).fill(i));
   const m = Uint8Array.from([...head(4, 3), ...head(2, body.length), ...body, ...head(2, 4), 1, 2, 3, 4, ...head(2, 64), ...new Array(64).fill(0)]);
-  const reader = new UpdateManifestReader(1 << 16, maxChunks, UST_MAX_FILES);
+  const reader = new UpdateManifestReader(1 << 16, maxChunks, UMR_MAX_FILES);
   assertEquals(reader.umrRead(m, m.length), UMR_OK);
-  assertEquals([reader.umrEpoch, reader.umrChunkCount, reader.umrFileCount], [2 ** 50, maxChunks, UST_MAX_FILES]);
-  assertEquals(reader.umrBodyLen, umrBodyCap(maxChunks, UST_MAX_FILES));
-  assertEquals(umrBodyCap(257, UST_MAX_FILES), 9900); // the figure in the module comment
+  assertEquals([reader.umrEpoch, reader.umrChunkCount, reader.umrFileCount], [2 ** 50, maxChunks, UMR_MAX_FILES]);
+  assertEquals(reader.umrBodyLen, umrBodyCap(maxChunks, UMR_MAX_FILES));
+  assertEquals(umrBodyCap(257, UMR_MAX_FILES), 9900); // the figure in the module comment
 });
 
 Deno.test("the update check's constants match the host's and the C half (update_seal.c)", async () => {

@@ -1,9 +1,9 @@
 /**
  * The `[ecosystem]` extension: the policy gate on control writes (/policy, /actions), the audit
  * journal with its replay window (/audit, /replay), the host sidecar's files (/host), the field-bus
- * adapters (/bus) and the GPU bridge's files (/gpu/bridge, leases, breadcrumbs, /gpu/models,
- * /queen/export/lora_jobs; `[gpu.bridge]`). Each provider mounts nothing when the manifest
- * leaves its service off.
+ * adapters (/bus), the GPU bridge's files (/gpu/bridge, leases, breadcrumbs, /gpu/models,
+ * /queen/export/lora_jobs; `[gpu.bridge]`) and the update store (/updates; `[cas]`). Each provider
+ * mounts nothing when the manifest leaves its service off.
  */
 import type { BootConfig } from "../boot.ts";
 import { AuditJournal } from "./audit_journal.ts";
@@ -16,13 +16,22 @@ import { HostFiles, hostNodeCount } from "./providers/host.ts";
 import { GpuBridgeFiles, gpuBridgeNodeCount } from "./providers/gpu_bridge.ts";
 import { LoraExportFiles, loraNodeCount } from "./providers/lora_export.ts";
 import { BusFiles, busNodeCount } from "./providers/bus.ts";
+import { UpdateFiles, updatesNodeCount } from "./providers/updates.ts";
+import { NoUpdateVerifier, type UpdateSignatureCheck } from "../updates/update_store.ts";
 
 export class EcosystemProviders implements NamespaceExtension {
+  /** Verifies update manifests for /updates (`[cas]`): libsodium natively, noble hosted; none refuses all. */
+  ecoUpdateCheck: UpdateSignatureCheck;
+
+  constructor(updateCheck: UpdateSignatureCheck | null = null) {
+    this.ecoUpdateCheck = updateCheck === null ? new NoUpdateVerifier() : updateCheck;
+  }
+
   extNodeCount(boot: BootConfig): number {
     const eco = boot.ecosystem;
     return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0) +
       hostNodeCount(eco.host) + busNodeCount(boot.busAdapters) + gpuBridgeNodeCount(boot) +
-      loraNodeCount(eco.gpuBridge.enable);
+      loraNodeCount(eco.gpuBridge.enable) + updatesNodeCount(boot.cas);
   }
 
   extInstall(nd: NineDoor): void {
@@ -37,5 +46,6 @@ export class EcosystemProviders implements NamespaceExtension {
     const lora = new LoraExportFiles(nd);
     nd.register(lora);
     nd.register(new GpuBridgeFiles(nd, lora));
+    nd.register(new UpdateFiles(nd, this.ecoUpdateCheck));
   }
 }

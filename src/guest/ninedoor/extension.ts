@@ -27,3 +27,15 @@ export interface GpuHooks {
   /** Renders the bridge's info for configured GPU `g` into `w`; false when the bridge has none. */
   ghInfo(g: number, w: ByteWriter): boolean;
 }
+
+/**
+ * Tmkdir in the one directory whose provider makes directories (`/updates`, where `mkdir <epoch>`
+ * opens an update). NineDoor checks the session, the role (a write on the directory) and that the
+ * directory is `mhDir` before it calls in. Null in NineDoor when nothing takes mkdir (EROFS).
+ */
+export interface MkdirHook {
+  /** Node slot of the directory that takes mkdir. */
+  mhDir: number;
+  /** Makes directory buf[off..off+len) for session slot `s`: its node slot, or -errno. */
+  mhMkdir(s: number, buf: Uint8Array, off: number, len: number): number;
+}

@@ -46,7 +46,7 @@ import { TraceFiles } from "./providers/trace.ts";
 import { Gate, LifeState, LIFECYCLE_NODES, LifecycleFiles } from "./providers/lifecycle.ts";
 import { ObservabilityFiles, observabilityNodeCount } from "./providers/observability.ts";
 import type { AuditJournal } from "./audit_journal.ts";
-import type { GpuHooks, NamespaceExtension } from "./extension.ts";
+import type { GpuHooks, MkdirHook, NamespaceExtension } from "./extension.ts";
 import type { PolicyGate } from "./policy_gate.ts";
 
 const OP_NAMES = ["walk", "open", "read", "write", "readdir", "stat"];
@@ -101,6 +101,8 @@ export class NineDoor implements Namespace {
   auditLog: AuditJournal | null = null;
   /** LEASE and breadcrumb writes on the core GPU files (`[gpu.bridge]`); null when not linked or off. */
   gpuHooks: GpuHooks | null = null;
+  /** Tmkdir in the directory one provider makes directories in (`[cas]`: /updates); null: EROFS. */
+  mkdirHook: MkdirHook | null = null;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
   telemetry: RingSet;
@@ -661,6 +663,20 @@ export class NineDoor implements Namespace {
     if (slot < 0) return -EBADF;
     if (tree.access[slot] === Access.Dir) return 0;
     return this.providers[tree.prov[slot]].nodeStart(tree.kind[slot], tree.arg[slot]);
+  }
+
+  /** Tmkdir: only in the directory of the mkdir hook (a write on it under the role's rules). */
+  mkdir(session: number, dir: number, buf: Uint8Array, off: number, len: number, _mode: number): number {
+    const slot = this.enter(session, dir, Op.Write);
+    if (slot < 0) return slot;
+    const s = this.cur;
+    if (this.tree.access[slot] !== Access.Dir) return -ENOTDIR;
+    if (!this.allowed(s, slot, Want.Write, Op.Write)) return -EPERM;
+    const hook = this.mkdirHook;
+    if (hook === null || hook.mhDir !== slot) return -EROFS;
+    const made = hook.mhMkdir(s, buf, off, len);
+    if (made < 0) return made;
+    return this.done(s, this.tree.handle(made));
   }
 
   clunk(session: number, node: number): void {

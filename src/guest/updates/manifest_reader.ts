@@ -11,6 +11,14 @@
  */
 import { newF64, newI32, newU8 } from "../../secure9p/alloc.ts";
 
+/** Files a manifest may name (the reader's cap, and what the manifest size allows for). */
+export const UMR_MAX_FILES = 8;
+
+/** The largest manifest.cbor the hive accepts for `maxChunks` chunks: header, 34 bytes per hash, files. */
+export function casManifestCap(maxChunks: number): number {
+  return 64 + maxChunks * 34 + UMR_MAX_FILES * 160;
+}
+
 export const UMR_OK = 0;
 export const UMR_TRUNCATED = -1;
 export const UMR_SHAPE = -2;

@@ -10,7 +10,7 @@
  * ("no-verifier"), so nothing is ever marked ready unverified.
  *
  * The mailbox holds the longest body the store's manifest reader can accept (umrBodyCap of the
- * store's maxChunks and UST_MAX_FILES files; default PUS_MAX_CHUNKS, the most `cohesix update pack`
+ * store's maxChunks and UMR_MAX_FILES files; default PUS_MAX_CHUNKS, the most `cohesix update pack`
  * writes: 279,690 B). A longer body is refused (UMR_TOO_BIG) before anything is copied.
  *
  * Mailbox layout (u32 little-endian):
@@ -23,10 +23,9 @@
  * fields written through a local alias.
  */
 import { newU8 } from "../../secure9p/alloc.ts";
-import { UMR_TOO_BIG, umrBodyCap } from "./manifest_reader.ts";
+import { UMR_MAX_FILES, UMR_TOO_BIG, umrBodyCap } from "./manifest_reader.ts";
 import {
   UST_BAD_SIGNATURE,
-  UST_MAX_FILES,
   UST_NO_VERIFIER,
   UST_OK,
   UST_UNTRUSTED,
@@ -109,7 +108,7 @@ export class PlatformUpdateSignatureCheck implements UpdateSignatureCheck {
     this.pusKeys = pk;
     this.pusKids = kids;
     this.pusKeyCount = good;
-    const cap = umrBodyCap(maxChunks, UST_MAX_FILES);
+    const cap = umrBodyCap(maxChunks, UMR_MAX_FILES);
     this.pusBodyCap = cap;
     const msgCap = PUS_DOMAIN_BYTES + cap;
     const mb = newU8(PUS_MSG + msgCap);

@@ -10,7 +10,7 @@
 import { newF64, newI32, newU8 } from "../../secure9p/alloc.ts";
 import type { ByteWriter } from "../lib/bytes.ts";
 import { Sha256 } from "../lib/sha256.ts";
-import { UMR_OK, umrReason, UpdateManifestReader } from "./manifest_reader.ts";
+import { casManifestCap, UMR_MAX_FILES, UMR_OK, umrReason, UpdateManifestReader } from "./manifest_reader.ts";
 
 /** Checks an Ed25519 signature over `"cohesix-update-v1\0" ‖ body` under the trusted key with this kid. */
 export interface UpdateSignatureCheck {
@@ -20,6 +20,13 @@ export interface UpdateSignatureCheck {
    * UMR_TOO_BIG: the body is longer than the check accepts. Anything but 0 is a refusal.
    */
   uscVerify(src: Uint8Array, kidOff: number, bodyOff: number, bodyLen: number, sigOff: number): number;
+}
+
+/** The check of a build with no verifier behind it: nothing is ever accepted unverified. */
+export class NoUpdateVerifier implements UpdateSignatureCheck {
+  uscVerify(_src: Uint8Array, _kidOff: number, _bodyOff: number, _bodyLen: number, _sigOff: number): number {
+    return UST_NO_VERIFIER;
+  }
 }
 
 export const UST_OK = 0;
@@ -33,10 +40,8 @@ export const UST_NO_MANIFEST = -26;
 export const UST_UNKNOWN_CHUNK = -27;
 export const UST_HASH_MISMATCH = -28;
 export const UST_NO_SLOT = -29;
-export const UST_NO_VERIFIER = -30;
-
-/** Files one manifest may list (the store's reader cap). */
-export const UST_MAX_FILES = 8;
+export const UST_DELTA_OFF = -30;
+export const UST_NO_VERIFIER = -31;
 
 export function ustReason(code: number): string {
   if (code === UST_UNTRUSTED) return "untrusted-key";
@@ -49,6 +54,7 @@ export function ustReason(code: number): string {
   if (code === UST_UNKNOWN_CHUNK) return "unknown-chunk";
   if (code === UST_HASH_MISMATCH) return "sha256-mismatch";
   if (code === UST_NO_SLOT) return "too-many-epochs";
+  if (code === UST_DELTA_OFF) return "delta-disabled";
   if (code === UST_NO_VERIFIER) return "no-verifier";
   if (code < 0 && code > -20) return "malformed";
   return "ok";
@@ -81,6 +87,8 @@ export class UpdateStore {
   ustEpochReason: Int32Array;
   ustEpochChunks: Int32Array;
   ustEpochSlot: Int32Array;
+  /** Whether a manifest may name a base epoch (`cas.delta.enable`). */
+  ustDeltaOk = true;
 
   constructor(
     storeBytes: number,
@@ -93,7 +101,7 @@ export class UpdateStore {
     this.ustSlots = Math.floor(storeBytes / chunkBytes);
     this.ustMaxChunks = maxChunks;
     this.ustMaxEpochs = maxEpochs;
-    this.ustReader = new UpdateManifestReader(64 + maxChunks * 34 + UST_MAX_FILES * 160, maxChunks, UST_MAX_FILES);
+    this.ustReader = new UpdateManifestReader(casManifestCap(maxChunks), maxChunks, UMR_MAX_FILES);
     this.ustSig = sig;
     this.ustDigest = newU8(HASH);
     this.ustSlotHash = newU8(this.ustSlots * HASH + 1);
@@ -173,6 +181,7 @@ export class UpdateStore {
     const sig = this.ustSig.uscVerify(src, r.umrKidOff, r.umrBodyOff, r.umrBodyLen, r.umrSigOff);
     if (sig !== UST_OK) return this.ustRefuse(epoch, sig);
     if (r.umrBase !== 0) {
+      if (!this.ustDeltaOk) return this.ustRefuse(epoch, UST_DELTA_OFF);
       const b = this.ustFind(r.umrBase);
       if (b < 0 || this.ustEpochState[b] !== ST_READY) return this.ustRefuse(epoch, UST_MISSING_BASE);
     }
@@ -275,6 +284,11 @@ export class UpdateStore {
       if (same) s = c;
     }
     if (s < 0) return UST_UNKNOWN_CHUNK;
+    return this.ustFill(s, src, off, len);
+  }
+
+  /** Stores src[off..off+len) in slot `s` when its sha256 is the slot's name; settles every epoch. */
+  ustFill(s: number, src: Uint8Array, off: number, len: number): number {
     if (len > this.ustChunkBytes) return UST_HASH_MISMATCH;
     this.ustSha.digest(src, off, len, this.ustDigest, 0);
     for (let j = 0; j < HASH; j++) {
@@ -296,6 +310,62 @@ export class UpdateStore {
     }
     for (let i = 0; i < this.ustMaxEpochs; i++) this.ustSettle(i);
     return len;
+  }
+
+  /** The slot of chunk `i` of `epoch`'s manifest, or -1 (no such epoch, invalid, or i out of range). */
+  ustSlotAt(epoch: number, i: number): number {
+    const e = this.ustFind(epoch);
+    if (e < 0 || this.ustEpochState[e] === ST_INVALID || i < 0 || i >= this.ustEpochChunks[e]) return -1;
+    return this.ustEpochSlot[e * this.ustMaxChunks + i];
+  }
+
+  /** Chunk `i` of `epoch` (the manifest's order) from src[off..off+len): the bytes taken or a code. */
+  ustChunkAt(epoch: number, i: number, src: Uint8Array, off: number, len: number): number {
+    const s = this.ustSlotAt(epoch, i);
+    if (s < 0) return UST_NO_MANIFEST;
+    return this.ustFill(s, src, off, len);
+  }
+
+  /** Bytes of chunk `i` of `epoch` now stored (0 until it arrives). */
+  ustChunkSize(epoch: number, i: number): number {
+    const s = this.ustSlotAt(epoch, i);
+    return s < 0 || this.ustSlotFilled[s] === 0 ? 0 : this.ustSlotLen[s];
+  }
+
+  /** Copies chunk `i` of `epoch` from `offset` into dst; bytes copied (0 before it arrives). */
+  ustChunkRead(epoch: number, i: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {
+    const s = this.ustSlotAt(epoch, i);
+    if (s < 0 || this.ustSlotFilled[s] === 0 || offset >= this.ustSlotLen[s]) return 0;
+    let n = this.ustSlotLen[s] - offset;
+    if (n > count) n = count;
+    const base = s * this.ustChunkBytes + offset;
+    const data = this.ustSlotData;
+    for (let j = 0; j < n; j++) dst[dstOff + j] = data[base + j];
+    return n;
+  }
+
+  /** Chunks in `epoch`'s manifest (0 when the hive holds no valid manifest for it). */
+  ustChunkCount(epoch: number): number {
+    const e = this.ustFind(epoch);
+    return e < 0 || this.ustEpochState[e] === ST_INVALID ? 0 : this.ustEpochChunks[e];
+  }
+
+  /** Hex digit `d` (0..63) of chunk `i`'s sha256 name, as a character code. */
+  ustNameDigit(epoch: number, i: number, d: number): number {
+    const s = this.ustSlotAt(epoch, i);
+    if (s < 0) return 48;
+    const b = this.ustSlotHash[s * HASH + Math.floor(d / 2)];
+    return ustHexDigit(d % 2 === 0 ? Math.floor(b / 16) : b % 16);
+  }
+
+  /** True when the store holds a record (receiving, ready or invalid) for `epoch`. */
+  ustKnows(epoch: number): boolean {
+    return this.ustFind(epoch) >= 0;
+  }
+
+  /** Free chunk slots (what a new update's fresh chunks must fit in). */
+  ustFree(): number {
+    return this.ustFreeSlots();
   }
 
   /** `state=<receiving|ready|invalid> chunks=<n> have=<n> missing=<n>[ reason=<r>]` then missing names. */

@@ -9,6 +9,7 @@ import { Hive } from "../../guest/hive.ts";
 import { EcosystemProviders } from "../../guest/ninedoor/ecosystem.ts";
 import { encodeFrameHeader } from "../../guest/console/framing.ts";
 import { HostTicketVerifier } from "../ticket/codec.ts";
+import { HostedUpdateSignatureCheck } from "../update/signature_check.ts";
 import type { Namespace } from "../../secure9p/namespace.ts";
 
 export interface HostedHiveOptions {
@@ -93,7 +94,7 @@ export class HostedHive {
       namespace: opts.namespace,
       verifier: new HostTicketVerifier(boot.ticketKeys),
       // Hosted, every extension is linked; the manifest switches each service on or off.
-      extension: new EcosystemProviders(),
+      extension: new EcosystemProviders(new HostedUpdateSignatureCheck(boot.updateKeys)),
     });
     this.hostname = opts.hostname ?? "127.0.0.1";
     this.clock = opts.clock ?? unixClock();

@@ -73,7 +73,7 @@ pumpMain(newHive());
  */
 export function manifestEntrySource(boot: BootConfig): string {
   // Like the generated bootstrap: the [ecosystem] providers are linked only when the manifest enables one.
-  const eco = ecosystemLinked(boot.ecosystem, boot.busAdapters);
+  const eco = ecosystemLinked(boot);
   return [
     `import { Hive } from "./src/guest/hive.ts";`,
     `import { pumpMain } from "./src/guest/native/pump.ts";`,
