@@ -23,6 +23,7 @@ import { mountCommand, umountCommand } from "./host/mount/command.ts";
 import { peftCommand } from "./host/peft/command.ts";
 import { qemuCommand } from "./host/qemu/command.ts";
 import { runCommand } from "./host/run/command.ts";
+import { spoolCommand } from "./host/spool/command.ts";
 import { rtcCommand } from "./host/rtc/command.ts";
 import { statusCommand } from "./host/status/command.ts";
 import { telemetryCommand } from "./host/telemetry/command.ts";
@@ -50,6 +51,7 @@ const SUBCOMMANDS: Subcommand[] = [
   qemuCommand,
   rtcCommand,
   runCommand,
+  spoolCommand,
   statusCommand,
   telemetryCommand,
   ticketCommand,

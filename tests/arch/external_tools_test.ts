@@ -51,6 +51,8 @@ export const TOOL_PACKAGE: Record<string, string> = {
   mdir: "mtools",
   mcopy: "mtools",
   mmd: "mtools",
+  mren: "mtools",
+  mdel: "mtools",
   "mkfs.vfat": "dosfstools",
   "fsck.vfat": "dosfstools",
   tmux: "tmux",

@@ -7,6 +7,7 @@ import { fileRecord, makeReproducible, writeCpio } from "../../../images/cpio.ts
 import type { FatFile } from "../../../images/fat.ts";
 import type { Sel4Export } from "../../../images/sel4_export.ts";
 import { COHESIX_VERSION } from "../../guest/version.ts";
+import { spoolLayoutFiles } from "../spool/layout.ts";
 import type { ImageLayout } from "./layout.ts";
 
 /** File names in --out. */
@@ -22,6 +23,12 @@ export const ARTIFACTS = {
 
 /** ESP paths (besides EFI/BOOT/BOOTAA64.EFI). */
 export const ESP_DIR = "cohesix";
+
+/**
+ * The spool stores on the ESP (settings, pending telemetry; src/host/spool/layout.ts). Mutable data:
+ * written after the build, so never attested and never hashed by `cohesix status --offline ESP`.
+ */
+export const ESP_SPOOL_DIR = `${ESP_DIR}/SPOOL`;
 
 /**
  * The guest root filesystem: the manifest's image.rootfs files and the resolved manifest as a
@@ -79,7 +86,10 @@ export function makeAttestation(i: AttestationInputs): Attestation {
   };
 }
 
-/** What goes on the ESP: the boot loader, the attestation, the rootfs, the manifest and image.esp files. */
+/**
+ * What goes on the ESP: the boot loader, the attestation, the rootfs, the manifest, image.esp files
+ * and empty spool stores (their bounds files only: deterministic, so the ESP stays reproducible).
+ */
 export function espFiles(
   efi: Uint8Array,
   attestation: Uint8Array,
@@ -95,5 +105,6 @@ export function espFiles(
       data: f.data,
     })),
     ...layout.esp.map((f) => ({ path: f.dest, data: f.data })),
+    ...spoolLayoutFiles(ESP_SPOOL_DIR),
   ];
 }

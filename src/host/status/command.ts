@@ -1,8 +1,11 @@
 /** `cohesix status --offline`: what a field tech needs from an image without a network. */
 import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
 import { formatStatus, offlineStatus, StatusError } from "./offline.ts";
-import { formatSpool, type SpoolSummary, spoolSummary } from "./spool.ts";
+import { join } from "node:path";
+import { ARTIFACTS } from "../image/artifacts.ts";
+import { espSpools, formatSpool, type SpoolSummary, spoolSummary } from "./spool.ts";
 import { SpoolError } from "../spool/store.ts";
+import { FatError } from "../../../images/fat.ts";
 
 const HELP = `cohesix status: versions, manifest fingerprint, size budget and verified component hashes
 
@@ -13,7 +16,9 @@ Usage: cohesix status --offline IMAGE|ESP|DIR [--spool DIR]... [--json]
 ESP, or attestation.json beside an image), the elfloader payload inside the ELF image or EFI
 application (kernel.elf, kernel.dtb, rootserver), and image-manifest.json in an output directory.
 Every component's sha256 is checked against the attestation. Exit 0 when all checks pass,
-1 when any fails.
+1 when any fails. The spool stores an ESP carries (cohesix/SPOOL/*: settings, pending telemetry)
+are listed, not checked: they are written after the build. (In an output directory, esp.img is
+also hashed as a build artifact: write spools to a copy of it, as a device does.)
 
 Flags:
   --offline            inspect a built image (the only mode so far; live status goes over the console)
@@ -89,9 +94,23 @@ export const statusCommand: Subcommand = {
         );
       }
       const s = await offlineStatus(positionals[0], want);
-      const spools = await listSpools(spoolDirs);
-      if (values.json) console.log(JSON.stringify({ version: 1, ...s, ...(spools.length ? { spools } : {}) }, null, 2));
-      else console.log([formatStatus(s), ...spools.map(formatSpool)].join("\n"));
+      const esp = s.kind === "esp"
+        ? positionals[0]
+        : s.kind === "dir"
+        ? join(positionals[0], ARTIFACTS.esp)
+        : undefined;
+      const onEsp = esp && (await Deno.stat(esp).then((i) => i.isFile, () => false))
+        ? await espSpools(esp).catch((err) => {
+          if (err instanceof SpoolError || err instanceof FatError) {
+            throw new StatusError(`Cannot list the spool stores on ${esp}: ${err.message}`);
+          }
+          throw err;
+        })
+        : [];
+      const spools = [...onEsp, ...await listSpools(spoolDirs)];
+      if (values.json) {
+        console.log(JSON.stringify({ version: 1, ...s, ...(spools.length ? { spools } : {}) }, null, 2));
+      } else console.log([formatStatus(s), ...spools.map(formatSpool)].join("\n"));
       return s.ok ? 0 : 1;
     } catch (err) {
       if (err instanceof StatusError) {

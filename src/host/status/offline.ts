@@ -68,6 +68,9 @@ function readEsp(
   img: Uint8Array,
   where: string,
 ): { att: Attestation; checks: Check[] } {
+  // Only attested files are read, by name. The spool stores under ESP_SPOOL_DIR are mutable data
+  // written after the build (settings, pending telemetry): never hashed here, so appends to them do
+  // not fail these checks (`cohesix status` lists them separately, src/host/status/spool.ts).
   const vol = new FatVolume(img);
   let text: string;
   try {

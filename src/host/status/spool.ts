@@ -1,5 +1,9 @@
 /** The spool-store lines of `cohesix status --offline`: a read-only look, nothing is repaired. */
-import { inspectSpool, type SpoolLimits } from "../spool/store.ts";
+import { FatError } from "../../../images/fat.ts";
+import { FatVolume } from "../../../images/fat_read.ts";
+import { ESP_SPOOL_DIR } from "../image/artifacts.ts";
+import { ESP_NAMING, EspBackend } from "../spool/esp_backend.ts";
+import { inspectSpool, type SpoolLimits, type SpoolLocation } from "../spool/store.ts";
 
 export interface SpoolSummary {
   dir: string;
@@ -12,11 +16,11 @@ export interface SpoolSummary {
   limits: SpoolLimits;
 }
 
-export async function spoolSummary(dir: string): Promise<SpoolSummary> {
-  const s = await inspectSpool(dir);
+export async function spoolSummary(at: SpoolLocation): Promise<SpoolSummary> {
+  const s = await inspectSpool(at);
   const seqs = s.records.map((r) => r.seq);
   return {
-    dir,
+    dir: typeof at === "string" ? at : at.where,
     name: s.name,
     records: s.records.length,
     bytes: s.bytes,
@@ -25,6 +29,26 @@ export async function spoolSummary(dir: string): Promise<SpoolSummary> {
     lastSeq: seqs.length ? seqs[seqs.length - 1] : null,
     limits: s.limits,
   };
+}
+
+/** Every spool store under the ESP's spool directory (none on an ESP built before stores existed). */
+export async function espSpools(image: string): Promise<SpoolSummary[]> {
+  const vol = new FatVolume(await Deno.readFile(image));
+  let dirs;
+  try {
+    dirs = vol.list(ESP_SPOOL_DIR).filter((e) => e.isDir);
+  } catch (err) {
+    if (err instanceof FatError) return [];
+    throw err;
+  }
+  const out: SpoolSummary[] = [];
+  for (const d of dirs) {
+    if (!vol.list(d.path).some((e) => !e.isDir && e.path.toUpperCase().endsWith(`/${ESP_NAMING.config}`))) {
+      continue;
+    }
+    out.push(await spoolSummary(new EspBackend(image, d.path)));
+  }
+  return out;
 }
 
 export function formatSpool(s: SpoolSummary): string {
