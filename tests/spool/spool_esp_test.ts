@@ -5,7 +5,9 @@
  */
 import { join } from "node:path";
 import { sha256Hex } from "../../images/attest.ts";
+import { writeFat } from "../../images/fat.ts";
 import { FatVolume } from "../../images/fat_read.ts";
+import { spoolLayoutFiles, spoolReserveBytes } from "../../src/host/spool/layout.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { cohesix, cohesixImage, helloRootTask, run } from "../images/support.ts";
 
@@ -262,3 +264,50 @@ Deno.test("spool on the ESP: a writer SIGKILLed mid-append — every completed r
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("spool on the ESP: a fresh image leaves room for full default stores", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await freshEsp(dir);
+    const vol = new FatVolume(await Deno.readFile(img));
+    const info = await run("mdir", ["-i", img, "::/"], { env: MTOOLS_ENV });
+    const free = Number(/([\d ]+) bytes free/.exec(info.stdout)![1].replace(/ /g, ""));
+    const reserve = spoolReserveBytes(vol.bytesPerSector * vol.sectorsPerCluster);
+    assert(free >= reserve, `${free} bytes free on a fresh ESP, the full default stores need ${reserve}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const fat of [16, 32] as const) {
+  Deno.test(`spool on a FAT${fat} ESP: a record torn inside its clusters fails its checksum, is counted by list and dropped on open`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const img = join(dir, "esp.img");
+      await Deno.writeFile(img, writeFat(spoolLayoutFiles("cohesix/SPOOL"), { fat }));
+      const at = ["--esp", img, "--kind", "settings"];
+      for (const t of ["alpha=1", "bravo=2", "charlie=3"]) {
+        assertEquals((await spool(["append", ...at, "--text", t])).code, 0);
+      }
+      // Flip one payload byte of record 2 in place, as a torn sector would.
+      const bytes = await Deno.readFile(img);
+      const hit = new TextDecoder("latin1").decode(bytes).indexOf("bravo=2");
+      assert(hit > 0, "record 2's payload is on the image");
+      bytes[hit] ^= 0x20;
+      await Deno.writeFile(img, bytes);
+      const listed = JSON.parse((await spool(["list", ...at, "--json"])).stdout);
+      assertEquals([listed.records.map((r: { seq: number }) => r.seq), listed.torn], [[1, 3], 1]);
+      const next = await spool(["append", ...at, "--text", "delta=4"]);
+      assertMatch(next.stdout, /^appended seq 4 .*\(dropped 1 torn record a crash left\)\n$/);
+      assertEquals(names(img, "cohesix/SPOOL/SETTINGS"), [
+        "00000001.REC",
+        "00000003.REC",
+        "00000004.REC",
+        "SPOOL.CFG",
+      ]);
+      await fsckClean(img);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
