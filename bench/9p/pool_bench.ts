@@ -13,29 +13,12 @@ import { poolAppend, type SessionFactory } from "../../src/host/cohsh/pool.ts";
 import { ConsolePoolSession, NinepPoolSession } from "../../src/host/cohsh/pool_sessions.ts";
 import { ConsoleClient } from "../../src/host/cohsh/client.ts";
 import { CLIENT_POLICY } from "../../src/host/generated/cohsh_policy.ts";
+import { startDevHive } from "../dev_hive.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { ops: { type: "string", default: "4000" }, reps: { type: "string", default: "5" } } });
 const OPS = Number(values.ops);
 const REPS = Number(values.reps);
 const TOKEN = "pool-bench";
-
-async function startHive(): Promise<{ ninep: number; console: number; child: Deno.ChildProcess }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname, "dev", "--ninep-port", "0", "--console-port", "0", "--auth-token", TOKEN, "--json"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("cohesix dev exited before printing its ports");
-    text += value;
-  }
-  reader.releaseLock();
-  const doc = JSON.parse(text.slice(0, text.indexOf("\n")));
-  return { ninep: doc.ninep.port, console: doc.console.port, child };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,7 +36,7 @@ async function opsPerSecond(open: SessionFactory, size: number, batch: number): 
   return median(runs);
 }
 
-const hive = await startHive();
+const hive = await startDevHive(["--auth-token", TOKEN]);
 try {
   const ninep: SessionFactory = (batch) => NinepPoolSession.open("127.0.0.1", hive.ninep, "queen", "", batch);
   const consoleOpen: SessionFactory = () =>
@@ -75,6 +58,5 @@ try {
     console.log(`  ${transport.padEnd(4)} ${label.padEnd(36)} ${Math.round(rate).toString().padStart(7)} ops/s  x${ratio.toFixed(2)} vs single`);
   }
 } finally {
-  hive.child.kill("SIGTERM");
-  await hive.child.status;
+  await hive.stop();
 }

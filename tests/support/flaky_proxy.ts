@@ -16,6 +16,8 @@ export class FlakyProxy {
   readonly port: number;
   cutsDone = 0;
   connections = 0;
+  /** Bytes the clients sent through the proxy (9P frames and all), over every connection. */
+  bytesUp = 0;
   private listener: Deno.Listener;
   private open = new Set<Deno.Conn>();
   private isDown = false;
@@ -59,6 +61,7 @@ export class FlakyProxy {
         if (n === null) break;
         await server.write(buf.subarray(0, n));
         sent += n;
+        this.bytesUp += n;
         if (sent > this.opts.cutAfterBytes && this.cutsDone < this.opts.cuts) {
           this.cutsDone++;
           break;

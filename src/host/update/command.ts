@@ -5,12 +5,18 @@ import { parseFlags, type Subcommand, UsageError } from "../cli/command.ts";
 import { keyPair } from "../ticket/codec.ts";
 import { devUpdateSeed } from "./manifest.ts";
 import { packUpdate, writeUpdateDir } from "./pack.ts";
+import { parseStatus, PushError, type PushResult, pushUpdate } from "./push.ts";
+import { HiveLink, parseHive } from "../cli/hive_link.ts";
+import { NineError } from "../../secure9p/host/client.ts";
+import { ENOENT } from "../../secure9p/errors.ts";
 
 const HELP = `cohesix update: signed, content-addressed updates
 
 Usage:
   cohesix update keygen [--seed HEX | --dev] [--out FILE] [--json]
   cohesix update pack --key FILE --epoch N --out DIR [--chunk-bytes N] [--base DIR] FILE...
+  cohesix update push DIR [--hive H:P] [--role R] [--ticket T] [--window N] [--json]
+  cohesix update status [--epoch N] [--hive H:P] [--role R] [--ticket T] [--json]
 
 An update is a directory: chunks/<sha256> (the files, concatenated and cut into --chunk-bytes
 pieces, each named by its sha256) and manifest.cbor (epoch, chunk list, total size, file list,
@@ -30,10 +36,25 @@ Flags (pack):
   --chunk-bytes N    chunk size in bytes, must equal the hive's cas.store.chunk_bytes (default 4096)
   --base DIR         an earlier packed update: a delta that reuses its chunks (only new ones written)
 
+Flags (push, status):
+  --hive H:P         the hive's Secure9P address (default 127.0.0.1:5640)
+  --role R           role to attach as (default queen: only the queen may write /updates)
+  --ticket T         ticket for that role, when the hive requires one
+  --window N         requests in flight at once while pushing (default 16)
+  --epoch N          status of one epoch, with its missing chunks (default: every epoch)
+  --json             one JSON object on stdout
+
+push reads the hive's /updates/<epoch>/status first and sends only what it lacks: the manifest
+if it has none, then the chunks it lists as missing. A push killed or cut off resumes on the
+next run (or reconnects by itself, up to 5 attempts). Exit 0 only when status is ready; 1 with
+the hive's reason otherwise (untrusted-key, bad-signature, too-big, sha256-mismatch, ...).
+
 Examples:
   cohesix update keygen --out update-key.json
   cohesix update pack --key update-key.json --epoch 2 --out out/update-2 build/app.bin
-  cohesix update pack --key update-key.json --epoch 3 --base out/update-2 --out out/update-3 build/app.bin`;
+  cohesix update pack --key update-key.json --epoch 3 --base out/update-2 --out out/update-3 build/app.bin
+  cohesix update push out/update-2 --hive 10.0.0.7:5640
+  cohesix update status --epoch 2 --json`;
 
 function usage(message: string): never {
   throw new UsageError(`update: ${message}`, "run 'cohesix update --help' for usage");
@@ -135,14 +156,103 @@ async function pack(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function push(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("update push", argv, {
+    hive: { type: "string" },
+    role: { type: "string" },
+    ticket: { type: "string" },
+    window: { type: "string" },
+    json: { type: "boolean", default: false },
+  }, true);
+  if (positionals.length !== 1) usage("push needs exactly one DIR (written by 'update pack')");
+  const dir = positionals[0];
+  try {
+    await Deno.stat(`${dir}/manifest.cbor`);
+  } catch {
+    usage(`push: ${dir}/manifest.cbor does not exist (pack the update first: 'cohesix update pack')`);
+  }
+  const addr = parseHive("update push", values.hive);
+  const window = intFlag("window", values.window, 1, 64, 16);
+  const json = values.json;
+  const progress = (line: string) => console.error(line);
+  let result: PushResult;
+  let failure = "";
+  try {
+    result = await pushUpdate(dir, addr, { role: values.role, ticket: values.ticket, window, progress });
+  } catch (e) {
+    if (!(e instanceof PushError)) throw e;
+    result = e.result;
+    failure = e.message;
+  }
+  const r = result;
+  const mbps = r.ms > 0 ? (r.sentChunkBytes + r.sentManifestBytes) / 1e6 / (r.ms / 1000) : 0;
+  if (json) console.log(JSON.stringify({ ok: failure === "", ...(failure ? { error: failure } : {}), ...r, mbps: Number(mbps.toFixed(2)) }));
+  else if (failure) console.error(`update push: ${failure}`);
+  else {
+    console.log(
+      `pushed epoch=${r.epoch} state=${r.state} chunks=${r.chunks} sent=${r.sentChunks} skipped=${r.skippedChunks} ` +
+        `bytes=${r.sentChunkBytes + r.sentManifestBytes} rounds=${r.rounds} reconnects=${r.reconnects} ms=${r.ms.toFixed(0)} MB/s=${mbps.toFixed(2)}`,
+    );
+  }
+  return failure ? 1 : 0;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values } = parseFlags("update status", argv, {
+    hive: { type: "string" },
+    role: { type: "string" },
+    ticket: { type: "string" },
+    epoch: { type: "string" },
+    json: { type: "boolean", default: false },
+  });
+  const addr = parseHive("update status", values.hive);
+  const epoch = values.epoch === undefined ? undefined : intFlag("epoch", values.epoch, 1, 0xffff_ffff);
+  const link = await HiveLink.open(addr, values.role ?? "queen", values.ticket ?? "");
+  let text: string;
+  try {
+    text = await link.read(epoch === undefined ? "/updates/status" : `/updates/${epoch}/status`);
+  } catch (e) {
+    if (e instanceof NineError && e.errno === ENOENT) {
+      console.error(
+        epoch === undefined
+          ? "update status: the hive serves no /updates (its manifest leaves [cas] off)"
+          : `update status: the hive has no epoch ${epoch} (push it first: 'cohesix update push DIR')`,
+      );
+      return 1;
+    }
+    throw e;
+  } finally {
+    link.close();
+  }
+  if (!values.json) {
+    console.log(text.trimEnd());
+    return 0;
+  }
+  if (epoch !== undefined) {
+    console.log(JSON.stringify({ epoch, ...parseStatus(text) }));
+    return 0;
+  }
+  const [head, ...lines] = text.trimEnd().split("\n");
+  const store = Object.fromEntries(head.split(" ").map((p) => p.split("=")));
+  const epochs = lines.map((l) => {
+    const [e, ...rest] = l.split(" ");
+    return { epoch: Number(e.slice("epoch=".length)), ...parseStatus(rest.join(" ")) };
+  });
+  console.log(JSON.stringify({ store, epochs }));
+  return 0;
+}
+
 export const updateCommand: Subcommand = {
   name: "update",
-  summary: "Signed content-addressed updates: keygen, pack",
+  summary: "Signed content-addressed updates: keygen, pack, push, status",
   help: HELP,
   run(argv) {
     const [sub, ...rest] = argv;
     if (sub === "keygen") return keygen(rest);
     if (sub === "pack") return pack(rest);
-    usage(sub === undefined ? "missing subcommand (keygen or pack)" : `unknown subcommand '${sub}' (keygen or pack)`);
+    if (sub === "push") return push(rest);
+    if (sub === "status") return status(rest);
+    const subs = "keygen, pack, push or status";
+    usage(sub === undefined ? `missing subcommand (${subs})` : `unknown subcommand '${sub}' (${subs})`);
   },
 };
