@@ -311,3 +311,33 @@ for (const fat of [16, 32] as const) {
     }
   });
 }
+
+Deno.test("status --offline ESP lists a spool store with a damaged bounds file as DAMAGED and keeps the image report; init rewrites it, records kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await freshEsp(dir);
+    assertEquals((await spool(["append", "--esp", img, "--kind", "settings", "--text", "keep=me"])).code, 0);
+    const bad = join(dir, "bad.cfg");
+    await Deno.writeTextFile(bad, "{not json");
+    const put = await run("mcopy", ["-i", img, "-o", bad, "::/cohesix/SPOOL/SETTINGS/SPOOL.CFG"], {
+      env: MTOOLS_ENV,
+    });
+    assertEquals(put.code, 0, put.stderr);
+    const st = await cohesix(["status", "--offline", img]);
+    assertEquals(st.code, 0, st.stderr);
+    assertMatch(st.stdout, /result {5}7 checks, all ok/);
+    assertMatch(
+      st.stdout,
+      /\nspool {6}SETTINGS at .*:\/cohesix\/SPOOL\/SETTINGS: DAMAGED \(.*is not a spool store/,
+    );
+    assertMatch(st.stdout, /\nspool {6}telemetry at .*: 0\/256 records/);
+    const del = await run("mdel", ["-i", img, "::/cohesix/SPOOL/SETTINGS/SPOOL.CFG"], { env: MTOOLS_ENV });
+    assertEquals(del.code, 0, del.stderr);
+    assertEquals((await spool(["init", "--esp", img, "--kind", "settings"])).code, 0);
+    const list = JSON.parse((await spool(["list", "--esp", img, "--kind", "settings", "--json"])).stdout);
+    assertEquals(list.records.map((r: { payload: string }) => atob(r.payload)), ["keep=me"]);
+    await fsckClean(img);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
