@@ -9,7 +9,7 @@ import { writeFat } from "../../images/fat.ts";
 import { FatVolume } from "../../images/fat_read.ts";
 import { spoolLayoutFiles, spoolReserveBytes } from "../../src/host/spool/layout.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { cohesix, cohesixImage, helloRootTask, run } from "../images/support.ts";
+import { cohesix, cohesixImage, HELLO_LINE, helloRootTask, run } from "../images/support.ts";
 
 const MTOOLS_ENV = { MTOOLS_SKIP_CHECK: "1" };
 const TELEMETRY = "cohesix/SPOOL/TELEMTRY";
@@ -337,6 +337,46 @@ Deno.test("status --offline ESP lists a spool store with a damaged bounds file a
     const list = JSON.parse((await spool(["list", "--esp", img, "--kind", "settings", "--json"])).stdout);
     assertEquals(list.records.map((r: { payload: string }) => atob(r.payload)), ["keep=me"]);
     await fsckClean(img);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an ESP carrying spool records written by mtools still boots under UEFI firmware to the root task", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await freshEsp(dir);
+    for (let i = 1; i <= 20; i++) {
+      const r = await spool([
+        "append",
+        "--esp",
+        img,
+        "--kind",
+        "telemetry",
+        "--text",
+        `boot probe ${i} `.repeat(40),
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+    }
+    const r = await cohesix([
+      "qemu",
+      "--image",
+      img,
+      "--uefi",
+      "--expect",
+      HELLO_LINE,
+      "--timeout",
+      "90",
+      "--json",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).outcome, "expected");
+    // snapshot=on: the boot did not change the spool.
+    assertEquals(
+      JSON.parse((await spool(["list", "--esp", img, "--kind", "telemetry", "--json"])).stdout).records
+        .length,
+      20,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
