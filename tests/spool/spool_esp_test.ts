@@ -5,9 +5,11 @@
  */
 import { join } from "node:path";
 import { sha256Hex } from "../../images/attest.ts";
+import { writeFat } from "../../images/fat.ts";
 import { FatVolume } from "../../images/fat_read.ts";
+import { spoolLayoutFiles, spoolReserveBytes } from "../../src/host/spool/layout.ts";
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { cohesix, cohesixImage, helloRootTask, run } from "../images/support.ts";
+import { cohesix, cohesixImage, HELLO_LINE, helloRootTask, run } from "../images/support.ts";
 
 const MTOOLS_ENV = { MTOOLS_SKIP_CHECK: "1" };
 const TELEMETRY = "cohesix/SPOOL/TELEMTRY";
@@ -258,6 +260,123 @@ Deno.test("spool on the ESP: a writer SIGKILLed mid-append — every completed r
     ]);
     assertEquals(back.torn, 0);
     await fsckClean(img);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("spool on the ESP: a fresh image leaves room for full default stores", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await freshEsp(dir);
+    const vol = new FatVolume(await Deno.readFile(img));
+    const info = await run("mdir", ["-i", img, "::/"], { env: MTOOLS_ENV });
+    const free = Number(/([\d ]+) bytes free/.exec(info.stdout)![1].replace(/ /g, ""));
+    const reserve = spoolReserveBytes(vol.bytesPerSector * vol.sectorsPerCluster);
+    assert(free >= reserve, `${free} bytes free on a fresh ESP, the full default stores need ${reserve}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (const fat of [16, 32] as const) {
+  Deno.test(`spool on a FAT${fat} ESP: a record torn inside its clusters fails its checksum, is counted by list and dropped on open`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const img = join(dir, "esp.img");
+      await Deno.writeFile(img, writeFat(spoolLayoutFiles("cohesix/SPOOL"), { fat }));
+      const at = ["--esp", img, "--kind", "settings"];
+      for (const t of ["alpha=1", "bravo=2", "charlie=3"]) {
+        assertEquals((await spool(["append", ...at, "--text", t])).code, 0);
+      }
+      // Flip one payload byte of record 2 in place, as a torn sector would.
+      const bytes = await Deno.readFile(img);
+      const hit = new TextDecoder("latin1").decode(bytes).indexOf("bravo=2");
+      assert(hit > 0, "record 2's payload is on the image");
+      bytes[hit] ^= 0x20;
+      await Deno.writeFile(img, bytes);
+      const listed = JSON.parse((await spool(["list", ...at, "--json"])).stdout);
+      assertEquals([listed.records.map((r: { seq: number }) => r.seq), listed.torn], [[1, 3], 1]);
+      const next = await spool(["append", ...at, "--text", "delta=4"]);
+      assertMatch(next.stdout, /^appended seq 4 .*\(dropped 1 torn record a crash left\)\n$/);
+      assertEquals(names(img, "cohesix/SPOOL/SETTINGS"), [
+        "00000001.REC",
+        "00000003.REC",
+        "00000004.REC",
+        "SPOOL.CFG",
+      ]);
+      await fsckClean(img);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("status --offline ESP lists a spool store with a damaged bounds file as DAMAGED and keeps the image report; init rewrites it, records kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await freshEsp(dir);
+    assertEquals((await spool(["append", "--esp", img, "--kind", "settings", "--text", "keep=me"])).code, 0);
+    const bad = join(dir, "bad.cfg");
+    await Deno.writeTextFile(bad, "{not json");
+    const put = await run("mcopy", ["-i", img, "-o", bad, "::/cohesix/SPOOL/SETTINGS/SPOOL.CFG"], {
+      env: MTOOLS_ENV,
+    });
+    assertEquals(put.code, 0, put.stderr);
+    const st = await cohesix(["status", "--offline", img]);
+    assertEquals(st.code, 0, st.stderr);
+    assertMatch(st.stdout, /result {5}7 checks, all ok/);
+    assertMatch(
+      st.stdout,
+      /\nspool {6}SETTINGS at .*:\/cohesix\/SPOOL\/SETTINGS: DAMAGED \(.*is not a spool store/,
+    );
+    assertMatch(st.stdout, /\nspool {6}telemetry at .*: 0\/256 records/);
+    const del = await run("mdel", ["-i", img, "::/cohesix/SPOOL/SETTINGS/SPOOL.CFG"], { env: MTOOLS_ENV });
+    assertEquals(del.code, 0, del.stderr);
+    assertEquals((await spool(["init", "--esp", img, "--kind", "settings"])).code, 0);
+    const list = JSON.parse((await spool(["list", "--esp", img, "--kind", "settings", "--json"])).stdout);
+    assertEquals(list.records.map((r: { payload: string }) => atob(r.payload)), ["keep=me"]);
+    await fsckClean(img);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an ESP carrying spool records written by mtools still boots under UEFI firmware to the root task", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const img = await freshEsp(dir);
+    for (let i = 1; i <= 20; i++) {
+      const r = await spool([
+        "append",
+        "--esp",
+        img,
+        "--kind",
+        "telemetry",
+        "--text",
+        `boot probe ${i} `.repeat(40),
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+    }
+    const r = await cohesix([
+      "qemu",
+      "--image",
+      img,
+      "--uefi",
+      "--expect",
+      HELLO_LINE,
+      "--timeout",
+      "90",
+      "--json",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).outcome, "expected");
+    // snapshot=on: the boot did not change the spool.
+    assertEquals(
+      JSON.parse((await spool(["list", "--esp", img, "--kind", "telemetry", "--json"])).stdout).records
+        .length,
+      20,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -152,7 +152,8 @@ __attribute__((weak)) int coh_net_service(void) { return 0; }
 __attribute__((weak)) int coh_net_guest_busy(void) { return 0; }
 
 /* A guest line starting with \001 is a platform request, swallowed, never sent to the serial port:
- * "\001cohesix-poll" (a round of the event pump) or "\001cohesix-verify" (a ticket seal check). */
+ * "\001cohesix-poll" (a round of the event pump), "\001cohesix-verify" (a ticket seal check) or
+ * "\001cohesix-verupd" (an update manifest signature check). */
 static int in_request;
 static int at_line_start = 1;
 static char request[24];
@@ -161,6 +162,7 @@ static int request_len;
 static void serve_request(void) {
   if (request_len == 13 && memcmp(request, "\001cohesix-poll", 13) == 0) poll();
   else if (request_len == 15 && memcmp(request, "\001cohesix-verify", 15) == 0) coh_verify_request();
+  else if (request_len == 15 && memcmp(request, "\001cohesix-verupd", 15) == 0) coh_update_verify_request();
   else coh_trap("platform request: unknown request line");
 }
 

@@ -46,6 +46,8 @@ void coh_out_u64(uint64_t v);
 uint8_t* coh_find_signature(const uint8_t* sig, uint32_t sig_len, uint64_t bytes, const char* what);
 /* Answers the guest's ticket seal check (ticket_seal.c). */
 void coh_verify_request(void);
+/* Answers the guest's update manifest signature check (update_seal.c). */
+void coh_update_verify_request(void);
 /* Arena (Wasm linear memory) statistics. */
 uint64_t coh_arena_used(void);     /* the guest allocator's bump pointer: bytes handed out so far */
 uint64_t coh_arena_pages(void);    /* Wasm pages grown so far */

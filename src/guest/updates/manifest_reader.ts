@@ -47,6 +47,27 @@ const HASH_LEN = 32;
 const NAME_MAX = 128;
 const TWO_53 = 9007199254740992;
 
+/** Bytes of a shortest-form CBOR head whose argument is `v`. */
+function umrHeadBytes(v: number): number {
+  if (v < 24) return 1;
+  if (v < 256) return 2;
+  if (v < 65536) return 3;
+  if (v < 4294967296) return 5;
+  return 9;
+}
+
+/**
+ * The longest body umrRead can accept with these caps: every field at its widest — the array head,
+ * format, four integers of 9 bytes (epoch, chunk size, total, base), maxFiles entries of
+ * [name of NAME_MAX bytes, size of 9 bytes], and maxChunks 32-byte hashes (34 bytes each with their
+ * head). With 8 files: 1,159 + 34 per chunk + the chunk list's head (9,900 B for 257 chunks).
+ */
+export function umrBodyCap(maxChunks: number, maxFiles: number): number {
+  const file = 1 + umrHeadBytes(NAME_MAX) + NAME_MAX + 9;
+  return 1 + 1 + 4 * 9 + umrHeadBytes(maxFiles) + maxFiles * file + umrHeadBytes(maxChunks) +
+    maxChunks * (2 + HASH_LEN);
+}
+
 export class UpdateManifestReader {
   umrMaxBytes: number;
   umrMaxChunks: number;

@@ -14,7 +14,11 @@ import { casManifestCap, UMR_MAX_FILES, UMR_OK, umrReason, UpdateManifestReader 
 
 /** Checks an Ed25519 signature over `"cohesix-update-v1\0" ‖ body` under the trusted key with this kid. */
 export interface UpdateSignatureCheck {
-  /** 0: valid; UST_UNTRUSTED: no trusted key has this kid; UST_BAD_SIGNATURE: it does not verify. */
+  /**
+   * 0: valid; UST_UNTRUSTED: no trusted key has this kid; UST_BAD_SIGNATURE: it does not verify;
+   * UST_NO_VERIFIER: nothing could check it (a native check with no platform behind its mailbox);
+   * UMR_TOO_BIG: the body is longer than the check accepts. Anything but 0 is a refusal.
+   */
   uscVerify(src: Uint8Array, kidOff: number, bodyOff: number, bodyLen: number, sigOff: number): number;
 }
 

@@ -4,6 +4,26 @@ import { HostAgent } from "../host_agent/agent.ts";
 import { DEFAULT_AUTH_TOKEN } from "../../guest/console/grammar.ts";
 import { HostedHive, ListenError, unixClock } from "./runtime.ts";
 import type { BootConfig } from "../../guest/boot.ts";
+import { SpoolError, SpoolStore } from "../spool/store.ts";
+
+/** Opens each spool store as a device boot does (torn records dropped and counted); the boot lines. */
+async function openSpools(dirs: string[]): Promise<{ lines: string[]; json: object[] } | string> {
+  const lines: string[] = [];
+  const json: object[] = [];
+  for (const dir of dirs) {
+    try {
+      const { store, scan } = await SpoolStore.open(dir);
+      lines.push(
+        `spool: records=${store.records} bytes=${store.bytes} torn=${scan.torn} (${store.name} at ${dir})`,
+      );
+      json.push({ dir, name: store.name, records: store.records, bytes: store.bytes, torn: scan.torn });
+    } catch (err) {
+      if (err instanceof SpoolError) return err.message;
+      throw err;
+    }
+  }
+  return { lines, json };
+}
 
 /** Compiles a manifest into boot tables, or returns the refusal (file:line: message lines). */
 async function loadBoot(path: string): Promise<BootConfig | string> {
@@ -20,7 +40,7 @@ async function loadBoot(path: string): Promise<BootConfig | string> {
 const HELP = `cohesix dev: run a hosted hive on this machine
 
 Usage: cohesix dev [--manifest FILE] [--host H] [--ninep-port P] [--console-port P] [--auth-token T]
-                   [--serial] [--json] [-v]
+                   [--serial] [--spool DIR]... [--json] [-v]
 
 Starts the sans-IO guest (NineDoor namespace, Secure9P server, console) under Deno and serves:
   - 9P2000.L on H:5640 (the NineDoor namespace: /proc/boot, /log/queen.log, /queen/ctl, …)
@@ -38,6 +58,9 @@ Flags:
   --auth-token T      console AUTH token (default 'changeme')
   --serial            serve the console on stdin/stdout (newline lines, no AUTH) instead of TCP;
                       the hive stops when stdin ends
+  --spool DIR         open the spool store in DIR at boot (settings, pending telemetry; create one
+                      with 'cohesix spool init --dir DIR --kind K'): torn records a crash left are
+                      dropped and counted, then 'spool: records=N bytes=B torn=T' is printed
   --json              print the bound addresses as one JSON line ({"version":1,…}) instead of text
   --host-sample       run the sample host-agent in this process (cohesix host-agent --sample): /host
                       shows systemd cohesix-agent.service, k8s node-1, … and approved actions are
@@ -68,6 +91,7 @@ export const devCommand: Subcommand = {
       json: { type: "boolean" },
       verbose: { type: "boolean", short: "v" },
       "host-sample": { type: "boolean" },
+      spool: { type: "string", multiple: true, default: [] },
     });
     const serial = values.serial === true;
     const say = (line: string) => (serial ? console.error(line) : console.log(line));
@@ -83,6 +107,12 @@ export const devCommand: Subcommand = {
     }
     if (values["host-sample"] && !(boot?.ecosystem.host.enable ?? false)) {
       throw new UsageError("dev: --host-sample needs a manifest with [ecosystem.host] enable = true", "e.g. cohesix dev --manifest configs/full.toml --host-sample");
+    }
+    const spools = await openSpools(values.spool as string[]);
+    if (typeof spools === "string") {
+      console.error(`cohesix dev: ${spools}`);
+      console.error("cohesix dev: the hive was not started; fix --spool");
+      return 1;
     }
     let hive: HostedHive;
     try {
@@ -134,6 +164,7 @@ export const devCommand: Subcommand = {
         version: 1,
         ninep: { host: hive.hostname, port: hive.ninepPort },
         console: serial ? { serial: true } : { host: hive.hostname, port: hive.consolePort },
+        ...(spools.json.length ? { spools: spools.json } : {}),
       }));
     } else {
       say(`cohesix dev: hive running`);
@@ -141,6 +172,7 @@ export const devCommand: Subcommand = {
       if (serial) say(`  console   stdin/stdout (serial lines, no AUTH)`);
       else say(`  console   ${hive.hostname}:${hive.consolePort}   (cohesix cohsh --port ${hive.consolePort})`);
       if (agent !== null) say(`  /host     the sample host-agent is attached (cohesix host-agent --sample)`);
+      for (const line of spools.lines) say(line);
       say(`Ctrl-C stops the hive.`);
     }
     const onSignal = (name: string) => () => stopped.resolve(name);

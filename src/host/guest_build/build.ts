@@ -303,6 +303,11 @@ export async function buildGuest(opts: GuestBuildOptions): Promise<GuestBuildRes
           ...strict,
           ...sodium.includes,
         ]),
+      () =>
+        compileOne(join(NATIVE_DIR, "update_seal.c"), join(out, "update_seal.o"), [
+          ...strict,
+          ...sodium.includes,
+        ]),
       // Third-party C: its own warnings are not ours to fix (-w); -O2 like the platform layer.
       ...sodium.sources.map((c) => () =>
         compileOne(c, join(out, `sodium_${basename(c, ".c")}.o`), [

@@ -4,11 +4,28 @@
  * the C platform layer serves natively. It runs the pump in the host's Wasm engine in seconds, with
  * no cross-compile: serial input is given up front, the clock advances 10 ms per poll. Ticket seal
  * checks (src/guest/tickets/platform_verifier.ts) are answered with the hosted runtime's verifier
- * (@noble/ed25519, checkSeal), where the native platform uses libsodium.
+ * (@noble/ed25519, checkSeal), and update manifest checks (src/guest/updates/platform_signature_check.ts)
+ * with the hosted update check's verifyUpdateMessage, where the native platform uses libsodium.
  */
 import { runTool, StageError, TOOLS } from "./tools.ts";
 import { join } from "node:path";
 import { checkSeal } from "../ticket/codec.ts";
+import { verifyUpdateMessage } from "../update/signature_check.ts";
+import { UST_OK } from "../../guest/updates/update_store.ts";
+import {
+  PUS_ACK,
+  PUS_DOMAIN_BYTES,
+  PUS_KEY,
+  PUS_MICROS,
+  PUS_MSG,
+  PUS_MSG_CAP,
+  PUS_MSG_LEN,
+  PUS_RESULT,
+  PUS_SIG,
+  PUS_SIGNATURE,
+  pusSignatureByte,
+  UPDATE_VERIFY_LINE,
+} from "../../guest/updates/platform_signature_check.ts";
 import {
   VB_ACK,
   VB_BYTES,
@@ -22,6 +39,7 @@ import {
 
 const SIG = Array.from({ length: 32 }, (_, i) => (i * 73 + 41) % 256);
 const VERIFY_SIG = Array.from({ length: VB_SIG }, (_, i) => (i * 59 + 17) % 256);
+const UPDATE_SIG = Array.from({ length: PUS_SIG }, (_, i) => pusSignatureByte(i));
 
 /** The offset of the only `sig`-marked region of `bytes` bytes in `m`; throws when none or two. */
 function findSignature(m: Uint8Array, sig: number[], bytes: number, what: string): number {
@@ -136,6 +154,31 @@ export async function runWasmPump(
     );
     m[vb + VB_ACK] = 1;
   };
+  // The update check's mailbox: found by its header, then its message capacity (set by the guest
+  // once) must fit in memory, and each message must fit the capacity (the C platform traps the same).
+  let ub = -1;
+  const verifyUpdate = () => {
+    const m = new Uint8Array(memory!.buffer);
+    if (ub < 0) ub = findSignature(m, UPDATE_SIG, PUS_MSG, "update verify");
+    const u32 = (o: number) =>
+      m[ub + o] + m[ub + o + 1] * 256 + m[ub + o + 2] * 65536 + m[ub + o + 3] * 16777216;
+    const cap = u32(PUS_MSG_CAP);
+    const len = u32(PUS_MSG_LEN);
+    if (cap < PUS_DOMAIN_BYTES || ub + PUS_MSG + cap > m.length) {
+      throw new StageError("run-wasm", "update verify: mailbox capacity out of range");
+    }
+    if (len < PUS_DOMAIN_BYTES || len > cap) throw new StageError("run-wasm", "update verify: message length out of range");
+    const t0 = performance.now();
+    const rc = verifyUpdateMessage(
+      m.slice(ub + PUS_MSG, ub + PUS_MSG + len),
+      m.slice(ub + PUS_SIGNATURE, ub + PUS_SIGNATURE + 64),
+      m.slice(ub + PUS_KEY, ub + PUS_KEY + 32),
+    );
+    const micros = Math.min(Math.round((performance.now() - t0) * 1000), 4294967295);
+    for (let i = 0; i < 4; i++) m[ub + PUS_MICROS + i] = Math.floor(micros / 256 ** i) % 256;
+    m[ub + PUS_RESULT] = rc === UST_OK ? 0 : 1;
+    m[ub + PUS_ACK] = 1;
+  };
   let request = "";
 
   const imports = {
@@ -158,6 +201,7 @@ export async function runWasmPump(
           inRequest = false;
           if (request === "\u0001cohesix-poll") poll();
           else if (request === "\u0001cohesix-verify") verify();
+          else if (request === UPDATE_VERIFY_LINE) verifyUpdate();
           else throw new StageError("run-wasm", `unknown platform request ${JSON.stringify(request)}`);
           return;
         }

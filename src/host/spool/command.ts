@@ -25,6 +25,7 @@ crowds out settings; --kind names the store (with --dir or IMG:/path it must mat
 Each record is "CSR1" | seq | length | payload | sha256, written under a pending name, made durable,
 then renamed (on the ESP with mtools: mcopy NNNNNNNN.NEW, mren to NNNNNNNN.REC; 8.3 names). Opening a
 store for append or drop drops and counts torn records a crash left; list only reports them.
+One writer per store at a time (the sequence counter lives in the writing process).
 
 Subcommands:
   init     create an empty store (bounds default to the kind's: settings 64 records / 16 KiB /

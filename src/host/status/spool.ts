@@ -3,7 +3,7 @@ import { FatError } from "../../../images/fat.ts";
 import { FatVolume } from "../../../images/fat_read.ts";
 import { ESP_SPOOL_DIR } from "../image/artifacts.ts";
 import { ESP_NAMING, EspBackend } from "../spool/esp_backend.ts";
-import { inspectSpool, type SpoolLimits, type SpoolLocation } from "../spool/store.ts";
+import { inspectSpool, SpoolError, type SpoolLimits, type SpoolLocation } from "../spool/store.ts";
 
 export interface SpoolSummary {
   dir: string;
@@ -14,6 +14,8 @@ export interface SpoolSummary {
   firstSeq: number | null;
   lastSeq: number | null;
   limits: SpoolLimits;
+  /** Set when the store's bounds file is damaged: the store is listed, not read. */
+  error?: string;
 }
 
 export async function spoolSummary(at: SpoolLocation): Promise<SpoolSummary> {
@@ -31,7 +33,10 @@ export async function spoolSummary(at: SpoolLocation): Promise<SpoolSummary> {
   };
 }
 
-/** Every spool store under the ESP's spool directory (none on an ESP built before stores existed). */
+/**
+ * Every spool store under the ESP's spool directory (none on an ESP built before stores existed).
+ * A store whose bounds file is damaged is listed with the reason rather than hiding the image report.
+ */
 export async function espSpools(image: string): Promise<SpoolSummary[]> {
   const vol = new FatVolume(await Deno.readFile(image));
   let dirs;
@@ -46,12 +51,32 @@ export async function espSpools(image: string): Promise<SpoolSummary[]> {
     if (!vol.list(d.path).some((e) => !e.isDir && e.path.toUpperCase().endsWith(`/${ESP_NAMING.config}`))) {
       continue;
     }
-    out.push(await spoolSummary(new EspBackend(image, d.path)));
+    const backend = new EspBackend(image, d.path);
+    try {
+      out.push(await spoolSummary(backend));
+    } catch (err) {
+      if (!(err instanceof SpoolError)) throw err;
+      out.push({
+        dir: backend.where,
+        name: d.path.slice(d.path.lastIndexOf("/") + 1),
+        records: 0,
+        bytes: 0,
+        torn: 0,
+        firstSeq: null,
+        lastSeq: null,
+        limits: { maxRecords: 0, maxBytes: 0, maxRecordBytes: 0 },
+        error: err.message,
+      });
+    }
   }
   return out;
 }
 
 export function formatSpool(s: SpoolSummary): string {
+  if (s.error) {
+    return `spool      ${s.name} at ${s.dir}: DAMAGED (${s.error}); to keep its records, delete the bounds ` +
+      `file (mdel) and write it again with 'cohesix spool init --esp ${s.dir} --kind K'`;
+  }
   const range = s.firstSeq === null ? "empty" : `seq ${s.firstSeq}..${s.lastSeq}`;
   return `spool      ${s.name} at ${s.dir}: ${s.records}/${s.limits.maxRecords} records, ` +
     `${s.bytes}/${s.limits.maxBytes} bytes (${range}), torn ${s.torn}` +
