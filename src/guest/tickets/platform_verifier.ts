@@ -17,6 +17,7 @@
  *   [192, 192 + CLAIMS_CAP) claims bytes
  */
 import { newU8 } from "../../secure9p/alloc.ts";
+import { hexInto } from "../lib/hex.ts";
 import type { TicketKeySpec } from "../boot.ts";
 import { type TicketClaims, TicketStatus, type TicketVerifier } from "./ticket.ts";
 import { CLAIMS_CAP, ClaimsDecoder, KID_BYTES, SEAL_BYTES, TicketWire } from "./wire.ts";
@@ -35,25 +36,6 @@ export const VB_BYTES = VB_CLAIMS + 1024;
 export const VERIFY_LINE = "\u0001cohesix-verify";
 
 const KEY_BYTES = 32;
-
-function hexNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** Hex text into dst[off..]; false when it is not exactly 2 * n hex digits. */
-function hexInto(text: string, dst: Uint8Array, off: number, n: number): boolean {
-  if (text.length !== n * 2) return false;
-  for (let i = 0; i < n; i++) {
-    const hi = hexNibble(text.charCodeAt(i * 2));
-    const lo = hexNibble(text.charCodeAt(i * 2 + 1));
-    if (hi < 0 || lo < 0) return false;
-    dst[off + i] = hi * 16 + lo;
-  }
-  return true;
-}
 
 export class PlatformTicketVerifier implements TicketVerifier {
   mailbox: Uint8Array;

@@ -23,6 +23,7 @@
  * fields written through a local alias.
  */
 import { newU8 } from "../../secure9p/alloc.ts";
+import { hexInto } from "../lib/hex.ts";
 import { UMR_MAX_FILES, UMR_TOO_BIG, umrBodyCap } from "./manifest_reader.ts";
 import {
   UST_BAD_SIGNATURE,
@@ -49,8 +50,9 @@ export const PUS_MICROS = 44;
 export const PUS_KEY = 64;
 export const PUS_SIGNATURE = 96;
 export const PUS_MSG = 160;
-/** "cohesix-update-v1" and its NUL: the domain the update key signs under. */
+/** "cohesix-update-v1" and its NUL: the domain the update key signs under (written as hex once). */
 export const PUS_DOMAIN = "cohesix-update-v1";
+export const PUS_DOMAIN_HEX = "636f68657369782d7570646174652d763100";
 export const PUS_DOMAIN_BYTES = 18;
 /** The chunk count the default mailbox is sized for: MAX_CHUNKS of src/host/update/manifest.ts. */
 export const PUS_MAX_CHUNKS = 8192;
@@ -66,23 +68,25 @@ export function pusSignatureByte(i: number): number {
   return (i * 83 + 29) % 256;
 }
 
-function pusNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+/** src[sOff..sOff+n) into dst[dOff..]: one copy loop for the key, the signature and the body. */
+function pusCopy(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
 }
 
-/** Hex text into dst[off..]; false when it is not exactly 2 * n hex digits. */
-function pusHexInto(text: string, dst: Uint8Array, off: number, n: number): boolean {
-  if (text.length !== n * 2) return false;
-  for (let i = 0; i < n; i++) {
-    const hi = pusNibble(text.charCodeAt(i * 2));
-    const lo = pusNibble(text.charCodeAt(i * 2 + 1));
-    if (hi < 0 || lo < 0) return false;
-    dst[off + i] = hi * 16 + lo;
+/** v as u32 little-endian at dst[off..off+4). */
+function pusPutU32(dst: Uint8Array, off: number, v: number): void {
+  let x = v;
+  for (let i = 0; i < 4; i++) {
+    dst[off + i] = x % 256;
+    x = Math.floor(x / 256);
   }
-  return true;
+}
+
+/** The u32 little-endian at src[off..off+4). */
+function pusU32(src: Uint8Array, off: number): number {
+  let v = 0;
+  for (let i = 3; i >= 0; i--) v = v * 256 + src[off + i];
+  return v;
 }
 
 export class PlatformUpdateSignatureCheck implements UpdateSignatureCheck {
@@ -101,8 +105,8 @@ export class PlatformUpdateSignatureCheck implements UpdateSignatureCheck {
     let good = 0;
     for (let i = 0; i < n; i++) {
       // A malformed entry is skipped (the manifest compiler refuses such keys anyway).
-      if (!pusHexInto(keys[i].publicKey, pk, good * KEY_BYTES, KEY_BYTES)) continue;
-      if (!pusHexInto(keys[i].kid, kids, good * KID_BYTES, KID_BYTES)) continue;
+      if (!hexInto(keys[i].publicKey, pk, good * KEY_BYTES, KEY_BYTES)) continue;
+      if (!hexInto(keys[i].kid, kids, good * KID_BYTES, KID_BYTES)) continue;
       good++;
     }
     this.pusKeys = pk;
@@ -113,12 +117,8 @@ export class PlatformUpdateSignatureCheck implements UpdateSignatureCheck {
     const msgCap = PUS_DOMAIN_BYTES + cap;
     const mb = newU8(PUS_MSG + msgCap);
     for (let i = 0; i < PUS_SIG; i++) mb[i] = pusSignatureByte(i);
-    mb[PUS_MSG_CAP] = msgCap % 256;
-    mb[PUS_MSG_CAP + 1] = Math.floor(msgCap / 256) % 256;
-    mb[PUS_MSG_CAP + 2] = Math.floor(msgCap / 65536) % 256;
-    mb[PUS_MSG_CAP + 3] = Math.floor(msgCap / 16777216) % 256;
-    for (let i = 0; i < PUS_DOMAIN_BYTES - 1; i++) mb[PUS_MSG + i] = PUS_DOMAIN.charCodeAt(i);
-    mb[PUS_MSG + PUS_DOMAIN_BYTES - 1] = 0;
+    pusPutU32(mb, PUS_MSG_CAP, msgCap);
+    hexInto(PUS_DOMAIN_HEX, mb, PUS_MSG, PUS_DOMAIN_BYTES);
     this.pusMailbox = mb;
   }
 
@@ -141,27 +141,20 @@ export class PlatformUpdateSignatureCheck implements UpdateSignatureCheck {
       return UST_BAD_SIGNATURE;
     }
     const mb = this.pusMailbox;
-    const pk = this.pusKeys;
-    for (let i = 0; i < KEY_BYTES; i++) mb[PUS_KEY + i] = pk[k * KEY_BYTES + i];
-    for (let i = 0; i < SIGNATURE_BYTES; i++) mb[PUS_SIGNATURE + i] = src[sigOff + i];
-    const body = PUS_MSG + PUS_DOMAIN_BYTES;
-    for (let i = 0; i < bodyLen; i++) mb[body + i] = src[bodyOff + i];
-    const len = PUS_DOMAIN_BYTES + bodyLen;
-    mb[PUS_MSG_LEN] = len % 256;
-    mb[PUS_MSG_LEN + 1] = Math.floor(len / 256) % 256;
-    mb[PUS_MSG_LEN + 2] = Math.floor(len / 65536) % 256;
-    mb[PUS_MSG_LEN + 3] = Math.floor(len / 16777216) % 256;
-    mb[PUS_ACK] = 0;
-    mb[PUS_RESULT] = 255;
-    for (let i = 0; i < 4; i++) mb[PUS_MICROS + i] = 0;
+    pusCopy(mb, PUS_KEY, this.pusKeys, k * KEY_BYTES, KEY_BYTES);
+    pusCopy(mb, PUS_SIGNATURE, src, sigOff, SIGNATURE_BYTES);
+    pusCopy(mb, PUS_MSG + PUS_DOMAIN_BYTES, src, bodyOff, bodyLen);
+    pusPutU32(mb, PUS_MSG_LEN, PUS_DOMAIN_BYTES + bodyLen);
+    pusPutU32(mb, PUS_MICROS, 0);
+    pusPutU32(mb, PUS_ACK, 255 * 256); // ack 0, result 255 (bytes 34, 35 unused)
     console.log(UPDATE_VERIFY_LINE);
-    if (mb[PUS_ACK] !== 1) return UST_NO_VERIFIER; // no platform behind the mailbox (Deno, porf)
-    return mb[PUS_RESULT] === 0 ? UST_OK : UST_BAD_SIGNATURE;
+    const answer = pusU32(mb, PUS_ACK); // ack + 256 * result
+    if (answer % 256 !== 1) return UST_NO_VERIFIER; // no platform behind the mailbox (Deno, porf)
+    return Math.floor(answer / 256) % 256 === 0 ? UST_OK : UST_BAD_SIGNATURE;
   }
 
   /** The platform's time for the last check in microseconds (0 when it did not say). */
   pusLastMicros(): number {
-    const mb = this.pusMailbox;
-    return mb[PUS_MICROS] + mb[PUS_MICROS + 1] * 256 + mb[PUS_MICROS + 2] * 65536 + mb[PUS_MICROS + 3] * 16777216;
+    return pusU32(this.pusMailbox, PUS_MICROS);
   }
 }
