@@ -13,11 +13,16 @@ import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
 // Field names of PolicyGate, AuditJournal, PolicyFiles and AuditFiles (the bundler may rename classes).
 const ECOSYSTEM_CLASSES = ["pgRuleHits", "ajJournalSeq", "plActionsDir", "rsTargetLen"];
 const FULL = new URL("../../configs/full.toml", import.meta.url).pathname;
+// Field names of UpdateFiles / UpdateStore and of the native update check (libsodium behind a mailbox).
+const UPDATE_CLASSES = ["ufChunksNode", "ustSlotHash"];
+const NATIVE_UPDATE_CHECK = "pusMailbox";
 
 Deno.test("the default manifest's native boot bundle links no [ecosystem] provider code", async () => {
   assertEquals(NAMESPACE_EXTENSION, null, "configs/root_task.toml leaves [ecosystem] off");
   const js = await bundleEntry(bootEntrySource());
-  for (const c of ECOSYSTEM_CLASSES) assert(!js.includes(c), `${c} is linked into the default guest`);
+  for (const c of [...ECOSYSTEM_CLASSES, ...UPDATE_CLASSES, NATIVE_UPDATE_CHECK]) {
+    assert(!js.includes(c), `${c} is linked into the default guest`);
+  }
 });
 
 Deno.test("a manifest that enables policy and audit links the [ecosystem] providers into its native entry", async () => {
@@ -25,6 +30,16 @@ Deno.test("a manifest that enables policy and audit links the [ecosystem] provid
   assert(boot.ecosystem.policy.enable && boot.ecosystem.audit.enable);
   const js = await bundleEntry(manifestEntrySource(boot));
   for (const c of ECOSYSTEM_CLASSES) assert(js.includes(c), `${c} is missing from the full manifest's guest`);
+});
+
+Deno.test("a manifest that enables [cas] links /updates with the platform's update check (not the refuse-all one)", async () => {
+  const boot = await bootConfigFromManifest(FULL);
+  assert(boot.cas.enable);
+  const js = await bundleEntry(manifestEntrySource(boot));
+  for (const c of [...UPDATE_CLASSES, NATIVE_UPDATE_CHECK]) assert(js.includes(c), `${c} is missing from the full manifest's guest`);
+  assert(js.includes("new PlatformUpdateSignatureCheck(BOOT.updateKeys, BOOT.cas.maxChunks)"));
+  const noCas = { ...boot, cas: { ...boot.cas, enable: false } };
+  assert(!(await bundleEntry(manifestEntrySource(noCas))).includes(NATIVE_UPDATE_CHECK), "no update check without [cas]");
 });
 
 Deno.test("a hive without the extension serves no /policy or /audit even when the manifest enables them; with it, it does", async () => {

@@ -93,6 +93,16 @@ export class NsClient {
     return 0;
   }
 
+  /** Tremove of `path`; 0 or -errno. */
+  remove(path: string): number {
+    const node = this.walk(path);
+    if (node < 0) return node;
+    if (this.ns.remove === undefined) return -95;
+    const r = this.ns.remove(this.session, node);
+    this.ns.clunk(this.session, node);
+    return r;
+  }
+
   list(path: string): string[] | number {
     const node = this.open(path);
     if (node < 0) return node;

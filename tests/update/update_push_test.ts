@@ -71,6 +71,10 @@ Deno.test("update push: a 1 MiB update is packed, pushed and ready; a second pus
     assertEquals(JSON.parse(st.stdout), { epoch: 1, state: "ready", manifest: true, chunks: 256, have: 256, missing: 0, reason: "", missingNames: [] });
     const all = await cohesix(["update", "status", "--hive", hive]);
     assertEquals(all.stdout, "chunk_bytes=4096 slots=512 free=256 epochs=1/4\nepoch=1 state=ready chunks=256 have=256 missing=0\n");
+    assertEquals((await cohesix(["update", "drop", "--epoch", "1", "--hive", hive])).stdout, "dropped epoch=1\n");
+    assertEquals((await cohesix(["update", "status", "--hive", hive])).stdout, "chunk_bytes=4096 slots=512 free=512 epochs=0/4\n");
+    const gone = await cohesix(["update", "drop", "--epoch", "1", "--hive", hive]);
+    assertEquals([gone.code, gone.stderr], [1, "update drop: the hive has no epoch 1 (or serves no /updates)\n"]);
   }, FULL);
 });
 

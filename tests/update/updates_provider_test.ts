@@ -185,6 +185,35 @@ Deno.test("/updates: a manifest half-staged by a dropped session is restarted by
   assertMatch(queen.read("/updates/1/status") as string, /^state=receiving chunks=16 have=0 missing=16\n/);
 });
 
+Deno.test("/updates: rmdir drops an epoch and frees the chunks no other epoch lists; a delta keeps its shared ones", () => {
+  const { queen, observer } = hive();
+  const v1 = payload(64 * 1024, 3);
+  const p1 = pack(1, v1);
+  queen.mkdir("/updates/1");
+  sendManifest(queen, 1, p1.manifest);
+  for (const [name, bytes] of p1.newChunks) queen.writeBytes(`/updates/1/chunks/${name}`, bytes);
+  const v2 = v1.slice();
+  v2[5000] ^= 0xff;
+  const p2 = pack(2, v2, DEV, p1);
+  queen.mkdir("/updates/2");
+  sendManifest(queen, 2, p2.manifest);
+  for (const [name, bytes] of p2.newChunks) queen.writeBytes(`/updates/2/chunks/${name}`, bytes);
+  assertEquals((queen.read("/updates/status") as string).split("\n")[0], "chunk_bytes=4096 slots=512 free=495 epochs=2/4");
+  assertEquals(observer.remove("/updates/1"), -EPERM);
+  assertEquals(queen.remove("/updates/1/status"), -EROFS, "files inside an epoch are not removed one by one");
+  assertEquals(queen.remove("/proc"), -EROFS);
+  assertEquals(queen.remove("/updates/1"), 0);
+  // Epoch 1's one chunk that epoch 2 does not list is free; the 15 shared ones stay with epoch 2.
+  assertEquals(queen.read("/updates/status"), "chunk_bytes=4096 slots=512 free=496 epochs=1/4\nepoch=2 state=ready chunks=16 have=16 missing=0\n");
+  assertEquals(queen.list("/updates"), ["status", "2"]);
+  assertEquals(queen.read("/updates/1/status"), -ENOENT);
+  assertEquals(queen.remove("/updates/2"), 0);
+  assertEquals(queen.read("/updates/status"), "chunk_bytes=4096 slots=512 free=512 epochs=0/4\n");
+  // The epoch can be opened again, afresh.
+  assertEquals(queen.mkdir("/updates/1"), 0);
+  assertEquals(queen.read("/updates/1/status"), "state=receiving manifest=none staged=0\n");
+});
+
 Deno.test("/updates is absent when [cas] is off", () => {
   const { queen } = hive((b) => (b.cas.enable = false));
   assertEquals(queen.read("/updates/status"), -ENOENT);

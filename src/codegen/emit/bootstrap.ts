@@ -193,6 +193,16 @@ export function netConfigValue(m: ResolvedManifest): NetConfig {
   };
 }
 
+/**
+ * The expression that builds the native guest's extension: null when no [ecosystem]-like service is
+ * on; with `[cas]`, update manifests are verified by the platform (libsodium behind a mailbox).
+ */
+export function extensionSource(boot: BootConfig, bootName: string): string {
+  if (!ecosystemLinked(boot)) return "null";
+  if (!boot.cas.enable) return "new EcosystemProviders()";
+  return `new EcosystemProviders(new PlatformUpdateSignatureCheck(${bootName}.updateKeys, ${bootName}.cas.maxChunks))`;
+}
+
 /** Renders the module text. `source` is the manifest path shown in the header. */
 export function bootstrapModule(m: ResolvedManifest, source: string): string {
   // The native guest links the [ecosystem] providers only when the manifest enables one of them.
@@ -205,6 +215,7 @@ export function bootstrapModule(m: ResolvedManifest, source: string): string {
     `import type { BootConfig, NetConfig } from "../boot.ts";`,
     `import type { NamespaceExtension } from "../ninedoor/extension.ts";`,
     ...(eco ? [`import { EcosystemProviders } from "../ninedoor/ecosystem.ts";`] : []),
+    ...(boot.cas.enable ? [`import { PlatformUpdateSignatureCheck } from "../updates/platform_signature_check.ts";`] : []),
     "",
     `/** SHA-256 of the resolved manifest; the hive prints it in /proc/boot. */`,
     `export const MANIFEST_FINGERPRINT = ${JSON.stringify(m.fingerprint)};`,
@@ -218,7 +229,7 @@ export function bootstrapModule(m: ResolvedManifest, source: string): string {
     eco
       ? `/** Providers linked beyond NineDoor's own: [ecosystem] policy/audit is enabled. */`
       : `/** Providers linked beyond NineDoor's own: none ([ecosystem] is off, its code is not linked). */`,
-    `export const NAMESPACE_EXTENSION: NamespaceExtension | null = ${eco ? "new EcosystemProviders()" : "null"};`,
+    `export const NAMESPACE_EXTENSION: NamespaceExtension | null = ${extensionSource(boot, "BOOT_CONFIG")};`,
     "",
   ].join("\n");
 }

@@ -29,13 +29,16 @@ export interface GpuHooks {
 }
 
 /**
- * Tmkdir in the one directory whose provider makes directories (`/updates`, where `mkdir <epoch>`
- * opens an update). NineDoor checks the session, the role (a write on the directory) and that the
- * directory is `mhDir` before it calls in. Null in NineDoor when nothing takes mkdir (EROFS).
+ * Tmkdir and rmdir (Tremove, Tunlinkat) in the one directory whose provider makes directories
+ * (`/updates`: `mkdir <epoch>` opens an update, removing it drops the update). NineDoor checks the
+ * session, the role (a write on the directory) and that the directory is `mhDir` (for a remove: the
+ * removed directory's parent) before it calls in. Null in NineDoor when nothing takes them (EROFS).
  */
 export interface MkdirHook {
   /** Node slot of the directory that takes mkdir. */
   mhDir: number;
   /** Makes directory buf[off..off+len) for session slot `s`: its node slot, or -errno. */
   mhMkdir(s: number, buf: Uint8Array, off: number, len: number): number;
+  /** Removes directory node `slot` (a child of `mhDir`) for session slot `s`: 0 or -errno. */
+  mhRemove(s: number, slot: number): number;
 }

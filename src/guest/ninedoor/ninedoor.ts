@@ -101,7 +101,7 @@ export class NineDoor implements Namespace {
   auditLog: AuditJournal | null = null;
   /** LEASE and breadcrumb writes on the core GPU files (`[gpu.bridge]`); null when not linked or off. */
   gpuHooks: GpuHooks | null = null;
-  /** Tmkdir in the directory one provider makes directories in (`[cas]`: /updates); null: EROFS. */
+  /** Tmkdir and rmdir in the directory one provider makes directories in (`[cas]`: /updates); null: EROFS. */
   mkdirHook: MkdirHook | null = null;
   /** Shorthands for the state those two providers own (benchmarks and tests read them). */
   workers: WorkerTable;
@@ -677,6 +677,18 @@ export class NineDoor implements Namespace {
     const made = hook.mhMkdir(s, buf, off, len);
     if (made < 0) return made;
     return this.done(s, this.tree.handle(made));
+  }
+
+  /** Tremove / Tunlinkat: only a directory in the mkdir hook's directory (`rmdir /updates/<epoch>`). */
+  remove(session: number, node: number): number {
+    const slot = this.enter(session, node, Op.Write);
+    if (slot < 0) return slot;
+    const s = this.cur;
+    const tree = this.tree;
+    const hook = this.mkdirHook;
+    if (hook === null || tree.parent[slot] !== hook.mhDir || tree.access[slot] !== Access.Dir) return -EROFS;
+    if (!this.allowed(s, slot, Want.Write, Op.Write)) return -EPERM;
+    return this.done(s, hook.mhRemove(s, slot));
   }
 
   clunk(session: number, node: number): void {

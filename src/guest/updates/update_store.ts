@@ -358,6 +358,34 @@ export class UpdateStore {
     return ustHexDigit(d % 2 === 0 ? Math.floor(b / 16) : b % 16);
   }
 
+  /** Forgets `epoch`: its record, and every chunk no other epoch lists. False when there is none. */
+  ustDrop(epoch: number): boolean {
+    const e = this.ustFind(epoch);
+    if (e < 0) return false;
+    if (this.ustEpochState[e] !== ST_INVALID) {
+      for (let i = 0; i < this.ustEpochChunks[e]; i++) {
+        const s = this.ustEpochSlot[e * this.ustMaxChunks + i];
+        const refs = this.ustSlotRefs;
+        refs[s] = refs[s] - 1;
+        if (refs[s] === 0) {
+          const f = this.ustSlotFilled;
+          f[s] = 0;
+          const l = this.ustSlotLen;
+          l[s] = 0;
+        }
+      }
+    }
+    {
+      const tw = this.ustEpochState;
+      tw[e] = ST_EMPTY;
+    }
+    {
+      const tw = this.ustEpochChunks;
+      tw[e] = 0;
+    }
+    return true;
+  }
+
   /** True when the store holds a record (receiving, ready or invalid) for `epoch`. */
   ustKnows(epoch: number): boolean {
     return this.ustFind(epoch) >= 0;

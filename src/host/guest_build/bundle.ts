@@ -6,6 +6,7 @@
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 import { compileCorpus, toHex } from "./corpus.ts";
 import { type BootConfig, ecosystemLinked } from "../../guest/boot.ts";
+import { extensionSource } from "../../codegen/emit/bootstrap.ts";
 
 /** Bundles `entrySource` (resolved from the repository root) and returns the script text. */
 export async function bundleEntry(entrySource: string): Promise<string> {
@@ -79,9 +80,10 @@ export function manifestEntrySource(boot: BootConfig): string {
     `import { pumpMain } from "./src/guest/native/pump.ts";`,
     `import { PlatformTicketVerifier } from "./src/guest/tickets/platform_verifier.ts";`,
     ...(eco ? [`import { EcosystemProviders } from "./src/guest/ninedoor/ecosystem.ts";`] : []),
+    ...(boot.cas.enable ? [`import { PlatformUpdateSignatureCheck } from "./src/guest/updates/platform_signature_check.ts";`] : []),
     `const BOOT = ${JSON.stringify(boot)};`,
     `console.log("cohesix: guest up, manifest", BOOT.manifestFingerprint);`,
-    `const extension = ${eco ? "new EcosystemProviders()" : "null"};`,
+    `const extension = ${extensionSource(boot, "BOOT")};`,
     `pumpMain(new Hive(BOOT, { verifier: new PlatformTicketVerifier(BOOT.ticketKeys), extension }));`,
     "",
   ].join("\n");

@@ -10,6 +10,9 @@ import { HiveLink, parseHive } from "../cli/hive_link.ts";
 import { NineError } from "../../secure9p/host/client.ts";
 import { ENOENT } from "../../secure9p/errors.ts";
 
+/** unlinkat(2)'s flag for a directory, as Linux v9fs sends it in Tunlinkat. */
+const AT_REMOVEDIR = 0x200;
+
 const HELP = `cohesix update: signed, content-addressed updates
 
 Usage:
@@ -17,6 +20,7 @@ Usage:
   cohesix update pack --key FILE --epoch N --out DIR [--chunk-bytes N] [--base DIR] FILE...
   cohesix update push DIR [--hive H:P] [--role R] [--ticket T] [--window N] [--json]
   cohesix update status [--epoch N] [--hive H:P] [--role R] [--ticket T] [--json]
+  cohesix update drop --epoch N [--hive H:P] [--role R] [--ticket T]
 
 An update is a directory: chunks/<sha256> (the files, concatenated and cut into --chunk-bytes
 pieces, each named by its sha256) and manifest.cbor (epoch, chunk list, total size, file list,
@@ -43,6 +47,9 @@ Flags (push, status):
   --window N         requests in flight at once while pushing (default 16)
   --epoch N          status of one epoch, with its missing chunks (default: every epoch)
   --json             one JSON object on stdout
+
+drop removes /updates/<N> (rmdir): the epoch and the chunks no other epoch lists; the hive keeps
+at most cas.store.max_epochs epochs, so drop old ones before pushing new ones.
 
 push reads the hive's /updates/<epoch>/status first and sends only what it lacks: the manifest
 if it has none, then the chunks it lists as missing. A push killed or cut off resumes on the
@@ -242,9 +249,38 @@ async function status(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function drop(argv: string[]): Promise<number> {
+  const { values } = parseFlags("update drop", argv, {
+    hive: { type: "string" },
+    role: { type: "string" },
+    ticket: { type: "string" },
+    epoch: { type: "string" },
+  });
+  const addr = parseHive("update drop", values.hive);
+  const epoch = intFlag("epoch", values.epoch, 1, 0xffff_ffff);
+  const link = await HiveLink.open(addr, values.role ?? "queen", values.ticket ?? "");
+  const c = link.client;
+  const dir = c.newFid();
+  try {
+    await c.walk(link.root, dir, ["updates"]);
+    await c.unlinkat(dir, String(epoch), AT_REMOVEDIR);
+  } catch (e) {
+    if (e instanceof NineError && e.errno === ENOENT) {
+      console.error(`update drop: the hive has no epoch ${epoch} (or serves no /updates)`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await c.clunk(dir).catch(() => {});
+    link.close();
+  }
+  console.log(`dropped epoch=${epoch}`);
+  return 0;
+}
+
 export const updateCommand: Subcommand = {
   name: "update",
-  summary: "Signed content-addressed updates: keygen, pack, push, status",
+  summary: "Signed content-addressed updates: keygen, pack, push, status, drop",
   help: HELP,
   run(argv) {
     const [sub, ...rest] = argv;
@@ -252,7 +288,8 @@ export const updateCommand: Subcommand = {
     if (sub === "pack") return pack(rest);
     if (sub === "push") return push(rest);
     if (sub === "status") return status(rest);
-    const subs = "keygen, pack, push or status";
+    if (sub === "drop") return drop(rest);
+    const subs = "keygen, pack, push, status or drop";
     usage(sub === undefined ? `missing subcommand (${subs})` : `unknown subcommand '${sub}' (${subs})`);
   },
 };

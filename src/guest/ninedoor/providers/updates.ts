@@ -5,6 +5,7 @@
  *   /updates/status               (read) `chunk_bytes=<n> slots=<n> free=<n> epochs=<n>/<max>`, then
  *                                 `epoch=<n> state=...` per epoch
  *   mkdir /updates/<epoch>        (queen) opens an update: a decimal epoch, 1..4294967295
+ *   rmdir /updates/<epoch>        (queen) drops it: its files, and the chunks no other epoch lists
  *   /updates/<epoch>/manifest.cbor (append) the signed manifest, in one or more writes; it is read,
  *                                 verified and its room reserved once its last byte arrives (the
  *                                 CBOR header tells its length); the completing write gets the
@@ -177,6 +178,32 @@ export class UpdateFiles implements Provider, MkdirHook {
       w[free] = 1;
     }
     return d;
+  }
+
+  /** `rmdir /updates/<epoch>`: the epoch's nodes go, its chunk slots are freed unless shared. */
+  mhRemove(_s: number, slot: number): number {
+    let e = -1;
+    for (let i = 0; i < this.ufEpoch.length && e < 0; i++) if (this.ufEpoch[i] !== 0 && this.ufDirNode[i] === slot) e = i;
+    if (e < 0) return -ENOENT;
+    this.ufStore.ustDrop(this.ufEpoch[e]);
+    this.ufNd.dropSubtree(slot);
+    {
+      const w = this.ufEpoch;
+      w[e] = 0;
+    }
+    {
+      const w = this.ufNamed;
+      w[e] = 0;
+    }
+    {
+      const w = this.ufStaged;
+      w[e] = 0;
+    }
+    {
+      const w = this.ufSettled;
+      w[e] = 1;
+    }
+    return 0;
   }
 
   nodeRead(kind: number, a: number, offset: number, dst: Uint8Array, dstOff: number, count: number): number {

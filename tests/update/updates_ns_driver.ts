@@ -1,0 +1,140 @@
+/**
+ * Guest-side driver of the /updates parity run (tests/update/updates_porf_test.ts): a NineDoor booted
+ * from the boot tables it is given, with the [ecosystem] extension over the update check it is given,
+ * fed steps through the Namespace API — mkdir, a write of hex bytes (in pieces), a read, a remove —
+ * each answered as text lines in one ByteWriter. The hosted run passes HostedUpdateSignatureCheck;
+ * the porf run passes PlatformUpdateSignatureCheck with the Wasm host answering its mailbox. One
+ * driver for both, so the lines can only differ by what the guest code does under each compiler.
+ * Porffor rules: allocated in the constructor, no closures, fields prefixed `und`.
+ */
+import { newU8 } from "../../src/secure9p/alloc.ts";
+import { ByteWriter } from "../../src/guest/lib/bytes.ts";
+import type { BootConfig } from "../../src/guest/boot.ts";
+import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
+import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
+import type { UpdateSignatureCheck } from "../../src/guest/updates/update_store.ts";
+
+const PIECE = 1500;
+
+function undNibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return 0;
+}
+
+export class UpdatesNsRun {
+  undNd: NineDoor;
+  undSess: number;
+  undBuf: Uint8Array;
+  undName: Uint8Array;
+  undOut: ByteWriter;
+
+  constructor(boot: BootConfig, check: UpdateSignatureCheck) {
+    this.undNd = new NineDoor(boot, null, new EcosystemProviders(check));
+    this.undNd.advance(1000);
+    this.undSess = this.undNd.attach("queen", "");
+    this.undBuf = newU8(16384);
+    this.undName = newU8(256);
+    this.undOut = new ByteWriter(16384);
+  }
+
+  /** Hex pieces into undBuf; the byte count. */
+  undHex(parts: string[]): number {
+    let n = 0;
+    const dst = this.undBuf;
+    for (let p = 0; p < parts.length; p++) {
+      const hex = parts[p];
+      const m = Math.floor(hex.length / 2);
+      for (let i = 0; i < m; i++) dst[n + i] = undNibble(hex.charCodeAt(2 * i)) * 16 + undNibble(hex.charCodeAt(2 * i + 1));
+      n = n + m;
+    }
+    return n;
+  }
+
+  /** Walks `path` (absolute) to its parent when `parent`, else to itself: the node or -errno. */
+  undWalk(path: string, parent: boolean): number {
+    const nd = this.undNd;
+    let end = path.length;
+    if (parent) end = path.lastIndexOf("/");
+    let node = nd.root(this.undSess);
+    let start = 1;
+    for (let i = 1; i <= end && node >= 0; i++) {
+      if (i < end && path.charCodeAt(i) !== 47) continue;
+      const n = i - start;
+      if (n > 0) {
+        for (let k = 0; k < n; k++) this.undName[k] = path.charCodeAt(start + k);
+        node = nd.walk(this.undSess, node, this.undName, 0, n);
+      }
+      start = i + 1;
+    }
+    return node;
+  }
+
+  /** One step: "mkdir", "write" (hex pieces `data`), "read" or "remove" on `path`. */
+  undStep(op: string, path: string, data: string[]): void {
+    const nd = this.undNd;
+    const s = this.undSess;
+    const w = this.undOut;
+    w.ascii(op);
+    w.byte(32);
+    w.ascii(path);
+    w.byte(32);
+    if (op === "mkdir") {
+      const dir = this.undWalk(path, true);
+      const at = path.lastIndexOf("/") + 1;
+      const n = path.length - at;
+      for (let k = 0; k < n; k++) this.undName[k] = path.charCodeAt(at + k);
+      let r = dir;
+      if (dir >= 0) {
+        r = nd.mkdir(s, dir, this.undName, 0, n, 493);
+        if (r >= 0) nd.clunk(s, r);
+        nd.clunk(s, dir);
+      }
+      w.labelUint(r < 0 ? "-" : "", r < 0 ? -r : 0);
+    } else if (op === "remove") {
+      const node = this.undWalk(path, false);
+      let r = node;
+      if (node >= 0) {
+        r = nd.remove(s, node);
+        nd.clunk(s, node);
+      }
+      w.labelUint(r < 0 ? "-" : "", r < 0 ? -r : 0);
+    } else {
+      const node = this.undWalk(path, false);
+      let r = node;
+      if (node >= 0) r = nd.open(s, node, op === "write" ? 1 : 0);
+      if (r >= 0 && op === "write") {
+        const len = this.undHex(data);
+        // In pieces, as a client splits a manifest at its iounit; the last write's answer counts.
+        for (let off = 0; off < len && r >= 0; off += PIECE) {
+          const piece = len - off < PIECE ? len - off : PIECE;
+          r = nd.write(s, node, 0, 0, this.undBuf, off, piece);
+        }
+      } else if (r >= 0) r = nd.read(s, node, 0, 0, this.undBuf, 0, this.undBuf.length);
+      if (node >= 0) nd.clunk(s, node);
+      w.labelUint(r < 0 ? "-" : "", r < 0 ? -r : r);
+      if (op === "read" && r > 0) {
+        w.byte(10);
+        // Text files as they are; a binary chunk as its first 8 bytes in decimal.
+        if (path.indexOf("/chunks/") < 0) w.bytes(this.undBuf, 0, r);
+        else for (let k = 0; k < 8; k++) w.labelUint(" ", this.undBuf[k]);
+      }
+    }
+    w.byte(10);
+  }
+
+  /** Prints the writer's lines (guest entries) and empties it. */
+  undPrint(): void {
+    const w = this.undOut;
+    const buf = w.buf;
+    let line = "";
+    for (let k = 0; k < w.len; k++) {
+      if (buf[k] === 10) {
+        console.log(line);
+        line = "";
+      } else line += String.fromCharCode(buf[k]);
+    }
+    if (w.overflow) console.log("driver output overflow");
+    w.reset();
+  }
+}
