@@ -10,6 +10,7 @@
  */
 import { newU8 } from "../../src/secure9p/alloc.ts";
 import { ByteWriter } from "../../src/guest/lib/bytes.ts";
+import { printWriterLines } from "../support/guest_print.ts";
 import { type UpdateSignatureCheck, UpdateStore, ustReason } from "../../src/guest/updates/update_store.ts";
 
 /** The store of the vector run: 128-byte chunks, 16 slots, up to 512 chunks and 8 epochs. */
@@ -110,16 +111,6 @@ export class UpdateVectorRun {
 
   /** Prints the writer's lines (guest entries) and empties it. */
   uvrPrint(): void {
-    const w = this.uvrOut;
-    const buf = w.buf;
-    let line = "";
-    for (let k = 0; k < w.len; k++) {
-      if (buf[k] === 10) {
-        console.log(line);
-        line = "";
-      } else line += String.fromCharCode(buf[k]);
-    }
-    if (w.overflow) console.log("vector output overflow");
-    w.reset();
+    printWriterLines(this.uvrOut);
   }
 }

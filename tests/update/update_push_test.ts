@@ -11,6 +11,7 @@ import { FlakyProxy } from "../support/flaky_proxy.ts";
 import { HiveLink } from "../../src/host/cli/hive_link.ts";
 import { parseStatus } from "../../src/host/update/push.ts";
 import { join } from "node:path";
+import { payload } from "../support/payload.ts";
 
 const COHESIX = new URL("../../cohesix", import.meta.url).pathname;
 const FULL = ["--manifest", new URL("../../configs/full.toml", import.meta.url).pathname];
@@ -21,16 +22,6 @@ async function cohesix(args: string[]): Promise<{ code: number; stdout: string; 
   const out = await new Deno.Command(COHESIX, { args, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function payload(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    b[i] = Math.floor(x / 65536) % 256;
-  }
-  return b;
 }
 
 let packs = 0;

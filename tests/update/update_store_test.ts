@@ -20,21 +20,12 @@ import {
 import { HostedUpdateSignatureCheck } from "../../src/host/update/signature_check.ts";
 import { packUpdate } from "../../src/host/update/pack.ts";
 import { keyPair } from "../../src/host/ticket/codec.ts";
+import { payload } from "../support/payload.ts";
 
 const SECRET = Uint8Array.from({ length: 32 }, () => 0x33);
 const PAIR = keyPair(SECRET);
 const TRUSTED = new HostedUpdateSignatureCheck([{ kid: PAIR.kid, publicKey: PAIR.publicKey }]);
 const dec = new TextDecoder();
-
-function payload(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    b[i] = Math.floor(x / 65536) % 256;
-  }
-  return b;
-}
 
 function status(s: UpdateStore, epoch: number): string {
   const w = new ByteWriter(64 * 1024);

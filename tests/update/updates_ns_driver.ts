@@ -9,6 +9,7 @@
  */
 import { newU8 } from "../../src/secure9p/alloc.ts";
 import { ByteWriter } from "../../src/guest/lib/bytes.ts";
+import { printWriterLines } from "../support/guest_print.ts";
 import type { BootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
@@ -125,16 +126,6 @@ export class UpdatesNsRun {
 
   /** Prints the writer's lines (guest entries) and empties it. */
   undPrint(): void {
-    const w = this.undOut;
-    const buf = w.buf;
-    let line = "";
-    for (let k = 0; k < w.len; k++) {
-      if (buf[k] === 10) {
-        console.log(line);
-        line = "";
-      } else line += String.fromCharCode(buf[k]);
-    }
-    if (w.overflow) console.log("driver output overflow");
-    w.reset();
+    printWriterLines(this.undOut);
   }
 }

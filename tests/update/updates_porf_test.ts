@@ -16,19 +16,10 @@ import { packUpdate } from "../../src/host/update/pack.ts";
 import { bundleEntry } from "../../src/host/guest_build/bundle.ts";
 import { porfWasm, runWasmPump } from "../../src/host/guest_build/wasm_pump.ts";
 import { UpdatesNsRun } from "./updates_ns_driver.ts";
+import { payload } from "../support/payload.ts";
 
 const boot: BootConfig = await bootConfigFromManifest(new URL("../../configs/full.toml", import.meta.url).pathname);
 boot.cas = { ...boot.cas, chunkBytes: 1024, maxBytes: 8 * 1024, maxChunks: 16, maxEpochs: 2 };
-
-function payload(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    b[i] = Math.floor(x / 65536) % 256;
-  }
-  return b;
-}
 
 function hexParts(b: Uint8Array): string[] {
   const hex = bytesToHex(b);

@@ -16,6 +16,7 @@ import { devUpdateSeed } from "../../src/host/update/manifest.ts";
 import { O_RDONLY } from "../../src/secure9p/namespace.ts";
 import { EACCES, EEXIST, EINVAL, ENOENT, ENOSPC, EPERM, EROFS } from "../../src/secure9p/errors.ts";
 import { NsClient } from "../ninedoor/ns_client.ts";
+import { payload } from "../support/payload.ts";
 
 const FULL = await bootConfigFromManifest(new URL("../../configs/full.toml", import.meta.url).pathname);
 const DEV = devUpdateSeed();
@@ -26,16 +27,6 @@ function hive(tweak?: (b: BootConfig) => void, verified = true) {
   const nd = new NineDoor(boot, null, new EcosystemProviders(verified ? new HostedUpdateSignatureCheck(boot.updateKeys) : null));
   nd.advance(1000);
   return { nd, queen: new NsClient(nd, nd.attach("queen", "")), observer: new NsClient(nd, nd.attach("observer", "")) };
-}
-
-function payload(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    b[i] = Math.floor(x / 65536) % 256;
-  }
-  return b;
 }
 
 function pack(epoch: number, bytes: Uint8Array, secretKey = DEV, base?: PackedUpdate): PackedUpdate {
