@@ -6,6 +6,19 @@ export interface DevHive {
   stop(): Promise<void>;
 }
 
+/** The first line a spawned process prints on its piped stdout (its ready line); throws if it exits first. */
+export async function firstStdoutLine(child: Deno.ChildProcess, what: string): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${what} exited before printing its ready line`);
+    text += value;
+  }
+  reader.releaseLock();
+  return text.slice(0, text.indexOf("\n"));
+}
+
 /** Starts `cohesix dev --ninep-port 0 --console-port 0 --json [extra]` and waits for its ports line. */
 export async function startDevHive(extra: string[] = []): Promise<DevHive> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -13,15 +26,7 @@ export async function startDevHive(extra: string[] = []): Promise<DevHive> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("cohesix dev exited before printing its ports");
-    text += value;
-  }
-  reader.releaseLock();
-  const doc = JSON.parse(text.slice(0, text.indexOf("\n")));
+  const doc = JSON.parse(await firstStdoutLine(child, "cohesix dev"));
   return {
     ninep: doc.ninep.port,
     console: doc.console.port,

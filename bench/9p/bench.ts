@@ -23,6 +23,7 @@ import { NineClient } from "../../src/secure9p/host/client.ts";
 import { O_RDONLY } from "../../src/secure9p/namespace.ts";
 import { benchFile } from "./files.ts";
 import { measureCore } from "./core.ts";
+import { firstStdoutLine } from "../dev_hive.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -116,14 +117,7 @@ async function startOurs(): Promise<Target> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("Cannot start bench/9p/serve.ts: it exited");
-    text += value;
-  }
-  reader.releaseLock();
+  const text = await firstStdoutLine(child, "bench/9p/serve.ts");
   child.stdout.cancel().catch(() => {});
   const port = Number(/PORT (\d+)/.exec(text)![1]);
   return { name: "cohesix", port, pid: child.pid, aname: "", child };
