@@ -313,9 +313,13 @@ export interface BusAdapterSpec {
 
 /** True when a build must link the `[ecosystem]` extension: the manifest turns one of its services on. */
 export function ecosystemLinked(boot: BootConfig): boolean {
+  return ecosystemServicesOn(boot) || boot.cas.enable;
+}
+
+/** True when a service of the whole `[ecosystem]` set (not `[cas]` alone) is on. */
+export function ecosystemServicesOn(boot: BootConfig): boolean {
   const eco = boot.ecosystem;
-  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable || boot.busAdapters.length > 0 ||
-    boot.cas.enable;
+  return eco.policy.enable || eco.audit.enable || eco.host.enable || eco.gpuBridge.enable || boot.busAdapters.length > 0;
 }
 
 /** Everything in `[ecosystem]` off (the default manifest's choice). */

@@ -4,7 +4,7 @@
  * 4 MiB image), a manifest that enables them gets them, and the hosted hive serves them either way.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
+import { bootConfigFromManifest, bootConfigValue, compileManifestText } from "../../src/codegen/mod.ts";
 import { bootEntrySource, bundleEntry, manifestEntrySource } from "../../src/host/guest_build/bundle.ts";
 import { NAMESPACE_EXTENSION } from "../../src/guest/generated/bootstrap.ts";
 import { Hive } from "../../src/guest/hive.ts";
@@ -40,6 +40,20 @@ Deno.test("a manifest that enables [cas] links /updates with the platform's upda
   assert(js.includes("new PlatformUpdateSignatureCheck(BOOT.updateKeys, BOOT.cas.maxChunks)"));
   const noCas = { ...boot, cas: { ...boot.cas, enable: false } };
   assert(!(await bundleEntry(manifestEntrySource(noCas))).includes(NATIVE_UPDATE_CHECK), "no update check without [cas]");
+});
+
+Deno.test("a manifest with [cas] and nothing else of the extension links /updates alone (CasProviders), no [ecosystem] code", async () => {
+  const text = Deno.readTextFileSync(new URL("../../configs/root_task.toml", import.meta.url)).replace(
+    "[cas]\nenable = false\n",
+    `[cas]\nenable = true\nupdate_keys = [{ issuer = "u", public_key = "${"6d6cd7d0f908b9a031c480aec196542419cd07668ea7b40b4390a061908a490e"}" }]\n`,
+  );
+  const boot = bootConfigValue(compileManifestText(text, "cas-only.toml"));
+  assert(boot.cas.enable && !boot.ecosystem.policy.enable);
+  const src = manifestEntrySource(boot);
+  assert(src.includes("new CasProviders(new PlatformUpdateSignatureCheck(BOOT.updateKeys, BOOT.cas.maxChunks))"), src);
+  const js = await bundleEntry(src);
+  for (const c of [...UPDATE_CLASSES, NATIVE_UPDATE_CHECK]) assert(js.includes(c), `${c} is missing from the [cas] guest`);
+  for (const c of ECOSYSTEM_CLASSES) assert(!js.includes(c), `${c} is linked into a [cas]-only guest`);
 });
 
 Deno.test("a hive without the extension serves no /policy or /audit even when the manifest enables them; with it, it does", async () => {

@@ -4,7 +4,14 @@
  * tables instead of hand-written constants.
  */
 import type { ResolvedManifest } from "../load.ts";
-import { type BootConfig, type BusAdapterSpec, ecosystemLinked, type NetConfig, type ObservabilitySpec } from "../../guest/boot.ts";
+import {
+  type BootConfig,
+  type BusAdapterSpec,
+  ecosystemLinked,
+  ecosystemServicesOn,
+  type NetConfig,
+  type ObservabilitySpec,
+} from "../../guest/boot.ts";
 import { ipv4Bytes, keyId } from "../redlines.ts";
 import { tsLiteral } from "./ts_literal.ts";
 
@@ -199,8 +206,24 @@ export function netConfigValue(m: ResolvedManifest): NetConfig {
  */
 export function extensionSource(boot: BootConfig, bootName: string): string {
   if (!ecosystemLinked(boot)) return "null";
-  if (!boot.cas.enable) return "new EcosystemProviders()";
-  return `new EcosystemProviders(new PlatformUpdateSignatureCheck(${bootName}.updateKeys, ${bootName}.cas.maxChunks))`;
+  const check = boot.cas.enable ? `new PlatformUpdateSignatureCheck(${bootName}.updateKeys, ${bootName}.cas.maxChunks)` : "";
+  return `new ${extensionClass(boot)}(${check})`;
+}
+
+/** The extension class a build links: the whole [ecosystem] set, or /updates alone when only [cas] is on. */
+export function extensionClass(boot: BootConfig): "EcosystemProviders" | "CasProviders" {
+  return ecosystemServicesOn(boot) ? "EcosystemProviders" : "CasProviders";
+}
+
+/** The import line of that class, with `prefix` the path to src/guest/ninedoor/. */
+export function extensionImports(boot: BootConfig, prefix: string, updatesPrefix: string): string[] {
+  if (!ecosystemLinked(boot)) return [];
+  const cls = extensionClass(boot);
+  const file = cls === "EcosystemProviders" ? "ecosystem.ts" : "cas_extension.ts";
+  return [
+    `import { ${cls} } from "${prefix}${file}";`,
+    ...(boot.cas.enable ? [`import { PlatformUpdateSignatureCheck } from "${updatesPrefix}platform_signature_check.ts";`] : []),
+  ];
 }
 
 /** Renders the module text. `source` is the manifest path shown in the header. */
@@ -214,8 +237,7 @@ export function bootstrapModule(m: ResolvedManifest, source: string): string {
     "",
     `import type { BootConfig, NetConfig } from "../boot.ts";`,
     `import type { NamespaceExtension } from "../ninedoor/extension.ts";`,
-    ...(eco ? [`import { EcosystemProviders } from "../ninedoor/ecosystem.ts";`] : []),
-    ...(boot.cas.enable ? [`import { PlatformUpdateSignatureCheck } from "../updates/platform_signature_check.ts";`] : []),
+    ...extensionImports(boot, "../ninedoor/", "../updates/"),
     "",
     `/** SHA-256 of the resolved manifest; the hive prints it in /proc/boot. */`,
     `export const MANIFEST_FINGERPRINT = ${JSON.stringify(m.fingerprint)};`,
@@ -227,7 +249,7 @@ export function bootstrapModule(m: ResolvedManifest, source: string): string {
     `export const NET_CONFIG: NetConfig = ${tsLiteral(netConfigValue(m))};`,
     "",
     eco
-      ? `/** Providers linked beyond NineDoor's own: [ecosystem] policy/audit is enabled. */`
+      ? `/** Providers linked beyond NineDoor's own: the manifest enables [ecosystem] services or [cas]. */`
       : `/** Providers linked beyond NineDoor's own: none ([ecosystem] is off, its code is not linked). */`,
     `export const NAMESPACE_EXTENSION: NamespaceExtension | null = ${extensionSource(boot, "BOOT_CONFIG")};`,
     "",

@@ -5,8 +5,8 @@
  */
 import { REPO_ROOT, runTool, StageError, TOOLS } from "./tools.ts";
 import { compileCorpus, toHex } from "./corpus.ts";
-import { type BootConfig, ecosystemLinked } from "../../guest/boot.ts";
-import { extensionSource } from "../../codegen/emit/bootstrap.ts";
+import type { BootConfig } from "../../guest/boot.ts";
+import { extensionImports, extensionSource } from "../../codegen/emit/bootstrap.ts";
 
 /** Bundles `entrySource` (resolved from the repository root) and returns the script text. */
 export async function bundleEntry(entrySource: string): Promise<string> {
@@ -73,14 +73,12 @@ pumpMain(newHive());
  * 250 ms tick_ms): the same banner format and serial console, the hive booted from `boot`.
  */
 export function manifestEntrySource(boot: BootConfig): string {
-  // Like the generated bootstrap: the [ecosystem] providers are linked only when the manifest enables one.
-  const eco = ecosystemLinked(boot);
+  // Like the generated bootstrap: the [ecosystem] providers (or [cas] alone) are linked only when enabled.
   return [
     `import { Hive } from "./src/guest/hive.ts";`,
     `import { pumpMain } from "./src/guest/native/pump.ts";`,
     `import { PlatformTicketVerifier } from "./src/guest/tickets/platform_verifier.ts";`,
-    ...(eco ? [`import { EcosystemProviders } from "./src/guest/ninedoor/ecosystem.ts";`] : []),
-    ...(boot.cas.enable ? [`import { PlatformUpdateSignatureCheck } from "./src/guest/updates/platform_signature_check.ts";`] : []),
+    ...extensionImports(boot, "./src/guest/ninedoor/", "./src/guest/updates/"),
     `const BOOT = ${JSON.stringify(boot)};`,
     `console.log("cohesix: guest up, manifest", BOOT.manifestFingerprint);`,
     `const extension = ${extensionSource(boot, "BOOT")};`,
