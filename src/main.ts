@@ -6,7 +6,7 @@ import { COHESIX_VERSION } from "./guest/version.ts";
 import { attestCommand } from "./host/attest/command.ts";
 import { bundleCommand } from "./host/bundle/command.ts";
 import { busAgentCommand } from "./host/bus_agent/command.ts";
-import { type Subcommand, UsageError } from "./host/cli/command.ts";
+import { hiveErrorMessage, type Subcommand, UsageError } from "./host/cli/command.ts";
 import { cohshCommand } from "./host/cohsh/command.ts";
 import { traceCommand } from "./host/cohsh/trace_command.ts";
 import { demoCommand } from "./host/demo/command.ts";
@@ -135,6 +135,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       console.error(`cohesix: ${err.message}${err.hint ? ` (${err.hint})` : ""}`);
       return 2;
+    }
+    const hive = hiveErrorMessage(err);
+    if (hive !== null) {
+      console.error(`cohesix ${first}: ${hive}`);
+      return 1;
     }
     throw err;
   }

@@ -165,3 +165,12 @@ Deno.test("update push refuses a DIR without a manifest, with what to do next", 
   assertEquals(r.code, 2);
   assertStringIncludes(r.stderr, "manifest.cbor does not exist (pack the update first");
 });
+
+Deno.test("update status with no hive listening: one line naming the address, exit 1, no stack trace", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const r = await cohesix(["update", "status", "--hive", `127.0.0.1:${port}`]);
+  assertEquals(r.code, 1);
+  assertEquals(r.stderr, `cohesix update: Cannot connect to 127.0.0.1:${port}: Connection refused (os error 111)\n`);
+});

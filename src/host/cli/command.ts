@@ -3,6 +3,8 @@
  * `src/main.ts` is only the table of these; each subcommand lives in its own module.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { NineError } from "../../secure9p/host/client.ts";
+import { TransportError } from "../../secure9p/host/conn.ts";
 
 export interface Subcommand {
   /** Name typed after `cohesix`. */
@@ -21,6 +23,18 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/**
+ * The one-line message of an error met while talking to a hive (refused or dropped connection, a 9P
+ * refusal), printed instead of a stack trace with exit code 1; null for anything else (a bug).
+ */
+export function hiveErrorMessage(err: unknown): string | null {
+  if (err instanceof TransportError || err instanceof NineError) return err.message;
+  if (err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset) {
+    return `${err.message} (is the hive running? start one with 'cohesix dev')`;
+  }
+  return null;
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

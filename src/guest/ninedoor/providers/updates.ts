@@ -103,6 +103,8 @@ export class UpdateFiles implements Provider, MkdirHook {
   private ufWriter: Int32Array;
   private ufWriterGen: Int32Array;
   private ufSettled: Uint8Array;
+  /** The 64 hex digits of a chunk name being made. */
+  private ufDigits: Uint8Array;
 
   constructor(nd: NineDoor, check: UpdateSignatureCheck) {
     this.ufNd = nd;
@@ -126,6 +128,7 @@ export class UpdateFiles implements Provider, MkdirHook {
     this.ufWriter = allocI32(epochs);
     this.ufWriterGen = allocI32(epochs);
     this.ufSettled = allocU8(epochs);
+    this.ufDigits = allocU8(64);
   }
 
   mountNodes(): void {
@@ -309,12 +312,26 @@ export class UpdateFiles implements Provider, MkdirHook {
     const n = st.ustChunkCount(epoch);
     const m = this.ufCas.maxChunks;
     for (let i = 0; i < n; i++) {
-      let name = "";
-      for (let d = 0; d < 64; d++) name += String.fromCharCode(st.ustNameDigit(epoch, i, d));
+      const name = this.ufHexName(epoch, i);
       // A chunk the manifest lists twice is one file.
       if (t.childNamed(this.ufChunksNode[e], name) >= 0) continue;
       t.add(this.ufChunksNode[e], name, this.provId, Kind.Chunk, Access.AppendOnly, e * m + i, 0);
     }
+  }
+
+  /**
+   * Chunk `i`'s sha256 as 64 hex digits, made as one string: the guest has no GC, and building it
+   * a character at a time cost 64 strings per chunk (natively the arena ran out at ~40 chunks).
+   */
+  private ufHexName(epoch: number, i: number): string {
+    const d = this.ufDigits;
+    for (let k = 0; k < 64; k++) d[k] = this.ufStore.ustNameDigit(epoch, i, k);
+    return String.fromCharCode(
+      d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15],
+      d[16], d[17], d[18], d[19], d[20], d[21], d[22], d[23], d[24], d[25], d[26], d[27], d[28], d[29], d[30], d[31],
+      d[32], d[33], d[34], d[35], d[36], d[37], d[38], d[39], d[40], d[41], d[42], d[43], d[44], d[45], d[46], d[47],
+      d[48], d[49], d[50], d[51], d[52], d[53], d[54], d[55], d[56], d[57], d[58], d[59], d[60], d[61], d[62], d[63],
+    );
   }
 
   nodeSize(kind: number, a: number): number {
