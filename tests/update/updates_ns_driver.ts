@@ -106,9 +106,11 @@ export class UpdatesNsRun {
       if (node >= 0) r = nd.open(s, node, op === "write" ? 1 : 0);
       if (r >= 0 && op === "write") {
         const len = this.undHex(data);
-        // In pieces, as a client splits a manifest at its iounit; the last write's answer counts.
-        for (let off = 0; off < len && r >= 0; off += PIECE) {
-          const piece = len - off < PIECE ? len - off : PIECE;
+        // A manifest in pieces, as a client splits it at its iounit (the last write's answer counts);
+        // a chunk is one write.
+        const step = path.indexOf("/chunks/") < 0 ? PIECE : len;
+        for (let off = 0; off < len && r >= 0; off += step) {
+          const piece = len - off < step ? len - off : step;
           r = nd.write(s, node, 0, 0, this.undBuf, off, piece);
         }
       } else if (r >= 0) r = nd.read(s, node, 0, 0, this.undBuf, 0, this.undBuf.length);
