@@ -49,3 +49,17 @@ export function bootBuild(): Promise<CachedBuild> {
   boot ??= sel4Export().then((sel4Sdk) => cachedBuildGuest({ entrySource: bootEntrySource(), sel4Sdk, root: GUEST_CACHE }));
   return boot;
 }
+
+/** A guest build of `entry()` through the shared cache, started on first use and shared after. */
+export function lazyGuestBuild(entry: () => string): () => Promise<CachedBuild> {
+  let build: Promise<CachedBuild> | undefined;
+  return async () => (build ??= cachedBuildGuest({ entrySource: entry(), sel4Sdk: await sel4Export(), root: GUEST_CACHE }));
+}
+
+/** The lines a vector run printed between "vectors begin" and "vectors end" (it must have both). */
+export function vectorLines(out: string): string {
+  const begin = out.indexOf("vectors begin\n");
+  const end = out.indexOf("vectors end\n");
+  if (begin < 0 || end < begin) throw new Error(`no complete vector run in:\n${out.slice(-800)}`);
+  return out.slice(begin + "vectors begin\n".length, end);
+}

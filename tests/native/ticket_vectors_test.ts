@@ -5,11 +5,10 @@
  * by Porffor with the host platform answering the verify mailbox (noble); and the guest compiled to
  * AArch64 with libsodium behind the mailbox, under qemu-aarch64 and as the seL4 root task.
  */
-import { assert, assertEquals } from "../support/assert.ts";
+import { assertEquals } from "../support/assert.ts";
 import { hostedVectorLines, vectorEntrySource } from "./ticket_vectors.ts";
-import { GUEST_CACHE, linkImage, sel4Export } from "./builds.ts";
+import { lazyGuestBuild, linkImage, vectorLines } from "./builds.ts";
 import { bootSel4, runUnderQemuUser } from "../../src/host/guest_build/native_run.ts";
-import { cachedBuildGuest } from "../../src/host/guest_build/cache.ts";
 import { bundleEntry } from "../../src/host/guest_build/bundle.ts";
 import { porfWasm, runWasmPump } from "../../src/host/guest_build/wasm_pump.ts";
 import { join } from "node:path";
@@ -18,20 +17,7 @@ const work = Deno.makeTempDirSync({ prefix: "cohesix-vectors-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 
 const expected = hostedVectorLines();
-let build: ReturnType<typeof cachedBuildGuest> | undefined;
-const built = async () => (build ??= cachedBuildGuest({
-  entrySource: vectorEntrySource(),
-  sel4Sdk: await sel4Export(),
-  root: GUEST_CACHE,
-}));
-
-/** The lines between "vectors begin" and "vectors end". */
-function vectorLines(out: string): string {
-  const begin = out.indexOf("vectors begin\n");
-  const end = out.indexOf("vectors end\n");
-  assert(begin >= 0 && end > begin, `no complete vector run in:\n${out.slice(-800)}`);
-  return out.slice(begin + "vectors begin\n".length, end);
-}
+const built = lazyGuestBuild(vectorEntrySource);
 
 Deno.test("the hosted verifier gives each vector its expected verdict", () => {
   const verdicts = expected.trim().split("\n").map((l) => l.split(" ").slice(1, 3).join(" "));

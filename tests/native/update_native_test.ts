@@ -3,7 +3,8 @@
  * of the extension, so /updates is linked alone) compiled natively, booted in QEMU with its NIC, and
  * driven by `cohesix update push` over the guest's Secure9P: a 1 MiB update `ready` (its manifest
  * verified by libsodium through the update mailbox), re-pushed with nothing sent, a tampered chunk
- * and an untrusted key refused with the reason, the epoch dropped. One boot serves the file.
+ * and an untrusted key refused with the reason, the stored chunks of a second update read back byte
+ * for byte (store slots past 1 MiB), the epochs dropped. One boot serves the file.
  */
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { bootConfigValue, compileManifestText } from "../../src/codegen/mod.ts";
@@ -13,6 +14,7 @@ import { REPO_ROOT } from "../../src/host/guest_build/tools.ts";
 import { GUEST_CACHE, linkImage, sel4Export } from "./builds.ts";
 import { assertNoTrap, type NetGuest, startNetGuest } from "./net_support.ts";
 import { payload } from "../support/payload.ts";
+import { HiveLink } from "../../src/host/cli/hive_link.ts";
 import { join } from "node:path";
 
 const COHESIX = join(REPO_ROOT, "cohesix");
@@ -79,7 +81,7 @@ test("seL4: a 1 MiB update pushed over the guest's Secure9P is verified natively
   assertNoTrap(g.serial());
 });
 
-test("seL4: a tampered chunk and an untrusted key are refused with the reason; drop frees the store", async () => {
+test("seL4: a tampered chunk and an untrusted key are refused with the reason; stored chunks read back; drop frees the store", async () => {
   const g = await guest();
   const hive = `127.0.0.1:${g.ninepPort}`;
   const stranger = await pack(2, payload(8192, 12), ["--seed", "09".repeat(32)]);
@@ -100,6 +102,16 @@ test("seL4: a tampered chunk and an untrusted key are refused with the reason; d
   const st = await cohesix(["update", "status", "--hive", hive, "--epoch", "3", "--json"]);
   const s3 = JSON.parse(st.stdout);
   assertEquals([s3.state, s3.missingNames.includes(chunk)], ["receiving", true]);
+  // The chunks that were taken sit in store slots past 1 MiB (the 1 MiB update holds the first 256):
+  // each reads back byte for byte from the guest.
+  const link = await HiveLink.open({ host: "127.0.0.1", port: g.ninepPort });
+  try {
+    for (const name of [...Deno.readDirSync(join(tampered, "chunks"))].map((e) => e.name).filter((n) => n !== chunk)) {
+      assertEquals(await link.readFrom(`/updates/3/chunks/${name}`, 0), Deno.readFileSync(join(tampered, "chunks", name)), name);
+    }
+  } finally {
+    link.close();
+  }
   assertEquals((await cohesix(["update", "drop", "--epoch", "3", "--hive", hive])).code, 0);
   assertEquals((await cohesix(["update", "drop", "--epoch", "1", "--hive", hive])).code, 0);
   assertEquals((await cohesix(["update", "status", "--hive", hive])).stdout, "chunk_bytes=4096 slots=260 free=260 epochs=0/2\n");

@@ -9,9 +9,8 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { CHECK_MAX_CHUNKS, hostedUpdateVectorLines, steps, TRUSTED, updateVectorEntrySource } from "./update_vectors.ts";
 import { UpdateVectorRun } from "./update_vectors_driver.ts";
-import { GUEST_CACHE, linkImage, sel4Export } from "./builds.ts";
+import { lazyGuestBuild, linkImage, vectorLines } from "./builds.ts";
 import { bootSel4, runUnderQemuUser } from "../../src/host/guest_build/native_run.ts";
-import { cachedBuildGuest } from "../../src/host/guest_build/cache.ts";
 import { bundleEntry } from "../../src/host/guest_build/bundle.ts";
 import { porfWasm, runWasmPump } from "../../src/host/guest_build/wasm_pump.ts";
 import { HostedUpdateSignatureCheck } from "../../src/host/update/signature_check.ts";
@@ -21,20 +20,7 @@ const work = Deno.makeTempDirSync({ prefix: "cohesix-update-vectors-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
 
 const expected = hostedUpdateVectorLines();
-let build: ReturnType<typeof cachedBuildGuest> | undefined;
-const built = async () => (build ??= cachedBuildGuest({
-  entrySource: updateVectorEntrySource(),
-  sel4Sdk: await sel4Export(),
-  root: GUEST_CACHE,
-}));
-
-/** The lines between "vectors begin" and "vectors end". */
-function vectorLines(out: string): string {
-  const begin = out.indexOf("vectors begin\n");
-  const end = out.indexOf("vectors end\n");
-  assert(begin >= 0 && end > begin, `no complete vector run in:\n${out.slice(-800)}`);
-  return out.slice(begin + "vectors begin\n".length, end);
-}
+const built = lazyGuestBuild(updateVectorEntrySource);
 
 /** The timed checks of the 257-chunk body after the vectors. */
 function benchLines(out: string): string[] {
