@@ -144,6 +144,7 @@ Deno.test("update push: a tampered chunk and an untrusted key end non-zero with 
     assertEquals(u.code, 1);
     const doc = JSON.parse(u.stdout);
     assertEquals([doc.ok, doc.state, doc.reason, doc.sentChunks], [false, "invalid", "untrusted-key", 0]);
+    assertEquals(doc.sentManifestBytes, Deno.statSync(join(stranger, "manifest.cbor")).size, "the refused manifest went on the wire");
     assertStringIncludes(doc.error, "reason=untrusted-key");
   }, FULL);
 });

@@ -143,9 +143,11 @@ class PushSession {
       await c.open(fid, O_WRONLY + O_APPEND);
       const m = this.u.manifest;
       for (let off = 0; off < m.length; off += c.ioChunk) {
-        await c.write(fid, off, m.subarray(off, Math.min(m.length, off + c.ioChunk)));
+        const piece = m.subarray(off, Math.min(m.length, off + c.ioChunk));
+        // Counted as sent once on the wire, also when the hive refuses the write that completes it.
+        this.r.sentManifestBytes += piece.length;
+        await c.write(fid, off, piece);
       }
-      this.r.sentManifestBytes += m.length;
     } catch (e) {
       // The verdict is in status (reason=...); a refusal of the last write is not a drop.
       if (!(e instanceof NineError)) throw e;
