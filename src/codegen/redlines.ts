@@ -503,6 +503,9 @@ function sidecarRules(ir: ManifestIR, out: Violation[]): void {
   }
 }
 
+/** Chunk slots the guest's update store names in one table (32 bytes each, 1 MiB). */
+const CAS_MAX_SLOTS = 32768;
+
 /** `[cas]`: a chunk fits one Twrite, the slab holds a chunk, and every manifest is verified. */
 function casRules(ir: ManifestIR, out: Violation[]): void {
   const c = ir.cas;
@@ -516,6 +519,15 @@ function casRules(ir: ManifestIR, out: Violation[]): void {
   }
   if (c.store.max_bytes < c.store.chunk_bytes) {
     out.push({ path: ["cas", "store", "max_bytes"], message: "cas.store.max_bytes must hold at least one chunk (cas.store.chunk_bytes)" });
+  }
+  // The guest keeps 32 bytes of name per chunk slot in one table, and Porffor corrupts tables over 1 MiB.
+  const slots = Math.floor(c.store.max_bytes / c.store.chunk_bytes);
+  if (slots > CAS_MAX_SLOTS) {
+    out.push({
+      path: ["cas", "store", "max_bytes"],
+      message: `cas.store.max_bytes / cas.store.chunk_bytes is ${slots} chunk slots, over the ${CAS_MAX_SLOTS} the guest's ` +
+        "store can name; raise chunk_bytes or lower max_bytes",
+    });
   }
   if (!c.signing.required) {
     out.push({
