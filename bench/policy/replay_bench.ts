@@ -5,7 +5,8 @@
  * FNV-1a 64); the time difference over N is the cost of one replay write, start-up excluded.
  * Usage: deno task bench:policy [N]   (default 20000)
  */
-import { buildPolicyDriver, runDriverDeno, runDriverPorf } from "../../tests/ninedoor/policy_porf.ts";
+import { buildPolicyDriver } from "../../tests/ninedoor/policy_porf.ts";
+import { runDeno, runPorf } from "../../tests/support/porf.ts";
 
 const N = Number(Deno.args[0] ?? 20000);
 if (!Number.isInteger(N) || N < 1) {
@@ -25,7 +26,7 @@ try {
   console.error(`building the driver (0 and ${N} replays) ...`);
   const [b0, bN] = await Promise.all([buildPolicyDriver(dir0, 0), buildPolicyDriver(dirN, N)]);
   const rows: [string, number][] = [];
-  for (const [name, run] of [["deno (hosted)", runDriverDeno], ["porf", runDriverPorf]] as const) {
+  for (const [name, run] of [["deno (hosted)", runDeno], ["porf", runPorf]] as const) {
     console.error(`running under ${name} ...`);
     const base = await timed(run, b0);
     const full = await timed(run, bN);

@@ -8,7 +8,7 @@ import { EINVAL, ENOENT } from "../../src/secure9p/errors.ts";
 import { infoJson, parseNvidiaSmi } from "../../src/host/gpu/nvidia_smi.ts";
 import { encodeSnapshot, sha256Hex, uploadLines } from "../../src/host/gpu/snapshot.ts";
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { bundleEsm, runOk, runPorf } from "../support/porf.ts";
+import { bundleFixture, runDenoAndPorf } from "../support/porf.ts";
 import { decodeDriver } from "../ninedoor/policy_porf.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -32,14 +32,8 @@ Deno.test("gpu bridge under porf: byte-identical to Deno (upload, leases by prio
         `export const BAD_DIGEST = ${JSON.stringify(badDigest)};\n` +
         `export const GPU_UUID = ${JSON.stringify(gpus[0].uuid)};\n`,
     );
-    const entry = new URL("./fixtures/bridge_porf_entry.ts", import.meta.url);
-    const text = (await Deno.readTextFile(entry)).replaceAll('"../../../src/', `"${new URL("src/", ROOT).pathname}`);
-    await Deno.writeTextFile(`${dir}/entry.ts`, text);
-    await bundleEsm(`${dir}/entry.ts`, `${dir}/bundle.js`);
-    const [denoOut, porfOut] = await Promise.all([
-      runOk(new URL("node_modules/.bin/deno", ROOT).pathname, ["run", "--quiet", `${dir}/bundle.js`]),
-      runPorf(`${dir}/bundle.js`),
-    ]);
+    const bundle = await bundleFixture(new URL("./fixtures/bridge_porf_entry.ts", import.meta.url), dir);
+    const [denoOut, porfOut] = await runDenoAndPorf(bundle);
     const deno = decodeDriver(denoOut);
     assertEquals(decodeDriver(porfOut), deno);
     const [endNoBegin, dataNoBegin, badBegin, badEnd, errStatus] = deno;

@@ -4,7 +4,7 @@
  * bench/policy/replay_bench.ts.
  */
 import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
-import { bundleEsm, runOk, runPorf } from "../support/porf.ts";
+import { bundleFixture } from "../support/porf.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const ENTRY = new URL("./fixtures/policy_porf_entry.ts", import.meta.url);
@@ -17,21 +17,9 @@ export async function buildPolicyDriver(dir: string, reps: number): Promise<stri
     `import type { BootConfig } from "${new URL("src/guest/boot.ts", ROOT).pathname}";\n` +
       `export const BOOT: BootConfig = ${JSON.stringify(boot)};\nexport const REPS = ${reps};\n`,
   );
-  // The driver moves to `dir`: its imports of the guest become absolute.
-  const text = (await Deno.readTextFile(ENTRY)).replaceAll('"../../../src/', `"${new URL("src/", ROOT).pathname}`);
-  await Deno.writeTextFile(`${dir}/entry.ts`, text);
-  const bundle = `${dir}/bundle.js`;
-  await bundleEsm(`${dir}/entry.ts`, bundle);
-  return bundle;
+  return bundleFixture(ENTRY, dir);
 }
 
-export function runDriverDeno(bundle: string): Promise<string> {
-  return runOk(new URL("node_modules/.bin/deno", ROOT).pathname, ["run", "--quiet", bundle]);
-}
-
-export function runDriverPorf(bundle: string): Promise<string> {
-  return runPorf(bundle);
-}
 
 /** Decodes the driver's output: plain numbers, and dumped files (between -1000 and -2000) as text. */
 export function decodeDriver(out: string): (number | string)[] {

@@ -7,13 +7,14 @@
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { EINVAL, EPERM } from "../../src/secure9p/errors.ts";
 import { fnvRef } from "../support/fnv_ref.ts";
-import { buildPolicyDriver, decodeDriver, runDriverDeno, runDriverPorf } from "./policy_porf.ts";
+import { buildPolicyDriver, decodeDriver } from "./policy_porf.ts";
+import { runDenoAndPorf } from "../support/porf.ts";
 
 Deno.test("policy gate and /replay under porf: byte-identical to Deno, entries 2, same hash", async () => {
   const dir = await Deno.makeTempDir({ prefix: "policy-porf-" });
   try {
     const bundle = await buildPolicyDriver(dir, 0);
-    const [denoOut, porfOut] = await Promise.all([runDriverDeno(bundle), runDriverPorf(bundle)]);
+    const [denoOut, porfOut] = await runDenoAndPorf(bundle);
     const deno = decodeDriver(denoOut);
     assertEquals(decodeDriver(porfOut), deno);
     const [deny, queued, spawned, status, again, cordon, resume, replay, past, replayStatus, decisions] =

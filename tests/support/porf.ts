@@ -31,3 +31,26 @@ export async function bundleEsm(entry: string, outfile: string): Promise<void> {
 export function runPorf(bundle: string): Promise<string> {
   return runOk(`${BIN}porf`, [bundle]);
 }
+
+/**
+ * Moves a guest fixture (tests/*\/fixtures/*.ts, importing the guest as "../../../src/...") into `dir`
+ * with its guest imports made absolute, so it can import data files the test writes next to it there,
+ * and bundles it to dir/bundle.js; returns that path.
+ */
+export async function bundleFixture(entry: URL, dir: string): Promise<string> {
+  const text = (await Deno.readTextFile(entry)).replaceAll('"../../../src/', `"${ROOT}src/`);
+  await Deno.writeTextFile(`${dir}/entry.ts`, text);
+  const bundle = `${dir}/bundle.js`;
+  await bundleEsm(`${dir}/entry.ts`, bundle);
+  return bundle;
+}
+
+/** Runs a bundle under Deno; returns its stdout. */
+export function runDeno(bundle: string): Promise<string> {
+  return runOk(`${BIN}deno`, ["run", "--quiet", bundle]);
+}
+
+/** Runs a bundle under Deno and under `porf` at once; returns both stdouts. */
+export function runDenoAndPorf(bundle: string): Promise<[string, string]> {
+  return Promise.all([runDeno(bundle), runPorf(bundle)]);
+}

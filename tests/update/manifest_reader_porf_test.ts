@@ -4,11 +4,10 @@
  * signature check), and the good one reads back its fields.
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { bundleEsm, runOk, runPorf } from "../support/porf.ts";
+import { bundleFixture, runDenoAndPorf } from "../support/porf.ts";
 import { signManifest, type UpdateBody } from "../../src/host/update/manifest.ts";
 import { UMR_OK, UpdateManifestReader } from "../../src/guest/updates/manifest_reader.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 
 function corruptions(good: Uint8Array, n: number): number[][] {
   const out: number[][] = [];
@@ -44,14 +43,8 @@ Deno.test("manifest reader under porf: same codes and fields as Deno on a good m
     const good = signManifest(body, Uint8Array.from({ length: 32 }, (_, i) => i));
     const manifests = [[...good], ...corruptions(good, 40)];
     await Deno.writeTextFile(`${dir}/reader_porf_data.ts`, `export const MANIFESTS: number[][] = ${JSON.stringify(manifests)};\n`);
-    const entry = new URL("./fixtures/reader_porf_entry.ts", import.meta.url);
-    const text = (await Deno.readTextFile(entry)).replaceAll('"../../../src/', `"${new URL("src/", ROOT).pathname}`);
-    await Deno.writeTextFile(`${dir}/entry.ts`, text);
-    await bundleEsm(`${dir}/entry.ts`, `${dir}/bundle.js`);
-    const [denoOut, porfOut] = await Promise.all([
-      runOk(new URL("node_modules/.bin/deno", ROOT).pathname, ["run", "--quiet", `${dir}/bundle.js`]),
-      runPorf(`${dir}/bundle.js`),
-    ]);
+    const bundle = await bundleFixture(new URL("./fixtures/reader_porf_entry.ts", import.meta.url), dir);
+    const [denoOut, porfOut] = await runDenoAndPorf(bundle);
     const nums = (s: string) => s.trim().split("\n").map((l) => Number(l.replace(/\x1b\[[0-9;]*m/g, "")));
     const deno = nums(denoOut);
     assertEquals(nums(porfOut), deno);

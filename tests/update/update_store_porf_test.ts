@@ -1,12 +1,11 @@
 /** Parity: the update store's data path gives the same codes and status bytes under Deno and Porffor. */
 import { assertEquals } from "../support/assert.ts";
-import { bundleEsm, runOk, runPorf } from "../support/porf.ts";
+import { bundleFixture, runDenoAndPorf } from "../support/porf.ts";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { packUpdate } from "../../src/host/update/pack.ts";
 import { UST_HASH_MISMATCH, UST_OK } from "../../src/guest/updates/update_store.ts";
 import { decodeDriver } from "../ninedoor/policy_porf.ts";
 
-const ROOT = new URL("../../", import.meta.url);
 
 Deno.test("update store under porf: manifest, chunks, tampered chunk, re-send and status byte-identical to Deno", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ust-porf-" });
@@ -20,14 +19,8 @@ Deno.test("update store under porf: manifest, chunks, tampered chunk, re-send an
         `export const NAMES: number[][] = ${JSON.stringify(names.map((n) => [...hexToBytes(n)]))};\n` +
         `export const CHUNKS: number[][] = ${JSON.stringify(names.map((n) => [...packed.newChunks.get(n)!]))};\n`,
     );
-    const entry = new URL("./fixtures/store_porf_entry.ts", import.meta.url);
-    const text = (await Deno.readTextFile(entry)).replaceAll('"../../../src/', `"${new URL("src/", ROOT).pathname}`);
-    await Deno.writeTextFile(`${dir}/entry.ts`, text);
-    await bundleEsm(`${dir}/entry.ts`, `${dir}/bundle.js`);
-    const [denoOut, porfOut] = await Promise.all([
-      runOk(new URL("node_modules/.bin/deno", ROOT).pathname, ["run", "--quiet", `${dir}/bundle.js`]),
-      runPorf(`${dir}/bundle.js`),
-    ]);
+    const bundle = await bundleFixture(new URL("./fixtures/store_porf_entry.ts", import.meta.url), dir);
+    const [denoOut, porfOut] = await runDenoAndPorf(bundle);
     const deno = decodeDriver(denoOut);
     assertEquals(decodeDriver(porfOut), deno);
     const missing = (n: string) => `missing ${n}\n`;
