@@ -11,7 +11,7 @@
  * 257-chunk body (1 MiB + 10 B at 4096 B chunks) five times, outside the compared lines.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { UMR_MAX_FILES, umrBodyCap } from "../../src/guest/updates/manifest_reader.ts";
 import type { UpdateKeySpec } from "../../src/guest/updates/platform_signature_check.ts";
 import { devUpdateSeed } from "../../src/host/update/manifest.ts";
@@ -19,6 +19,7 @@ import { packUpdate } from "../../src/host/update/pack.ts";
 import { HostedUpdateSignatureCheck } from "../../src/host/update/signature_check.ts";
 import { keyPair } from "../../src/host/ticket/codec.ts";
 import { UpdateVectorRun, UVR_CHUNK_BYTES } from "./update_vectors_driver.ts";
+import { hexParts } from "../support/hex_pieces.ts";
 
 /** Chunks the check's mailbox is sized for in the vector run (the timed 257-chunk body fits). */
 export const CHECK_MAX_CHUNKS = 257;
@@ -57,13 +58,6 @@ const BODY_LAST_FROM_END = 72;
 export type Step = [string, string, string, string[], string[]];
 
 /** Hex of `b` in pieces of at most 8,000 digits (Porffor keeps a literal whole only under 16 KiB). */
-export function hexParts(b: Uint8Array): string[] {
-  const hex = bytesToHex(b);
-  const parts: string[] = [];
-  for (let i = 0; i < hex.length; i += 8000) parts.push(hex.slice(i, i + 8000));
-  return parts;
-}
-
 export function steps(): Step[] {
   const valid = pack(1, DEV.secretKey, payload(300, 1));
   const otherKey = pack(5, UNTRUSTED.secretKey, payload(300, 5)).manifest.slice();
@@ -121,6 +115,7 @@ export function updateVectorEntrySource(): string {
 import { UpdateManifestReader } from "./src/guest/updates/manifest_reader.ts";
 import { ustReason } from "./src/guest/updates/update_store.ts";
 import { UpdateVectorRun } from "./tests/native/update_vectors_driver.ts";
+import { hexPiecesInto } from "./tests/support/hex_pieces.ts";
 const KEYS = ${JSON.stringify(TRUSTED)};
 const STEPS = ${JSON.stringify(steps())};
 const BENCH = ${JSON.stringify(hexParts(benchManifest()))};
@@ -135,7 +130,7 @@ for (let i = 0; i < STEPS.length; i++) {
 console.log("vectors end");
 const reader = new UpdateManifestReader(16384, ${CHECK_MAX_CHUNKS}, 8);
 const buf = run.uvrBuf;
-const rc = reader.umrRead(buf, run.uvrHex(BENCH, buf));
+const rc = reader.umrRead(buf, hexPiecesInto(BENCH, buf));
 const w = run.uvrOut;
 for (let i = 0; i < 5; i++) {
   let code = rc;

@@ -11,6 +11,7 @@
 import { newU8 } from "../../src/secure9p/alloc.ts";
 import { ByteWriter } from "../../src/guest/lib/bytes.ts";
 import { printWriterLines } from "../support/guest_print.ts";
+import { hexPiecesInto } from "../support/hex_pieces.ts";
 import { type UpdateSignatureCheck, UpdateStore, ustReason } from "../../src/guest/updates/update_store.ts";
 
 /** The store of the vector run: 128-byte chunks, 16 slots, up to 512 chunks and 8 epochs. */
@@ -20,12 +21,6 @@ export const UVR_MAX_CHUNKS = 512;
 export const UVR_MAX_EPOCHS = 8;
 /** Largest manifest or chunk a step carries. */
 export const UVR_BUF_BYTES = 32 * 1024;
-
-function uvrNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return 0;
-}
 
 export class UpdateVectorRun {
   uvrStore: UpdateStore;
@@ -38,23 +33,6 @@ export class UpdateVectorRun {
     this.uvrBuf = newU8(UVR_BUF_BYTES);
     this.uvrName = newU8(32);
     this.uvrOut = new ByteWriter(64 * 1024);
-  }
-
-  /**
-   * Decodes lowercase hex given in pieces into dst; returns the byte count. Pieces, because Porffor
-   * lays a string literal over 16 KiB across the next one (scripts/porf-layout.mjs shows the overlap).
-   */
-  uvrHex(parts: string[], dst: Uint8Array): number {
-    let n = 0;
-    for (let p = 0; p < parts.length; p++) {
-      const hex = parts[p];
-      const m = Math.floor(hex.length / 2);
-      for (let i = 0; i < m && n + i < dst.length; i++) {
-        dst[n + i] = uvrNibble(hex.charCodeAt(2 * i)) * 16 + uvrNibble(hex.charCodeAt(2 * i + 1));
-      }
-      n = n + m;
-    }
-    return n;
   }
 
   /** Decimal text to a number. */
@@ -78,7 +56,7 @@ export class UpdateVectorRun {
     const epoch = this.uvrNumber(epochText);
     const buf = this.uvrBuf;
     if (kind === "m") {
-      const len = this.uvrHex(a, buf);
+      const len = hexPiecesInto(a, buf);
       const code = this.uvrStore.ustManifest(epoch, buf, len);
       w.ascii("vector ");
       w.ascii(label);
@@ -88,8 +66,8 @@ export class UpdateVectorRun {
       w.byte(10);
       this.uvrStatus(epoch);
     } else if (kind === "c") {
-      this.uvrHex(a, this.uvrName);
-      const len = this.uvrHex(b, buf);
+      hexPiecesInto(a, this.uvrName);
+      const len = hexPiecesInto(b, buf);
       const code = this.uvrStore.ustChunk(epoch, this.uvrName, 0, buf, 0, len);
       w.ascii("chunk ");
       w.ascii(label);

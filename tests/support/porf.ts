@@ -33,12 +33,12 @@ export function runPorf(bundle: string): Promise<string> {
 }
 
 /**
- * Moves a guest fixture (tests/*\/fixtures/*.ts, importing the guest as "../../../src/...") into `dir`
- * with its guest imports made absolute, so it can import data files the test writes next to it there,
- * and bundles it to dir/bundle.js; returns that path.
+ * Moves a guest fixture (tests/*\/fixtures/*.ts, importing the repository as "../../../src/…" or
+ * "../../../tests/…") into `dir` with those imports made absolute, so it can import data files the test
+ * writes next to it there, and bundles it to dir/bundle.js; returns that path.
  */
 export async function bundleFixture(entry: URL, dir: string): Promise<string> {
-  const text = (await Deno.readTextFile(entry)).replaceAll('"../../../src/', `"${ROOT}src/`);
+  const text = (await Deno.readTextFile(entry)).replaceAll('"../../../', `"${ROOT}`);
   await Deno.writeTextFile(`${dir}/entry.ts`, text);
   const bundle = `${dir}/bundle.js`;
   await bundleEsm(`${dir}/entry.ts`, bundle);

@@ -10,6 +10,8 @@
 import { newU8 } from "../../src/secure9p/alloc.ts";
 import { ByteWriter } from "../../src/guest/lib/bytes.ts";
 import { printWriterLines } from "../support/guest_print.ts";
+import { NsDriver } from "../support/ns_driver.ts";
+import { hexPiecesInto } from "../support/hex_pieces.ts";
 import type { BootConfig } from "../../src/guest/boot.ts";
 import { NineDoor } from "../../src/guest/ninedoor/ninedoor.ts";
 import { EcosystemProviders } from "../../src/guest/ninedoor/ecosystem.ts";
@@ -17,17 +19,12 @@ import type { UpdateSignatureCheck } from "../../src/guest/updates/update_store.
 
 const PIECE = 1500;
 
-function undNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return 0;
-}
-
 export class UpdatesNsRun {
   undNd: NineDoor;
   undSess: number;
   undBuf: Uint8Array;
   undName: Uint8Array;
+  undNs: NsDriver;
   undOut: ByteWriter;
 
   constructor(boot: BootConfig, check: UpdateSignatureCheck) {
@@ -36,39 +33,8 @@ export class UpdatesNsRun {
     this.undSess = this.undNd.attach("queen", "");
     this.undBuf = newU8(16384);
     this.undName = newU8(256);
+    this.undNs = new NsDriver(this.undNd, this.undSess, 256, 8);
     this.undOut = new ByteWriter(16384);
-  }
-
-  /** Hex pieces into undBuf; the byte count. */
-  undHex(parts: string[]): number {
-    let n = 0;
-    const dst = this.undBuf;
-    for (let p = 0; p < parts.length; p++) {
-      const hex = parts[p];
-      const m = Math.floor(hex.length / 2);
-      for (let i = 0; i < m; i++) dst[n + i] = undNibble(hex.charCodeAt(2 * i)) * 16 + undNibble(hex.charCodeAt(2 * i + 1));
-      n = n + m;
-    }
-    return n;
-  }
-
-  /** Walks `path` (absolute) to its parent when `parent`, else to itself: the node or -errno. */
-  undWalk(path: string, parent: boolean): number {
-    const nd = this.undNd;
-    let end = path.length;
-    if (parent) end = path.lastIndexOf("/");
-    let node = nd.root(this.undSess);
-    let start = 1;
-    for (let i = 1; i <= end && node >= 0; i++) {
-      if (i < end && path.charCodeAt(i) !== 47) continue;
-      const n = i - start;
-      if (n > 0) {
-        for (let k = 0; k < n; k++) this.undName[k] = path.charCodeAt(start + k);
-        node = nd.walk(this.undSess, node, this.undName, 0, n);
-      }
-      start = i + 1;
-    }
-    return node;
   }
 
   /** One step: "mkdir", "write" (hex pieces `data`), "read" or "remove" on `path`. */
@@ -81,10 +47,11 @@ export class UpdatesNsRun {
     w.ascii(path);
     w.byte(32);
     if (op === "mkdir") {
-      const dir = this.undWalk(path, true);
+      const dir = this.undNs.nsdWalk(path, true);
       const at = path.lastIndexOf("/") + 1;
       const n = path.length - at;
-      for (let k = 0; k < n; k++) this.undName[k] = path.charCodeAt(at + k);
+      const name = this.undName;
+      for (let k = 0; k < n; k++) name[k] = path.charCodeAt(at + k);
       let r = dir;
       if (dir >= 0) {
         r = nd.mkdir(s, dir, this.undName, 0, n, 493);
@@ -93,7 +60,7 @@ export class UpdatesNsRun {
       }
       w.labelUint(r < 0 ? "-" : "", r < 0 ? -r : 0);
     } else if (op === "remove") {
-      const node = this.undWalk(path, false);
+      const node = this.undNs.nsdWalk(path, false);
       let r = node;
       if (node >= 0) {
         r = nd.remove(s, node);
@@ -101,11 +68,11 @@ export class UpdatesNsRun {
       }
       w.labelUint(r < 0 ? "-" : "", r < 0 ? -r : 0);
     } else {
-      const node = this.undWalk(path, false);
+      const node = this.undNs.nsdWalk(path, false);
       let r = node;
       if (node >= 0) r = nd.open(s, node, op === "write" ? 1 : 0);
       if (r >= 0 && op === "write") {
-        const len = this.undHex(data);
+        const len = hexPiecesInto(data, this.undBuf);
         // A manifest in pieces, as a client splits it at its iounit (the last write's answer counts);
         // a chunk is one write.
         const step = path.indexOf("/chunks/") < 0 ? PIECE : len;

@@ -7,7 +7,6 @@
  * the chunk read back, rmdir and the store's status after it.
  */
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { bootConfigFromManifest } from "../../src/codegen/mod.ts";
 import type { BootConfig } from "../../src/guest/boot.ts";
 import { HostedUpdateSignatureCheck } from "../../src/host/update/signature_check.ts";
@@ -17,16 +16,10 @@ import { bundleEntry } from "../../src/host/guest_build/bundle.ts";
 import { porfWasm, runWasmPump } from "../../src/host/guest_build/wasm_pump.ts";
 import { UpdatesNsRun } from "./updates_ns_driver.ts";
 import { payload } from "../support/payload.ts";
+import { hexParts } from "../support/hex_pieces.ts";
 
 const boot: BootConfig = await bootConfigFromManifest(new URL("../../configs/full.toml", import.meta.url).pathname);
 boot.cas = { ...boot.cas, chunkBytes: 1024, maxBytes: 8 * 1024, maxChunks: 16, maxEpochs: 2 };
-
-function hexParts(b: Uint8Array): string[] {
-  const hex = bytesToHex(b);
-  const parts: string[] = [];
-  for (let i = 0; i < hex.length; i += 8000) parts.push(hex.slice(i, i + 8000));
-  return parts;
-}
 
 type Step = [op: string, path: string, data: string[]];
 
