@@ -1,7 +1,7 @@
 /**
  * The `[cas]` extension alone: /updates (signed content-addressed updates) without the rest of the
  * [ecosystem] providers, for a native guest whose manifest turns on updates and nothing else of the
- * extension (a field node: the whole EcosystemProviders set does not fit its 4 MiB image).
+ * extension; EcosystemProviders installs /updates through it too.
  */
 import type { BootConfig } from "../boot.ts";
 import type { NamespaceExtension } from "./extension.ts";

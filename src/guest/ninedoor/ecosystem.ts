@@ -16,22 +16,23 @@ import { HostFiles, hostNodeCount } from "./providers/host.ts";
 import { GpuBridgeFiles, gpuBridgeNodeCount } from "./providers/gpu_bridge.ts";
 import { LoraExportFiles, loraNodeCount } from "./providers/lora_export.ts";
 import { BusFiles, busNodeCount } from "./providers/bus.ts";
-import { UpdateFiles, updatesNodeCount } from "./providers/updates.ts";
-import { NoUpdateVerifier, type UpdateSignatureCheck } from "../updates/update_store.ts";
+import { CasProviders } from "./cas_extension.ts";
+import type { UpdateSignatureCheck } from "../updates/update_store.ts";
 
 export class EcosystemProviders implements NamespaceExtension {
-  /** Verifies update manifests for /updates (`[cas]`): libsodium natively, noble hosted; none refuses all. */
-  ecoUpdateCheck: UpdateSignatureCheck;
+  /** /updates (`[cas]`), the same piece a guest with only `[cas]` links on its own. */
+  ecoCas: CasProviders;
 
+  /** `updateCheck` verifies update manifests: libsodium natively, noble hosted; null refuses all. */
   constructor(updateCheck: UpdateSignatureCheck | null = null) {
-    this.ecoUpdateCheck = updateCheck === null ? new NoUpdateVerifier() : updateCheck;
+    this.ecoCas = new CasProviders(updateCheck);
   }
 
   extNodeCount(boot: BootConfig): number {
     const eco = boot.ecosystem;
     return (eco.policy.enable ? POLICY_NODES + policyNodeCount(eco.policy) : 0) + (eco.audit.enable ? AUDIT_NODES : 0) +
       hostNodeCount(eco.host) + busNodeCount(boot.busAdapters) + gpuBridgeNodeCount(boot) +
-      loraNodeCount(eco.gpuBridge.enable) + updatesNodeCount(boot.cas);
+      loraNodeCount(eco.gpuBridge.enable) + this.ecoCas.extNodeCount(boot);
   }
 
   extInstall(nd: NineDoor): void {
@@ -46,6 +47,6 @@ export class EcosystemProviders implements NamespaceExtension {
     const lora = new LoraExportFiles(nd);
     nd.register(lora);
     nd.register(new GpuBridgeFiles(nd, lora));
-    nd.register(new UpdateFiles(nd, this.ecoUpdateCheck));
+    this.ecoCas.extInstall(nd);
   }
 }
